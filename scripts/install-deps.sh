@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs everything strata needs to build and test, from Debian's packages.
+# Safe to run again; only installs what is missing. Needs root.
+set -euo pipefail
+PKGS=(
+  build-essential cmake ninja-build pkg-config git
+  antlr4 libantlr4-runtime-dev default-jre-headless
+  libarchive-dev libxxhash-dev libssl-dev libfmt-dev libcli11-dev nlohmann-json3-dev
+  libcurl4-openssl-dev libseccomp-dev libzstd-dev
+  libgtest-dev libgmock-dev
+  clang libclang-rt-14-dev clang-format
+  busybox-static skopeo umoci zstd tar gzip python3
+)
+missing=()
+for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=300 "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,79 @@
+#include "base/atomic_file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <string>
+
+#include "base/error.hpp"
+
+namespace strata {
+
+void write_all(int fd, const void* data, size_t n, std::string_view what) {
+    auto* p = static_cast<const char*>(data);
+    while (n > 0) {
+        ssize_t w = ::write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            throw system_error("write", what);
+        }
+        p += w;
+        n -= static_cast<size_t>(w);
+    }
+}
+
+void fsync_dir(const std::filesystem::path& dir) {
+    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) throw system_error("open", dir.string());
+    if (::fsync(fd.get()) != 0) throw system_error("fsync", dir.string());
+}
+
+AtomicFile::AtomicFile(std::filesystem::path target, mode_t mode) : target_(std::move(target)) {
+    auto dir = target_.parent_path();
+    if (dir.empty()) dir = ".";
+    std::string tmpl = (dir / ("." + target_.filename().string() + ".tmpXXXXXX")).string();
+    int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
+    if (fd < 0) throw system_error("create temp file", tmpl);
+    fd_.reset(fd);
+    temp_ = tmpl;
+    if (::fchmod(fd, mode) != 0) {
+        int err = errno;
+        ::unlink(temp_.c_str());
+        throw system_error("chmod", temp_.string(), err);
+    }
+}
+
+AtomicFile::~AtomicFile() {
+    if (!committed_ && !temp_.empty()) ::unlink(temp_.c_str());
+}
+
+void AtomicFile::write(std::string_view data) {
+    write(data.data(), data.size());
+}
+
+void AtomicFile::write(const void* data, size_t n) {
+    write_all(fd_.get(), data, n, temp_.string());
+}
+
+void AtomicFile::commit() {
+    if (committed_)
+        throw Error(ErrorKind::kInternal, "AtomicFile committed twice: " + target_.string());
+    if (::fsync(fd_.get()) != 0) throw system_error("fsync", temp_.string());
+    fd_.reset();
+    if (::rename(temp_.c_str(), target_.c_str()) != 0)
+        throw system_error("rename", target_.string());
+    committed_ = true;
+    auto dir = target_.parent_path();
+    fsync_dir(dir.empty() ? std::filesystem::path(".") : dir);
+}
+
+void write_file_atomic(const std::filesystem::path& path, std::string_view data, mode_t mode) {
+    AtomicFile f(path, mode);
+    f.write(data);
+    f.commit();
+}
+
+}  // namespace strata

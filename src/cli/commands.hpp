@@ -1,0 +1,25 @@
+// Subcommand registration. Each add_* function adds its subcommands to the app
+// and wires them to the layers below; main.cpp only calls these.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+namespace strata::cli {
+
+// Options every subcommand sees.
+struct GlobalOptions {
+    std::string root;  // --root; empty means STRATA_ROOT or the default location
+};
+
+// Thrown by a subcommand that has already reported its failure to the user
+// and only needs the process to exit with `code`.
+struct ExitCode {
+    int code;
+};
+
+void add_parse_command(CLI::App& app);
+void add_image_commands(CLI::App& app, const GlobalOptions& global);
+
+}  // namespace strata::cli

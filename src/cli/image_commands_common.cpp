@@ -1,0 +1,123 @@
+#include "cli/image_commands_common.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+
+#include "store/store_root.hpp"
+
+namespace strata::cli {
+
+std::unique_ptr<store::ImageStore> open_store(const GlobalOptions& global) {
+    return std::make_unique<store::ImageStore>(store::resolve_store_root(global.root));
+}
+
+std::vector<std::unique_ptr<store::GcParticipant>> make_gc_participants(store::ImageStore&) {
+    return {};
+}
+
+std::vector<store::GcParticipant*> raw_pointers(
+    const std::vector<std::unique_ptr<store::GcParticipant>>& participants) {
+    std::vector<store::GcParticipant*> out;
+    for (const auto& p : participants)
+        out.push_back(p.get());
+    return out;
+}
+
+std::string human_size(uint64_t bytes) {
+    static const char* const units[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"};
+    double size = static_cast<double>(bytes);
+    size_t i = 0;
+    while (size >= 1000.0 && i + 1 < std::size(units)) {
+        size /= 1000.0;
+        ++i;
+    }
+    return fmt::format("{:.3g}{}", size, units[i]);
+}
+
+std::string human_duration(int64_t seconds) {
+    if (seconds < 1) return "Less than a second";
+    if (seconds == 1) return "1 second";
+    if (seconds < 60) return fmt::format("{} seconds", seconds);
+    int64_t minutes = seconds / 60;
+    if (minutes == 1) return "About a minute";
+    if (minutes < 60) return fmt::format("{} minutes", minutes);
+    int64_t hours = (seconds + 1800) / 3600;  // rounded, as go-units does
+    if (hours == 1) return "About an hour";
+    if (hours < 48) return fmt::format("{} hours", hours);
+    if (hours < 24 * 7 * 2) return fmt::format("{} days", hours / 24);
+    if (hours < 24 * 30 * 2) return fmt::format("{} weeks", hours / 24 / 7);
+    if (hours < 24 * 365 * 2) return fmt::format("{} months", hours / 24 / 30);
+    return fmt::format("{} years", seconds / 3600 / 24 / 365);
+}
+
+std::string created_since(const std::string& rfc3339) {
+    auto t = store::parse_timestamp(rfc3339);
+    if (!t) return "N/A";
+    auto now = store::now_timestamp();
+    return human_duration(now.seconds - t->seconds) + " ago";
+}
+
+std::string created_at(const std::string& rfc3339) {
+    auto t = store::parse_timestamp(rfc3339);
+    if (!t) return "";
+    std::time_t secs = static_cast<std::time_t>(t->seconds);
+    std::tm tm{};
+    ::gmtime_r(&secs, &tm);
+    return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02} +0000 UTC", tm.tm_year + 1900,
+                       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+namespace {
+
+// Characters (UTF-8 code points) in s: what tabwriter and Ellipsis count.
+size_t runes(std::string_view s) {
+    size_t n = 0;
+    for (unsigned char c : s)
+        n += (c & 0xC0) != 0x80;
+    return n;
+}
+
+}  // namespace
+
+std::string ellipsis(std::string_view s, size_t width) {
+    if (width == 0) return {};
+    if (runes(s) <= width) return std::string(s);
+    std::string out;
+    size_t n = 0;
+    for (size_t i = 0; i < s.size(); ++i) {
+        unsigned char c = static_cast<unsigned char>(s[i]);
+        if ((c & 0xC0) != 0x80 && n++ == width - 1) break;
+        out += s[i];
+    }
+    return out + "…";
+}
+
+std::string Table::render() const {
+    constexpr size_t kMinWidth = 10, kPadding = 3;
+    size_t cols = 0;
+    for (const auto& r : rows_)
+        cols = std::max(cols, r.size());
+    std::vector<size_t> width(cols, 0);
+    for (const auto& r : rows_)
+        for (size_t c = 0; c + 1 < r.size(); ++c)
+            width[c] = std::max(width[c], std::max(runes(r[c]) + kPadding, kMinWidth));
+    std::string out;
+    for (const auto& r : rows_) {
+        std::string line;
+        for (size_t c = 0; c < r.size(); ++c) {
+            line += r[c];
+            if (c + 1 < r.size()) line.append(width[c] - runes(r[c]), ' ');
+        }
+        out += line + "\n";
+    }
+    return out;
+}
+
+void print_error(std::string_view message) {
+    fmt::print(stderr, "strata: error: {}\n", message);
+}
+
+}  // namespace strata::cli

@@ -1,0 +1,53 @@
+// Shared pieces of the image commands: opening the store, Docker's human
+// formats for sizes and ages, and its table layout.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cli/commands.hpp"
+#include "store/image_config_time.hpp"
+#include "store/image_store.hpp"
+#include "store/prune.hpp"
+
+namespace strata::cli {
+
+// Opens the store chosen by --root / STRATA_ROOT / the default location.
+std::unique_ptr<store::ImageStore> open_store(const GlobalOptions& global);
+
+// GC participants besides the images (prune, rmi). The build cache
+// (<root>/cache/) will add its participant here.
+std::vector<std::unique_ptr<store::GcParticipant>> make_gc_participants(store::ImageStore& store);
+std::vector<store::GcParticipant*> raw_pointers(
+    const std::vector<std::unique_ptr<store::GcParticipant>>& participants);
+
+// go-units HumanSizeWithPrecision(size, 3): decimal units, "%.3g": "2.13MB".
+std::string human_size(uint64_t bytes);
+// go-units HumanDuration: "Less than a second", "About a minute", "3 weeks".
+std::string human_duration(int64_t seconds);
+// "<HumanDuration> ago" for an RFC 3339 time, "N/A" when unknown.
+std::string created_since(const std::string& rfc3339);
+// Go's time.Time.String() in UTC: "2024-05-01 12:00:00 +0000 UTC".
+std::string created_at(const std::string& rfc3339);
+// docker/cli's Ellipsis: at most `width` characters (runes), ending in "…".
+std::string ellipsis(std::string_view s, size_t width);
+
+// Docker's tabwriter layout (minwidth 10, padding 3): every column but the
+// last padded to its widest cell.
+class Table {
+  public:
+    explicit Table(std::vector<std::string> header) { rows_.push_back(std::move(header)); }
+    void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+    std::string render() const;
+
+  private:
+    std::vector<std::vector<std::string>> rows_;
+};
+
+// Prints a failure the way main() does, for commands that go on after one.
+void print_error(std::string_view message);
+
+}  // namespace strata::cli

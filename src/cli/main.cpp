@@ -1,0 +1,35 @@
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <exception>
+
+#include "base/error.hpp"
+#include "cli/commands.hpp"
+
+int main(int argc, char** argv) {
+    CLI::App app{"strata: a daemonless Dockerfile build engine", "strata"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "strata 0.1.0");
+    strata::cli::GlobalOptions global;
+    app.add_option("--root", global.root,
+                   "Store directory (default: $STRATA_ROOT, else /var/lib/strata as root, "
+                   "else $XDG_DATA_HOME/strata)");
+
+    strata::cli::add_parse_command(app);
+    strata::cli::add_image_commands(app, global);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    } catch (const strata::cli::ExitCode& e) {
+        return e.code;
+    } catch (const strata::Error& e) {
+        fmt::print(stderr, "strata: error: {}\n", e.what());
+        return 1;
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "strata: internal error: {}\n", e.what());
+        return 70;
+    }
+    return 0;
+}

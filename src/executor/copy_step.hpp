@@ -1,0 +1,94 @@
+// COPY and ADD, performed by writing files straight into a fresh layer
+// directory (no container). docs/copy-add.md has the rules with examples.
+//
+//   LayerStackView parent(parent_layer_dirs);            // the stage so far
+//   BuildContext context(ctx_dir, load_dockerignore(...));
+//   CopyRequest req;                                     // from the Dockerfile
+//   req.sources = {"src/", "*.json"}; req.dest = "/app/"; req.workdir = "/";
+//   CopyResult r = run_copy(req, context, parent, fresh_layer_dir);
+//   // fresh_layer_dir now holds only what the COPY wrote (plus the parent
+//   // directories it needed); hand it to store::write_layer.
+//
+// The layer directory is left half-written when run_copy throws; the caller
+// discards it.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "executor/source_view.hpp"
+#include "executor/url_fetch.hpp"
+
+namespace strata::executor {
+
+// A heredoc source: `COPY <<EOF /dst` (content already expanded if it had to be).
+struct InlineSource {
+    std::string name;
+    std::string content;
+};
+
+// One COPY or ADD after variable expansion.
+struct CopyRequest {
+    bool is_add = false;
+    std::vector<std::string> sources;  // as written; ADD may give http(s) URLs
+    std::vector<InlineSource> inline_sources;
+    std::string dest;                   // as written ("." , "app/", "/etc/conf")
+    std::string workdir = "/";          // the stage's WORKDIR, absolute
+    std::string chown;                  // --chown=user[:group] ("" = none)
+    std::string chmod;                  // --chmod=0755 | u+x,g-w ("" = none)
+    std::string checksum;               // ADD --checksum=sha256:<hex>
+    bool link = false;                  // --link
+    bool parents = false;               // --parents
+    bool keep_git_dir = false;          // ADD --keep-git-dir (git sources only: rejected)
+    std::vector<std::string> excludes;  // --exclude patterns
+    // SOURCE_DATE_EPOCH: every entry written gets this mtime (BuildKit).
+    std::optional<int64_t> source_date_epoch;
+};
+
+struct CopyEnvironment {
+    // Where URL downloads go while the step runs ("" = $TMPDIR or /tmp).
+    std::filesystem::path scratch_dir;
+    // URLs already downloaded (e.g. to compute the cache key), by URL; the
+    // files must stay until run_copy returns.
+    std::map<std::string, FetchedUrl> prefetched;
+    FetchOptions fetch;  // timeouts (the checksum comes from the request)
+};
+
+struct CopyResult {
+    std::vector<FetchedUrl> fetched;  // ADD <url>: what was used (sha256 for the cache key)
+    uint64_t entries = 0;             // entries created in the layer
+    uint64_t bytes = 0;               // file content bytes written
+};
+
+// Performs the COPY/ADD: reads `source` (the build context, or the stage or
+// image of --from), looks at `parent` (the stage's filesystem before this
+// step: existing directories, symlinks on the destination path,
+// /etc/passwd and /etc/group for --chown names) and writes the result into
+// `layer_dir`, an empty directory. Throws strata::Error naming the source,
+// path or flag on any problem.
+CopyResult run_copy(const CopyRequest& request, const SourceView& source,
+                    const LayerStackView& parent, const std::filesystem::path& layer_dir,
+                    const CopyEnvironment& env = {});
+
+// What a COPY selects from its source, for the cache key: one entry per
+// copied entry in copy order, after wildcards, --parents and --exclude, with
+// the mode after --chmod. URL and inline sources are not listed. Throws the
+// same errors as run_copy for missing sources.
+struct SelectedEntry {
+    size_t source_index = 0;  // into request.sources
+    std::string item;         // the matched source, canonical in the view ("/src/a.txt")
+    std::string rel;          // below the item ("" for the item itself)
+    FileType type = FileType::kRegular;
+    uint32_t mode = 0;          // permission bits after --chmod
+    uint32_t uid = 0, gid = 0;  // as in the source (0 for the build context)
+    std::string link_target;
+    uint64_t size = 0;
+    std::filesystem::path host_path;  // the file on disk, for hashing
+};
+std::vector<SelectedEntry> select_sources(const CopyRequest& request, const SourceView& source);
+
+}  // namespace strata::executor

@@ -1,0 +1,350 @@
+#include "executor/layer_tree.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <vector>
+
+#include "base/error.hpp"
+#include "executor/go_path.hpp"
+
+namespace strata::executor {
+
+namespace {
+
+bool is_layer_xattr(std::string_view name) {
+    if (name.starts_with("user.overlay.") || name.starts_with("trusted.overlay.")) return false;
+    return name == "security.capability" || name.starts_with("user.");
+}
+
+std::vector<std::string> list_dir_names(int dirfd, const std::string& what) {
+    int fd = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) throw system_error("open directory", what);
+    DIR* d = ::fdopendir(fd);
+    if (!d) {
+        int err = errno;
+        ::close(fd);
+        throw system_error("opendir", what, err);
+    }
+    std::vector<std::string> names;
+    errno = 0;
+    while (struct dirent* de = ::readdir(d)) {
+        std::string_view n = de->d_name;
+        if (n != "." && n != "..") names.emplace_back(n);
+        errno = 0;
+    }
+    int err = errno;
+    ::closedir(d);
+    if (err != 0) throw system_error("readdir", what, err);
+    return names;
+}
+
+void remove_at(int dirfd, const std::string& name, const std::string& what) {
+    struct stat st {};
+    if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT) return;
+        throw system_error("stat", what);
+    }
+    if (S_ISDIR(st.st_mode)) {
+        UniqueFd sub(
+            ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!sub) throw system_error("open", what);
+        for (const auto& child : list_dir_names(sub.get(), what))
+            remove_at(sub.get(), child, what + "/" + child);
+        if (::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT)
+            throw system_error("rmdir", what);
+        return;
+    }
+    if (::unlinkat(dirfd, name.c_str(), 0) != 0 && errno != ENOENT)
+        throw system_error("unlink", what);
+}
+
+void set_times_fd(int fd, const struct timespec& mtime, const std::string& what) {
+    struct timespec ts[2] = {mtime, mtime};
+    if (::futimens(fd, ts) != 0) throw system_error("set times of", what);
+}
+
+void set_owner_mode_fd(int fd, const EntryMeta& meta, const std::string& what) {
+    // chown first: it clears set-id bits that the chmod then sets.
+    if (::fchown(fd, meta.uid, meta.gid) != 0) throw system_error("chown", what);
+    if (::fchmod(fd, meta.mode & 07777) != 0) throw system_error("chmod", what);
+}
+
+}  // namespace
+
+uint64_t copy_fd_content(int in, int out, const std::string& what) {
+    struct stat st {};
+    if (::fstat(in, &st) != 0) throw system_error("stat", what);
+    const off_t start = ::lseek(in, 0, SEEK_CUR);
+    if (start == 0 && st.st_size > 0 && ::ioctl(out, FICLONE, in) == 0) {
+        if (::lseek(out, 0, SEEK_END) < 0) throw system_error("seek", what);
+        return static_cast<uint64_t>(st.st_size);
+    }
+    uint64_t total = 0;
+    bool use_range = true;
+    for (;;) {
+        if (use_range) {
+            ssize_t n = ::copy_file_range(in, nullptr, out, nullptr, 1 << 30, 0);
+            if (n > 0) {
+                total += static_cast<uint64_t>(n);
+                // Done at the size fstat saw: saves the call that returns 0.
+                if (start == 0 && total == static_cast<uint64_t>(st.st_size)) return total;
+                continue;
+            }
+            if (n == 0) return total;
+            if (errno == EINTR) continue;
+            if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP &&
+                errno != EBADF)
+                throw system_error("copy", what);
+            use_range = false;
+        }
+        char buf[1 << 16];
+        ssize_t n = ::read(in, buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw system_error("read", what);
+        }
+        if (n == 0) return total;
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = ::write(out, buf + off, static_cast<size_t>(n - off));
+            if (w < 0) {
+                if (errno == EINTR) continue;
+                throw system_error("write", what);
+            }
+            off += w;
+        }
+        total += static_cast<uint64_t>(n);
+    }
+}
+
+void copy_layer_xattrs(int src_fd, int dst_fd) {
+    ssize_t len = ::flistxattr(src_fd, nullptr, 0);
+    if (len <= 0) return;
+    std::string names(static_cast<size_t>(len), '\0');
+    len = ::flistxattr(src_fd, names.data(), names.size());
+    if (len <= 0) return;
+    names.resize(static_cast<size_t>(len));
+    for (size_t i = 0; i < names.size();) {
+        std::string name(names.c_str() + i);
+        i += name.size() + 1;
+        if (!is_layer_xattr(name)) continue;
+        ssize_t vlen = ::fgetxattr(src_fd, name.c_str(), nullptr, 0);
+        if (vlen < 0) continue;
+        std::string value(static_cast<size_t>(vlen), '\0');
+        vlen = ::fgetxattr(src_fd, name.c_str(), value.data(), value.size());
+        if (vlen < 0) continue;
+        // As BuildKit: an xattr the layer's filesystem refuses is skipped.
+        (void)::fsetxattr(dst_fd, name.c_str(), value.data(), static_cast<size_t>(vlen), 0);
+    }
+}
+
+LayerTree::LayerTree(const std::filesystem::path& dir) : path_(dir) {
+    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) throw system_error("open layer directory", dir.string());
+    root_.fd = std::make_shared<const UniqueFd>(std::move(fd));
+    root_.path = "/";
+}
+
+std::string LayerTree::child_path(const Dir& dir, const std::string& name) const {
+    return dir.path == "/" ? "/" + name : dir.path + "/" + name;
+}
+
+void LayerTree::check_name(const Dir& dir, const std::string& name) const {
+    if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos)
+        throw Error(ErrorKind::kInternal, "bad entry name '" + name + "' in " + dir.path);
+    if (name.starts_with(".wh."))
+        throw Error(ErrorKind::kUsage, "cannot write " + child_path(dir, name) +
+                                           ": names starting with \".wh.\" are reserved for "
+                                           "layer whiteouts");
+}
+
+std::optional<struct stat> LayerTree::lstat(const Dir& dir, const std::string& name) const {
+    struct stat st {};
+    if (::fstatat(dir.fd->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT) return std::nullopt;
+        throw system_error("stat", path_.string() + child_path(dir, name));
+    }
+    return st;
+}
+
+LayerTree::Dir LayerTree::open_dir(const Dir& dir, const std::string& name) const {
+    UniqueFd fd(
+        ::openat(dir.fd->get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) throw system_error("open directory", child_path(dir, name));
+    return Dir{std::make_shared<const UniqueFd>(std::move(fd)), child_path(dir, name)};
+}
+
+LayerTree::Dir LayerTree::open_path(std::string_view path) const {
+    Dir d = root_;
+    for (const auto& c : split_path(path)) {
+        if (c == "..") throw Error(ErrorKind::kInternal, "'..' in layer path " + std::string(path));
+        d = open_dir(d, c);
+    }
+    return d;
+}
+
+LayerTree::Dir LayerTree::make_dir(const Dir& dir, const std::string& name, const EntryMeta& meta,
+                                   bool update_existing) {
+    check_name(dir, name);
+    const std::string path = child_path(dir, name);
+    if (auto st = lstat(dir, name)) {
+        if (!S_ISDIR(st->st_mode))
+            throw Error(ErrorKind::kConflict, "cannot copy to non-directory: " + path);
+        Dir d = open_dir(dir, name);
+        if (update_existing) set_owner_mode_fd(d.fd->get(), meta, path);
+        return d;
+    }
+    if (::mkdirat(dir.fd->get(), name.c_str(), 0700) != 0) throw system_error("mkdir", path);
+    Dir d = open_dir(dir, name);
+    set_owner_mode_fd(d.fd->get(), meta, path);
+    ++entries_;
+    return d;
+}
+
+void LayerTree::set_dir_meta(const Dir& dir, const EntryMeta& meta) {
+    set_owner_mode_fd(dir.fd->get(), meta, dir.path);
+}
+
+void LayerTree::copy_dir_xattrs(int src_fd, const Dir& dir) {
+    copy_layer_xattrs(src_fd, dir.fd->get());
+}
+
+void LayerTree::remove(const Dir& dir, const std::string& name) {
+    remove_at(dir.fd->get(), name, child_path(dir, name));
+}
+
+uint64_t LayerTree::write_file(const Dir& dir, const std::string& name, int src_fd,
+                               const EntryMeta& meta, int xattr_src) {
+    check_name(dir, name);
+    const std::string path = child_path(dir, name);
+    UniqueFd out(::openat(dir.fd->get(), name.c_str(),
+                          O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!out) throw system_error("create", path);
+    uint64_t n = copy_fd_content(src_fd, out.get(), path);
+    set_owner_mode_fd(out.get(), meta, path);
+    if (xattr_src >= 0) copy_layer_xattrs(xattr_src, out.get());
+    set_times_fd(out.get(), meta.mtime, path);
+    bytes_ += n;
+    ++entries_;
+    return n;
+}
+
+uint64_t LayerTree::write_file(const Dir& dir, const std::string& name, std::string_view content,
+                               const EntryMeta& meta) {
+    return write_file_with(
+        dir, name,
+        [&](int fd) -> uint64_t {
+            for (size_t off = 0; off < content.size();) {
+                ssize_t w = ::write(fd, content.data() + off, content.size() - off);
+                if (w < 0) {
+                    if (errno == EINTR) continue;
+                    throw system_error("write", child_path(dir, name));
+                }
+                off += static_cast<size_t>(w);
+            }
+            return content.size();
+        },
+        meta);
+}
+
+uint64_t LayerTree::write_file_with(const Dir& dir, const std::string& name,
+                                    const std::function<uint64_t(int fd)>& fill,
+                                    const EntryMeta& meta) {
+    check_name(dir, name);
+    const std::string path = child_path(dir, name);
+    UniqueFd out(::openat(dir.fd->get(), name.c_str(),
+                          O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!out) throw system_error("create", path);
+    const uint64_t n = fill(out.get());
+    set_owner_mode_fd(out.get(), meta, path);
+    set_times_fd(out.get(), meta.mtime, path);
+    bytes_ += n;
+    ++entries_;
+    return n;
+}
+
+void LayerTree::set_file_meta(const Dir& dir, const std::string& name, const EntryMeta& meta) {
+    const std::string path = child_path(dir, name);
+    UniqueFd fd(::openat(dir.fd->get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) throw system_error("open", path);
+    set_owner_mode_fd(fd.get(), meta, path);
+    set_times_fd(fd.get(), meta.mtime, path);
+}
+
+void LayerTree::write_symlink(const Dir& dir, const std::string& name, const std::string& target,
+                              const EntryMeta& meta) {
+    check_name(dir, name);
+    const std::string path = child_path(dir, name);
+    if (::symlinkat(target.c_str(), dir.fd->get(), name.c_str()) != 0)
+        throw system_error("symlink", path);
+    if (::fchownat(dir.fd->get(), name.c_str(), meta.uid, meta.gid, AT_SYMLINK_NOFOLLOW) != 0)
+        throw system_error("chown", path);
+    struct timespec ts[2] = {meta.mtime, meta.mtime};
+    if (::utimensat(dir.fd->get(), name.c_str(), ts, AT_SYMLINK_NOFOLLOW) != 0)
+        throw system_error("set times of", path);
+    ++entries_;
+}
+
+void LayerTree::write_special(const Dir& dir, const std::string& name, mode_t type, dev_t rdev,
+                              const EntryMeta& meta) {
+    check_name(dir, name);
+    const std::string path = child_path(dir, name);
+    if (::mknodat(dir.fd->get(), name.c_str(), type | 0600, rdev) != 0)
+        throw system_error("mknod", path);
+    if (::fchownat(dir.fd->get(), name.c_str(), meta.uid, meta.gid, AT_SYMLINK_NOFOLLOW) != 0)
+        throw system_error("chown", path);
+    if (::fchmodat(dir.fd->get(), name.c_str(), meta.mode & 07777, AT_SYMLINK_NOFOLLOW) != 0) {
+        // Older C libraries lack the flag; the node was just made by mknodat,
+        // so it is not a symlink.
+        if (errno != ENOTSUP && errno != EOPNOTSUPP) throw system_error("chmod", path);
+        if (::fchmodat(dir.fd->get(), name.c_str(), meta.mode & 07777, 0) != 0)
+            throw system_error("chmod", path);
+    }
+    struct timespec ts[2] = {meta.mtime, meta.mtime};
+    if (::utimensat(dir.fd->get(), name.c_str(), ts, AT_SYMLINK_NOFOLLOW) != 0)
+        throw system_error("set times of", path);
+    ++entries_;
+}
+
+void LayerTree::link(const std::string& target_path, const Dir& dir, const std::string& name) {
+    check_name(dir, name);
+    auto parts = split_path(target_path);
+    if (parts.empty()) throw Error(ErrorKind::kInternal, "hardlink to the layer root");
+    const std::string leaf = parts.back();
+    parts.pop_back();
+    Dir parent = open_path(join_abs(parts));
+    auto st = lstat(parent, leaf);
+    if (!st || !S_ISREG(st->st_mode))
+        throw Error(ErrorKind::kConflict, "cannot hardlink " + child_path(dir, name) + " to " +
+                                              target_path + ": not a regular file in the layer");
+    if (::linkat(parent.fd->get(), leaf.c_str(), dir.fd->get(), name.c_str(), 0) != 0)
+        throw system_error("link", child_path(dir, name));
+    ++entries_;
+}
+
+void LayerTree::defer_mtime(const std::string& dir_path, const struct timespec& mtime) {
+    if (dir_path == "/") return;  // the layer root is not an entry of the layer
+    deferred_[dir_path] = mtime;
+}
+
+void LayerTree::finish() {
+    std::vector<std::pair<std::string, struct timespec>> items(deferred_.begin(), deferred_.end());
+    std::sort(items.begin(), items.end(), [](const auto& a, const auto& b) {
+        auto depth = [](const std::string& p) { return std::count(p.begin(), p.end(), '/'); };
+        return depth(a.first) > depth(b.first);
+    });
+    for (const auto& [p, ts] : items) {
+        Dir d = open_path(p);
+        set_times_fd(d.fd->get(), ts, p);
+    }
+    deferred_.clear();
+}
+
+}  // namespace strata::executor

@@ -1,0 +1,121 @@
+// LayerTree — every write COPY/ADD makes into the new layer directory.
+//
+// Writes are relative to open directory descriptors and never follow a
+// symlink: directories are opened with O_NOFOLLOW one component at a time,
+// files are created with O_CREAT|O_EXCL|O_NOFOLLOW, ownership, modes and
+// times are set through the new descriptor or with AT_SYMLINK_NOFOLLOW. So a
+// symlink in the layer (one COPY just wrote) or in a source cannot redirect a
+// write outside the layer. Names starting with ".wh." are refused: in a layer
+// they would read as whiteouts.
+//
+// Directory times are applied last (finish()), deepest first, since adding
+// entries to a directory changes its mtime.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/unique_fd.hpp"
+
+namespace strata::executor {
+
+struct EntryMeta {
+    uint32_t mode = 0644;  // permission, set-id and sticky bits
+    uint32_t uid = 0;
+    uint32_t gid = 0;
+    struct timespec mtime {};
+};
+
+class LayerTree {
+  public:
+    // An open directory of the layer and its canonical path ("/", "/app").
+    struct Dir {
+        std::shared_ptr<const UniqueFd> fd;
+        std::string path;
+    };
+
+    explicit LayerTree(const std::filesystem::path& dir);
+
+    const std::filesystem::path& path() const { return path_; }
+    Dir root() const { return root_; }
+
+    // lstat of `name` in `dir`; nullopt when missing.
+    std::optional<struct stat> lstat(const Dir& dir, const std::string& name) const;
+
+    // Opens the existing directory `name` of `dir` (never through a symlink).
+    Dir open_dir(const Dir& dir, const std::string& name) const;
+    // Opens the directory at `path` ("/a/b"), each component a real directory.
+    Dir open_path(std::string_view path) const;
+
+    // Creates directory `name` with `meta` (mtime deferred), or opens it when
+    // it exists (then `meta` is applied only with `update_existing`). Throws
+    // kConflict when a non-directory is there.
+    Dir make_dir(const Dir& dir, const std::string& name, const EntryMeta& meta,
+                 bool update_existing);
+
+    // Removes `name` (recursively for a directory); missing is fine.
+    void remove(const Dir& dir, const std::string& name);
+
+    // Creates a regular file from `src_fd` (read from its current offset) or
+    // from `content`. `xattr_src` (or -1) is a descriptor whose layer xattrs
+    // (security.capability, user.*) are copied. The name must be free.
+    uint64_t write_file(const Dir& dir, const std::string& name, int src_fd, const EntryMeta& meta,
+                        int xattr_src);
+    uint64_t write_file(const Dir& dir, const std::string& name, std::string_view content,
+                        const EntryMeta& meta);
+    // Creates a regular file whose content `fill` writes to the descriptor
+    // it is given (returning the byte count).
+    uint64_t write_file_with(const Dir& dir, const std::string& name,
+                             const std::function<uint64_t(int fd)>& fill, const EntryMeta& meta);
+    // Applies owner, mode and mtime to an existing regular file.
+    void set_file_meta(const Dir& dir, const std::string& name, const EntryMeta& meta);
+    void write_symlink(const Dir& dir, const std::string& name, const std::string& target,
+                       const EntryMeta& meta);
+    // Char/block devices, fifos, sockets (`type` is the S_IFMT value).
+    void write_special(const Dir& dir, const std::string& name, mode_t type, dev_t rdev,
+                       const EntryMeta& meta);
+    // Hardlink `name` in `dir` to the existing regular file `target_path`.
+    void link(const std::string& target_path, const Dir& dir, const std::string& name);
+
+    // Applies metadata to an existing directory (mtime deferred).
+    void set_dir_meta(const Dir& dir, const EntryMeta& meta);
+    // Copies layer xattrs of `src_fd` onto the directory.
+    void copy_dir_xattrs(int src_fd, const Dir& dir);
+
+    // Directory mtime to apply at finish() (the last value for a path wins).
+    void defer_mtime(const std::string& dir_path, const struct timespec& mtime);
+    void finish();
+
+    // Bytes of file content written so far.
+    uint64_t bytes_written() const { return bytes_; }
+    uint64_t entries_written() const { return entries_; }
+
+  private:
+    std::string child_path(const Dir& dir, const std::string& name) const;
+    void check_name(const Dir& dir, const std::string& name) const;
+
+    std::filesystem::path path_;
+    Dir root_;
+    std::map<std::string, struct timespec> deferred_;
+    uint64_t bytes_ = 0;
+    uint64_t entries_ = 0;
+};
+
+// Copies the bytes of `in` (from its offset) to `out`: reflink, then
+// copy_file_range, then read/write. Returns the number of bytes.
+uint64_t copy_fd_content(int in, int out, const std::string& what);
+
+// Copies the layer xattrs (security.capability, user.* except user.overlay.*)
+// from one descriptor to another; unsupported xattrs are skipped.
+void copy_layer_xattrs(int src_fd, int dst_fd);
+
+}  // namespace strata::executor

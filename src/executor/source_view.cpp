@@ -1,0 +1,399 @@
+#include "executor/source_view.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <deque>
+#include <set>
+
+#include "base/error.hpp"
+#include "executor/go_path.hpp"
+
+namespace strata::executor {
+
+namespace {
+
+constexpr int kMaxSymlinks = 255;
+
+bool is_whiteout(const struct stat& st) {
+    return S_ISCHR(st.st_mode) && st.st_rdev == 0;
+}
+
+bool is_opaque(int dirfd) {
+    for (const char* name : {"trusted.overlay.opaque", "user.overlay.opaque"}) {
+        char value[4];
+        ssize_t n = ::fgetxattr(dirfd, name, value, sizeof value);
+        if (n == 1 && value[0] == 'y') return true;
+    }
+    return false;
+}
+
+std::string read_link(int dirfd, const std::string& name, const std::string& what) {
+    std::string buf(256, '\0');
+    for (;;) {
+        ssize_t n = ::readlinkat(dirfd, name.c_str(), buf.data(), buf.size());
+        if (n < 0) throw system_error("readlink", what);
+        if (static_cast<size_t>(n) < buf.size()) {
+            buf.resize(static_cast<size_t>(n));
+            return buf;
+        }
+        buf.resize(buf.size() * 2);
+    }
+}
+
+std::vector<std::string> list_names(int dirfd, const std::string& what) {
+    int fd = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) throw system_error("open directory", what);
+    DIR* d = ::fdopendir(fd);
+    if (!d) {
+        int err = errno;
+        ::close(fd);
+        throw system_error("opendir", what, err);
+    }
+    std::vector<std::string> names;
+    errno = 0;
+    while (struct dirent* de = ::readdir(d)) {
+        std::string_view n = de->d_name;
+        if (n != "." && n != "..") names.emplace_back(n);
+        errno = 0;
+    }
+    int err = errno;
+    ::closedir(d);
+    if (err != 0) throw system_error("readdir", what, err);
+    return names;
+}
+
+std::string child_path(const std::string& dir, std::string_view name) {
+    std::string out = dir;
+    if (out != "/") out += '/';
+    out += name;
+    return out;
+}
+
+// The lexical continuation of a resolution that met a missing element.
+std::string lexical_rest(std::vector<std::string> names, std::deque<std::string>& pending) {
+    for (auto& c : pending) {
+        if (c == "..") {
+            if (!names.empty()) names.pop_back();
+        } else {
+            names.push_back(std::move(c));
+        }
+    }
+    return join_abs(names);
+}
+
+}  // namespace
+
+FileType file_type_of(mode_t mode) {
+    switch (mode & S_IFMT) {
+        case S_IFDIR:
+            return FileType::kDirectory;
+        case S_IFLNK:
+            return FileType::kSymlink;
+        case S_IFCHR:
+            return FileType::kCharDevice;
+        case S_IFBLK:
+            return FileType::kBlockDevice;
+        case S_IFIFO:
+            return FileType::kFifo;
+        case S_IFSOCK:
+            return FileType::kSocket;
+        default:
+            return FileType::kRegular;
+    }
+}
+
+const char* file_type_name(FileType type) {
+    switch (type) {
+        case FileType::kRegular:
+            return "file";
+        case FileType::kDirectory:
+            return "directory";
+        case FileType::kSymlink:
+            return "symlink";
+        case FileType::kCharDevice:
+            return "char device";
+        case FileType::kBlockDevice:
+            return "block device";
+        case FileType::kFifo:
+            return "fifo";
+        case FileType::kSocket:
+            return "socket";
+    }
+    return "entry";
+}
+
+std::string relative_path(std::string_view abs_path) {
+    while (!abs_path.empty() && abs_path.front() == '/')
+        abs_path.remove_prefix(1);
+    return std::string(abs_path);
+}
+
+SourceView::SourceView(Config config)
+    : layer_paths_(std::move(config.layers)),
+      description_(std::move(config.description)),
+      overlay_(config.overlay),
+      keep_owner_(config.keep_owner),
+      escape_is_error_(config.escape_is_error) {
+    for (const auto& p : layer_paths_) {
+        UniqueFd fd(::open(p.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!fd) throw system_error("open layer directory", p.string());
+        layer_roots_.push_back(std::make_shared<const UniqueFd>(std::move(fd)));
+    }
+}
+
+bool SourceView::hidden(const Node&) const {
+    return false;
+}
+
+const std::vector<std::shared_ptr<const UniqueFd>>& MergedDir::fds(const std::string& what) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (opened_) return fds_;
+    for (const LayerDir& ld : layers_) {
+        if (ld.name == ".") {
+            fds_.push_back(ld.parent);
+            continue;
+        }
+        UniqueFd fd(::openat(ld.parent->get(), ld.name.c_str(),
+                             O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!fd) throw system_error("open directory", what);
+        fds_.push_back(std::make_shared<const UniqueFd>(std::move(fd)));
+    }
+    opened_ = true;
+    return fds_;
+}
+
+void MergedDir::close() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    fds_.clear();
+    opened_ = false;
+}
+
+Node SourceView::root() const {
+    Node n;
+    n.path = "/";
+    n.type = FileType::kDirectory;
+    std::vector<LayerDir> layers;
+    if (layer_roots_.empty()) {
+        n.st.st_mode = S_IFDIR | 0755;
+    } else {
+        if (::fstat(layer_roots_.back()->get(), &n.st) != 0)
+            throw system_error("stat", layer_paths_.back().string());
+        n.layer = layer_roots_.size() - 1;
+        for (size_t i = layer_roots_.size(); i-- > 0;) {
+            layers.push_back({i, layer_roots_[i], "."});
+            if (overlay_ && i > 0 && is_opaque(layer_roots_[i]->get())) break;
+        }
+    }
+    n.dir = std::make_shared<const MergedDir>(std::move(layers));
+    return n;
+}
+
+std::optional<Node> SourceView::child_impl(const Node& dir, std::string_view name_sv) const {
+    if (!dir.dir || name_sv.empty() || name_sv == "." || name_sv == ".." ||
+        name_sv.find('/') != std::string_view::npos)
+        return std::nullopt;
+    const std::string name(name_sv);
+    const auto& layers = dir.dir->layers();
+    if (layers.empty()) return std::nullopt;
+    const auto& fds = dir.dir->fds(dir.path);
+    std::optional<Node> out;
+    std::vector<LayerDir> merged;
+    for (size_t k = 0; k < layers.size(); ++k) {
+        const size_t layer = layers[k].layer;
+        const auto& fd = fds[k];
+        struct stat st {};
+        if (::fstatat(fd->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            if (errno == ENOENT || errno == ENOTDIR) continue;
+            throw system_error(
+                "stat", (layer_paths_[layer] / relative_path(child_path(dir.path, name))).string());
+        }
+        if (overlay_ && is_whiteout(st)) break;
+        if (!out) {
+            out.emplace();
+            out->path = child_path(dir.path, name);
+            out->name = name;
+            out->type = file_type_of(st.st_mode);
+            out->st = st;
+            out->layer = layer;
+            out->parent_fd = fd;
+            if (out->type == FileType::kSymlink)
+                out->link_target = read_link(fd->get(), name, out->path);
+            if (out->type != FileType::kDirectory) break;
+        } else if (!S_ISDIR(st.st_mode)) {
+            break;  // a lower non-directory is hidden and ends the merge
+        }
+        merged.push_back({layer, fd, name});
+        if (overlay_ && k + 1 < layers.size()) {
+            // Opaque: nothing below this copy shows through.
+            UniqueFd sub(
+                ::openat(fd->get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            if (!sub) throw system_error("open directory", out->path);
+            if (is_opaque(sub.get())) break;
+        }
+    }
+    if (out && out->type == FileType::kDirectory)
+        out->dir = std::make_shared<const MergedDir>(std::move(merged));
+    return out;
+}
+
+std::optional<Node> SourceView::child(const Node& dir, std::string_view name) const {
+    auto n = child_impl(dir, name);
+    if (n && hidden(*n)) return std::nullopt;
+    return n;
+}
+
+std::vector<Node> SourceView::children(const Node& dir) const {
+    std::vector<Node> out;
+    if (!dir.dir) return out;
+    std::set<std::string> names;
+    for (const auto& fd : dir.dir->fds(dir.path)) {
+        for (auto& n : list_names(fd->get(), dir.path))
+            names.insert(std::move(n));
+    }
+    for (const auto& name : names) {
+        if (auto n = child(dir, name)) out.push_back(std::move(*n));
+    }
+    return out;
+}
+
+Resolved SourceView::resolve(std::string_view path, bool follow_final) const {
+    std::deque<std::string> pending;
+    for (auto& c : split_path(path))
+        pending.push_back(std::move(c));
+    std::vector<Node> stack{root()};
+    int links = 0;
+    std::string last_link;  // for messages: "link -> target"
+    auto names_of = [&] {
+        std::vector<std::string> names;
+        for (size_t i = 1; i < stack.size(); ++i)
+            names.push_back(stack[i].name);
+        return names;
+    };
+    auto escape = [&]() {
+        throw Error(ErrorKind::kUsage, "\"" + std::string(path) + "\": symlink " + last_link +
+                                           " leads outside " + description_);
+    };
+    while (!pending.empty()) {
+        std::string comp = std::move(pending.front());
+        pending.pop_front();
+        if (comp == "..") {
+            if (stack.size() == 1) {
+                if (escape_is_error_) escape();
+                continue;
+            }
+            stack.pop_back();
+            continue;
+        }
+        auto n = child(stack.back(), comp);
+        if (!n) {
+            Resolved r;
+            r.parent_exists = pending.empty();
+            auto names = names_of();
+            names.push_back(std::move(comp));
+            r.path = lexical_rest(std::move(names), pending);
+            return r;
+        }
+        if (n->type == FileType::kSymlink && (!pending.empty() || follow_final)) {
+            if (++links > kMaxSymlinks)
+                throw Error(ErrorKind::kNotFound,
+                            "\"" + std::string(path) + "\": too many levels of symbolic links");
+            last_link = "\"" + n->path + "\" -> \"" + n->link_target + "\"";
+            if (!n->link_target.empty() && n->link_target.front() == '/') {
+                if (escape_is_error_) escape();
+                stack.resize(1);
+            }
+            auto parts = split_path(n->link_target);
+            pending.insert(pending.begin(), parts.begin(), parts.end());
+            continue;
+        }
+        if (!pending.empty() && n->type != FileType::kDirectory) {
+            Resolved r;  // ENOTDIR: nothing can be there
+            auto names = names_of();
+            names.push_back(std::move(comp));
+            r.path = lexical_rest(std::move(names), pending);
+            return r;
+        }
+        stack.push_back(std::move(*n));
+    }
+    Resolved r;
+    r.path = stack.back().path;
+    r.node = std::move(stack.back());
+    r.parent_exists = true;
+    return r;
+}
+
+std::optional<Node> SourceView::lookup(std::string_view path, bool follow_final) const {
+    return resolve(path, follow_final).node;
+}
+
+UniqueFd SourceView::open_file(const Node& node) const {
+    if (!node.parent_fd) throw Error(ErrorKind::kInternal, "open_file on the root of a view");
+    UniqueFd fd(::openat(node.parent_fd->get(), node.name.c_str(),
+                         O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY));
+    if (!fd) throw system_error("open", host_path(node).string());
+    return fd;
+}
+
+UniqueFd SourceView::open_directory(const Node& node) const {
+    if (!node.dir || node.dir->layers().empty())
+        throw Error(ErrorKind::kInternal, "open_directory on " + node.path);
+    UniqueFd fd(
+        ::openat(node.dir->fds(node.path).front()->get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) throw system_error("open directory", host_path(node).string());
+    return fd;
+}
+
+std::string SourceView::read_all(const Node& node) const {
+    UniqueFd fd = open_file(node);
+    std::string out;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw system_error("read", host_path(node).string());
+        }
+        if (n == 0) return out;
+        out.append(buf, static_cast<size_t>(n));
+    }
+}
+
+std::filesystem::path SourceView::host_path(const Node& node) const {
+    if (layer_paths_.empty()) return node.path;
+    return layer_paths_[node.layer] / relative_path(node.path);
+}
+
+LayerStackView::LayerStackView(std::vector<std::filesystem::path> layers, std::string description)
+    : SourceView(Config{std::move(layers), std::move(description), true, true, false}) {}
+
+BuildContext::BuildContext(std::filesystem::path root, frontend::DockerIgnore ignore)
+    : SourceView(Config{{std::move(root)}, "the build context", false, false, true}),
+      ignore_(std::move(ignore)) {}
+
+bool BuildContext::hidden(const Node& node) const {
+    const std::string rel = relative_path(node.path);
+    if (rel.empty() || !ignore_.excluded(rel)) return false;
+    if (node.type != FileType::kDirectory || ignore_.can_skip_dir(rel)) return true;
+    // An excluded directory stays visible only to hold entries that an
+    // exception pattern ("!dir/keep") brings back.
+    return !dir_has_visible_entry(node);
+}
+
+bool BuildContext::dir_has_visible_entry(const Node& dir) const {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        auto it = dir_visible_.find(dir.path);
+        if (it != dir_visible_.end()) return it->second;
+    }
+    const bool visible = !children(dir).empty();
+    dir.dir->close();
+    std::lock_guard<std::mutex> lock(mu_);
+    dir_visible_[dir.path] = visible;
+    return visible;
+}
+
+}  // namespace strata::executor

@@ -1,0 +1,170 @@
+// The typed AST: a Dockerfile as global ARGs and stages, each stage a list of
+// instructions with validated flags and typed arguments. Built from the
+// parser stage's Nodes by build_ast(); knows nothing of ANTLR.
+//
+// Variables are not expanded here: that needs build args and the stage's
+// environment, and happens in the planner.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "frontend/node.hpp"
+
+namespace strata::frontend {
+
+// A flag as written: `--name=value`, or `--name` (has_value false).
+struct Flag {
+    std::string name;
+    std::string value;
+    bool has_value = false;
+    SourcePos pos;
+    size_t offset = 0;  // of the `--name...` word in the instruction's logical line
+    size_t length = 0;
+};
+
+struct KeyValue {
+    std::string key;
+    std::string value;
+};
+
+// RUN/CMD/ENTRYPOINT/HEALTHCHECK command: exec form (argv) or shell form (one
+// string run through the SHELL).
+struct CommandLine {
+    std::vector<std::string> args;
+    bool shell_form = false;
+};
+
+struct FromCmd {
+    std::string image;       // unexpanded, e.g. "${BASE}" or "alpine:3.20"
+    std::string stage_name;  // lower case, empty if no AS
+    std::string platform;    // --platform, unexpanded
+};
+struct RunCmd {
+    CommandLine command;
+    std::vector<std::string> mounts;  // --mount values
+    std::string network;              // --network
+    std::string security;             // --security
+};
+struct CmdCmd {
+    CommandLine command;
+};
+struct EntrypointCmd {
+    CommandLine command;
+};
+// An inline source from a heredoc: `COPY <<EOF /dst`.
+struct InlineSource {
+    std::string name;
+    std::string content;  // tabs already stripped for <<-
+    bool expand = true;
+};
+struct CopyCmd {  // COPY and ADD
+    bool is_add = false;
+    std::vector<std::string> sources;
+    std::vector<InlineSource> inline_sources;
+    std::string dest;
+    std::string from;  // COPY --from
+    std::string chown, chmod, checksum;
+    bool link = false, parents = false, keep_git_dir = false;
+    std::vector<std::string> excludes;
+};
+struct EnvCmd {
+    std::vector<KeyValue> vars;
+};
+struct LabelCmd {
+    std::vector<KeyValue> labels;
+};
+struct ArgDef {
+    std::string name;
+    std::optional<std::string> default_value;
+};
+struct ArgCmd {
+    std::vector<ArgDef> args;
+};
+struct ExposeCmd {
+    std::vector<std::string> ports;
+};
+struct VolumeCmd {
+    std::vector<std::string> paths;
+};
+struct UserCmd {
+    std::string user;
+};
+struct WorkdirCmd {
+    std::string path;
+};
+struct StopSignalCmd {
+    std::string signal;
+};
+struct ShellCmd {
+    std::vector<std::string> shell;
+};
+struct MaintainerCmd {
+    std::string name;
+};
+struct HealthcheckCmd {
+    bool none = false;              // HEALTHCHECK NONE
+    std::vector<std::string> test;  // ["CMD", ...] or ["CMD-SHELL", "..."]
+    int64_t interval_ns = 0, timeout_ns = 0, start_period_ns = 0, start_interval_ns = 0;
+    int retries = 0;
+};
+struct Instruction;
+struct OnbuildCmd {
+    std::string expression;  // the trigger's source text, as the image config records it
+    std::shared_ptr<const Instruction> trigger;
+};
+
+using Command = std::variant<FromCmd, RunCmd, CmdCmd, EntrypointCmd, CopyCmd, EnvCmd, LabelCmd,
+                             ArgCmd, ExposeCmd, VolumeCmd, UserCmd, WorkdirCmd, StopSignalCmd,
+                             ShellCmd, MaintainerCmd, HealthcheckCmd, OnbuildCmd>;
+
+struct Instruction {
+    std::string keyword;   // upper case, e.g. "COPY"
+    std::string original;  // the logical line, e.g. "COPY --from=build /a /b"
+    SourceRange range;
+    std::vector<Flag> flags;
+    std::vector<std::string> args;  // as the parser stage split them
+    bool json = false;
+    std::vector<Heredoc> heredocs;
+    Command command;
+};
+
+struct Stage {
+    size_t index = 0;
+    std::string name;  // lower case; empty when unnamed
+    std::string base;  // FROM's image or stage reference, unexpanded
+    std::string platform;
+    SourceRange range;
+    Instruction from;
+    std::vector<Instruction> instructions;  // after FROM
+};
+
+struct Dockerfile {
+    std::string file;
+    char32_t escape = U'\\';
+    std::vector<DirectiveEntry> directives;
+    std::vector<Instruction> global_args;  // ARGs before the first FROM
+    std::vector<Stage> stages;
+    std::vector<Diagnostic> warnings;
+};
+
+// Validates and types the parsed nodes. Throws ParseError, located at the
+// offending text, for unknown instructions and flags, wrong argument counts,
+// instructions before the first FROM other than ARG, bad stage names, ...
+Dockerfile build_ast(const ParsedDockerfile& parsed);
+
+// parse_dockerfile + build_ast.
+Dockerfile load_dockerfile(std::string bytes, std::string file_name);
+
+// Go's time.ParseDuration: "1m30s", "500ms", "2h". nullopt if invalid.
+std::optional<int64_t> parse_go_duration(std::string_view s);
+
+// The closest of `candidates` to `word` (case-insensitive edit distance), or
+// empty if none is close.
+std::string suggest(std::string_view word, const std::vector<std::string>& candidates);
+
+}  // namespace strata::frontend

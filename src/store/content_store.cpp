@@ -1,0 +1,248 @@
+#include "store/content_store.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+
+#include "base/atomic_file.hpp"
+#include "base/error.hpp"
+
+namespace strata::store {
+
+namespace {
+
+constexpr size_t kWriteBuffer = 1 << 20;
+
+void make_dirs(const std::filesystem::path& dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) throw system_error("create directory", dir.string(), ec.value());
+}
+
+// Hashes everything readable from fd.
+Digest hash_fd(int fd, const std::string& what, uint64_t* size_out = nullptr) {
+    Sha256 h;
+    std::string buf(1 << 20, '\0');
+    uint64_t total = 0;
+    for (;;) {
+        ssize_t r = ::read(fd, buf.data(), buf.size());
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            throw system_error("read", what);
+        }
+        if (r == 0) break;
+        h.update(buf.data(), static_cast<size_t>(r));
+        total += static_cast<uint64_t>(r);
+    }
+    if (size_out) *size_out = total;
+    return h.finish();
+}
+
+}  // namespace
+
+ContentStore::ContentStore(std::filesystem::path root) : root_(std::move(root)) {
+    make_dirs(root_ / "blobs" / "sha256");
+    make_dirs(tmp_dir());
+}
+
+std::filesystem::path ContentStore::blob_path(const Digest& digest) const {
+    if (digest.algorithm != "sha256" || digest.hex.size() != 64)
+        throw Error(ErrorKind::kParse, "unsupported digest '" + digest.str() + "'");
+    return root_ / "blobs" / "sha256" / digest.hex;
+}
+
+bool ContentStore::has(const Digest& digest) const {
+    struct stat st {};
+    return ::stat(blob_path(digest).c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+uint64_t ContentStore::size(const Digest& digest) const {
+    auto p = blob_path(digest);
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0) {
+        if (errno == ENOENT)
+            throw Error(ErrorKind::kNotFound,
+                        "blob " + digest.str() + " not found in " + p.parent_path().string());
+        throw system_error("stat", p.string());
+    }
+    return static_cast<uint64_t>(st.st_size);
+}
+
+UniqueFd ContentStore::open(const Digest& digest) const {
+    auto p = blob_path(digest);
+    UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+        if (errno == ENOENT)
+            throw Error(ErrorKind::kNotFound,
+                        "blob " + digest.str() + " not found in " + p.parent_path().string());
+        throw system_error("open", p.string());
+    }
+    return fd;
+}
+
+std::string ContentStore::read(const Digest& digest) const {
+    auto fd = open(digest);
+    auto p = blob_path(digest);
+    std::string data;
+    char buf[65536];
+    for (;;) {
+        ssize_t r = ::read(fd.get(), buf, sizeof buf);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            throw system_error("read", p.string());
+        }
+        if (r == 0) break;
+        data.append(buf, static_cast<size_t>(r));
+    }
+    auto actual = sha256_of(data);
+    if (actual != digest)
+        throw Error(ErrorKind::kCorrupt,
+                    "blob " + p.string() + " is corrupt: its content hashes to " + actual.str());
+    return data;
+}
+
+Digest ContentStore::put(std::string_view data) {
+    auto w = writer();
+    w.write(data);
+    return w.commit();
+}
+
+Digest ContentStore::put_fd(int fd, const std::optional<Digest>& expected) {
+    auto w = writer();
+    std::string buf(1 << 20, '\0');
+    for (;;) {
+        ssize_t r = ::read(fd, buf.data(), buf.size());
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            throw system_error("read", "blob input");
+        }
+        if (r == 0) break;
+        w.write(buf.data(), static_cast<size_t>(r));
+    }
+    return w.commit(expected);
+}
+
+ContentStore::Writer ContentStore::writer() {
+    std::string tmpl = (tmp_dir() / "blob-XXXXXX").string();
+    int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
+    if (fd < 0) throw system_error("create temp file", tmpl);
+    UniqueFd owned(fd);
+    if (::fchmod(fd, 0644) != 0) {
+        int err = errno;
+        ::unlink(tmpl.c_str());
+        throw system_error("chmod", tmpl, err);
+    }
+    return Writer(*this, std::move(owned), tmpl);
+}
+
+void ContentStore::remove(const Digest& digest) {
+    auto p = blob_path(digest);
+    if (::unlink(p.c_str()) != 0) {
+        if (errno == ENOENT) return;
+        throw system_error("unlink", p.string());
+    }
+    fsync_dir(p.parent_path());
+}
+
+std::vector<Digest> ContentStore::list() const {
+    std::vector<Digest> out;
+    auto dir = root_ / "blobs" / "sha256";
+    std::error_code ec;
+    for (auto it = std::filesystem::directory_iterator(dir, ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+        if (auto d = Digest::try_parse("sha256:" + it->path().filename().string()))
+            out.push_back(*d);
+    }
+    if (ec) throw system_error("list", dir.string(), ec.value());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+bool ContentStore::verify(const Digest& digest) const {
+    auto p = blob_path(digest);
+    UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+        if (errno == ENOENT) return false;
+        throw system_error("open", p.string());
+    }
+    return hash_fd(fd.get(), p.string()) == digest;
+}
+
+// --- Writer -----------------------------------------------------------------
+
+ContentStore::Writer::Writer(ContentStore& store, UniqueFd fd, std::filesystem::path temp)
+    : store_(&store), fd_(std::move(fd)), temp_(std::move(temp)) {
+    buffer_.reserve(kWriteBuffer);
+}
+
+ContentStore::Writer::Writer(Writer&& other) noexcept
+    : store_(other.store_),
+      fd_(std::move(other.fd_)),
+      temp_(std::move(other.temp_)),
+      hash_(std::move(other.hash_)),
+      size_(other.size_),
+      buffer_(std::move(other.buffer_)),
+      done_(other.done_) {
+    other.done_ = true;
+    other.temp_.clear();
+}
+
+ContentStore::Writer::~Writer() {
+    if (!done_ && !temp_.empty()) ::unlink(temp_.c_str());
+}
+
+void ContentStore::Writer::write(const void* data, size_t n) {
+    if (done_) throw Error(ErrorKind::kInternal, "write to a committed blob writer");
+    hash_.update(data, n);
+    size_ += n;
+    if (buffer_.size() + n > kWriteBuffer) flush();
+    if (n >= kWriteBuffer) {
+        write_all(fd_.get(), data, n, temp_.string());
+    } else {
+        buffer_.append(static_cast<const char*>(data), n);
+    }
+}
+
+void ContentStore::Writer::flush() {
+    if (buffer_.empty()) return;
+    write_all(fd_.get(), buffer_.data(), buffer_.size(), temp_.string());
+    buffer_.clear();
+}
+
+Digest ContentStore::Writer::digest_so_far() const {
+    Sha256 copy(hash_);
+    return copy.finish();
+}
+
+Digest ContentStore::Writer::commit(const std::optional<Digest>& expected) {
+    if (done_) throw Error(ErrorKind::kInternal, "blob writer committed twice");
+    flush();
+    auto digest = hash_.finish();
+    done_ = true;
+    if (expected && *expected != digest) {
+        ::unlink(temp_.c_str());
+        throw Error(ErrorKind::kCorrupt, "digest mismatch: expected " + expected->str() + ", got " +
+                                             digest.str() + " (" + std::to_string(size_) +
+                                             " bytes)");
+    }
+    if (::fsync(fd_.get()) != 0) {
+        int err = errno;
+        ::unlink(temp_.c_str());
+        throw system_error("fsync", temp_.string(), err);
+    }
+    fd_.reset();
+    auto target = store_->blob_path(digest);
+    if (::rename(temp_.c_str(), target.c_str()) != 0) {
+        int err = errno;
+        ::unlink(temp_.c_str());
+        throw system_error("rename", target.string(), err);
+    }
+    fsync_dir(target.parent_path());
+    return digest;
+}
+
+}  // namespace strata::store

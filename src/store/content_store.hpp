@@ -1,0 +1,81 @@
+// ContentStore — blobs by digest under <root>/blobs/sha256/<hex>.
+//
+// Writes go to a temp file in <root>/tmp (same filesystem), are fsynced,
+// checked against their digest, then renamed into place and the directory is
+// fsynced: a reader sees a whole, verified blob or none. Concurrent writers of
+// the same blob are harmless (same content, last rename wins).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/unique_fd.hpp"
+#include "store/digest.hpp"
+
+namespace strata::store {
+
+class ContentStore {
+  public:
+    // Creates <root>/blobs/sha256 and <root>/tmp when missing.
+    explicit ContentStore(std::filesystem::path root);
+
+    const std::filesystem::path& root() const { return root_; }
+    std::filesystem::path tmp_dir() const { return root_ / "tmp"; }
+
+    bool has(const Digest& digest) const;
+    std::filesystem::path blob_path(const Digest& digest) const;
+    uint64_t size(const Digest& digest) const;  // throws kNotFound
+    // Opens the blob read-only; throws kNotFound.
+    UniqueFd open(const Digest& digest) const;
+    // The whole blob, verified against its digest (kCorrupt on mismatch).
+    std::string read(const Digest& digest) const;
+    // Small blobs (JSON): writes atomically, returns the digest.
+    Digest put(std::string_view data);
+    // Copies everything readable from `fd` into a blob; verifies `expected`.
+    Digest put_fd(int fd, const std::optional<Digest>& expected = std::nullopt);
+
+    // Streaming writer: hashes while writing.
+    class Writer {
+      public:
+        Writer(Writer&&) noexcept;
+        Writer& operator=(Writer&&) = delete;
+        Writer(const Writer&) = delete;
+        Writer& operator=(const Writer&) = delete;
+        // Destroyed without commit: the temp file is removed.
+        ~Writer();
+
+        void write(const void* data, size_t n);
+        void write(std::string_view data) { write(data.data(), data.size()); }
+        uint64_t size() const { return size_; }
+        Digest digest_so_far() const;
+        // fsync, verify against `expected` (kCorrupt on mismatch: the temp
+        // file is removed), rename into place, fsync the directory.
+        Digest commit(const std::optional<Digest>& expected = std::nullopt);
+
+      private:
+        friend class ContentStore;
+        Writer(ContentStore& store, UniqueFd fd, std::filesystem::path temp);
+        void flush();
+        ContentStore* store_;
+        UniqueFd fd_;
+        std::filesystem::path temp_;
+        Sha256 hash_;
+        uint64_t size_ = 0;
+        std::string buffer_;  // small writes are batched
+        bool done_ = false;
+    };
+    Writer writer();
+
+    void remove(const Digest& digest);        // missing blob is not an error
+    std::vector<Digest> list() const;         // sorted
+    bool verify(const Digest& digest) const;  // re-hash the file; false when missing or wrong
+
+  private:
+    std::filesystem::path root_;
+};
+
+}  // namespace strata::store

@@ -1,0 +1,120 @@
+#include "store/layer_store.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "base/atomic_file.hpp"
+#include "base/error.hpp"
+#include "base/temp_dir.hpp"
+#include "base/unique_fd.hpp"
+#include "store/layer_reader.hpp"
+
+namespace strata::store {
+
+namespace {
+
+// Flushes the filesystem holding `dir`: the unpacked files' data must be on
+// disk before the rename makes the layer visible (one syncfs instead of an
+// fsync per file).
+void sync_filesystem(const std::filesystem::path& dir) {
+    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) throw system_error("open", dir.string());
+    if (::syncfs(fd.get()) != 0) throw system_error("syncfs", dir.string());
+}
+
+bool is_exists_error(int err) {
+    return err == EEXIST || err == ENOTEMPTY;
+}
+
+}  // namespace
+
+LayerStore::LayerStore(std::filesystem::path root, ContentStore& blobs, LayerStoreOptions opts)
+    : root_(std::move(root)), blobs_(blobs), opts_(opts) {
+    std::error_code ec;
+    std::filesystem::create_directories(root_ / "layers", ec);
+    if (ec) throw system_error("create directory", (root_ / "layers").string(), ec.value());
+    std::filesystem::create_directories(root_ / "tmp", ec);
+    if (ec) throw system_error("create directory", (root_ / "tmp").string(), ec.value());
+}
+
+std::filesystem::path LayerStore::path(const Digest& diff_id) const {
+    if (diff_id.algorithm != "sha256" || diff_id.hex.size() != 64)
+        throw Error(ErrorKind::kParse, "unsupported diffID '" + diff_id.str() + "'");
+    return root_ / "layers" / diff_id.hex;
+}
+
+bool LayerStore::has(const Digest& diff_id) const {
+    struct stat st {};
+    return ::lstat(path(diff_id).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+std::filesystem::path LayerStore::ensure_unpacked(const Digest& blob_digest,
+                                                  const Digest& diff_id) {
+    auto final_path = path(diff_id);
+    if (has(diff_id)) return final_path;
+    auto fd = blobs_.open(blob_digest);
+    auto tmp = TempDir::create(root_ / "tmp", "layer-");
+    if (::chmod(tmp.path().c_str(), 0755) != 0) throw system_error("chmod", tmp.path().string());
+    ApplyOptions opts;
+    opts.whiteouts = WhiteoutMode::kOverlay;
+    opts.same_owner = opts_.same_owner.value_or(::geteuid() == 0);
+    opts.user_xattr_overlay = opts_.user_xattr_overlay;
+    opts.expected_diff_id = diff_id;
+    try {
+        apply_layer(fd.get(), tmp.path(), opts);
+    } catch (const Error& e) {
+        throw Error(e.kind(), "unpacking layer " + diff_id.str() + " (blob " + blob_digest.str() +
+                                  "): " + e.what());
+    }
+    return adopt(tmp.path(), diff_id);  // tmp's destructor finds it gone, or removes it
+}
+
+std::filesystem::path LayerStore::adopt(const std::filesystem::path& dir, const Digest& diff_id) {
+    auto final_path = path(diff_id);
+    if (has(diff_id)) {
+        remove_tree(dir);
+        return final_path;
+    }
+    sync_filesystem(dir);
+    if (::rename(dir.c_str(), final_path.c_str()) != 0) {
+        int err = errno;
+        if (!is_exists_error(err)) throw system_error("rename", final_path.string(), err);
+        remove_tree(dir);  // another process got there first, with the same content
+        return final_path;
+    }
+    fsync_dir(final_path.parent_path());
+    return final_path;
+}
+
+void LayerStore::remove(const Digest& diff_id) {
+    auto p = path(diff_id);
+    // Move it out of layers/ first, so a crash never leaves half a layer there.
+    auto doomed = TempDir::create(root_ / "tmp", "remove-");
+    auto moved = doomed.path() / "layer";
+    if (::rename(p.c_str(), moved.c_str()) != 0) {
+        if (errno == ENOENT) return;
+        throw system_error("rename", p.string());
+    }
+    fsync_dir(p.parent_path());
+    doomed.remove();
+}
+
+std::vector<Digest> LayerStore::list() const {
+    std::vector<Digest> out;
+    auto dir = root_ / "layers";
+    std::error_code ec;
+    for (auto it = std::filesystem::directory_iterator(dir, ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+        if (auto d = Digest::try_parse("sha256:" + it->path().filename().string()))
+            out.push_back(*d);
+    }
+    if (ec) throw system_error("list", dir.string(), ec.value());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+}  // namespace strata::store

@@ -1,0 +1,410 @@
+#include "store/layer_writer.hpp"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "base/error.hpp"
+#include "base/unique_fd.hpp"
+#include "store/safe_path.hpp"
+#include "store/tar_input.hpp"
+#include "store/tar_locale.hpp"
+#include "store/threaded_compressor.hpp"
+#include "store/whiteout.hpp"
+
+namespace strata::store {
+
+namespace {
+
+// One tar entry to emit, found by the walk.
+struct Node {
+    enum class Kind { kPlain, kWhiteout, kOpaque };
+    std::string name;    // tar path, no trailing slash
+    std::string source;  // path in the tree, relative to its root
+    Kind kind = Kind::kPlain;
+    struct stat st {};
+    std::vector<std::pair<std::string, std::string>> xattrs;
+};
+
+std::vector<std::pair<std::string, std::string>> read_layer_xattrs(const std::string& path) {
+    std::vector<std::pair<std::string, std::string>> out;
+    std::string names(1024, '\0');
+    ssize_t n;
+    for (;;) {
+        n = ::llistxattr(path.c_str(), names.data(), names.size());
+        if (n >= 0) break;
+        if (errno == ERANGE) {
+            names.resize(names.size() * 4);
+            continue;
+        }
+        if (errno == ENOTSUP) return out;
+        throw system_error("listxattr", path);
+    }
+    names.resize(static_cast<size_t>(n));
+    for (size_t i = 0; i < names.size();) {
+        std::string name(names.c_str() + i);
+        i += name.size() + 1;
+        if (!is_layer_xattr(name)) continue;
+        std::string value(256, '\0');
+        for (;;) {
+            ssize_t v = ::lgetxattr(path.c_str(), name.c_str(), value.data(), value.size());
+            if (v >= 0) {
+                value.resize(static_cast<size_t>(v));
+                break;
+            }
+            if (errno == ERANGE) {
+                value.resize(value.size() * 4);
+                continue;
+            }
+            if (errno == ENODATA) {
+                value.clear();
+                break;
+            }
+            throw system_error("getxattr " + name, path);
+        }
+        out.emplace_back(std::move(name), std::move(value));
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+class Walker {
+  public:
+    explicit Walker(std::filesystem::path root) : root_(std::move(root)) {}
+
+    std::vector<Node> walk() {
+        UniqueFd fd(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!fd) throw system_error("open layer directory", root_.string());
+        visit(fd.get(), "");
+        std::sort(nodes_.begin(), nodes_.end(),
+                  [](const Node& a, const Node& b) { return a.name < b.name; });
+        for (size_t i = 1; i < nodes_.size(); ++i)
+            if (nodes_[i].name == nodes_[i - 1].name)
+                throw Error(ErrorKind::kConflict, "layer directory " + root_.string() +
+                                                      ": two entries map to '" + nodes_[i].name +
+                                                      "' (a whiteout and a file named like it)");
+        return std::move(nodes_);
+    }
+
+  private:
+    void visit(int dirfd, const std::string& rel) {
+        for (auto& name : list_dir(dirfd, (root_ / rel).string())) {
+            std::string path = rel.empty() ? name : rel + "/" + name;
+            Node node;
+            if (::fstatat(dirfd, name.c_str(), &node.st, AT_SYMLINK_NOFOLLOW) != 0)
+                throw system_error("stat", (root_ / path).string());
+            node.source = path;
+            if (is_overlay_whiteout(node.st)) {
+                node.kind = Node::Kind::kWhiteout;
+                node.name = rel.empty() ? std::string(kWhiteoutPrefix) + name
+                                        : rel + "/" + std::string(kWhiteoutPrefix) + name;
+                nodes_.push_back(std::move(node));
+                continue;
+            }
+            if (S_ISSOCK(node.st.st_mode)) continue;  // sockets do not belong in a layer
+            node.name = path;
+            node.xattrs = read_layer_xattrs((root_ / path).string());
+            if (S_ISDIR(node.st.st_mode)) {
+                UniqueFd sub(
+                    ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+                if (!sub) throw system_error("open", (root_ / path).string());
+                if (is_opaque_dir(sub.get())) {
+                    Node marker;
+                    marker.kind = Node::Kind::kOpaque;
+                    marker.name = path + "/" + std::string(kOpaqueMarker);
+                    marker.source = path;
+                    marker.st = node.st;
+                    nodes_.push_back(std::move(marker));
+                }
+                nodes_.push_back(std::move(node));
+                visit(sub.get(), path);
+                continue;
+            }
+            nodes_.push_back(std::move(node));
+        }
+    }
+
+    std::filesystem::path root_;
+    std::vector<Node> nodes_;
+};
+
+// The tar → (hash) → compressor → (hash) → sink pipeline.
+class TarOutput {
+  public:
+    // `sink` runs on the compressor's worker thread.
+    TarOutput(Compression c, const ByteSink& sink)
+        : compression_(c), compressor_(c, [this, &sink](const void* d, size_t n) {
+              // Uncompressed: the blob is the tar, its digest is the diffID.
+              if (compression_ != Compression::kNone) digest_.update(d, n);
+              size_ += n;
+              sink(d, n);
+          }) {
+        a_ = archive_write_new();
+        if (!a_) throw Error(ErrorKind::kInternal, "archive_write_new failed");
+        // pax_restricted: ustar headers, with a PAX extended header only for
+        // what ustar cannot hold (long names, big ids, xattrs).
+        if (archive_write_set_format_pax_restricted(a_) != ARCHIVE_OK) fail("set format");
+        // Unblocked: file data goes straight to on_write, without a copy into
+        // libarchive's block buffer (ThreadedCompressor batches it anyway).
+        archive_write_set_bytes_per_block(a_, 0);
+        archive_write_set_bytes_in_last_block(a_, 1);  // no padding past the end marker
+        if (archive_write_open2(a_, this, nullptr, &TarOutput::on_write, nullptr, nullptr) !=
+            ARCHIVE_OK)
+            fail("open");
+    }
+    ~TarOutput() {
+        if (a_) archive_write_free(a_);
+    }
+
+    struct archive* archive() {
+        return a_;
+    }
+
+    void header(struct archive_entry* e, const std::string& name) {
+        // ARCHIVE_WARN: written, with a fallback (e.g. a name that is not
+        // UTF-8 stored as raw bytes).
+        int r = archive_write_header(a_, e);
+        if (r != ARCHIVE_OK && r != ARCHIVE_WARN) fail("entry '" + name + "'");
+    }
+    void data(const void* p, size_t n, const std::string& name) {
+        auto* c = static_cast<const char*>(p);
+        while (n > 0) {
+            la_ssize_t w = archive_write_data(a_, c, n);
+            if (w <= 0) fail("entry '" + name + "'");
+            c += w;
+            n -= static_cast<size_t>(w);
+        }
+    }
+    LayerBlob close(Compression c) {
+        if (archive_write_close(a_) != ARCHIVE_OK) fail("close");
+        compressor_.finish();
+        LayerBlob out;
+        out.diff_id = diff_id_.finish();
+        out.digest = c == Compression::kNone ? out.diff_id : digest_.finish();
+        out.size = size_;
+        out.tar_size = tar_size_;
+        out.media_type = layer_media_type(c);
+        return out;
+    }
+
+  private:
+    static la_ssize_t on_write(struct archive*, void* ctx, const void* buf, size_t n) {
+        auto* self = static_cast<TarOutput*>(ctx);
+        try {
+            self->diff_id_.update(buf, n);
+            self->tar_size_ += n;
+            self->compressor_.write(buf, n);
+        } catch (...) {
+            self->error_ = std::current_exception();
+            return -1;
+        }
+        return static_cast<la_ssize_t>(n);
+    }
+    [[noreturn]] void fail(const std::string& what) {
+        if (error_) std::rethrow_exception(error_);
+        const char* msg = archive_error_string(a_);
+        throw Error(ErrorKind::kInternal,
+                    "writing layer tar: " + what + ": " + (msg ? msg : "error"));
+    }
+
+    Compression compression_;
+    Sha256 diff_id_;
+    Sha256 digest_;
+    uint64_t size_ = 0;
+    uint64_t tar_size_ = 0;
+    ThreadedCompressor compressor_;  // last but one: its worker uses the members above
+    struct archive* a_ = nullptr;
+    std::exception_ptr error_;
+};
+
+struct EntryDeleter {
+    void operator()(struct archive_entry* e) const { archive_entry_free(e); }
+};
+
+void copy_file_data(TarOutput& out, int rootfd, const Node& node, const std::filesystem::path& root,
+                    std::vector<char>& buf) {
+    auto path = (root / node.source).string();
+    UniqueFd fd(
+        ::openat(rootfd, node.source.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME));
+    if (!fd && errno == EPERM)  // O_NOATIME needs ownership or CAP_FOWNER
+        fd.reset(::openat(rootfd, node.source.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) throw system_error("open", path);
+    auto remaining = static_cast<uint64_t>(node.st.st_size);
+    while (remaining > 0) {
+        size_t want = static_cast<size_t>(std::min<uint64_t>(remaining, buf.size()));
+        ssize_t r = ::read(fd.get(), buf.data(), want);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            throw system_error("read", path);
+        }
+        if (r == 0)
+            throw Error(ErrorKind::kConflict,
+                        "file " + path + " shrank while it was being archived");
+        out.data(buf.data(), static_cast<size_t>(r), node.name);
+        remaining -= static_cast<uint64_t>(r);
+    }
+}
+
+}  // namespace
+
+LayerBlob write_layer_to(const std::filesystem::path& dir, const ByteSink& sink,
+                         const LayerWriteOptions& opts) {
+    ScopedUtf8Locale utf8;
+    auto nodes = Walker(dir).walk();
+    UniqueFd rootfd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!rootfd) throw system_error("open layer directory", dir.string());
+
+    TarOutput out(opts.compression, sink);
+    std::map<std::pair<dev_t, ino_t>, std::string> first_link;  // hardlink groups
+    std::unique_ptr<struct archive_entry, EntryDeleter> e(archive_entry_new());
+    std::vector<char> buf(1 << 20);
+
+    for (const auto& node : nodes) {
+        archive_entry_clear(e.get());
+        const auto& st = node.st;
+        archive_entry_copy_pathname(e.get(), node.name.c_str());
+        archive_entry_set_uid(e.get(), st.st_uid);
+        archive_entry_set_gid(e.get(), st.st_gid);
+        // Whole seconds, clamped: no atime/ctime, no sub-second noise.
+        int64_t mtime = st.st_mtim.tv_sec;
+        if (opts.source_date_epoch && mtime > *opts.source_date_epoch)
+            mtime = *opts.source_date_epoch;
+        archive_entry_set_mtime(e.get(), mtime, 0);
+
+        if (node.kind != Node::Kind::kPlain) {
+            // Whiteout and opaque markers: empty regular files that keep the
+            // permission bits and owner of what they stand for.
+            archive_entry_set_mode(e.get(), AE_IFREG | (st.st_mode & 0777));
+            archive_entry_set_size(e.get(), 0);
+            out.header(e.get(), node.name);
+            continue;
+        }
+        archive_entry_set_mode(e.get(), st.st_mode);
+        for (const auto& [k, v] : node.xattrs)
+            archive_entry_xattr_add_entry(e.get(), k.c_str(), v.data(), v.size());
+
+        if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
+            auto [it, inserted] = first_link.try_emplace({st.st_dev, st.st_ino}, node.name);
+            if (!inserted) {
+                archive_entry_copy_hardlink(e.get(), it->second.c_str());
+                archive_entry_set_size(e.get(), 0);
+                out.header(e.get(), node.name);
+                continue;
+            }
+        }
+        switch (st.st_mode & S_IFMT) {
+            case S_IFREG:
+                archive_entry_set_size(e.get(), st.st_size);
+                out.header(e.get(), node.name);
+                copy_file_data(out, rootfd.get(), node, dir, buf);
+                break;
+            case S_IFLNK: {
+                std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
+                ssize_t n =
+                    ::readlinkat(rootfd.get(), node.source.c_str(), target.data(), target.size());
+                if (n < 0) throw system_error("readlink", (dir / node.source).string());
+                target.resize(static_cast<size_t>(n));
+                archive_entry_copy_symlink(e.get(), target.c_str());
+                archive_entry_set_size(e.get(), 0);
+                out.header(e.get(), node.name);
+                break;
+            }
+            case S_IFCHR:
+            case S_IFBLK:
+                archive_entry_set_rdevmajor(e.get(), major(st.st_rdev));
+                archive_entry_set_rdevminor(e.get(), minor(st.st_rdev));
+                archive_entry_set_size(e.get(), 0);
+                out.header(e.get(), node.name);
+                break;
+            default:  // directories, fifos
+                archive_entry_set_size(e.get(), 0);
+                out.header(e.get(), node.name);
+                break;
+        }
+    }
+    return out.close(opts.compression);
+}
+
+LayerBlob write_layer(const std::filesystem::path& dir, ContentStore& store,
+                      const LayerWriteOptions& opts) {
+    auto w = store.writer();
+    auto blob = write_layer_to(
+        dir, [&w](const void* d, size_t n) { w.write(d, n); }, opts);
+    w.commit(blob.digest);
+    return blob;
+}
+
+LayerBlob store_layer_tar(int fd, ContentStore& store, const StoreTarOptions& opts) {
+    ScopedUtf8Locale utf8;
+    auto w = store.writer();
+    Sha256 digest;
+    uint64_t size = 0;
+    Compressor compressor(opts.compression, [&](const void* d, size_t n) {
+        digest.update(d, n);
+        size += n;
+        w.write(d, n);
+    });
+    uint64_t tar_size = 0;
+    TarInput in(fd, "layer tar", nullptr, [&](const void* d, size_t n) {
+        tar_size += n;
+        compressor.write(d, n);
+    });
+    while (in.next() != nullptr) {
+        // Headers are checked by next(); data is streamed through the hooks.
+    }
+    LayerBlob blob;
+    blob.diff_id = in.finish();
+    compressor.finish();
+    if (opts.expected_diff_id && *opts.expected_diff_id != blob.diff_id)
+        throw Error(ErrorKind::kCorrupt, "layer tar: diffID mismatch: expected " +
+                                             opts.expected_diff_id->str() + ", got " +
+                                             blob.diff_id.str());
+    blob.digest = w.commit(digest.finish());
+    blob.size = size;
+    blob.tar_size = tar_size;
+    blob.media_type = layer_media_type(opts.compression);
+    return blob;
+}
+
+LayerBlob store_layer_tar(const std::filesystem::path& tar, ContentStore& store,
+                          const StoreTarOptions& opts) {
+    UniqueFd fd(::open(tar.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) throw system_error("open", tar.string());
+    return store_layer_tar(fd.get(), store, opts);
+}
+
+LayerBlob store_layer_blob(int fd, ContentStore& store,
+                           const std::optional<Digest>& expected_digest,
+                           const std::optional<Digest>& expected_diff_id) {
+    ScopedUtf8Locale utf8;
+    auto w = store.writer();
+    uint64_t tar_size = 0;
+    TarInput in(
+        fd, "layer blob", [&w](const void* d, size_t n) { w.write(d, n); },
+        [&tar_size](const void*, size_t n) { tar_size += n; });
+    while (in.next() != nullptr) {
+    }
+    LayerBlob blob;
+    blob.diff_id = in.finish();
+    if (expected_diff_id && *expected_diff_id != blob.diff_id)
+        throw Error(ErrorKind::kCorrupt, "layer blob: diffID mismatch: expected " +
+                                             expected_diff_id->str() + ", got " +
+                                             blob.diff_id.str());
+    blob.size = w.size();
+    blob.tar_size = tar_size;
+    blob.digest = w.commit(expected_digest);
+    blob.media_type = layer_media_type(in.compression());
+    return blob;
+}
+
+}  // namespace strata::store

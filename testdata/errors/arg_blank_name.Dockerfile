@@ -1,0 +1,2 @@
+ARG =value
+FROM busybox

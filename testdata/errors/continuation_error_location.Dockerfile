@@ -1,0 +1,4 @@
+FROM busybox
+COPY --chown=1 \
+     --chmood=644 \
+     a /b

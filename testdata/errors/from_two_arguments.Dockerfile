@@ -1,0 +1,1 @@
+FROM busybox base

@@ -1,0 +1,2 @@
+FROM busybox
+HEALTHCHECK --interval=5s CONNECT tcp 80

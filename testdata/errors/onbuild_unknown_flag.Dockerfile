@@ -1,0 +1,2 @@
+FROM busybox
+ONBUILD COPY --form=build /a /b

@@ -1,0 +1,2 @@
+FROM busybox
+COPY --chwon=1000 a /b

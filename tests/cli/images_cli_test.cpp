@@ -1,0 +1,123 @@
+// `strata images`, `strata tag`, `strata rmi` through the real binary.
+#include "cli/image_cli_fixture.hpp"
+
+namespace strata::imagetest {
+namespace {
+
+TEST_F(CliTest, ImagesTableLooksLikeDockers) {
+    auto r = run_ok({"images"});
+    auto ls = lines(r.out);
+    ASSERT_EQ(ls.size(), 2u) << r.out;
+    EXPECT_EQ(ls[0], "REPOSITORY   TAG       IMAGE ID       CREATED                  SIZE");
+    EXPECT_EQ(ls[1].rfind("busybox      latest    " + short_id() + "   ", 0), 0u) << ls[1];
+    EXPECT_NE(ls[1].find(" ago"), std::string::npos);
+    EXPECT_NE(ls[1].find("MB"), std::string::npos);
+}
+
+TEST_F(CliTest, ImagesDigestsQuietJsonAndFilter) {
+    run_ok({"tag", "busybox", "example.com/team/app:v2"});
+    auto digests = run_ok({"images", "--digests"});
+    EXPECT_NE(digests.out.find("DIGEST"), std::string::npos);
+    EXPECT_NE(digests.out.find("sha256:"), std::string::npos);
+    auto quiet = run_ok({"images", "-q"});
+    EXPECT_EQ(quiet.out, short_id() + "\n" + short_id() + "\n");
+    auto full = run_ok({"images", "-q", "--no-trunc"});
+    EXPECT_EQ(lines(full.out)[0], id_);
+    auto json = run_ok({"images", "--format", "json"});
+    auto ls = lines(json.out);
+    ASSERT_EQ(ls.size(), 2u);
+    std::set<std::string> repos;
+    for (const auto& l : ls) {
+        auto j = nlohmann::json::parse(l);
+        repos.insert(j["Repository"].get<std::string>());
+        EXPECT_EQ(j["ID"], short_id());
+        EXPECT_TRUE(j.contains("CreatedSince"));
+        EXPECT_TRUE(j.contains("Size"));
+    }
+    EXPECT_EQ(repos, (std::set<std::string>{"busybox", "example.com/team/app"}));
+    auto filtered = run_ok({"images", "example.com/team/app"});
+    EXPECT_EQ(lines(filtered.out).size(), 2u);
+    EXPECT_NE(filtered.out.find("v2"), std::string::npos);
+    EXPECT_EQ(filtered.out.find("busybox"), std::string::npos);
+    run_fail({"images", "--format", "xml"}, "--format");
+    run_fail({"images", "Bad:Name"}, "invalid reference format");
+}
+
+TEST_F(CliTest, DanglingImagesShowAsNone) {
+    auto r = strata(root_, {"import", tar_.string()});
+    ASSERT_EQ(r.code, 0);
+    auto out = run_ok({"images"}).out;
+    EXPECT_NE(out.find("<none>       <none>"), std::string::npos) << out;
+}
+
+TEST_F(CliTest, TagHappyAndErrorPaths) {
+    run_ok({"tag", "busybox", "mine"});
+    run_ok({"tag", short_id(), "mine:2"});
+    run_ok({"tag", id_, "localhost:5000/mine:3"});
+    auto q = run_ok({"images", "--format", "json"});
+    EXPECT_EQ(lines(q.out).size(), 4u);
+    run_fail({"tag", "nothere", "x"}, "No such image: nothere");
+    run_fail({"tag", "busybox", "x@sha256:" + std::string(64, 'a')}, "digest");
+    run_fail({"tag", "busybox", "UPPER"}, "must be lowercase");
+    run_fail({"tag", "busybox"}, "target");
+}
+
+TEST_F(CliTest, RmiLikeDocker) {
+    run_ok({"tag", "busybox", "other/repo:1"});
+    // By ID with names in two repositories: refused without -f.
+    auto refused = run_fail({"rmi", short_id()}, "must be forced");
+    EXPECT_EQ(refused.code, 1);
+    // By name: untag only while other names remain.
+    auto untag = run_ok({"rmi", "other/repo:1"});
+    EXPECT_EQ(untag.out, "Untagged: other/repo:1\n");
+    run_ok({"tag", "busybox", "other/repo:1"});
+    auto forced = run_ok({"rmi", "-f", short_id()});
+    EXPECT_EQ(forced.out,
+              "Untagged: busybox:latest\nUntagged: other/repo:1\nDeleted: " + id_ + "\n");
+    EXPECT_EQ(lines(run_ok({"images"}).out).size(), 1u);
+    // Missing images: an error each, the others still go; exit 1.
+    auto r = strata(root_, {"import", tar_.string(), "again"});
+    ASSERT_EQ(r.code, 0);
+    auto partial = run_fail({"rmi", "nothere", "again"}, "No such image: nothere");
+    EXPECT_EQ(partial.code, 1);
+    EXPECT_NE(partial.out.find("Untagged: again:latest"), std::string::npos);
+    run_fail({"rmi"}, "images");
+    EXPECT_EQ(run_ok({"store", "check"}).code, 0);
+}
+
+TEST_F(CliTest, StoreRootFromTheEnvironment) {
+    auto r = run({STRATA_BINARY, "images", "-q"}, {}, {{"STRATA_ROOT", root_.string()}});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, short_id() + "\n");
+    // --root wins over STRATA_ROOT.
+    auto other = dir_.path() / "empty";
+    r = run({STRATA_BINARY, "--root", other.string(), "images", "-q"}, {},
+            {{"STRATA_ROOT", root_.string()}});
+    EXPECT_EQ(r.out, "");
+    // Without either, $XDG_DATA_HOME/strata for a non-root user: run as nobody.
+    if (::geteuid() == 0 && have_tool("setpriv")) {
+        auto xdg = dir_.path() / "xdg";
+        fs::create_directories(xdg);
+        ::chown(xdg.c_str(), 65534, 65534);
+        ::chmod(dir_.path().c_str(), 0755);
+        r = run({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                 "/usr/bin/env", "-u", "STRATA_ROOT", "XDG_DATA_HOME=" + xdg.string(),
+                 STRATA_BINARY, "images"});
+        EXPECT_EQ(r.code, 0) << r.err;
+        EXPECT_TRUE(fs::exists(xdg / "strata" / "names.json") ||
+                    fs::exists(xdg / "strata" / "images"));
+    }
+}
+
+TEST_F(CliTest, PermissionErrorsNameThePath) {
+    if (::geteuid() != 0 || !have_tool("setpriv")) GTEST_SKIP() << "needs root to switch users";
+    ::chmod(dir_.path().c_str(), 0755);
+    auto r = run({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                  STRATA_BINARY, "--root", root_.string(), "tag", "busybox", "x"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find(root_.string()), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("Permission denied"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace strata::imagetest
