@@ -2,7 +2,12 @@
 
 #include <xxhash.h>
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <memory>
 #include <optional>
+#include <vector>
 
 #include "base/error.hpp"
 #include "cache/context_snapshot.hpp"
@@ -82,6 +87,30 @@ void child_record(std::string& b, std::string_view name, const Hash128& digest) 
 }
 
 }  // namespace
+
+Hash128 hash_content(int fd, std::string_view what) {
+    std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> st(XXH3_createState(),
+                                                                &XXH3_freeState);
+    if (!st) throw Error(ErrorKind::kInternal, "XXH3_createState failed");
+    XXH3_128bits_reset(st.get());
+    std::vector<char> buf(1 << 16);
+    for (;;) {
+        ssize_t n = ::read(fd, buf.data(), buf.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw system_error("read", what);
+        }
+        if (n == 0) break;
+        XXH3_128bits_update(st.get(), buf.data(), static_cast<size_t>(n));
+    }
+    XXH128_hash_t d = XXH3_128bits_digest(st.get());
+    return Hash128{d.low64, d.high64};
+}
+
+Hash128 hash_encoding(std::string_view bytes) {
+    XXH128_hash_t d = XXH3_128bits_withSeed(bytes.data(), bytes.size(), kDigestSeed);
+    return Hash128{d.low64, d.high64};
+}
 
 std::string digest_string(const Hash128& digest) {
     return "xxh3:" + digest.hex();

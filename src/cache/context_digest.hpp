@@ -35,6 +35,14 @@ inline constexpr uint64_t kDigestSeed = 0x7374726174610001;  // "strata" v1
 // "xxh3:<32 hex>" — the form cache keys embed.
 std::string digest_string(const Hash128& digest);
 
+// XXH3-128 of everything readable from `fd`: the same hash as Entry::content
+// (used for files outside the context, e.g. in a stage's layers). `what`
+// names the file in errors.
+Hash128 hash_content(int fd, std::string_view what);
+
+// A seeded XXH3-128 of `bytes` (an encoding built by the caller).
+Hash128 hash_encoding(std::string_view bytes);
+
 // The digest of a non-directory entry with mode `mode` (normally e.mode).
 Hash128 leaf_digest(const Entry& e, uint32_t mode);
 

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "cache/cache_index.hpp"
 #include "store/store_root.hpp"
 
 namespace strata::cli {
@@ -14,8 +15,31 @@ std::unique_ptr<store::ImageStore> open_store(const GlobalOptions& global) {
     return std::make_unique<store::ImageStore>(store::resolve_store_root(global.root));
 }
 
-std::vector<std::unique_ptr<store::GcParticipant>> make_gc_participants(store::ImageStore&) {
-    return {};
+namespace {
+
+// The cache index lives as long as its participant.
+class BuildCacheParticipant final : public store::GcParticipant {
+  public:
+    BuildCacheParticipant(store::ImageStore& store, bool drop_all)
+        : index_(store.cache_dir()), inner_(index_, store.content(), drop_all) {}
+    std::string name() const override { return inner_.name(); }
+    void prune(const store::GcRoots& roots, store::PruneReport& report) override {
+        inner_.prune(roots, report);
+    }
+    void add_roots(store::GcRoots& roots) const override { inner_.add_roots(roots); }
+
+  private:
+    cache::CacheIndex index_;
+    cache::CacheGcParticipant inner_;
+};
+
+}  // namespace
+
+std::vector<std::unique_ptr<store::GcParticipant>> make_gc_participants(store::ImageStore& store,
+                                                                        bool drop_build_cache) {
+    std::vector<std::unique_ptr<store::GcParticipant>> out;
+    out.push_back(std::make_unique<BuildCacheParticipant>(store, drop_build_cache));
+    return out;
 }
 
 std::vector<store::GcParticipant*> raw_pointers(

@@ -18,9 +18,11 @@ namespace strata::cli {
 // Opens the store chosen by --root / STRATA_ROOT / the default location.
 std::unique_ptr<store::ImageStore> open_store(const GlobalOptions& global);
 
-// GC participants besides the images (prune, rmi). The build cache
-// (<root>/cache/) will add its participant here.
-std::vector<std::unique_ptr<store::GcParticipant>> make_gc_participants(store::ImageStore& store);
+// GC participants besides the images (prune, rmi): the build cache, whose
+// entries keep their layers alive (all of them are dropped with
+// `drop_build_cache`).
+std::vector<std::unique_ptr<store::GcParticipant>> make_gc_participants(
+    store::ImageStore& store, bool drop_build_cache = false);
 std::vector<store::GcParticipant*> raw_pointers(
     const std::vector<std::unique_ptr<store::GcParticipant>>& participants);
 

@@ -12,11 +12,12 @@ namespace {
 
 struct PruneCmdOptions {
     bool dangling = false;
+    bool build_cache = false;
 };
 
 void run_prune(const GlobalOptions& global, const PruneCmdOptions& opts) {
     auto store = open_store(global);
-    auto participants = make_gc_participants(*store);
+    auto participants = make_gc_participants(*store, opts.build_cache);
     store::PruneOptions popts;
     popts.dangling_images = opts.dangling;
     popts.participants = raw_pointers(participants);
@@ -60,6 +61,8 @@ void add_prune_command(CLI::App& app, const GlobalOptions& global) {
     CLI::App* cmd = app.add_subcommand(
         "prune", "Remove blobs, unpacked layers and leftovers that no image (or cache entry) uses");
     cmd->add_flag("--dangling", opts->dangling, "Also remove images that have no name");
+    cmd->add_flag("--build-cache", opts->build_cache,
+                  "Also remove every build cache entry (the next build runs every step)");
     cmd->callback([opts, &global] { run_prune(global, *opts); });
 }
 

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
                    "else $XDG_DATA_HOME/strata)");
 
     strata::cli::add_parse_command(app);
+    strata::cli::add_build_command(app, global);
     strata::cli::add_image_commands(app, global);
 
     try {

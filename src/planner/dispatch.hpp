@@ -10,29 +10,13 @@
 #include <vector>
 
 #include "frontend/instructions.hpp"
+#include "frontend/locator.hpp"
 #include "planner/build_plan.hpp"
 #include "planner/expansion.hpp"
 
 namespace strata::planner {
 
-// Builds located diagnostics for the Dockerfile being planned.
-class Locator {
-  public:
-    Locator(std::string file, std::string_view source);
-    const std::string& file() const { return file_; }
-    [[noreturn]] void fail(const frontend::Instruction& ins, std::string message,
-                           std::string hint = {}) const;
-    [[noreturn]] void fail_flag(const frontend::Instruction& ins, std::string_view flag,
-                                std::string message, std::string hint = {}) const;
-    frontend::Diagnostic warning(const frontend::Instruction& ins, std::string message) const;
-
-  private:
-    frontend::Diagnostic at(frontend::SourcePos pos, size_t length,
-                            const frontend::Instruction& ins, std::string message,
-                            std::string hint) const;
-    std::string file_;
-    std::vector<std::string> lines_;
-};
+using frontend::Locator;
 
 struct ArgDecl {
     std::string name;

@@ -13,6 +13,24 @@ namespace {
 constexpr int kRecordVersion = 1;
 }
 
+json layer_record_to_json(const LayerRecord& l) {
+    return json{{"digest", l.digest.str()},
+                {"diffID", l.diff_id.str()},
+                {"size", l.size},
+                {"mediaType", l.media_type},
+                {"unpackedSize", l.unpacked_size}};
+}
+
+LayerRecord layer_record_from_json(const json& l) {
+    LayerRecord lr;
+    lr.digest = Digest::parse(l.at("digest").get<std::string>());
+    lr.diff_id = Digest::parse(l.at("diffID").get<std::string>());
+    lr.size = l.at("size").get<uint64_t>();
+    lr.media_type = l.at("mediaType").get<std::string>();
+    lr.unpacked_size = l.at("unpackedSize").get<uint64_t>();
+    return lr;
+}
+
 uint64_t ImageRecord::unpacked_size() const {
     uint64_t n = 0;
     for (const auto& l : layers)
@@ -30,11 +48,7 @@ std::vector<Digest> ImageRecord::blobs() const {
 json ImageRecord::to_json() const {
     json layers_json = json::array();
     for (const auto& l : layers)
-        layers_json.push_back({{"digest", l.digest.str()},
-                               {"diffID", l.diff_id.str()},
-                               {"size", l.size},
-                               {"mediaType", l.media_type},
-                               {"unpackedSize", l.unpacked_size}});
+        layers_json.push_back(layer_record_to_json(l));
     return json{
         {"version", kRecordVersion},
         {"manifest",
@@ -59,15 +73,8 @@ ImageRecord ImageRecord::from_json(std::string_view text, std::string_view what)
         const json& c = j.at("config");
         r.config = Digest::parse(c.at("digest").get<std::string>());
         r.config_size = c.at("size").get<uint64_t>();
-        for (const auto& l : j.at("layers")) {
-            LayerRecord lr;
-            lr.digest = Digest::parse(l.at("digest").get<std::string>());
-            lr.diff_id = Digest::parse(l.at("diffID").get<std::string>());
-            lr.size = l.at("size").get<uint64_t>();
-            lr.media_type = l.at("mediaType").get<std::string>();
-            lr.unpacked_size = l.at("unpackedSize").get<uint64_t>();
-            r.layers.push_back(std::move(lr));
-        }
+        for (const auto& l : j.at("layers"))
+            r.layers.push_back(layer_record_from_json(l));
         r.created = j.value("created", std::string());
         r.added = j.value("added", std::string());
         return r;

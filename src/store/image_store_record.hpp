@@ -24,6 +24,11 @@ struct LayerRecord {
     bool operator==(const LayerRecord&) const = default;
 };
 
+// The JSON form of a layer record, as image records and cache entries keep it.
+nlohmann::json layer_record_to_json(const LayerRecord& layer);
+// Throws nlohmann::json exceptions or Error(kParse) on malformed input.
+LayerRecord layer_record_from_json(const nlohmann::json& j);
+
 struct ImageRecord {
     Digest manifest;
     std::string manifest_media_type;

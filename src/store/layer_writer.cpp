@@ -268,6 +268,7 @@ LayerBlob write_layer_to(const std::filesystem::path& dir, const ByteSink& sink,
     std::map<std::pair<dev_t, ino_t>, std::string> first_link;  // hardlink groups
     std::unique_ptr<struct archive_entry, EntryDeleter> e(archive_entry_new());
     std::vector<char> buf(1 << 20);
+    uint64_t content_size = 0;
 
     for (const auto& node : nodes) {
         archive_entry_clear(e.get());
@@ -307,6 +308,7 @@ LayerBlob write_layer_to(const std::filesystem::path& dir, const ByteSink& sink,
                 archive_entry_set_size(e.get(), st.st_size);
                 out.header(e.get(), node.name);
                 copy_file_data(out, rootfd.get(), node, dir, buf);
+                content_size += static_cast<uint64_t>(st.st_size);
                 break;
             case S_IFLNK: {
                 std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
@@ -314,6 +316,7 @@ LayerBlob write_layer_to(const std::filesystem::path& dir, const ByteSink& sink,
                     ::readlinkat(rootfd.get(), node.source.c_str(), target.data(), target.size());
                 if (n < 0) throw system_error("readlink", (dir / node.source).string());
                 target.resize(static_cast<size_t>(n));
+                content_size += target.size();
                 archive_entry_copy_symlink(e.get(), target.c_str());
                 archive_entry_set_size(e.get(), 0);
                 out.header(e.get(), node.name);
@@ -332,7 +335,9 @@ LayerBlob write_layer_to(const std::filesystem::path& dir, const ByteSink& sink,
                 break;
         }
     }
-    return out.close(opts.compression);
+    LayerBlob blob = out.close(opts.compression);
+    blob.content_size = content_size;
+    return blob;
 }
 
 LayerBlob write_layer(const std::filesystem::path& dir, ContentStore& store,

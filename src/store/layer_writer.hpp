@@ -34,6 +34,9 @@ struct LayerBlob {
     uint64_t size = 0;       // blob size in bytes
     std::string media_type;  // OCI layer media type for the compression
     uint64_t tar_size = 0;   // bytes of the uncompressed tar
+    // The size Docker reports for the layer: regular file bytes plus symlink
+    // target lengths, hardlinks counted once (LayerRecord::unpacked_size).
+    uint64_t content_size = 0;
 };
 
 // Tars `dir` into a new blob in `store`.

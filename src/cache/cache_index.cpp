@@ -1,0 +1,194 @@
+#include "cache/cache_index.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <system_error>
+
+#include "base/atomic_file.hpp"
+#include "base/error.hpp"
+#include "store/canonical_json.hpp"
+#include "store/digest.hpp"
+#include "store/image_store_io.hpp"
+
+namespace strata::cache {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr int kEntryVersion = 1;
+
+void make_dir(const fs::path& dir) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) throw system_error("create directory", dir.string(), ec.value());
+}
+
+// The hex part of "sha256:<hex>"; anything else is hashed, so that a key
+// can never name a path outside the directory.
+std::string file_name_for(std::string_view key) {
+    if (auto d = store::Digest::try_parse(key)) return d->hex;
+    return store::sha256_of(key).hex;
+}
+
+uint64_t size_of(const fs::path& p) {
+    std::error_code ec;
+    auto n = fs::file_size(p, ec);
+    return ec ? 0 : n;
+}
+
+}  // namespace
+
+CacheIndex::CacheIndex(fs::path cache_dir) : dir_(std::move(cache_dir)) {
+    make_dir(dir_ / "steps");
+    make_dir(dir_ / "memo");
+}
+
+fs::path CacheIndex::entry_path(std::string_view key) const {
+    return dir_ / "steps" / file_name_for(key);
+}
+
+std::string CacheIndex::to_json(const CacheEntry& e) {
+    json j{{"version", kEntryVersion},
+           {"key", e.key},
+           {"created", e.created},
+           {"description", e.description},
+           {"layer", nullptr}};
+    if (e.layer) j["layer"] = store::layer_record_to_json(*e.layer);
+    return store::canonical_json(j);
+}
+
+CacheEntry CacheIndex::from_json(std::string_view text, std::string_view what) {
+    try {
+        json j = store::parse_json(text, what);
+        if (!j.is_object() || j.value("version", 0) != kEntryVersion)
+            throw Error(ErrorKind::kCorrupt,
+                        fmt::format("{}: not a cache entry (version {})", what, kEntryVersion));
+        CacheEntry e;
+        e.key = j.at("key").get<std::string>();
+        e.created = j.at("created").get<std::string>();
+        e.description = j.value("description", std::string());
+        const json& layer = j.at("layer");
+        if (!layer.is_null()) e.layer = store::layer_record_from_json(layer);
+        return e;
+    } catch (const json::exception& ex) {
+        throw Error(ErrorKind::kCorrupt, fmt::format("{}: bad cache entry: {}", what, ex.what()));
+    } catch (const Error& ex) {
+        if (ex.kind() == ErrorKind::kCorrupt) throw;
+        throw Error(ErrorKind::kCorrupt, fmt::format("{}: bad cache entry: {}", what, ex.what()));
+    }
+}
+
+std::optional<CacheEntry> CacheIndex::get(std::string_view key) const {
+    const fs::path p = entry_path(key);
+    std::optional<std::string> text;
+    try {
+        text = store::read_file_if_exists(p);
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+    if (!text) return std::nullopt;
+    try {
+        CacheEntry e = from_json(*text, p.string());
+        if (e.key != key) return std::nullopt;  // a hash collision of a non-digest key
+        return e;
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+}
+
+void CacheIndex::put(const CacheEntry& entry) {
+    write_file_atomic(entry_path(entry.key), to_json(entry));
+}
+
+void CacheIndex::remove(std::string_view key) {
+    std::error_code ec;
+    fs::remove(entry_path(key), ec);
+    if (ec) throw system_error("remove", entry_path(key).string(), ec.value());
+}
+
+std::vector<CacheEntry> CacheIndex::list(std::vector<std::string>* unreadable) const {
+    std::vector<CacheEntry> out;
+    std::error_code ec;
+    for (auto it = fs::directory_iterator(dir_ / "steps", ec);
+         !ec && it != fs::directory_iterator(); it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (name.starts_with(".")) continue;  // AtomicFile temp files
+        try {
+            out.push_back(from_json(store::read_whole_file(it->path()),
+                                    "cache entry " + it->path().string()));
+        } catch (const Error&) {
+            if (unreadable) unreadable->push_back(name);
+        }
+    }
+    if (ec) throw system_error("list", (dir_ / "steps").string(), ec.value());
+    std::sort(out.begin(), out.end(),
+              [](const CacheEntry& a, const CacheEntry& b) { return a.key < b.key; });
+    return out;
+}
+
+bool CacheIndex::usable(const CacheEntry& entry, const store::ContentStore& blobs) {
+    return !entry.layer || blobs.has(entry.layer->digest);
+}
+
+std::optional<std::string> CacheIndex::memo(std::string_view input) const {
+    try {
+        return store::read_file_if_exists(dir_ / "memo" / store::sha256_of(input).hex);
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+}
+
+void CacheIndex::put_memo(std::string_view input, std::string_view value) {
+    write_file_atomic(dir_ / "memo" / store::sha256_of(input).hex, value);
+}
+
+void CacheGcParticipant::prune(const store::GcRoots&, store::PruneReport& report) {
+    std::vector<std::string> unreadable;
+    for (const CacheEntry& e : index_.list(&unreadable)) {
+        if (!drop_all_ && CacheIndex::usable(e, blobs_)) continue;
+        const fs::path p = index_.dir() / "steps" / file_name_for(e.key);
+        const uint64_t size = size_of(p);
+        index_.remove(e.key);
+        report.other.emplace_back("cache entry " + e.key.substr(0, 19) +
+                                      (e.description.empty() ? "" : " (" + e.description + ")"),
+                                  size);
+        report.freed += size;
+    }
+    for (const std::string& name : unreadable) {
+        const fs::path p = index_.dir() / "steps" / name;
+        const uint64_t size = size_of(p);
+        std::error_code ec;
+        fs::remove(p, ec);
+        if (ec) throw system_error("remove", p.string(), ec.value());
+        report.other.emplace_back("unreadable cache entry " + name, size);
+        report.freed += size;
+    }
+    if (drop_all_) {
+        uint64_t size = 0;
+        std::error_code ec;
+        for (auto it = fs::directory_iterator(index_.dir() / "memo", ec);
+             !ec && it != fs::directory_iterator(); it.increment(ec)) {
+            size += size_of(it->path());
+            std::error_code rm;
+            fs::remove(it->path(), rm);
+            if (rm) throw system_error("remove", it->path().string(), rm.value());
+        }
+        if (size > 0) {
+            report.other.emplace_back("cache memo files", size);
+            report.freed += size;
+        }
+    }
+}
+
+void CacheGcParticipant::add_roots(store::GcRoots& roots) const {
+    for (const CacheEntry& e : index_.list()) {
+        if (!e.layer) continue;
+        roots.blobs.insert(e.layer->digest);
+        roots.layers.insert(e.layer->diff_id);
+    }
+}
+
+}  // namespace strata::cache

@@ -1,0 +1,95 @@
+// The build cache index: step cache key → what the step produced.
+//
+// On disk, under <root>/cache/:
+//   steps/<key hex>   one JSON document per cache entry (CacheEntry)
+//   memo/<hex>        derived digests that are costly to recompute (e.g. the
+//                     digest of what a COPY --from selects in a stage's
+//                     layers), keyed by a digest of their exact inputs
+//
+// Every file is written atomically (temp file, fsync, rename), so a reader
+// sees a whole entry or none, and concurrent builds sharing a store never see
+// a torn one: the last writer of a key wins, and both wrote a valid result.
+// An entry is only written after the blob it names is in the content store,
+// so an entry never points at a blob that was not there yet. Entries whose
+// blobs were removed since are treated as misses (usable() is false) and
+// dropped by `strata prune`.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/content_store.hpp"
+#include "store/image_store_record.hpp"
+#include "store/prune.hpp"
+
+namespace strata::cache {
+
+struct CacheEntry {
+    std::string key;      // "sha256:<hex>", the step's cache key
+    std::string created;  // RFC 3339: when the result was made (history "created")
+    // The layer the step produced; none for steps that only change the config.
+    std::optional<store::LayerRecord> layer;
+    std::string description;  // the step as shown in progress output, for humans
+
+    bool operator==(const CacheEntry&) const = default;
+};
+
+class CacheIndex {
+  public:
+    // `cache_dir` is <root>/cache; its subdirectories are made when missing.
+    explicit CacheIndex(std::filesystem::path cache_dir);
+
+    const std::filesystem::path& dir() const { return dir_; }
+
+    // The entry for `key`, or nullopt. An unreadable or malformed entry is a
+    // miss (it is overwritten by the next put), never an error: the cache
+    // must not be able to fail a build.
+    std::optional<CacheEntry> get(std::string_view key) const;
+    // Writes (or replaces) the entry for entry.key.
+    void put(const CacheEntry& entry);
+    void remove(std::string_view key);
+    // Every readable entry, sorted by key; unreadable files are listed in
+    // `unreadable` (file names) when given.
+    std::vector<CacheEntry> list(std::vector<std::string>* unreadable = nullptr) const;
+
+    // Whether the entry's layer blob is in `blobs` (entries without a layer
+    // always are).
+    static bool usable(const CacheEntry& entry, const store::ContentStore& blobs);
+
+    // Derived digests: `input` is any string naming the inputs exactly (it is
+    // hashed to a file name); the value is an opaque string.
+    std::optional<std::string> memo(std::string_view input) const;
+    void put_memo(std::string_view input, std::string_view value);
+
+    // Serialization (exposed for tests).
+    static std::string to_json(const CacheEntry& entry);
+    // Error(kCorrupt) naming `what` for anything malformed.
+    static CacheEntry from_json(std::string_view text, std::string_view what);
+
+  private:
+    std::filesystem::path entry_path(std::string_view key) const;
+
+    std::filesystem::path dir_;
+};
+
+// `strata prune`'s view of the build cache: entries whose layer blob is gone
+// are removed (all entries when `drop_all`), and the remaining entries keep
+// their blobs and unpacked layers alive.
+class CacheGcParticipant : public store::GcParticipant {
+  public:
+    CacheGcParticipant(CacheIndex& index, const store::ContentStore& blobs, bool drop_all)
+        : index_(index), blobs_(blobs), drop_all_(drop_all) {}
+    std::string name() const override { return "build cache"; }
+    void prune(const store::GcRoots& image_roots, store::PruneReport& report) override;
+    void add_roots(store::GcRoots& roots) const override;
+
+  private:
+    CacheIndex& index_;
+    const store::ContentStore& blobs_;
+    bool drop_all_;
+};
+
+}  // namespace strata::cache

@@ -1,0 +1,345 @@
+// `strata build [OPTIONS] CONTEXT` — docker build's flags where Docker has
+// them; see docs/build.md.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "base/atomic_file.hpp"
+#include "base/error.hpp"
+#include "base/temp_dir.hpp"
+#include "base/unique_fd.hpp"
+#include "cache/build_record.hpp"
+#include "cli/build_progress.hpp"
+#include "cli/commands.hpp"
+#include "cli/image_commands_common.hpp"
+#include "executor/archive_extract.hpp"
+#include "executor/builder.hpp"
+#include "store/layer_reader.hpp"
+
+namespace strata::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct BuildCmdOptions {
+    std::vector<std::string> tags, build_args, labels, no_cache_filter;
+    std::string file, target, iidfile, metadata_file, progress = "auto", platform;
+    std::string source_date_epoch;
+    std::string context;
+    bool no_cache = false, quiet = false, explain = false;
+    unsigned jobs = 0;
+};
+
+std::string read_stream(int fd, const std::string& what) {
+    std::string out;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw system_error("read", what);
+        }
+        if (n == 0) return out;
+        out.append(buf, static_cast<size_t>(n));
+    }
+}
+
+std::string read_file(const fs::path& p) {
+    UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) throw system_error("open Dockerfile", p.string());
+    return read_stream(fd.get(), p.string());
+}
+
+std::optional<int64_t> parse_epoch(const std::string& text, const char* what) {
+    if (text.empty()) return std::nullopt;
+    int64_t v = 0;
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || p != text.data() + text.size() || v < 0)
+        throw Error(
+            ErrorKind::kUsage,
+            fmt::format("{}: expected a number of seconds since 1970, got \"{}\"", what, text));
+    return v;
+}
+
+// Where the build's input comes from, and what keeps it alive.
+struct Input {
+    fs::path context_dir;
+    bool context_is_temporary = false;
+    std::optional<TempDir> temp_context;
+    std::string dockerfile_text;
+    std::string dockerfile_name;
+    fs::path dockerfile_path;  // empty when read from stdin
+};
+
+// `CONTEXT` is "-": stdin holds a tar of the context (any compression), or
+// a Dockerfile alone (then the context is empty), as docker build allows.
+void read_stdin_context(const BuildCmdOptions& o, store::ImageStore& store, Input& in) {
+    if (o.file == "-")
+        throw Error(ErrorKind::kUsage,
+                    "invalid argument: can't use stdin for both build context and dockerfile");
+    // Spooled to a file: the tar detection needs to look at it twice.
+    TempDir spool = TempDir::create(store.tmp_dir(), "stdin-");
+    const fs::path file = spool.path() / "input";
+    {
+        UniqueFd out(::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+        if (!out) throw system_error("create", file.string());
+        char buf[1 << 16];
+        for (;;) {
+            ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                throw system_error("read", "standard input");
+            }
+            if (n == 0) break;
+            write_all(out.get(), buf, static_cast<size_t>(n), file.string());
+        }
+    }
+    UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) throw system_error("open", file.string());
+    in.temp_context = TempDir::create(store.tmp_dir(), "context-");
+    in.context_dir = in.temp_context->path();
+    in.context_is_temporary = true;
+    if (executor::is_tar_archive(fd.get())) {
+        store::ApplyOptions ao;
+        ao.same_owner = false;  // context files land as root unless --chown says otherwise
+        try {
+            store::apply_layer(fd.get(), in.context_dir, ao);
+        } catch (const Error& e) {
+            throw Error(e.kind(), std::string("reading the build context from stdin: ") + e.what());
+        }
+        const std::string rel = o.file.empty() ? "Dockerfile" : o.file;
+        in.dockerfile_path = in.context_dir / rel;
+        in.dockerfile_name = rel;
+        in.dockerfile_text = read_file(in.dockerfile_path);
+        return;
+    }
+    if (!o.file.empty())
+        throw Error(ErrorKind::kUsage,
+                    "the build context on stdin is not a tar archive, so -f cannot name a "
+                    "Dockerfile inside it");
+    in.dockerfile_text = read_stream(fd.get(), "standard input");
+    in.dockerfile_name = "Dockerfile";
+}
+
+void read_input(const BuildCmdOptions& o, store::ImageStore& store, Input& in) {
+    if (o.context == "-") return read_stdin_context(o, store, in);
+    std::error_code ec;
+    if (!fs::is_directory(o.context, ec))
+        throw Error(ErrorKind::kUsage,
+                    fmt::format("unable to prepare context: path \"{}\" not found", o.context));
+    in.context_dir = o.context;
+    if (o.file == "-") {
+        in.dockerfile_text = read_stream(STDIN_FILENO, "standard input");
+        in.dockerfile_name = "Dockerfile";
+        return;
+    }
+    fs::path df = o.file.empty() ? fs::path(o.context) / "Dockerfile" : fs::path(o.file);
+    // docker's CLI falls back to a lower-case "dockerfile" in the context.
+    if (o.file.empty() && !fs::exists(df, ec) && fs::exists(fs::path(o.context) / "dockerfile", ec))
+        df = fs::path(o.context) / "dockerfile";
+    if (!fs::is_regular_file(df, ec))
+        throw Error(ErrorKind::kUsage,
+                    fmt::format("unable to prepare context: unable to evaluate the Dockerfile "
+                                "path: \"{}\" is not a file",
+                                df.string()));
+    in.dockerfile_path = df;
+    in.dockerfile_name = df.lexically_normal().string();
+    in.dockerfile_text = read_file(df);
+}
+
+std::map<std::string, std::string> parse_labels(const std::vector<std::string>& labels) {
+    std::map<std::string, std::string> out;
+    for (const auto& l : labels) {
+        const size_t eq = l.find('=');
+        const std::string key = l.substr(0, eq);
+        if (key.empty())
+            throw Error(ErrorKind::kUsage, fmt::format("invalid label \"{}\": empty key", l));
+        out[key] = eq == std::string::npos ? "" : l.substr(eq + 1);
+    }
+    return out;
+}
+
+std::vector<store::Reference> parse_tags(const std::vector<std::string>& tags) {
+    std::vector<store::Reference> out;
+    for (const auto& t : tags) {
+        auto r = store::Reference::try_parse(t);
+        if (!r || r->digest)
+            throw Error(ErrorKind::kUsage,
+                        fmt::format("invalid tag \"{}\": invalid reference format", t));
+        out.push_back(r->with_default_tag());
+    }
+    return out;
+}
+
+void write_metadata(const std::string& file, const executor::BuildResult& r) {
+    using nlohmann::json;
+    json steps = json::array();
+    for (const auto& s : r.steps) {
+        const char* outcome = s.outcome == executor::StepReport::Outcome::kCached  ? "cached"
+                              : s.outcome == executor::StepReport::Outcome::kBuilt ? "built"
+                                                                                   : "metadata";
+        json j{{"stage", s.stage},
+               {"step", s.step},
+               {"name", s.name},
+               {"instruction", s.instruction},
+               {"cache_key", s.key},
+               {"outcome", outcome},
+               {"cached", s.outcome == executor::StepReport::Outcome::kCached},
+               {"seconds", s.seconds}};
+        if (!s.explanation.empty()) j["explain"] = s.explanation;
+        steps.push_back(std::move(j));
+    }
+    std::string names;
+    for (const auto& n : r.names)
+        names += (names.empty() ? "" : ",") + n.str();
+    json j{{"containerimage.config.digest", r.image.config.str()},
+           {"containerimage.digest", r.image.manifest.str()},
+           {"containerimage.descriptor",
+            {{"mediaType", r.image.manifest_media_type},
+             {"digest", r.image.manifest.str()},
+             {"size", r.image.manifest_size}}},
+           {"image.name", names},
+           {"strata.build", {{"seconds", r.seconds}, {"steps", std::move(steps)}}}};
+    write_file_atomic(file, j.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
+}
+
+int run_build(const GlobalOptions& global, const BuildCmdOptions& o) {
+    executor::BuildRequest req;
+    req.tags = parse_tags(o.tags);
+    req.labels = parse_labels(o.labels);
+    req.plan.build_args = planner::resolve_build_args(
+        o.build_args, [](const std::string& k) -> std::optional<std::string> {
+            const char* v = std::getenv(k.c_str());
+            return v ? std::optional<std::string>(v) : std::nullopt;
+        });
+    req.plan.target = o.target;
+    req.plan.no_cache = o.no_cache;
+    req.plan.no_cache_filter = o.no_cache_filter;
+    if (!o.platform.empty()) {
+        auto p = planner::parse_platform(o.platform);
+        if (!p)
+            throw Error(ErrorKind::kUsage,
+                        fmt::format("--platform: failed to parse platform {}", o.platform));
+        if (!(*p == planner::host_platform()))
+            throw Error(ErrorKind::kUsage,
+                        fmt::format("--platform {}: strata builds for the host platform {} only",
+                                    p->str(), planner::host_platform().str()));
+    }
+    req.source_date_epoch = parse_epoch(o.source_date_epoch, "--source-date-epoch");
+    if (!req.source_date_epoch) {
+        if (const char* env = std::getenv("SOURCE_DATE_EPOCH"); env && *env)
+            req.source_date_epoch = parse_epoch(env, "SOURCE_DATE_EPOCH");
+    }
+    req.jobs = o.jobs;
+    req.explain = o.explain;
+
+    std::string mode = o.quiet ? "quiet" : o.progress;
+    if (mode == "auto") mode = is_terminal(STDERR_FILENO) ? "tty" : "plain";
+
+    auto store = open_store(global);
+    Input in;
+    read_input(o, *store, in);
+    req.context_dir = in.context_dir;
+    req.cache_context_stats = !in.context_is_temporary;
+    req.dockerfile_text = std::move(in.dockerfile_text);
+    req.dockerfile_name = in.dockerfile_name;
+    req.dockerfile_path = in.dockerfile_path;
+    if (!in.context_is_temporary) {
+        std::error_code ec;
+        req.explain_id = fs::absolute(in.context_dir, ec).lexically_normal().string() + "\n" +
+                         (in.dockerfile_path.empty()
+                              ? std::string("<stdin>")
+                              : fs::absolute(in.dockerfile_path, ec).lexically_normal().string()) +
+                         "\n" + o.target;
+    } else {
+        req.explain_id = "<stdin>\n" + in.dockerfile_name + "\n" + o.target;
+    }
+    req.explain_id = cache::BuildRecords::id_for(req.explain_id);
+
+    std::unique_ptr<executor::ProgressSink> progress;
+    if (mode == "tty")
+        progress = make_tty_progress(stderr, terminal_width(STDERR_FILENO));
+    else if (mode == "plain")
+        progress = make_plain_progress(stderr);
+    else
+        progress = std::make_unique<executor::NullProgress>();
+
+    executor::BuildResult result;
+    try {
+        result = executor::build(req, *store, *progress);
+    } catch (const frontend::ParseError& e) {
+        progress.reset();  // the live view ends before the error is printed
+        fmt::print(stderr, "{}", frontend::render(e.diagnostic()));
+        return 1;
+    }
+    progress.reset();
+
+    if (!o.iidfile.empty()) write_file_atomic(o.iidfile, result.image.config.str());
+    if (!o.metadata_file.empty()) write_metadata(o.metadata_file, result);
+
+    size_t cached = 0, built = 0;
+    for (const auto& s : result.steps) {
+        cached += s.outcome == executor::StepReport::Outcome::kCached;
+        built += s.outcome == executor::StepReport::Outcome::kBuilt;
+    }
+    if (o.explain && mode != "plain") {
+        for (const auto& s : result.steps)
+            for (const auto& line : s.explanation)
+                fmt::print(stderr, "explain: {}: {}\n", s.name.empty() ? s.instruction : s.name,
+                           line);
+    }
+    if (mode == "quiet") {
+        fmt::print("{}\n", result.image.config.str());
+    } else {
+        std::string names;
+        for (const auto& n : result.names)
+            names += " " + n.familiar();
+        fmt::print(stderr, "Built {} in {:.2f}s ({} steps run, {} cached){}{}\n",
+                   result.image.config.str(), result.seconds, built, cached,
+                   names.empty() ? "" : ":", names);
+    }
+    return 0;
+}
+
+}  // namespace
+
+void add_build_command(CLI::App& app, const GlobalOptions& global) {
+    auto o = std::make_shared<BuildCmdOptions>();
+    CLI::App* cmd = app.add_subcommand("build", "Build an image from a Dockerfile");
+    cmd->add_option("-t,--tag", o->tags, "Name and optionally a tag (NAME[:TAG]); repeatable");
+    cmd->add_option("-f,--file", o->file, "Name of the Dockerfile (default: CONTEXT/Dockerfile)");
+    cmd->add_option("--build-arg", o->build_args, "Set a build-time variable (K=V, or K from env)");
+    cmd->add_option("--target", o->target, "Build this stage (default: the last one)");
+    cmd->add_flag("--no-cache", o->no_cache, "Do not use the cache");
+    cmd->add_option("--no-cache-filter", o->no_cache_filter, "Do not use the cache for a stage");
+    cmd->add_option("--label", o->labels, "Set a label on the image (K=V); repeatable");
+    cmd->add_option("--iidfile", o->iidfile, "Write the image ID to this file");
+    cmd->add_option("--metadata-file", o->metadata_file,
+                    "Write the build result's metadata (digests, per-step cache hits) as JSON");
+    cmd->add_flag("-q,--quiet", o->quiet, "Print only the image ID");
+    cmd->add_option("--progress", o->progress, "Progress output: auto, plain, tty or quiet")
+        ->check(CLI::IsMember({"auto", "plain", "tty", "quiet"}))
+        ->capture_default_str();
+    cmd->add_option("--source-date-epoch", o->source_date_epoch,
+                    "Timestamp for reproducible output (default: $SOURCE_DATE_EPOCH)");
+    cmd->add_option("--jobs", o->jobs, "Stages built at once (default: the number of cores)")
+        ->check(CLI::Range(1u, 256u));
+    cmd->add_option("--platform", o->platform, "Target platform (the host's only, for now)");
+    cmd->add_flag("--explain", o->explain,
+                  "Say, for every step that misses the cache, which input changed");
+    cmd->add_option("context", o->context, "The build context: a directory, or - for stdin")
+        ->required();
+    cmd->callback([o, &global] {
+        const int rc = run_build(global, *o);
+        if (rc != 0) throw ExitCode{rc};
+    });
+}
+
+}  // namespace strata::cli

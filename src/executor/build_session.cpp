@@ -1,0 +1,135 @@
+#include "executor/build_session.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "base/error.hpp"
+#include "cache/context_digest.hpp"
+#include "cache/context_hasher.hpp"
+#include "cache/stat_cache.hpp"
+
+namespace strata::executor {
+
+namespace {
+
+std::string human_bytes(uint64_t n) {
+    if (n < 1024) return fmt::format("{}B", n);
+    if (n < 1024 * 1024) return fmt::format("{:.2f}kB", static_cast<double>(n) / 1024);
+    return fmt::format("{:.2f}MB", static_cast<double>(n) / (1024 * 1024));
+}
+
+}  // namespace
+
+BuildSession::BuildSession(const BuildRequest& req, store::ImageStore& st, ProgressSink& prog,
+                           RunExecutor* runner)
+    : request(req),
+      store(st),
+      progress(prog),
+      run(runner),
+      cache(st.cache_dir()),
+      locator(req.dockerfile_name, req.dockerfile_text),
+      resolver(st, prog, [this] { return next_id(); }),
+      slots(req.jobs) {}
+
+const cache::ContextSnapshot& BuildSession::snapshot() {
+    std::call_once(snapshot_once_, [&] {
+        Vertex v(progress, next_id(), "[internal] load build context");
+        std::filesystem::path stats;
+        if (request.cache_context_stats)
+            stats = store.cache_dir() / "contexts" / cache::context_cache_id(request.context_dir);
+        snapshot_.emplace(cache::hash_context(request.context_dir, ignore, stats));
+        const auto& s = snapshot_->stats();
+        v.log(fmt::format("transferring context: {} files, {} rehashed ({} read) done", s.files,
+                          s.files_hashed, human_bytes(s.bytes_hashed)));
+        v.done();
+    });
+    return *snapshot_;
+}
+
+bool BuildSession::has_snapshot() const {
+    return snapshot_.has_value();
+}
+
+const BuildContext& BuildSession::context() {
+    std::call_once(context_once_,
+                   [&] { context_ = std::make_unique<BuildContext>(request.context_dir, ignore); });
+    return *context_;
+}
+
+std::vector<std::filesystem::path> BuildSession::unpack(
+    const std::vector<store::LayerRecord>& layers) {
+    std::vector<std::filesystem::path> out;
+    out.reserve(layers.size());
+    for (const auto& l : layers)
+        out.push_back(store.layers().ensure_unpacked(l.digest, l.diff_id));
+    return out;
+}
+
+std::vector<store::LayerRecord> BuildSession::layers_of(const planner::SourceRef& ref) {
+    switch (ref.kind) {
+        case planner::SourceRef::Kind::kStage:
+            return stage_result(ref.stage).layers;
+        case planner::SourceRef::Kind::kImage:
+            return resolver.record(ref.image_digest).layers;
+        case planner::SourceRef::Kind::kContext:
+        case planner::SourceRef::Kind::kScratch:
+            break;
+    }
+    return {};
+}
+
+const StageResult& BuildSession::stage_result(size_t index) {
+    auto it = futures_.find(index);
+    if (it == futures_.end())
+        throw Error(ErrorKind::kInternal, fmt::format("stage {} is not part of the build", index));
+    if (it->second.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+        slots.release();
+        it->second.wait();
+        slots.acquire();
+    }
+    return it->second.get();
+}
+
+void BuildSession::report(StepReport r, cache::StepRecord record) {
+    std::lock_guard lock(reports_mu_);
+    reports_.push_back(std::move(r));
+    records_.push_back(std::move(record));
+}
+
+std::vector<StepReport> BuildSession::reports() {
+    std::lock_guard lock(reports_mu_);
+    std::vector<StepReport> out = reports_;
+    std::sort(out.begin(), out.end(), [&](const StepReport& a, const StepReport& b) {
+        return std::pair(stage_order(a.stage), a.step) < std::pair(stage_order(b.stage), b.step);
+    });
+    return out;
+}
+
+std::vector<cache::StepRecord> BuildSession::step_records() {
+    std::lock_guard lock(reports_mu_);
+    std::vector<cache::StepRecord> out = records_;
+    std::sort(out.begin(), out.end(), [&](const cache::StepRecord& a, const cache::StepRecord& b) {
+        return std::pair(stage_order(a.stage), a.step) < std::pair(stage_order(b.stage), b.step);
+    });
+    return out;
+}
+
+size_t BuildSession::stage_order(size_t index) const {
+    for (size_t i = 0; i < plan.stages.size(); ++i)
+        if (plan.stages[i].index == index) return i;
+    return plan.stages.size();
+}
+
+const cache::FileListing& BuildSession::listing() {
+    std::call_once(listing_once_, [&] {
+        const cache::ContextSnapshot& snap = snapshot();
+        for (const cache::Entry& e : snap.entries()) {
+            if (e.type == cache::EntryType::kDir) continue;
+            listing_.emplace(std::string(e.path), cache::digest_string(e.digest));
+        }
+    });
+    return listing_;
+}
+
+}  // namespace strata::executor

@@ -1,0 +1,131 @@
+// Internal to the builder: the state one build shares between the stages it
+// runs (in parallel): the plan, the keys, the lazily hashed context, the
+// results of finished stages, the job slots, progress ids.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cache/build_record.hpp"
+#include "cache/cache_index.hpp"
+#include "cache/context_snapshot.hpp"
+#include "executor/builder.hpp"
+#include "executor/source_digester.hpp"
+#include "executor/source_view.hpp"
+#include "executor/store_image_resolver.hpp"
+#include "frontend/locator.hpp"
+#include "planner/cache_key.hpp"
+
+namespace strata::executor {
+
+// What a finished stage leaves: the image it would be.
+struct StageResult {
+    store::ImageConfig config;
+    std::vector<store::LayerRecord> layers;
+    size_t inherited_history = 0;  // history entries that came from the base image
+};
+
+// At most N stages run at once. A stage waiting for another one gives its
+// slot back while it waits, so that a full set of waiting stages can never
+// starve the one they wait for.
+class JobSlots {
+  public:
+    explicit JobSlots(unsigned n) : free_(n == 0 ? 1 : n) {}
+    void acquire() {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return free_ > 0; });
+        --free_;
+    }
+    void release() {
+        {
+            std::lock_guard lock(mu_);
+            ++free_;
+        }
+        cv_.notify_one();
+    }
+
+  private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    unsigned free_;
+};
+
+class BuildSession {
+  public:
+    BuildSession(const BuildRequest& request, store::ImageStore& store, ProgressSink& progress,
+                 RunExecutor* run);
+
+    const BuildRequest& request;
+    store::ImageStore& store;
+    ProgressSink& progress;
+    RunExecutor* run;
+    cache::CacheIndex cache;
+    frontend::Locator locator;
+    StoreImageResolver resolver;
+    frontend::DockerIgnore ignore;
+    planner::BuildPlan plan;
+    std::unique_ptr<BuildDigester> digester;
+    std::unique_ptr<planner::KeyComputer> keys;
+    JobSlots slots;
+    std::atomic<bool> cancelled{false};
+
+    int next_id() { return ++last_id_; }
+
+    // The build context, hashed on first use (with the store's stat cache).
+    const cache::ContextSnapshot& snapshot();
+    bool has_snapshot() const;
+    const BuildContext& context();
+
+    // Unpacked directories of `layers` (lowest first), unpacking as needed.
+    std::vector<std::filesystem::path> unpack(const std::vector<store::LayerRecord>& layers);
+    // The layers of what a COPY --from / RUN --mount=from names.
+    std::vector<store::LayerRecord> layers_of(const planner::SourceRef& ref);
+
+    // The result of stage `index` (Dockerfile index), waiting for it. The
+    // calling stage must hold a job slot; it is given back while waiting.
+    const StageResult& stage_result(size_t index);
+    void set_futures(std::map<size_t, std::shared_future<StageResult>> futures) {
+        futures_ = std::move(futures);
+    }
+
+    // What each step did, and its record for the next --explain; both in a
+    // stable order (stages in build order, steps in order).
+    void report(StepReport r, cache::StepRecord record);
+    std::vector<StepReport> reports();
+    std::vector<cache::StepRecord> step_records();
+
+    // The last build of the same Dockerfile and context, if any.
+    std::optional<cache::BuildRecord> previous;
+    std::optional<cache::FileListing> previous_files;  // loaded on first need
+    std::once_flag previous_files_once;
+    // Every non-directory entry of the snapshot with its digest (--explain).
+    const cache::FileListing& listing();
+
+  private:
+    std::atomic<int> last_id_{0};
+    std::once_flag snapshot_once_;
+    std::optional<cache::ContextSnapshot> snapshot_;
+    std::once_flag context_once_;
+    std::unique_ptr<BuildContext> context_;
+    size_t stage_order(size_t index) const;
+
+    std::map<size_t, std::shared_future<StageResult>> futures_;
+    std::mutex reports_mu_;
+    std::vector<StepReport> reports_;
+    std::vector<cache::StepRecord> records_;
+    std::once_flag listing_once_;
+    cache::FileListing listing_;
+};
+
+// Runs one planned stage: its base, then every step.
+StageResult run_stage(BuildSession& session, const planner::StagePlan& stage);
+
+}  // namespace strata::executor

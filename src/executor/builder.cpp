@@ -1,0 +1,228 @@
+#include "executor/builder.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <exception>
+#include <thread>
+
+#include "base/error.hpp"
+#include "base/temp_dir.hpp"
+#include "cache/context_digest.hpp"
+#include "executor/build_session.hpp"
+#include "executor/config_effect.hpp"
+#include "frontend/dockerignore.hpp"
+#include "frontend/instructions.hpp"
+
+namespace strata::executor {
+
+namespace {
+
+std::string default_explain_id(const BuildRequest& r) {
+    std::error_code ec;
+    auto ctx = std::filesystem::absolute(r.context_dir, ec).lexically_normal().string();
+    auto df = r.dockerfile_path.empty()
+                  ? std::string("<stdin>")
+                  : std::filesystem::absolute(r.dockerfile_path, ec).lexically_normal().string();
+    return cache::BuildRecords::id_for(ctx + "\n" + df + "\n" + r.plan.target);
+}
+
+frontend::Dockerfile load_definition(BuildSession& s) {
+    const BuildRequest& r = s.request;
+    const std::string shown =
+        r.dockerfile_path.empty() ? r.dockerfile_name : r.dockerfile_path.filename().string();
+    Vertex v(s.progress, s.next_id(), "[internal] load build definition from " + shown);
+    v.log(fmt::format("transferring dockerfile: {}B done", r.dockerfile_text.size()));
+    frontend::Dockerfile df = frontend::load_dockerfile(r.dockerfile_text, r.dockerfile_name);
+    v.done();
+    return df;
+}
+
+void load_ignore(BuildSession& s) {
+    Vertex v(s.progress, s.next_id(), "[internal] load .dockerignore");
+    s.ignore = s.request.dockerfile_path.empty()
+                   ? frontend::load_dockerignore(s.request.context_dir,
+                                                 s.request.context_dir / "Dockerfile")
+                   : frontend::load_dockerignore(s.request.context_dir, s.request.dockerfile_path);
+    v.done();
+}
+
+// Runs every planned stage on its own thread (at most `jobs` at work at
+// once); rethrows the first failure once all have stopped.
+void run_stages(BuildSession& s, std::map<size_t, StageResult>& results) {
+    std::map<size_t, std::promise<StageResult>> promises;
+    std::map<size_t, std::shared_future<StageResult>> futures;
+    for (const auto& sp : s.plan.stages)
+        futures.emplace(sp.index, promises[sp.index].get_future().share());
+    s.set_futures(futures);
+
+    std::mutex first_mu;
+    std::exception_ptr first;
+    std::vector<std::thread> threads;
+    threads.reserve(s.plan.stages.size());
+    for (const auto& sp : s.plan.stages) {
+        threads.emplace_back([&s, &sp, &promises, &first_mu, &first] {
+            std::promise<StageResult>& p = promises.at(sp.index);
+            s.slots.acquire();
+            try {
+                p.set_value(run_stage(s, sp));
+            } catch (...) {
+                {
+                    std::lock_guard lock(first_mu);
+                    if (!first) first = std::current_exception();
+                }
+                s.cancelled = true;
+                p.set_exception(std::current_exception());
+            }
+            s.slots.release();
+        });
+    }
+    for (auto& t : threads)
+        t.join();
+    if (first) std::rethrow_exception(first);
+    for (auto& [index, f] : futures)
+        results.emplace(index, f.get());
+}
+
+store::ImageRecord export_image(BuildSession& s, const StageResult& target,
+                                std::vector<store::Reference>& names) {
+    Vertex v(s.progress, s.next_id(), "exporting to image");
+    store::ImageConfig config = target.config;
+    for (const auto& [k, val] : s.request.labels)
+        config.config.labels[k] = val;
+    fill_history_times(config.history);
+    if (s.request.source_date_epoch)
+        apply_source_date_epoch(config, target.inherited_history, *s.request.source_date_epoch);
+    else
+        config.created = last_history_time(config.history);
+    config.diff_ids.clear();
+    v.log("exporting layers done");
+
+    store::ImageRecord rec = s.store.write_image(config, target.layers);
+    v.log(fmt::format("exporting manifest {} done", rec.manifest.str()));
+    v.log(fmt::format("writing image {} done", rec.config.str()));
+
+    // A rebuild that changed nothing finds the image and its names in place
+    // and takes no lock.
+    std::vector<store::Reference> tags;
+    for (const auto& t : s.request.tags)
+        tags.push_back(t.with_default_tag());
+    bool changed = !s.store.image(rec.manifest).has_value();
+    if (!changed) {
+        const store::NameIndex current = s.store.names();
+        for (const auto& t : tags) {
+            const auto at = current.get(t);
+            changed = changed || !at || *at != rec.manifest;
+        }
+    }
+    if (changed) {
+        auto tx = s.store.begin();
+        if (auto existing = tx.image(rec.manifest))
+            rec = *existing;
+        else
+            tx.put_image(rec);
+        for (const auto& t : tags)
+            tx.tag(t, rec.manifest);
+        tx.commit();
+    } else if (auto existing = s.store.image(rec.manifest)) {
+        rec = *existing;
+    }
+    for (const auto& t : tags)
+        v.log(fmt::format("naming to {} done", t.str()));
+    names = tags;
+    v.done();
+    return rec;
+}
+
+// Whether any step reads the build context (so that it is hashed up front,
+// as BuildKit transfers it before the steps that need it).
+bool uses_context(const planner::BuildPlan& plan) {
+    for (const auto& sp : plan.stages) {
+        for (const auto& st : sp.steps) {
+            if (st.kind == planner::StepKind::kCopy &&
+                st.copy.from.kind == planner::SourceRef::Kind::kContext) {
+                for (const auto& src : st.copy.sources)
+                    if (!planner::is_url_source(src)) return true;
+            }
+            if (st.kind == planner::StepKind::kRun) {
+                for (const auto& m : st.run.mounts)
+                    if (m.type == "bind" && m.from.kind == planner::SourceRef::Kind::kContext)
+                        return true;
+            }
+        }
+    }
+    return false;
+}
+
+void save_record(BuildSession& s) {
+    cache::BuildRecord rec;
+    rec.steps = s.step_records();
+    for (const auto& sp : s.plan.stages) {
+        rec.base_keys[sp.index] = s.keys->base_key(sp.index);
+        if (sp.base_kind == planner::StagePlan::BaseKind::kImage)
+            rec.base_refs[sp.index] = sp.base_ref + "@" + sp.base_image.digest;
+    }
+    cache::BuildRecords records(s.store.cache_dir());
+    if (s.has_snapshot()) {
+        const auto& snap = s.snapshot();
+        rec.context_digest = cache::digest_string(snap.root().digest);
+        if (!s.previous || s.previous->context_digest != rec.context_digest)
+            records.save_files(s.request.explain_id, s.listing());
+    } else if (s.previous) {
+        rec.context_digest = s.previous->context_digest;  // not looked at: kept as it was
+    }
+    records.save(s.request.explain_id, rec, s.previous);
+}
+
+}  // namespace
+
+BuildResult build(const BuildRequest& request_in, store::ImageStore& store, ProgressSink& progress,
+                  RunExecutor* run) {
+    const auto t0 = std::chrono::steady_clock::now();
+    BuildRequest request = request_in;
+    std::optional<TempDir> empty_context;
+    if (request.context_dir.empty()) {
+        empty_context = TempDir::create(store.tmp_dir(), "context-");
+        request.context_dir = empty_context->path();
+        request.cache_context_stats = false;
+    }
+    if (request.explain_id.empty()) request.explain_id = default_explain_id(request);
+    request.plan.source_text = request.dockerfile_text;
+
+    // Keeps `strata prune` from collecting blobs this build writes before
+    // an image or cache entry refers to them.
+    LockFile lease = store.lease();
+    BuildSession s(request, store, progress, run);
+    s.previous = cache::BuildRecords(store.cache_dir()).load(request.explain_id);
+
+    const frontend::Dockerfile df = load_definition(s);
+    load_ignore(s);
+    s.plan = planner::plan_build(df, request.plan, s.resolver);
+
+    BuildResult result;
+    result.warnings = s.plan.warnings;
+    for (const auto& w : s.plan.warnings)
+        progress.note(frontend::render(w));
+    if (auto w = planner::unused_build_args_warning(s.plan); !w.empty()) progress.note(w);
+
+    DigesterHooks hooks;
+    hooks.snapshot = [&s]() -> const cache::ContextSnapshot& { return s.snapshot(); };
+    hooks.context = [&s]() -> const BuildContext& { return s.context(); };
+    hooks.layers_of = [&s](const planner::SourceRef& ref) { return s.layers_of(ref); };
+    hooks.unpack = [&s](const std::vector<store::LayerRecord>& l) { return s.unpack(l); };
+    // ADD <url> downloads made while computing keys live until the build ends.
+    TempDir downloads = TempDir::create(store.tmp_dir(), "downloads-");
+    s.digester = std::make_unique<BuildDigester>(std::move(hooks), s.cache, downloads.path());
+    s.keys = std::make_unique<planner::KeyComputer>(s.plan, *s.digester);
+
+    if (uses_context(s.plan)) s.snapshot();
+    std::map<size_t, StageResult> results;
+    run_stages(s, results);
+    result.image = export_image(s, results.at(s.plan.target), result.names);
+    result.steps = s.reports();
+    save_record(s);
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return result;
+}
+
+}  // namespace strata::executor

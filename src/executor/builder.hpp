@@ -1,0 +1,75 @@
+// build(): a Dockerfile and a context in, an image in the store out.
+//
+//   parse → plan (stages the target needs, expanded steps) → for each stage,
+//   in dependency order and independent stages in parallel: for each step,
+//   its cache key (planner::KeyComputer, with BuildDigester for content),
+//   then either the cached result (no filesystem work at all) or the step
+//   run for real (COPY/ADD/WORKDIR here, RUN through a RunExecutor), its
+//   layer written to the store and recorded in the cache index → the target
+//   stage's config and layers written as an image, and tagged.
+//
+// Nothing is printed: progress goes to the ProgressSink. Errors that belong
+// to a Dockerfile line (parse and plan errors, a COPY source that is
+// missing, a RUN that fails) are frontend::ParseError with the location;
+// anything else is strata::Error.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "executor/progress.hpp"
+#include "executor/run_executor.hpp"
+#include "frontend/diagnostic.hpp"
+#include "planner/planner.hpp"
+#include "store/compression.hpp"
+#include "store/image_store.hpp"
+
+namespace strata::executor {
+
+struct BuildRequest {
+    std::string dockerfile_text;
+    std::string dockerfile_name = "Dockerfile";  // in messages ("-f" as given, or "<stdin>")
+    std::filesystem::path dockerfile_path;       // for Dockerfile.dockerignore; empty: stdin
+    std::filesystem::path context_dir;           // empty: an empty context
+    // Keep a stat cache for the context in the store (false for contexts
+    // unpacked from a tar, which are new every time).
+    bool cache_context_stats = true;
+    // Identifies "the same Dockerfile and context" for --explain across builds
+    // (the CLI passes the paths as given); defaults to the two paths.
+    std::string explain_id;
+    planner::PlanOptions plan;  // target, build args, --no-cache(-filter), platforms
+    std::vector<store::Reference> tags;
+    std::map<std::string, std::string> labels;  // --label, applied to the final image
+    std::optional<int64_t> source_date_epoch;
+    unsigned jobs = 0;  // stages built at once; 0 = the number of cores
+    bool explain = false;
+    store::Compression compression = store::Compression::kGzip;
+};
+
+struct StepReport {
+    size_t stage = 0;  // Dockerfile index of the stage
+    size_t step = 0;   // index into the stage's steps
+    std::string name;  // as progress shows it (empty for metadata steps)
+    std::string instruction;
+    std::string key;
+    enum class Outcome { kCached, kBuilt, kMetadata } outcome = Outcome::kMetadata;
+    double seconds = 0;
+    std::vector<std::string> explanation;  // --explain: why it was built
+};
+
+struct BuildResult {
+    store::ImageRecord image;
+    std::vector<store::Reference> names;
+    std::vector<StepReport> steps;  // stages in build order, steps in order
+    std::vector<frontend::Diagnostic> warnings;
+    double seconds = 0;
+};
+
+BuildResult build(const BuildRequest& request, store::ImageStore& store, ProgressSink& progress,
+                  RunExecutor* run = nullptr);
+
+}  // namespace strata::executor

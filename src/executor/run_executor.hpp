@@ -1,0 +1,66 @@
+// RunExecutor — the seam between the build and whatever runs a RUN step's
+// command in a container (DESIGN.md "executor/": overlay over the parent's
+// layers, namespaces, runtime/'s init as PID 1).
+//
+// The builder prepares everything that is not about containers: the
+// unpacked layers of the parent chain (lowest first), an empty upper
+// directory on the store's filesystem whose content becomes the step's
+// layer, and the host paths of what --mount binds. The executor fills the
+// upper directory in overlay format (whiteouts as char 0:0 devices, opaque
+// directories by xattr) and returns; on failure it throws RunFailed.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.hpp"
+#include "planner/build_plan.hpp"
+
+namespace strata::executor {
+
+// A --mount with what it resolves to on the host.
+struct ResolvedMount {
+    planner::RunMount mount;
+    // bind: the layers of the mounted stage/image (lowest first), or the
+    // build context directory (one element); cache: the persistent cache
+    // directory; empty for tmpfs, secret and ssh.
+    std::vector<std::filesystem::path> sources;
+    std::string subpath;  // bind: source= inside those layers
+};
+
+struct RunRequest {
+    const planner::RunStep* step = nullptr;
+    std::vector<std::filesystem::path> lower_layers;  // lowest first; empty for scratch
+    std::filesystem::path upper_dir;                  // empty; becomes the layer
+    std::filesystem::path work_dir;                   // empty; overlayfs workdir (same fs)
+    std::vector<ResolvedMount> mounts;
+    std::string description;  // the step, for messages
+    // Each line the command prints (stdout and stderr), as it comes.
+    std::function<void(std::string_view line)> output;
+};
+
+// A command that ran and exited non-zero (or was killed).
+class RunFailed : public Error {
+  public:
+    RunFailed(std::string message, int exit_code, std::string output_tail)
+        : Error(ErrorKind::kSystem, std::move(message)),
+          exit_code_(exit_code),
+          output_tail_(std::move(output_tail)) {}
+    int exit_code() const { return exit_code_; }
+    const std::string& output_tail() const { return output_tail_; }
+
+  private:
+    int exit_code_;
+    std::string output_tail_;
+};
+
+class RunExecutor {
+  public:
+    virtual ~RunExecutor() = default;
+    virtual void run(const RunRequest& request) = 0;
+};
+
+}  // namespace strata::executor

@@ -1,0 +1,81 @@
+// BuildDigester — the executor's SourceDigester (planner/cache_key.hpp): the
+// content digests that go into COPY/ADD and RUN --mount cache keys.
+//
+// - Context sources are resolved exactly as the COPY engine resolves them
+//   (plan_sources over the BuildContext view: wildcards, symlinks followed at
+//   the top, --parents, top-level --exclude), and each selected item is then
+//   looked up in the context snapshot, whose per-directory Merkle digests
+//   make a whole directory one lookup. So the key covers what the copy
+//   reads, and a no-op rebuild reads no file.
+// - Stage and image sources (COPY --from) are selected with select_sources
+//   over the unpacked layers and digested with uid/gid. The result depends
+//   only on the layers' diffIDs and the selection, so it is memoized in the
+//   cache index under exactly those inputs: a rebuild whose source stage
+//   came from the cache neither unpacks nor reads anything.
+// - ADD <url> without --checksum downloads the URL once; the download is
+//   handed to the COPY engine (prefetched()) so it is not fetched twice.
+//
+// Thread-safe: stages built in parallel share one digester.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "cache/cache_index.hpp"
+#include "cache/context_snapshot.hpp"
+#include "executor/source_view.hpp"
+#include "executor/url_fetch.hpp"
+#include "planner/cache_key.hpp"
+#include "store/image_store_record.hpp"
+
+namespace strata::executor {
+
+struct DigesterHooks {
+    // The context, snapshotted (and hashed) on first use.
+    std::function<const cache::ContextSnapshot&()> snapshot;
+    std::function<const BuildContext&()> context;
+    // The layers (lowest first) of the stage or image a COPY --from names.
+    std::function<std::vector<store::LayerRecord>(const planner::SourceRef&)> layers_of;
+    // Unpacked directories of those layers, lowest first.
+    std::function<std::vector<std::filesystem::path>(const std::vector<store::LayerRecord>&)>
+        unpack;
+};
+
+class BuildDigester final : public planner::SourceDigester {
+  public:
+    BuildDigester(DigesterHooks hooks, cache::CacheIndex& cache, std::filesystem::path scratch_dir,
+                  FetchOptions fetch = {});
+
+    std::string context_sources(const planner::CopyStep& copy) override;
+    std::string stage_sources(const planner::CopyStep& copy) override;
+    std::string url_content(const std::string& url) override;
+    std::string context_mount(const planner::RunMount& mount) override;
+
+    // URLs downloaded while computing keys (for CopyEnvironment::prefetched).
+    std::map<std::string, FetchedUrl> prefetched() const;
+
+    // The context paths a COPY selects at the top (files and directory
+    // roots, after wildcards and symlinks), for --explain.
+    std::vector<std::string> context_roots(const planner::CopyStep& copy);
+
+  private:
+    DigesterHooks hooks_;
+    cache::CacheIndex& cache_;
+    std::filesystem::path scratch_dir_;
+    FetchOptions fetch_;
+    mutable std::mutex mu_;
+    std::map<std::string, FetchedUrl> downloads_;
+    // Digests already computed, by the step they were computed for: a key's
+    // fields are asked for more than once (the key, then --explain).
+    std::map<std::pair<const void*, int>, std::string> memo_;
+};
+
+// The memo input for a COPY --from selection over `layers` (exposed for tests).
+std::string stage_selection_input(const planner::CopyStep& copy,
+                                  const std::vector<store::LayerRecord>& layers);
+
+}  // namespace strata::executor

@@ -1,0 +1,322 @@
+// One stage of a build: its base, then each step — the cache key, then a hit
+// (nothing but bookkeeping) or the step run for real and its layer stored.
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <optional>
+
+#include "base/error.hpp"
+#include "base/temp_dir.hpp"
+#include "executor/build_session.hpp"
+#include "executor/config_effect.hpp"
+#include "executor/copy_request.hpp"
+#include "executor/explain.hpp"
+#include "executor/workdir_step.hpp"
+#include "store/image_config_time.hpp"
+#include "store/layer_writer.hpp"
+
+namespace strata::executor {
+
+namespace {
+
+using planner::Step;
+using planner::StepKind;
+
+// The value of a key field the planner recorded (e.g. WORKDIR's "user").
+std::string field_value(const Step& step, std::string_view name) {
+    for (const auto& f : step.key_fields)
+        if (f.name == name) return f.value;
+    return {};
+}
+
+std::string first_line(const std::string& s) {
+    return s.substr(0, s.find('\n'));
+}
+
+// Thrown between steps once another stage has failed.
+struct Cancelled : Error {
+    Cancelled() : Error(ErrorKind::kInternal, "cancelled: another stage failed") {}
+};
+
+class StageRunner {
+  public:
+    StageRunner(BuildSession& s, const planner::StagePlan& sp) : s_(s), sp_(sp) {}
+
+    StageResult run() {
+        start();
+        for (size_t i = 0; i < sp_.steps.size(); ++i) {
+            if (s_.cancelled) throw Cancelled();
+            step(i);
+        }
+        return std::move(r_);
+    }
+
+  private:
+    void start() {
+        switch (sp_.base_kind) {
+            case planner::StagePlan::BaseKind::kScratch:
+                r_.config = scratch_config(sp_.platform);
+                break;
+            case planner::StagePlan::BaseKind::kImage: {
+                const auto& rec = s_.resolver.record(sp_.base_image.digest);
+                r_.config = base_config(s_.resolver.config(sp_.base_image.digest));
+                r_.layers = rec.layers;
+                r_.inherited_history = r_.config.history.size();
+                break;
+            }
+            case planner::StagePlan::BaseKind::kStage:
+                r_ = s_.stage_result(sp_.base_stage);
+                break;
+        }
+        r_.config.diff_ids.clear();  // filled from the layers when the image is written
+        if (!sp_.from_display.empty()) {
+            Vertex v(s_.progress, s_.next_id(), sp_.from_display);
+            v.done();
+        }
+        apply_effect(r_.config, sp_.start_effect);
+    }
+
+    void step(size_t i) {
+        const Step& st = sp_.steps[i];
+        StepReport rep;
+        rep.stage = sp_.index;
+        rep.step = i;
+        rep.name = st.display;
+        rep.instruction = first_line(st.instruction.original);
+        std::optional<Vertex> v;
+        if (!st.display.empty()) v.emplace(s_.progress, s_.next_id(), st.display);
+        try {
+            rep.key = s_.keys->step_key(sp_.index, i);
+            cache::StepRecord record = step_record(i, rep);
+            std::optional<std::string> created;
+            if (st.changes_filesystem) {
+                std::optional<cache::CacheEntry> hit;
+                if (!st.no_cache) {
+                    hit = s_.cache.get(rep.key);
+                    if (hit && !cache::CacheIndex::usable(*hit, s_.store.content())) hit.reset();
+                }
+                if (hit) {
+                    created = hit->created;
+                    if (hit->layer) r_.layers.push_back(*hit->layer);
+                    rep.outcome = StepReport::Outcome::kCached;
+                    if (v) v->cached();
+                } else {
+                    if (s_.request.explain) explain(i, st, record, rep, v ? &*v : nullptr);
+                    const store::LayerRecord layer = execute(st, v ? &*v : nullptr);
+                    created = store::format_timestamp(store::now_timestamp());
+                    s_.cache.put({rep.key, *created, layer, st.display});
+                    r_.layers.push_back(layer);
+                    rep.outcome = StepReport::Outcome::kBuilt;
+                    if (v) v->done();
+                }
+            }
+            apply_effect(r_.config, st.effect);
+            add_history(r_.config, st.effect, st.changes_filesystem ? created : std::nullopt);
+            rep.seconds = v ? v->seconds() : 0;
+            s_.report(std::move(rep), std::move(record));
+        } catch (const frontend::ParseError& e) {
+            if (v) v->failed(e.diagnostic().message);
+            throw;
+        } catch (const Cancelled&) {
+            throw;
+        } catch (const RunFailed& e) {
+            if (v) v->failed(e.what());
+            std::string hint;
+            if (!e.output_tail().empty()) hint = "the last lines it printed:\n" + e.output_tail();
+            throw frontend::ParseError(s_.locator.error(st.instruction, e.what(), hint));
+        } catch (const Error& e) {
+            if (v) v->failed(e.what());
+            throw frontend::ParseError(s_.locator.error(st.instruction, e.what()));
+        }
+    }
+
+    // What the next build's --explain compares with.
+    cache::StepRecord step_record(size_t i, const StepReport& rep) {
+        cache::StepRecord rec;
+        rec.stage = sp_.index;
+        rec.step = i;
+        rec.name = rep.name;
+        rec.instruction = rep.instruction;
+        rec.key = rep.key;
+        rec.parent_key = parent_key(i);
+        for (auto& f : s_.keys->step_fields(sp_.index, i))
+            rec.fields.emplace_back(std::move(f.name), std::move(f.value));
+        return rec;
+    }
+
+    std::string parent_key(size_t i) {
+        for (size_t j = i; j-- > 0;)
+            if (sp_.steps[j].changes_filesystem) return s_.keys->step_key(sp_.index, j);
+        return s_.keys->base_key(sp_.index);
+    }
+
+    void explain(size_t i, const Step& st, const cache::StepRecord& now, StepReport& rep,
+                 Vertex* v) {
+        MissFacts f;
+        f.now = &now;
+        f.no_cache = st.no_cache;
+        f.had_record = s_.previous.has_value();
+        if (s_.previous) {
+            for (const auto& b : s_.previous->steps)
+                if (b.stage == sp_.index && b.step == i) f.before = &b;
+        }
+        if (f.before && f.before->parent_key != now.parent_key) f.parent_change = parent_change(i);
+        if (st.kind == StepKind::kCopy && st.copy.from.kind == planner::SourceRef::Kind::kContext) {
+            f.changed_files = [&]() -> std::vector<std::string> {
+                std::call_once(s_.previous_files_once, [&] {
+                    s_.previous_files =
+                        cache::BuildRecords(s_.store.cache_dir()).load_files(s_.request.explain_id);
+                });
+                if (!s_.previous_files) return {};
+                return diff_listings(*s_.previous_files, s_.listing(),
+                                     s_.digester->context_roots(st.copy));
+            };
+        }
+        rep.explanation = explain_miss(f);
+        if (v)
+            for (const auto& line : rep.explanation)
+                v->log("explain: " + line);
+    }
+
+    // Says what changed under step i: the nearest earlier filesystem step of
+    // the stage (which was rebuilt), or its base.
+    std::string parent_change(size_t i) {
+        for (size_t j = i; j-- > 0;) {
+            const Step& p = sp_.steps[j];
+            if (!p.changes_filesystem) continue;
+            return fmt::format("the step it builds on changed: {}",
+                               p.display.empty() ? first_line(p.instruction.original) : p.display);
+        }
+        switch (sp_.base_kind) {
+            case planner::StagePlan::BaseKind::kImage: {
+                std::string before;
+                if (s_.previous) {
+                    auto it = s_.previous->base_refs.find(sp_.index);
+                    if (it != s_.previous->base_refs.end()) before = it->second;
+                }
+                return fmt::format("the base image changed: {} -> {}@{}",
+                                   before.empty() ? "?" : before, sp_.base_ref,
+                                   sp_.base_image.digest);
+            }
+            case planner::StagePlan::BaseKind::kStage:
+                return "the stage it is built FROM changed";
+            case planner::StagePlan::BaseKind::kScratch:
+                break;
+        }
+        return "the step it builds on changed";
+    }
+
+    store::LayerRecord execute(const Step& st, Vertex* v) {
+        TempDir dir = TempDir::create(s_.store.tmp_dir(), "layer-");
+        // The layer's root is the merged root of any container over it.
+        if (::chmod(dir.path().c_str(), 0755) != 0)
+            throw system_error("chmod", dir.path().string());
+        const auto epoch = s_.request.source_date_epoch;
+        switch (st.kind) {
+            case StepKind::kCopy:
+                copy(st, dir.path(), v);
+                break;
+            case StepKind::kWorkdir: {
+                LayerStackView parent(s_.unpack(r_.layers), "the image");
+                make_workdir(st.effect.working_dir.value_or("/"), field_value(st, "user"), parent,
+                             dir.path(), epoch);
+                break;
+            }
+            case StepKind::kRun:
+                run(st, dir, v);
+                break;
+            default:
+                throw Error(ErrorKind::kInternal, "step does not change the filesystem");
+        }
+        store::LayerWriteOptions lw;
+        lw.compression = s_.request.compression;
+        lw.source_date_epoch = epoch;
+        const store::LayerBlob blob = store::write_layer(dir.path(), s_.store.content(), lw);
+        s_.store.layers().adopt(dir.path(), blob.diff_id);
+        dir.keep();
+        return store::LayerRecord{blob.digest, blob.diff_id, blob.size, blob.media_type,
+                                  blob.content_size};
+    }
+
+    void copy(const Step& st, const std::filesystem::path& layer_dir, Vertex* v) {
+        const CopyRequest req = copy_request(st.copy, s_.request.source_date_epoch);
+        LayerStackView parent(s_.unpack(r_.layers), "the image");
+        std::optional<LayerStackView> from;
+        const SourceView* source = nullptr;
+        switch (st.copy.from.kind) {
+            case planner::SourceRef::Kind::kContext:
+                source = &s_.context();
+                break;
+            case planner::SourceRef::Kind::kStage: {
+                const auto& target = s_.plan.stage(st.copy.from.stage);
+                const std::string name =
+                    target.display_name.empty() ? std::to_string(target.index) : target.name;
+                from.emplace(s_.unpack(s_.layers_of(st.copy.from)),
+                             fmt::format("stage '{}'", name.empty() ? target.display_name : name));
+                source = &*from;
+                break;
+            }
+            case planner::SourceRef::Kind::kImage:
+                from.emplace(s_.unpack(s_.layers_of(st.copy.from)), "image " + st.copy.from.image);
+                source = &*from;
+                break;
+            case planner::SourceRef::Kind::kScratch:
+                from.emplace(std::vector<std::filesystem::path>{}, "scratch");
+                source = &*from;
+                break;
+        }
+        CopyEnvironment env;
+        env.scratch_dir = s_.store.tmp_dir();
+        env.prefetched = s_.digester->prefetched();
+        const CopyResult result = run_copy(req, *source, parent, layer_dir, env);
+        if (v)
+            v->log(fmt::format("copied {} entries, {} bytes of file content", result.entries,
+                               result.bytes));
+    }
+
+    void run(const Step& st, const TempDir& upper, Vertex* v) {
+        if (!s_.run)
+            throw Error(ErrorKind::kUsage,
+                        "RUN steps need a container runtime, and this strata was built without "
+                        "one");
+        TempDir work = TempDir::create(s_.store.tmp_dir(), "work-");
+        RunRequest req;
+        req.step = &st.run;
+        req.lower_layers = s_.unpack(r_.layers);
+        req.upper_dir = upper.path();
+        req.work_dir = work.path();
+        req.description = st.display;
+        for (const planner::RunMount& m : st.run.mounts) {
+            ResolvedMount rm;
+            rm.mount = m;
+            if (m.type == "bind") {
+                if (m.from.kind == planner::SourceRef::Kind::kContext)
+                    rm.sources = {s_.request.context_dir};
+                else
+                    rm.sources = s_.unpack(s_.layers_of(m.from));
+                rm.subpath = m.source;
+            } else if (m.type == "cache") {
+                const std::string id = m.id.empty() ? m.target : m.id;
+                rm.sources = {s_.store.cache_dir() / "mounts" /
+                              store::sha256_of(id).hex.substr(0, 32)};
+            }
+            req.mounts.push_back(std::move(rm));
+        }
+        req.output = [v](std::string_view line) {
+            if (v) v->log(line);
+        };
+        s_.run->run(req);
+    }
+
+    BuildSession& s_;
+    const planner::StagePlan& sp_;
+    StageResult r_;
+};
+
+}  // namespace
+
+StageResult run_stage(BuildSession& session, const planner::StagePlan& stage) {
+    return StageRunner(session, stage).run();
+}
+
+}  // namespace strata::executor
