@@ -1,4 +1,5 @@
 #include <fmt/format.h>
+#include <openssl/crypto.h>
 
 #include <cstdio>
 #include <exception>
@@ -7,6 +8,8 @@
 #include "cli/commands.hpp"
 
 int main(int argc, char** argv) {
+    // strata only uses OpenSSL's digests: skip reading openssl.cnf at start.
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, nullptr);
     CLI::App app{"strata: a daemonless Dockerfile build engine", "strata"};
     app.require_subcommand(1);
     app.set_version_flag("--version", "strata 0.1.0");

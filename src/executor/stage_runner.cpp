@@ -123,10 +123,10 @@ class StageRunner {
             if (v) v->failed(e.what());
             std::string hint;
             if (!e.output_tail().empty()) hint = "the last lines it printed:\n" + e.output_tail();
-            throw frontend::ParseError(s_.locator.error(st.instruction, e.what(), hint));
+            throw frontend::ParseError(s_.locator.error(st.instruction, e.what(), hint), e.kind());
         } catch (const Error& e) {
             if (v) v->failed(e.what());
-            throw frontend::ParseError(s_.locator.error(st.instruction, e.what()));
+            throw frontend::ParseError(s_.locator.error(st.instruction, e.what()), e.kind());
         }
     }
 

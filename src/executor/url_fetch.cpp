@@ -1,6 +1,5 @@
 #include "executor/url_fetch.hpp"
 
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <unistd.h>
@@ -10,6 +9,7 @@
 #include <memory>
 #include <mutex>
 
+#include "base/curl_library.hpp"
 #include "base/error.hpp"
 #include "base/unique_fd.hpp"
 #include "executor/go_path.hpp"
@@ -19,20 +19,15 @@ namespace strata::executor {
 namespace {
 
 struct CurlDeleter {
-    void operator()(CURL* c) const { curl_easy_cleanup(c); }
+    void operator()(CURL* c) const { curl_library().easy_cleanup(c); }
 };
 struct CurlUrlDeleter {
-    void operator()(CURLU* u) const { curl_url_cleanup(u); }
+    void operator()(CURLU* u) const { curl_library().url_cleanup(u); }
 };
 struct MdDeleter {
     void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
 };
 using MdCtx = std::unique_ptr<EVP_MD_CTX, MdDeleter>;
-
-void global_init() {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
 
 std::string hex(const unsigned char* p, unsigned n) {
     static const char* digits = "0123456789abcdef";
@@ -146,15 +141,17 @@ bool is_git_source(std::string_view source) {
 }
 
 std::string url_file_name(std::string_view url) {
-    std::unique_ptr<CURLU, CurlUrlDeleter> u(curl_url());
+    std::unique_ptr<CURLU, CurlUrlDeleter> u(curl_library().url());
     if (!u) return "__unnamed__";
     const std::string s(url);
-    if (curl_url_set(u.get(), CURLUPART_URL, s.c_str(), 0) != CURLUE_OK) return "__unnamed__";
+    if (curl_library().url_set(u.get(), CURLUPART_URL, s.c_str(), 0) != CURLUE_OK)
+        return "__unnamed__";
     char* path = nullptr;
-    if (curl_url_get(u.get(), CURLUPART_PATH, &path, CURLU_URLDECODE) != CURLUE_OK || !path)
+    if (curl_library().url_get(u.get(), CURLUPART_PATH, &path, CURLU_URLDECODE) != CURLUE_OK ||
+        !path)
         return "__unnamed__";
     std::string p(path);
-    curl_free(path);
+    curl_library().free(path);
     std::string base = base_name(p);
     if (base == "." || base == "/" || base.empty()) return "__unnamed__";
     return base;
@@ -165,7 +162,6 @@ FetchedUrl fetch_url(const std::string& url, const std::filesystem::path& dir,
     if (!is_url_source(url)) throw Error(ErrorKind::kUsage, "not an http(s) URL: " + url);
     std::optional<Expected> expected;
     if (!options.checksum.empty()) expected = parse_checksum(options.checksum);
-    global_init();
 
     std::string tmpl = (dir / "download-XXXXXX").string();
     UniqueFd fd(::mkostemp(tmpl.data(), O_CLOEXEC));
@@ -177,35 +173,36 @@ FetchedUrl fetch_url(const std::string& url, const std::filesystem::path& dir,
     if (expected) check = new_md(expected->md);
     Sink sink{fd.get(), sha.get(), check.get(), 0, 0};
 
-    std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
+    std::unique_ptr<CURL, CurlDeleter> curl(curl_library().easy_init());
     if (!curl) throw Error(ErrorKind::kInternal, "curl_easy_init failed");
     char errbuf[CURL_ERROR_SIZE] = {0};
     CURL* c = curl.get();
-    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
-    curl_easy_setopt(c, CURLOPT_FILETIME, 1L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, options.connect_timeout_s);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, options.stall_timeout_s);
-    if (options.total_timeout_s > 0) curl_easy_setopt(c, CURLOPT_TIMEOUT, options.total_timeout_s);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "strata");
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+    curl_library().easy_setopt(c, CURLOPT_URL, url.c_str());
+    curl_library().easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_library().easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_library().easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_library().easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+    curl_library().easy_setopt(c, CURLOPT_FILETIME, 1L);
+    curl_library().easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_library().easy_setopt(c, CURLOPT_CONNECTTIMEOUT, options.connect_timeout_s);
+    curl_library().easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_library().easy_setopt(c, CURLOPT_LOW_SPEED_TIME, options.stall_timeout_s);
+    if (options.total_timeout_s > 0)
+        curl_library().easy_setopt(c, CURLOPT_TIMEOUT, options.total_timeout_s);
+    curl_library().easy_setopt(c, CURLOPT_USERAGENT, "strata");
+    curl_library().easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    curl_library().easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_library().easy_setopt(c, CURLOPT_WRITEDATA, &sink);
 
-    CURLcode rc = curl_easy_perform(c);
+    CURLcode rc = curl_library().easy_perform(c);
     if (rc != CURLE_OK) {
         if (rc == CURLE_WRITE_ERROR && sink.write_errno != 0)
             throw system_error("write download of " + url + " to", tmpl, sink.write_errno);
-        std::string why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+        std::string why = errbuf[0] ? errbuf : curl_library().easy_strerror(rc);
         throw Error(ErrorKind::kSystem, "ADD " + url + ": download failed: " + why);
     }
     long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_library().easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     if (status < 200 || status >= 300)
         throw Error(status == 404 ? ErrorKind::kNotFound : ErrorKind::kSystem,
                     "ADD " + url + ": invalid response status " + std::to_string(status));
@@ -216,7 +213,7 @@ FetchedUrl fetch_url(const std::string& url, const std::filesystem::path& dir,
     out.size = sink.size;
     out.sha256 = "sha256:" + finish_md(sha.get());
     curl_off_t filetime = -1;
-    if (curl_easy_getinfo(c, CURLINFO_FILETIME_T, &filetime) == CURLE_OK && filetime >= 0)
+    if (curl_library().easy_getinfo(c, CURLINFO_FILETIME_T, &filetime) == CURLE_OK && filetime >= 0)
         out.last_modified = static_cast<int64_t>(filetime);
     if (expected) {
         std::string got = finish_md(check.get());

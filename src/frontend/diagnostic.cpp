@@ -80,10 +80,10 @@ std::string render(const Diagnostic& d) {
     return out;
 }
 
-ParseError::ParseError(Diagnostic d)
-    : Error(ErrorKind::kParse, d.pos.line == 0 ? fmt::format("{}: {}", d.file, d.message)
-                                               : fmt::format("{}:{}:{}: {}", d.file, d.pos.line,
-                                                             d.pos.column, d.message)),
+ParseError::ParseError(Diagnostic d, ErrorKind kind)
+    : Error(kind, d.pos.line == 0
+                      ? fmt::format("{}: {}", d.file, d.message)
+                      : fmt::format("{}:{}:{}: {}", d.file, d.pos.line, d.pos.column, d.message)),
       diag_(std::move(d)) {}
 
 }  // namespace strata::frontend

@@ -28,7 +28,9 @@ std::string render(const Diagnostic& d);
 // The exception a Dockerfile error travels in.
 class ParseError : public Error {
   public:
-    explicit ParseError(Diagnostic d);
+    // `kind` is kParse for errors in the Dockerfile itself; a located error
+    // about something else (a missing image, a failing step) keeps its own.
+    explicit ParseError(Diagnostic d, ErrorKind kind = ErrorKind::kParse);
     const Diagnostic& diagnostic() const { return diag_; }
 
   private:

@@ -294,8 +294,7 @@ const BaseImage& Planner::resolve_image(const std::string& ref, const Instructio
     } catch (const frontend::ParseError&) {
         throw;
     } catch (const Error& e) {
-        throw Error(e.kind(), fmt::format("{}:{}:{}: {}", df_.file, at.range.start.line,
-                                          at.range.start.column, e.what()));
+        throw frontend::ParseError(loc_.error(at, e.what()), e.kind());
     }
 }
 

@@ -1,20 +1,13 @@
 // ADD <http URL> against a small HTTP server this test runs on 127.0.0.1:
 // file names from the URL, mode 0600, Last-Modified, --checksum good and bad,
 // HTTP errors, redirects, no extraction, and reuse of a prefetched download.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-
-#include <atomic>
-#include <mutex>
-#include <thread>
 
 #include "base/error.hpp"
 #include "executor/copy_step.hpp"
 #include "executor/url_fetch.hpp"
 #include "executor_test_util.hpp"
+#include "support/http_server.hpp"
 
 namespace strata::executor {
 namespace {
@@ -23,105 +16,7 @@ using namespace test_util;  // NOLINT
 
 const char* kHelloSha = "sha256:5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03";
 
-// A minimal HTTP/1.1 server on 127.0.0.1 (one request per connection).
-class TestHttpServer {
-  public:
-    struct Route {
-        int status = 200;
-        std::string body;
-        std::string last_modified;  // header value, "" for none
-        std::string location;       // for redirects
-    };
-
-    TestHttpServer() {
-        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        addr.sin_port = 0;
-        if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-            ::listen(fd_, 16) != 0)
-            throw std::runtime_error("cannot listen on 127.0.0.1");
-        socklen_t len = sizeof addr;
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-        port_ = ntohs(addr.sin_port);
-        thread_ = std::thread([this] { loop(); });
-    }
-    ~TestHttpServer() {
-        stop_ = true;
-        thread_.join();
-        ::close(fd_);
-    }
-
-    void route(const std::string& path, Route r) {
-        std::lock_guard<std::mutex> lock(mu_);
-        routes_[path] = std::move(r);
-    }
-    std::string url(const std::string& path) const {
-        return "http://127.0.0.1:" + std::to_string(port_) + path;
-    }
-    int hits(const std::string& path) {
-        std::lock_guard<std::mutex> lock(mu_);
-        return hits_[path];
-    }
-
-  private:
-    void loop() {
-        while (!stop_) {
-            pollfd p{fd_, POLLIN, 0};
-            if (::poll(&p, 1, 50) <= 0) continue;
-            int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-            if (c < 0) continue;
-            serve(c);
-            ::close(c);
-        }
-    }
-
-    void serve(int c) {
-        std::string req;
-        char buf[4096];
-        while (req.find("\r\n\r\n") == std::string::npos) {
-            pollfd p{c, POLLIN, 0};
-            if (::poll(&p, 1, 2000) <= 0) return;
-            ssize_t n = ::read(c, buf, sizeof buf);
-            if (n <= 0) return;
-            req.append(buf, static_cast<size_t>(n));
-        }
-        const size_t sp1 = req.find(' '), sp2 = req.find(' ', sp1 + 1);
-        const std::string path = req.substr(sp1 + 1, sp2 - sp1 - 1);
-        Route r;
-        bool found = false;
-        {
-            std::lock_guard<std::mutex> lock(mu_);
-            ++hits_[path];
-            auto it = routes_.find(path);
-            if (it != routes_.end()) {
-                r = it->second;
-                found = true;
-            }
-        }
-        if (!found) r = Route{404, "not found", "", ""};
-        std::string head = "HTTP/1.1 " + std::to_string(r.status) + " X\r\n";
-        head += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
-        if (!r.last_modified.empty()) head += "Last-Modified: " + r.last_modified + "\r\n";
-        if (!r.location.empty()) head += "Location: " + r.location + "\r\n";
-        head += "Connection: close\r\n\r\n";
-        const std::string out = head + r.body;
-        for (size_t off = 0; off < out.size();) {
-            ssize_t w = ::write(c, out.data() + off, out.size() - off);
-            if (w <= 0) return;
-            off += static_cast<size_t>(w);
-        }
-    }
-
-    int fd_ = -1;
-    uint16_t port_ = 0;
-    std::atomic<bool> stop_{false};
-    std::thread thread_;
-    std::mutex mu_;
-    std::map<std::string, Route> routes_;
-    std::map<std::string, int> hits_;
-};
+using testsupport::TestHttpServer;
 
 class AddUrl : public ::testing::Test {
   protected:
