@@ -184,4 +184,9 @@ class BuildTest : public ::testing::Test {
     executor::RunExecutor* run_ = nullptr;
 };
 
+// A second, independent store and context inside one test.
+struct BuildEnv : BuildTest {
+    void TestBody() override {}
+};
+
 }  // namespace strata::buildtest

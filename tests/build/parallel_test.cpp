@@ -1,0 +1,173 @@
+// Independent stages build at the same time, up to --jobs, and RUN steps
+// reach the RunExecutor seam with what a container needs. A fake executor
+// stands in for the container runtime: it records what it was asked, writes
+// a file into the upper directory, and can hold a step until another one is
+// running too, which is how the test sees two stages at once without
+// timing anything.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+
+#include "build_fixture.hpp"
+
+namespace strata::buildtest {
+namespace {
+
+class FakeRun final : public executor::RunExecutor {
+  public:
+    explicit FakeRun(std::chrono::milliseconds wait_for_company) : wait_(wait_for_company) {}
+
+    void run(const executor::RunRequest& r) override {
+        {
+            std::unique_lock lock(mu_);
+            requests_.push_back(r);
+            steps_.push_back(*r.step);  // the plan is gone when the build returns
+            requests_.back().step = nullptr;
+            // The directories exist while the step runs (afterwards the
+            // upper one has become the layer).
+            bool ok = fs::is_directory(r.upper_dir) && fs::is_empty(r.upper_dir) &&
+                      fs::is_directory(r.work_dir);
+            for (const auto& l : r.lower_layers)
+                ok = ok && fs::is_directory(l);
+            dirs_ok_ = dirs_ok_ && ok;
+            ++in_flight_;
+            max_in_flight_ = std::max(max_in_flight_, in_flight_);
+            cv_.notify_all();
+            cv_.wait_for(lock, wait_, [&] { return in_flight_ >= 2; });
+        }
+        const std::string& last = r.step->argv.back();
+        std::ofstream(r.upper_dir / ("ran-" + last.substr(last.rfind(' ') + 1))) << last;
+        if (r.output) r.output("ran " + last);
+        std::lock_guard lock(mu_);
+        --in_flight_;
+        cv_.notify_all();
+    }
+
+    int max_in_flight() {
+        std::lock_guard lock(mu_);
+        return max_in_flight_;
+    }
+    std::vector<executor::RunRequest> requests() {
+        std::lock_guard lock(mu_);
+        return requests_;
+    }
+    std::vector<planner::RunStep> steps() {
+        std::lock_guard lock(mu_);
+        return steps_;
+    }
+    bool dirs_ok() {
+        std::lock_guard lock(mu_);
+        return dirs_ok_;
+    }
+
+  private:
+    std::chrono::milliseconds wait_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    int in_flight_ = 0, max_in_flight_ = 0;
+    bool dirs_ok_ = true;
+    std::vector<executor::RunRequest> requests_;
+    std::vector<planner::RunStep> steps_;
+};
+
+const char* kTwoStages =
+    "FROM base:latest AS a\n"
+    "RUN echo one\n"
+    "FROM base:latest AS b\n"
+    "ENV WHO=b\n"
+    "RUN echo two\n"
+    "FROM scratch\n"
+    "COPY --from=a /ran-one /a\n"
+    "COPY --from=b /ran-two /b\n";
+
+TEST_F(BuildTest, IndependentStagesRunAtTheSameTime) {
+    FakeRun fake(std::chrono::seconds(10));
+    run_ = &fake;
+    executor::BuildRequest req = request(kTwoStages);
+    req.jobs = 2;
+    auto r = build(req);
+    EXPECT_EQ(fake.max_in_flight(), 2) << "stages a and b overlapped";
+    const Tree t = rootfs(r);
+    expect_file(t, "/a", "echo one");
+    expect_file(t, "/b", "echo two");
+}
+
+TEST_F(BuildTest, JobsOneBuildsOneStageAtATime) {
+    FakeRun fake(std::chrono::milliseconds(300));
+    run_ = &fake;
+    executor::BuildRequest req = request(kTwoStages);
+    req.jobs = 1;
+    build(req);
+    EXPECT_EQ(fake.max_in_flight(), 1);
+    EXPECT_EQ(fake.requests().size(), 2u);
+}
+
+TEST_F(BuildTest, RunStepGetsItsLayersCommandAndEnvironment) {
+    FakeRun fake(std::chrono::milliseconds(0));
+    run_ = &fake;
+    file("a.txt", "a");
+    auto r = build(
+        "FROM base:latest\n"
+        "COPY a.txt /a.txt\n"
+        "ARG MODE=fast\n"
+        "ENV LANG=C\n"
+        "USER app\n"
+        "WORKDIR /srv\n"
+        "RUN --mount=type=bind,source=a.txt,target=/m echo go\n");
+    const auto reqs = fake.requests();
+    ASSERT_EQ(reqs.size(), 1u);
+    const auto& q = reqs[0];
+    const auto steps = fake.steps();
+    const planner::RunStep* step = &steps.at(0);
+    EXPECT_EQ(q.lower_layers.size(), 3u) << "base, COPY, WORKDIR";
+    EXPECT_TRUE(fake.dirs_ok()) << "layers, an empty upper dir and a work dir";
+    EXPECT_EQ(q.upper_dir.parent_path(), q.work_dir.parent_path()) << "same filesystem";
+    EXPECT_EQ(step->argv, (std::vector<std::string>{"/bin/sh", "-c", "echo go"}));
+    EXPECT_EQ(step->user, "app");
+    EXPECT_EQ(step->workdir, "/srv");
+    bool mode = false, lang = false;
+    for (const auto& [k, v] : step->env) {
+        mode = mode || (k == "MODE" && v == "fast");
+        lang = lang || (k == "LANG" && v == "C");
+    }
+    std::string all;
+    for (const auto& [k, v] : step->env)
+        all += k + "=" + v + " ";
+    EXPECT_TRUE(mode && lang) << "ARG and ENV values reach the command: " << all;
+    ASSERT_EQ(q.mounts.size(), 1u);
+    EXPECT_EQ(q.mounts[0].sources.at(0), ctx());
+    EXPECT_EQ(q.mounts[0].subpath, "a.txt");
+    // The upper directory became the step's layer.
+    expect_file(rootfs(r), "/ran-go", "echo go");
+
+    // Cached the second time: the runtime is not asked again.
+    auto again = build(request());
+    EXPECT_EQ(outcomes(again), "CCC");
+    EXPECT_EQ(fake.requests().size(), 1u);
+}
+
+TEST_F(BuildTest, AFailingStageStopsTheBuildWithItsError) {
+    struct Failing final : executor::RunExecutor {
+        void run(const executor::RunRequest&) override {
+            throw executor::RunFailed("process \"/bin/sh -c false\" exited with code 1", 1,
+                                      "some output\nthe last line\n");
+        }
+    } failing;
+    run_ = &failing;
+    dockerfile("FROM base:latest AS a\nRUN false\nFROM scratch\nCOPY --from=a /x /x\n");
+    try {
+        build();
+        FAIL() << "the build must fail";
+    } catch (const frontend::ParseError& e) {
+        EXPECT_EQ(e.diagnostic().pos.line, 2u);
+        EXPECT_NE(e.diagnostic().message.find("exited with code 1"), std::string::npos);
+        EXPECT_NE(e.diagnostic().hint.find("the last line"), std::string::npos);
+    }
+    EXPECT_TRUE(imagetest::tmp_is_empty(root()));
+}
+
+}  // namespace
+}  // namespace strata::buildtest

@@ -1,0 +1,111 @@
+// Reproducibility: with SOURCE_DATE_EPOCH the same Dockerfile and context
+// give the same image digest in any store, also after every context file was
+// touched; layer mtimes and history times are clamped to the epoch.
+#include <archive.h>
+#include <archive_entry.h>
+#include <gtest/gtest.h>
+#include <sys/time.h>
+
+#include "build_fixture.hpp"
+#include "store/image_config_time.hpp"
+
+namespace strata::buildtest {
+namespace {
+
+const char* kDockerfile =
+    "FROM base:latest AS build\n"
+    "WORKDIR /src\n"
+    "COPY . .\n"
+    "FROM base:latest\n"
+    "COPY --from=build /src /app\n"
+    "ADD data.tar /data/\n"
+    "LABEL built=yes\n"
+    "CMD [\"/app/run\"]\n";
+
+class Reproducible : public BuildTest {
+  public:
+    void fill_context() {
+        file("run", "#!/bin/sh\n", 0755);
+        file("lib/a.txt", "a\n");
+        file("lib/deep/b.txt", "b\n");
+        file("data.tar", TarBuilder().file("d.txt", "d\n").finish());
+        fs::create_symlink("lib/a.txt", ctx() / "link");
+        dockerfile(kDockerfile);
+    }
+    void touch_everything(time_t when) {
+        for (auto it = fs::recursive_directory_iterator(ctx());
+             it != fs::recursive_directory_iterator(); ++it) {
+            struct timeval tv[2] = {{when, 0}, {when, 0}};
+            ASSERT_EQ(::lutimes(it->path().c_str(), tv), 0) << it->path();
+        }
+    }
+};
+
+TEST_F(Reproducible, SameDigestInAnotherStoreAfterTouchingEveryFile) {
+    fill_context();
+    executor::BuildRequest req = request();
+    req.source_date_epoch = 1700000000;
+    const auto first = build(req);
+
+    // Another store, another time: the files touched, the cache empty.
+    touch_everything(1800000000);
+    BuildEnv other;
+    other.SetUp();
+    fs::remove_all(other.ctx());
+    ASSERT_EQ(imagetest::shell("cp -a '" + ctx().string() + "' '" + other.ctx().string() + "'"), 0);
+    executor::BuildRequest req2 = other.request();
+    req2.source_date_epoch = 1700000000;
+    const auto second = other.build(req2);
+    EXPECT_EQ(outcomes(second), "BBBB") << "nothing came from a cache";
+    EXPECT_EQ(second.image.manifest, first.image.manifest);
+    EXPECT_EQ(second.image.config, first.image.config);
+    for (size_t i = 0; i < first.image.layers.size(); ++i)
+        EXPECT_EQ(second.image.layers[i].digest, first.image.layers[i].digest) << i;
+}
+
+TEST_F(Reproducible, TimesAreClampedToTheEpoch) {
+    fill_context();
+    touch_everything(1900000000);  // later than the epoch
+    executor::BuildRequest req = request();
+    req.source_date_epoch = 1700000000;
+    const auto r = build(req);
+    const auto cfg = config(r);
+    EXPECT_EQ(cfg.created, "2023-11-14T22:13:20Z");
+    // The base image's history keeps its own times; every new entry has the epoch.
+    const size_t base = config(r).history.size() - 6;
+    for (size_t i = base; i < cfg.history.size(); ++i)
+        EXPECT_EQ(cfg.history[i].created, "2023-11-14T22:13:20Z") << cfg.history[i].created_by;
+    // Every entry of every new layer has an mtime no later than the epoch.
+    for (size_t i = 1; i < r.image.layers.size(); ++i) {
+        UniqueFd fd = store().content().open(r.image.layers[i].digest);
+        std::string bytes;
+        char buf[65536];
+        ssize_t n;
+        while ((n = ::read(fd.get(), buf, sizeof buf)) > 0)
+            bytes.append(buf, static_cast<size_t>(n));
+        struct archive* a = archive_read_new();
+        archive_read_support_format_tar(a);
+        archive_read_support_filter_all(a);
+        ASSERT_EQ(archive_read_open_memory(a, bytes.data(), bytes.size()), ARCHIVE_OK);
+        struct archive_entry* e = nullptr;
+        int entries = 0;
+        while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+            EXPECT_LE(archive_entry_mtime(e), 1700000000) << archive_entry_pathname(e);
+            ++entries;
+        }
+        archive_read_free(a);
+        EXPECT_GT(entries, 0) << "layer " << i;
+    }
+}
+
+TEST_F(Reproducible, WithoutAnEpochARebuildFromTheCacheIsTheSameImage) {
+    fill_context();
+    const auto first = build();
+    touch_everything(1900000000);
+    const auto second = build();
+    EXPECT_EQ(outcomes(second), "CCCC");
+    EXPECT_EQ(second.image.manifest, first.image.manifest);
+}
+
+}  // namespace
+}  // namespace strata::buildtest

@@ -1,0 +1,146 @@
+// The build cache index: entries round-trip, bad files are misses (never
+// errors), entries whose blob is gone are unusable, prune drops them (or
+// everything) and keeps the blobs of the rest alive; build records for
+// --explain round-trip and are not rewritten when unchanged.
+#include <gtest/gtest.h>
+
+#include "base/atomic_file.hpp"
+#include "base/temp_dir.hpp"
+#include "cache/build_record.hpp"
+#include "cache/cache_index.hpp"
+#include "store/content_store.hpp"
+#include "store/image_store_io.hpp"
+
+namespace strata::cache {
+namespace {
+
+namespace fs = std::filesystem;
+
+class CacheIndexTest : public ::testing::Test {
+  protected:
+    TempDir dir_ = TempDir::create(fs::temp_directory_path(), "strata-cache-index-");
+    store::ContentStore blobs_{dir_.path()};
+    CacheIndex index_{dir_.path() / "cache"};
+
+    CacheEntry entry(const std::string& key_input, std::optional<std::string> blob) {
+        CacheEntry e;
+        e.key = store::sha256_of(key_input).str();
+        e.created = "2024-01-01T00:00:00Z";
+        e.description = "[1/2] COPY a /a";
+        if (blob) {
+            store::LayerRecord l;
+            l.digest = blobs_.put(*blob);
+            l.diff_id = store::sha256_of("tar of " + *blob);
+            l.size = blob->size();
+            l.media_type = "application/vnd.oci.image.layer.v1.tar+gzip";
+            l.unpacked_size = 7;
+            e.layer = l;
+        }
+        return e;
+    }
+};
+
+TEST_F(CacheIndexTest, PutGetRoundTrip) {
+    const CacheEntry with = entry("k1", "layer bytes");
+    const CacheEntry without = entry("k2", std::nullopt);
+    index_.put(with);
+    index_.put(without);
+    EXPECT_EQ(index_.get(with.key), with);
+    EXPECT_EQ(index_.get(without.key), without);
+    EXPECT_FALSE(index_.get(store::sha256_of("other").str()).has_value());
+    EXPECT_EQ(index_.list().size(), 2u);
+    EXPECT_EQ(CacheIndex::from_json(CacheIndex::to_json(with), "x"), with);
+}
+
+TEST_F(CacheIndexTest, CorruptOrForeignFilesAreMisses) {
+    const CacheEntry e = entry("k1", "layer");
+    index_.put(e);
+    const fs::path file = index_.dir() / "steps" / store::Digest::parse(e.key).hex;
+    for (const std::string bad : {"", "{", "{\"version\":99}", "[1,2]",
+                                  "{\"version\":1,\"key\":\"sha256:00\",\"created\":\"x\","
+                                  "\"layer\":null}"}) {
+        write_file_atomic(file, bad);
+        EXPECT_FALSE(index_.get(e.key).has_value()) << bad;
+    }
+    std::vector<std::string> unreadable;
+    index_.list(&unreadable);
+    EXPECT_EQ(unreadable.size(), 0u) << "the last one parses but names another key";
+    write_file_atomic(file, "garbage");
+    index_.list(&unreadable);
+    EXPECT_EQ(unreadable.size(), 1u);
+    index_.put(e);  // rewritten by the next build
+    EXPECT_EQ(index_.get(e.key), e);
+}
+
+TEST_F(CacheIndexTest, EntryWithoutItsBlobIsUnusableAndPruned) {
+    const CacheEntry keep = entry("keep", "kept layer");
+    const CacheEntry gone = entry("gone", "removed layer");
+    index_.put(keep);
+    index_.put(gone);
+    blobs_.remove(gone.layer->digest);
+    EXPECT_TRUE(CacheIndex::usable(keep, blobs_));
+    EXPECT_FALSE(CacheIndex::usable(gone, blobs_));
+
+    CacheGcParticipant gc(index_, blobs_, /*drop_all=*/false);
+    store::PruneReport report;
+    gc.prune({}, report);
+    ASSERT_EQ(report.other.size(), 1u);
+    EXPECT_NE(report.other[0].first.find("cache entry"), std::string::npos);
+    EXPECT_FALSE(index_.get(gone.key).has_value());
+    store::GcRoots roots;
+    gc.add_roots(roots);
+    EXPECT_EQ(roots.blobs, (std::set<store::Digest>{keep.layer->digest}));
+    EXPECT_EQ(roots.layers, (std::set<store::Digest>{keep.layer->diff_id}));
+
+    CacheGcParticipant all(index_, blobs_, /*drop_all=*/true);
+    index_.put_memo("input", "value");
+    store::PruneReport report2;
+    all.prune({}, report2);
+    EXPECT_TRUE(index_.list().empty());
+    EXPECT_FALSE(index_.memo("input").has_value());
+    EXPECT_GT(report2.freed, 0u);
+}
+
+TEST_F(CacheIndexTest, MemoIsKeyedByItsExactInput) {
+    EXPECT_FALSE(index_.memo("a").has_value());
+    index_.put_memo("a", "xxh3:1");
+    index_.put_memo("b", "xxh3:2");
+    EXPECT_EQ(index_.memo("a"), "xxh3:1");
+    EXPECT_EQ(index_.memo("b"), "xxh3:2");
+}
+
+TEST_F(CacheIndexTest, BuildRecordsRoundTripAndSkipUnchangedWrites) {
+    BuildRecords records(dir_.path() / "cache");
+    const std::string id = BuildRecords::id_for("ctx\nDockerfile\n");
+    EXPECT_FALSE(records.load(id).has_value());
+    BuildRecord r;
+    r.context_digest = "xxh3:abc";
+    r.base_keys[0] = "sha256:base";
+    r.base_refs[0] = "busybox@sha256:1";
+    r.steps.push_back({0,
+                       1,
+                       "[1/2] COPY a /a",
+                       "COPY a /a",
+                       "sha256:k",
+                       "sha256:p",
+                       {{"op", "COPY"}, {"src", "a"}}});
+    records.save(id, r, std::nullopt);
+    const auto loaded = records.load(id);
+    ASSERT_TRUE(loaded.has_value());
+    EXPECT_EQ(*loaded, r);
+
+    const fs::path file = dir_.path() / "cache" / "builds" / (id + ".json");
+    const auto before = fs::last_write_time(file);
+    write_file_atomic(file, store::read_whole_file(file));  // same bytes, new mtime
+    const auto rewritten = fs::last_write_time(file);
+    records.save(id, r, loaded);
+    EXPECT_EQ(fs::last_write_time(file), rewritten) << "unchanged: not written";
+    EXPECT_GE(rewritten, before);
+
+    FileListing files{{"a.txt", "xxh3:1"}, {"dir/b", "xxh3:2"}};
+    records.save_files(id, files);
+    EXPECT_EQ(records.load_files(id), files);
+}
+
+}  // namespace
+}  // namespace strata::cache
