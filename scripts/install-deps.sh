@@ -6,7 +6,7 @@ PKGS=(
   build-essential cmake ninja-build pkg-config git
   antlr4 libantlr4-runtime-dev default-jre-headless
   libarchive-dev libxxhash-dev libssl-dev libfmt-dev libcli11-dev nlohmann-json3-dev
-  libcurl4-openssl-dev libseccomp-dev libzstd-dev
+  libcurl4-openssl-dev libseccomp-dev libzstd-dev zlib1g-dev
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev clang-format
   busybox-static skopeo umoci zstd tar gzip python3

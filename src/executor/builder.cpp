@@ -221,6 +221,9 @@ BuildResult build(const BuildRequest& request_in, store::ImageStore& store, Prog
     result.image = export_image(s, results.at(s.plan.target), result.names);
     result.steps = s.reports();
     save_record(s);
+    // Directories set aside during this or earlier builds (see LayerStore),
+    // once they are old enough not to slow down inode allocation.
+    store.layers().empty_trash(std::chrono::minutes(10));
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return result;
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "store/gzip_encoder.hpp"
 
 namespace strata::store {
 
@@ -86,6 +87,7 @@ Compression detect_compression(const void* head, size_t n) {
 struct Compressor::Impl {
     Compression compression;
     ByteSink sink;
+    std::unique_ptr<GzipEncoder> gzip;  // gzip: zlib in blocks (gzip_encoder.hpp)
     struct archive* a = nullptr;
     bool finished = false;
     std::exception_ptr sink_error;
@@ -117,17 +119,15 @@ Compressor::Compressor(Compression c, ByteSink sink) : impl_(std::make_unique<Im
     impl_->compression = c;
     impl_->sink = std::move(sink);
     if (c == Compression::kNone) return;  // pass-through, no libarchive needed
+    if (c == Compression::kGzip) {
+        impl_->gzip = std::make_unique<GzipEncoder>(impl_->sink, 0);
+        return;
+    }
     auto& a = impl_->a;
     a = archive_write_new();
     if (!a) throw Error(ErrorKind::kInternal, "archive_write_new failed");
-    std::string options;
-    if (c == Compression::kGzip) {
-        if (archive_write_add_filter_gzip(a) != ARCHIVE_OK) impl_->fail("gzip filter");
-        options = "gzip:compression-level=" + std::to_string(kGzipLevel) + ",gzip:!timestamp";
-    } else {
-        if (archive_write_add_filter_zstd(a) != ARCHIVE_OK) impl_->fail("zstd filter");
-        options = "zstd:compression-level=" + std::to_string(kZstdLevel);
-    }
+    if (archive_write_add_filter_zstd(a) != ARCHIVE_OK) impl_->fail("zstd filter");
+    const std::string options = "zstd:compression-level=" + std::to_string(kZstdLevel);
     if (archive_write_set_format_raw(a) != ARCHIVE_OK) impl_->fail("raw format");
     if (archive_write_set_options(a, options.c_str()) != ARCHIVE_OK) impl_->fail("options");
     // Unblocked output: the compressed bytes go to the sink as they come, with
@@ -151,6 +151,7 @@ Compressor::~Compressor() = default;
 void Compressor::write(const void* data, size_t n) {
     if (impl_->finished) throw Error(ErrorKind::kInternal, "write to a finished compressor");
     if (n == 0) return;
+    if (impl_->gzip) return impl_->gzip->write(data, n);
     if (!impl_->a) {
         impl_->sink(data, n);
         return;
@@ -167,6 +168,7 @@ void Compressor::write(const void* data, size_t n) {
 void Compressor::finish() {
     if (impl_->finished) return;
     impl_->finished = true;
+    if (impl_->gzip) return impl_->gzip->finish();
     if (!impl_->a) return;
     if (archive_write_close(impl_->a) != ARCHIVE_OK) impl_->fail("close");
 }

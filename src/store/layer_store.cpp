@@ -30,6 +30,22 @@ bool is_exists_error(int err) {
     return err == EEXIST || err == ENOTEMPTY;
 }
 
+// This boot of the machine, or "" when the kernel does not say.
+const std::string& boot_id() {
+    static const std::string id = [] {
+        std::string s;
+        UniqueFd fd(::open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC));
+        if (!fd) return s;
+        char buf[64];
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n > 0) s.assign(buf, static_cast<size_t>(n));
+        while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
+            s.pop_back();
+        return s;
+    }();
+    return id;
+}
+
 }  // namespace
 
 LayerStore::LayerStore(std::filesystem::path root, ContentStore& blobs, LayerStoreOptions opts)
@@ -47,9 +63,42 @@ std::filesystem::path LayerStore::path(const Digest& diff_id) const {
     return root_ / "layers" / diff_id.hex;
 }
 
+std::filesystem::path LayerStore::marker(const Digest& diff_id) const {
+    return path(diff_id).string() + ".unsynced";
+}
+
+bool LayerStore::trusted(const Digest& diff_id) const {
+    UniqueFd fd(::open(marker(diff_id).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return errno == ENOENT;
+    char buf[64];
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    return n > 0 && !boot_id().empty() && std::string(buf, static_cast<size_t>(n)) == boot_id();
+}
+
 bool LayerStore::has(const Digest& diff_id) const {
     struct stat st {};
-    return ::lstat(path(diff_id).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+    return ::lstat(path(diff_id).c_str(), &st) == 0 && S_ISDIR(st.st_mode) && trusted(diff_id);
+}
+
+void LayerStore::discard(const std::filesystem::path& dir) const {
+    auto trash = TempDir::create(root_ / "tmp", "trash-");
+    if (::rename(dir.c_str(), (trash.path() / "d").c_str()) != 0) {
+        remove_tree(dir);  // not on the same filesystem? then the slow way
+        return;
+    }
+    trash.keep();
+}
+
+void LayerStore::empty_trash(std::chrono::seconds age) {
+    const auto now = std::filesystem::file_time_type::clock::now();
+    std::error_code ec;
+    for (auto it = std::filesystem::directory_iterator(root_ / "tmp", ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+        if (!it->path().filename().string().starts_with("trash-")) continue;
+        std::error_code tec;
+        const auto t = std::filesystem::last_write_time(it->path(), tec);
+        if (!tec && now - t > age) remove_tree(it->path());
+    }
 }
 
 std::filesystem::path LayerStore::ensure_unpacked(const Digest& blob_digest,
@@ -76,14 +125,27 @@ std::filesystem::path LayerStore::ensure_unpacked(const Digest& blob_digest,
 std::filesystem::path LayerStore::adopt(const std::filesystem::path& dir, const Digest& diff_id) {
     auto final_path = path(diff_id);
     if (has(diff_id)) {
-        remove_tree(dir);
+        discard(dir);
         return final_path;
     }
-    sync_filesystem(dir);
+    struct stat st {};
+    if (::lstat(final_path.c_str(), &st) == 0) {
+        // A copy written before a reboot that may be torn: set it aside.
+        auto stale = TempDir::create(root_ / "tmp", "trash-");
+        if (::rename(final_path.c_str(), (stale.path() / "d").c_str()) != 0)
+            throw system_error("rename", final_path.string());
+        stale.keep();
+    }
+    if (boot_id().empty()) {
+        sync_filesystem(dir);  // no boot ID to tell a reboot: flush now
+        ::unlink(marker(diff_id).c_str());
+    } else {
+        write_file_atomic(marker(diff_id), boot_id());
+    }
     if (::rename(dir.c_str(), final_path.c_str()) != 0) {
         int err = errno;
         if (!is_exists_error(err)) throw system_error("rename", final_path.string(), err);
-        remove_tree(dir);  // another process got there first, with the same content
+        discard(dir);  // another process got there first, with the same content
         return final_path;
     }
     fsync_dir(final_path.parent_path());
@@ -99,6 +161,7 @@ void LayerStore::remove(const Digest& diff_id) {
         if (errno == ENOENT) return;
         throw system_error("rename", p.string());
     }
+    ::unlink(marker(diff_id).c_str());
     fsync_dir(p.parent_path());
     doomed.remove();
 }

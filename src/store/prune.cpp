@@ -49,7 +49,7 @@ void delete_unreferenced(ImageStore& store, const GcRoots& candidates, const GcR
         report.freed += size;
     }
     for (const auto& d : candidates.layers) {
-        if (roots.layers.count(d) || !store.layers().has(d)) continue;
+        if (roots.layers.count(d) || !std::filesystem::exists(store.layers().path(d))) continue;
         uint64_t size = tree_size(store.layers().path(d));
         store.layers().remove(d);
         report.layers.emplace_back(d, size);

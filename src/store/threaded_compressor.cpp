@@ -1,11 +1,18 @@
 #include "store/threaded_compressor.hpp"
 
+#include <algorithm>
+
 #include "base/error.hpp"
 
 namespace strata::store {
 
 ThreadedCompressor::ThreadedCompressor(Compression c, ByteSink sink)
     : compression_(c), sink_(std::move(sink)) {
+    if (c == Compression::kGzip) {
+        const unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+        gzip_ = std::make_unique<GzipEncoder>(sink_, threads);
+        return;
+    }
     current_.reserve(kChunk);
     worker_ = std::thread([this] { run(); });
 }
@@ -25,6 +32,7 @@ void ThreadedCompressor::rethrow_if_failed() {
 }
 
 void ThreadedCompressor::write(const void* data, size_t n) {
+    if (gzip_) return gzip_->write(data, n);
     auto* p = static_cast<const char*>(data);
     while (n > 0) {
         size_t k = std::min(n, kChunk - current_.size());
@@ -56,6 +64,7 @@ void ThreadedCompressor::hand_over() {
 }
 
 void ThreadedCompressor::finish() {
+    if (gzip_) return gzip_->finish();
     if (!current_.empty()) hand_over();
     {
         std::unique_lock lock(mu_);

@@ -5,18 +5,22 @@
 // write() copies into 1 MiB chunks handed over through a small bounded queue;
 // the worker feeds them to a Compressor whose sink it calls (never two calls
 // at once, always from the worker). Output is byte-identical to a plain
-// Compressor's: only the scheduling differs.
+// Compressor's: only the scheduling differs. gzip goes to a GzipEncoder with
+// a deflating thread per core instead (its sink is called from the thread
+// that calls write()/finish(), still one call at a time).
 #pragma once
 
 #include <condition_variable>
 #include <deque>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "store/compression.hpp"
+#include "store/gzip_encoder.hpp"
 
 namespace strata::store {
 
@@ -43,6 +47,7 @@ class ThreadedCompressor {
 
     Compression compression_;
     ByteSink sink_;
+    std::unique_ptr<GzipEncoder> gzip_;
     std::string current_;
     std::mutex mu_;
     std::condition_variable cv_;

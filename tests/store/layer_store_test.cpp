@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <zlib.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include "base/error.hpp"
 #include "store/compression.hpp"
 #include "store/content_store.hpp"
+#include "store/gzip_encoder.hpp"
 #include "store/layer_fixture.hpp"
 #include "store/layer_writer.hpp"
 #include "store/whiteout.hpp"
@@ -36,6 +38,27 @@ std::string decompress(const std::string& data) {
     std::string out;
     for (auto chunk = d.next(); !chunk.empty(); chunk = d.next())
         out.append(chunk);
+    return out;
+}
+
+// zlib's own gzip reader (windowBits 16+15), independent of strata's.
+std::string gunzip(const std::string& gz) {
+    z_stream z{};
+    EXPECT_EQ(inflateInit2(&z, 16 + 15), Z_OK);
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gz.data()));
+    z.avail_in = static_cast<uInt>(gz.size());
+    std::string out;
+    char buf[65536];
+    int r = Z_OK;
+    while (r == Z_OK) {
+        z.next_out = reinterpret_cast<Bytef*>(buf);
+        z.avail_out = sizeof buf;
+        r = inflate(&z, Z_NO_FLUSH);
+        out.append(buf, sizeof buf - z.avail_out);
+    }
+    EXPECT_EQ(r, Z_STREAM_END) << "a complete gzip stream";
+    EXPECT_EQ(z.avail_in, 0u) << "nothing after the trailer";
+    inflateEnd(&z);
     return out;
 }
 
@@ -72,6 +95,36 @@ TEST(Compression, RoundTripsAndIsDeterministic) {
         }
     }
     EXPECT_EQ(decompress(""), "");
+}
+
+TEST(Compression, BlockGzipIsTheSameWhateverTheThreadsAndChunks) {
+    // Text and random bytes across several 256 KiB blocks, and the edges.
+    std::string data;
+    uint32_t x = 12345;
+    for (size_t i = 0; i < 3 * GzipEncoder::kBlock + 777; ++i) {
+        x = x * 1103515245 + 12345;
+        data.push_back(i % 3 ? static_cast<char>(x >> 24) : static_cast<char>('a' + i % 7));
+    }
+    for (const std::string& input :
+         {std::string(), std::string("x"), data, data.substr(0, GzipEncoder::kBlock)}) {
+        std::string reference;
+        for (unsigned threads : {0u, 1u, 3u}) {
+            for (size_t chunk : {size_t{1} << 20, size_t{4097}}) {
+                std::string out;
+                GzipEncoder enc(
+                    [&](const void* d, size_t n) { out.append(static_cast<const char*>(d), n); },
+                    threads);
+                for (size_t off = 0; off < input.size(); off += chunk)
+                    enc.write(input.data() + off, std::min(chunk, input.size() - off));
+                enc.finish();
+                if (reference.empty()) reference = out;
+                EXPECT_EQ(out, reference) << threads << " threads, chunks of " << chunk;
+            }
+        }
+        EXPECT_EQ(gunzip(reference), input) << input.size() << " bytes";
+        EXPECT_EQ(detect_compression(reference.data(), reference.size()), Compression::kGzip);
+        EXPECT_EQ(compress(Compression::kGzip, input), reference) << "Compressor: same bytes";
+    }
 }
 
 TEST(Compression, CorruptInputIsReported) {
@@ -165,6 +218,42 @@ TEST_F(LayerStoreTest, AdoptMovesADirectoryIn) {
     EXPECT_EQ(layers.adopt(dir, id), p);  // already there: the duplicate goes away
     EXPECT_FALSE(fs::exists(dir));
     EXPECT_EQ(read_file(p / "x"), "y");
+    // ... to the trash, not deleted on the spot (see LayerStore).
+    bool trash = false;
+    for (const auto& e : fs::directory_iterator(cs_->tmp_dir()))
+        trash = trash || e.path().filename().string().starts_with("trash-");
+    EXPECT_TRUE(trash);
+}
+
+TEST_F(LayerStoreTest, ALayerFromAnotherBootIsUnpackedAgain) {
+    auto src = work_->path() / "src";
+    write_file(src / "a", "alpha");
+    write_file(src / "d" / "b", "beta");
+    auto blob = write_layer(src, *cs_, {});
+    LayerStore layers(root(), *cs_);
+    auto p = layers.ensure_unpacked(blob.digest, blob.diff_id);
+    const fs::path marker = p.string() + ".unsynced";
+    ASSERT_TRUE(fs::exists(marker)) << "written without a syncfs, so marked with the boot ID";
+    EXPECT_TRUE(layers.has(blob.diff_id));
+
+    // As if the machine crashed before the files reached the disk.
+    write_file(marker, "00000000-0000-0000-0000-000000000000");
+    fs::remove(p / "d" / "b");
+    EXPECT_FALSE(layers.has(blob.diff_id)) << "not trusted after a reboot";
+    EXPECT_EQ(layers.ensure_unpacked(blob.digest, blob.diff_id), p);
+    EXPECT_EQ(describe_tree(src), describe_tree(p)) << "unpacked again from the blob";
+    EXPECT_TRUE(layers.has(blob.diff_id));
+    EXPECT_EQ(layers.list(), std::vector<Digest>{blob.diff_id}) << "markers are not layers";
+
+    // The torn copy went to the trash; old trash is emptied, new trash kept.
+    EXPECT_FALSE(fs::is_empty(cs_->tmp_dir()));
+    layers.empty_trash(std::chrono::hours(1));
+    EXPECT_FALSE(fs::is_empty(cs_->tmp_dir()));
+    layers.empty_trash(std::chrono::seconds(-1));
+    EXPECT_TRUE(fs::is_empty(cs_->tmp_dir()));
+
+    layers.remove(blob.diff_id);
+    EXPECT_FALSE(fs::exists(marker));
 }
 
 TEST_F(LayerStoreTest, StoreLayerTarKeepsTheTarBytesAndRecompresses) {
