@@ -11,16 +11,6 @@
 
 namespace strata::executor {
 
-namespace {
-
-std::string human_bytes(uint64_t n) {
-    if (n < 1024) return fmt::format("{}B", n);
-    if (n < 1024 * 1024) return fmt::format("{:.2f}kB", static_cast<double>(n) / 1024);
-    return fmt::format("{:.2f}MB", static_cast<double>(n) / (1024 * 1024));
-}
-
-}  // namespace
-
 BuildSession::BuildSession(const BuildRequest& req, store::ImageStore& st, ProgressSink& prog,
                            RunExecutor* runner)
     : request(req),
@@ -41,7 +31,7 @@ const cache::ContextSnapshot& BuildSession::snapshot() {
         snapshot_.emplace(cache::hash_context(request.context_dir, ignore, stats));
         const auto& s = snapshot_->stats();
         v.log(fmt::format("transferring context: {} files, {} rehashed ({} read) done", s.files,
-                          s.files_hashed, human_bytes(s.bytes_hashed)));
+                          s.files_hashed, progress_bytes(s.bytes_hashed)));
         v.done();
     });
     return *snapshot_;

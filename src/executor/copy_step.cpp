@@ -16,6 +16,7 @@
 #include "executor/go_path.hpp"
 #include "executor/owner.hpp"
 #include "executor/tree_walker.hpp"
+#include "executor/write_pool.hpp"
 
 namespace strata::executor {
 
@@ -72,6 +73,8 @@ class Copier : public WalkSink {
         links_.clear();
         for (const CopyItem* item : items)
             place_item(dest, *item);
+        // The next source resolves its destination through the layer.
+        pool_.drain();
     }
 
     // WalkSink: directories and leaves below a copied directory.
@@ -135,6 +138,9 @@ class Copier : public WalkSink {
     }
 
     void place_item(const std::string& dest, const CopyItem& item) {
+        // What earlier items wrote must be in the layer: this one may land
+        // on the same name, or resolve its destination through them.
+        pool_.drain();
         if (item.kind == CopyItem::Kind::kNode && req_.is_add &&
             item.node.type == FileType::kRegular) {
             UniqueFd fd = source_.open_file(item.node);
@@ -233,9 +239,17 @@ class Copier : public WalkSink {
                         return;
                     }
                 }
-                UniqueFd fd = source_.open_file(n);
-                tree.write_file(f.dir, name, fd.get(), meta, fd.get());
-                if (n.st.st_nlink > 1) links_[key] = child_of(f.dir.path, name);
+                if (n.st.st_nlink > 1) {
+                    // Later names link to this one: it must exist first.
+                    UniqueFd fd = source_.open_file(n);
+                    tree.write_file(f.dir, name, fd.get(), meta, fd.get());
+                    links_[key] = child_of(f.dir.path, name);
+                    return;
+                }
+                pool_.submit([this, &tree, dir = f.dir, name, n, meta] {
+                    UniqueFd fd = source_.open_file(n);
+                    tree.write_file(dir, name, fd.get(), meta, fd.get());
+                });
                 return;
             }
             case FileType::kSymlink:
@@ -261,6 +275,9 @@ class Copier : public WalkSink {
     struct timespec created_mtime_ {};
     std::vector<Frame> stack_;
     std::map<std::pair<dev_t, ino_t>, std::string> links_;  // hardlinks within one source
+    // Last: destroyed first, so that no write is still running (on this
+    // object's state) when the rest goes away, e.g. after an error.
+    WritePool pool_{WritePool::default_threads()};
 };
 
 // Lists what a directory walk selects.

@@ -10,15 +10,20 @@
 //
 // Directory times are applied last (finish()), deepest first, since adding
 // entries to a directory changes its mtime.
+//
+// write_file and defer_mtime may be called from several threads at once
+// (WritePool); the other operations from one thread.
 #pragma once
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -96,8 +101,8 @@ class LayerTree {
     void finish();
 
     // Bytes of file content written so far.
-    uint64_t bytes_written() const { return bytes_; }
-    uint64_t entries_written() const { return entries_; }
+    uint64_t bytes_written() const { return bytes_.load(); }
+    uint64_t entries_written() const { return entries_.load(); }
 
   private:
     std::string child_path(const Dir& dir, const std::string& name) const;
@@ -105,9 +110,10 @@ class LayerTree {
 
     std::filesystem::path path_;
     Dir root_;
+    std::mutex deferred_mu_;
     std::map<std::string, struct timespec> deferred_;
-    uint64_t bytes_ = 0;
-    uint64_t entries_ = 0;
+    std::atomic<uint64_t> bytes_{0};
+    std::atomic<uint64_t> entries_{0};
 };
 
 // Copies the bytes of `in` (from its offset) to `out`: reflink, then

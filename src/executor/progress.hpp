@@ -11,6 +11,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <cstdio>
 #include <string>
 #include <string_view>
 
@@ -29,6 +31,19 @@ class ProgressSink {
     // Messages that belong to no vertex: warnings, --explain reports.
     virtual void note(const std::string& text) = 0;
 };
+
+// "512B", "1.5kB", "9.8MB": sizes in progress lines (binary units, as
+// BuildKit prints transfer sizes).
+inline std::string progress_bytes(uint64_t n) {
+    char buf[32];
+    if (n < 1024)
+        std::snprintf(buf, sizeof buf, "%lluB", static_cast<unsigned long long>(n));
+    else if (n < 1024 * 1024)
+        std::snprintf(buf, sizeof buf, "%.1fkB", static_cast<double>(n) / 1024);
+    else
+        std::snprintf(buf, sizeof buf, "%.1fMB", static_cast<double>(n) / (1024 * 1024));
+    return buf;
+}
 
 // A sink that drops everything (library use, tests).
 class NullProgress final : public ProgressSink {

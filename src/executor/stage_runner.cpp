@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <optional>
 
 #include "base/error.hpp"
@@ -31,6 +32,10 @@ std::string field_value(const Step& step, std::string_view name) {
 
 std::string first_line(const std::string& s) {
     return s.substr(0, s.find('\n'));
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 // Thrown between steps once another stage has failed.
@@ -231,9 +236,15 @@ class StageRunner {
         store::LayerWriteOptions lw;
         lw.compression = s_.request.compression;
         lw.source_date_epoch = epoch;
+        const auto t0 = std::chrono::steady_clock::now();
         const store::LayerBlob blob = store::write_layer(dir.path(), s_.store.content(), lw);
         s_.store.layers().adopt(dir.path(), blob.diff_id);
         dir.keep();
+        if (v)
+            v->log(fmt::format("layer {}: {} tar, {} {} in {:.2f}s",
+                               blob.diff_id.str().substr(0, 19), progress_bytes(blob.tar_size),
+                               progress_bytes(blob.size), store::compression_name(lw.compression),
+                               seconds_since(t0)));
         return store::LayerRecord{blob.digest, blob.diff_id, blob.size, blob.media_type,
                                   blob.content_size};
     }
@@ -268,10 +279,11 @@ class StageRunner {
         CopyEnvironment env;
         env.scratch_dir = s_.store.tmp_dir();
         env.prefetched = s_.digester->prefetched();
+        const auto t0 = std::chrono::steady_clock::now();
         const CopyResult result = run_copy(req, *source, parent, layer_dir, env);
         if (v)
-            v->log(fmt::format("copied {} entries, {} bytes of file content", result.entries,
-                               result.bytes));
+            v->log(fmt::format("copied {} entries, {} of file content in {:.2f}s", result.entries,
+                               progress_bytes(result.bytes), seconds_since(t0)));
     }
 
     void run(const Step& st, const TempDir& upper, Vertex* v) {
