@@ -21,6 +21,7 @@
 #include "cli/image_commands_common.hpp"
 #include "executor/archive_extract.hpp"
 #include "executor/builder.hpp"
+#include "executor/container_runner.hpp"
 #include "store/layer_reader.hpp"
 
 namespace strata::cli {
@@ -30,7 +31,7 @@ namespace fs = std::filesystem;
 
 struct BuildCmdOptions {
     std::vector<std::string> tags, build_args, labels, no_cache_filter;
-    std::string file, target, iidfile, metadata_file, progress = "auto", platform;
+    std::string file, target, iidfile, metadata_file, progress = "auto", platform, network;
     std::string source_date_epoch;
     std::string context;
     bool no_cache = false, quiet = false, explain = false;
@@ -222,6 +223,7 @@ int run_build(const GlobalOptions& global, const BuildCmdOptions& o) {
     req.plan.target = o.target;
     req.plan.no_cache = o.no_cache;
     req.plan.no_cache_filter = o.no_cache_filter;
+    req.plan.default_network = o.network == "default" ? "" : o.network;
     if (!o.platform.empty()) {
         auto p = planner::parse_platform(o.platform);
         if (!p)
@@ -271,9 +273,10 @@ int run_build(const GlobalOptions& global, const BuildCmdOptions& o) {
     else
         progress = std::make_unique<executor::NullProgress>();
 
+    const auto runner = executor::make_run_executor();
     executor::BuildResult result;
     try {
-        result = executor::build(req, *store, *progress);
+        result = executor::build(req, *store, *progress, runner.get());
     } catch (const frontend::ParseError& e) {
         progress.reset();  // the live view ends before the error is printed
         fmt::print(stderr, "{}", frontend::render(e.diagnostic()));
@@ -332,6 +335,10 @@ void add_build_command(CLI::App& app, const GlobalOptions& global) {
     cmd->add_option("--jobs", o->jobs, "Stages built at once (default: the number of cores)")
         ->check(CLI::Range(1u, 256u));
     cmd->add_option("--platform", o->platform, "Target platform (the host's only, for now)");
+    cmd->add_option("--network", o->network,
+                    "Network of RUN steps: default and host share the host's, none has only "
+                    "loopback")
+        ->check(CLI::IsMember({"default", "host", "none"}));
     cmd->add_flag("--explain", o->explain,
                   "Say, for every step that misses the cache, which input changed");
     cmd->add_option("context", o->context, "The build context: a directory, or - for stdin")

@@ -128,3 +128,74 @@ Owner ChownSpec::resolve(const SourceView& image) const {
 }
 
 }  // namespace strata::executor
+
+namespace strata::executor {
+
+ProcessUser resolve_process_user(std::string_view spec, const SourceView& image) {
+    ProcessUser out;
+    const size_t colon = spec.find(':');
+    std::string_view user = spec.substr(0, colon);
+    std::optional<std::string_view> group;
+    if (colon != std::string_view::npos) group = spec.substr(colon + 1);
+    if (user.empty()) user = "0";
+    const auto passwd = read_optional(image, "/etc/passwd");
+    const auto groups = read_optional(image, "/etc/group");
+
+    // The passwd entry: by name, or by uid for a number.
+    std::optional<std::vector<std::string>> entry;
+    const auto uid = parse_id(user);
+    if (passwd) {
+        for_each_line(*passwd, [&](const std::vector<std::string_view>& f) {
+            if (f.size() < 4) return false;
+            const bool match = uid ? parse_id(f[2]) == uid : f[0] == user;
+            if (!match || !parse_id(f[2]) || !parse_id(f[3])) return false;
+            entry = std::vector<std::string>(f.begin(), f.end());
+            return true;
+        });
+    }
+    if (!uid && !entry)
+        throw Error(ErrorKind::kNotFound, "unable to find user " + std::string(user) +
+                                              ": no matching entries in passwd file");
+    if (entry) {
+        out.uid = *parse_id((*entry)[2]);
+        out.gid = *parse_id((*entry)[3]);
+        if (entry->size() > 5 && !(*entry)[5].empty()) out.home = (*entry)[5];
+    } else {
+        out.uid = *uid;
+        out.gid = 0;
+    }
+    if (group && !group->empty()) {
+        if (auto gid = parse_id(*group)) {
+            out.gid = *gid;
+        } else {
+            auto g = groups ? find_group_entry(*groups, *group) : std::nullopt;
+            if (!g)
+                throw Error(ErrorKind::kNotFound, "unable to find group " + std::string(*group) +
+                                                      ": no matching entries in group file");
+            out.gid = g->gid;
+        }
+    }
+    if (entry && groups) {
+        const std::string& name = (*entry)[0];
+        for_each_line(*groups, [&](const std::vector<std::string_view>& f) {
+            if (f.size() < 4) return false;
+            const auto gid = parse_id(f[2]);
+            if (!gid || *gid == out.gid) return false;
+            std::string_view members = f[3];
+            size_t i = 0;
+            while (i <= members.size()) {
+                size_t j = members.find(',', i);
+                if (j == std::string_view::npos) j = members.size();
+                if (members.substr(i, j - i) == name) {
+                    out.groups.push_back(*gid);
+                    break;
+                }
+                i = j + 1;
+            }
+            return false;
+        });
+    }
+    return out;
+}
+
+}  // namespace strata::executor

@@ -58,6 +58,7 @@ struct DispatchContext {
     std::function<SourceRef(const std::string& from, const frontend::Instruction& ins, bool mount)>
         resolve_from;
     std::set<std::string>& declared_args;
+    const std::string& default_network;  // `build --network`: RUN steps without --network
 };
 
 // Appends one Step per command to stage.steps.

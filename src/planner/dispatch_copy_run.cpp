@@ -256,7 +256,7 @@ void dispatch_run(Step& step, StageState& state, DispatchContext& ctx, StepCount
     }
     out.user = state.user;
     out.workdir = state.workdir.empty() ? "/" : state.workdir;
-    out.network = r.network;
+    out.network = r.network.empty() ? ctx.default_network : r.network;
     out.security = r.security;
 
     step.effect.history = ConfigEffect::History{

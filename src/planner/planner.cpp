@@ -449,7 +449,8 @@ void Planner::dispatch(size_t index, BuildPlan& plan) {
             ref.image_digest = resolve_image(from, ins).digest;
             return ref;
         },
-        declared_};
+        declared_,
+        opts_.default_network};
     dispatch_commands(sp, state, commands, ctx, counter);
     final_states_[index] = std::move(state);
     plan.stages.push_back(std::move(sp));

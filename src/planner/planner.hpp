@@ -37,6 +37,9 @@ struct PlanOptions {
     Platform build_platform = host_platform();
     Platform target_platform = host_platform();
     std::string source_text;  // the Dockerfile's bytes, for error excerpts (optional)
+    // `build --network`: the network of RUN steps that do not name one
+    // ("" = the default; "host", "none"). Part of their cache keys.
+    std::string default_network;
 };
 
 // --build-arg values in command-line order ("K=V", or "K" to take K from

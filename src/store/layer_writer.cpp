@@ -283,9 +283,12 @@ LayerBlob write_layer_to(const std::filesystem::path& dir, const ByteSink& sink,
         archive_entry_set_mtime(e.get(), mtime, 0);
 
         if (node.kind != Node::Kind::kPlain) {
-            // Whiteout and opaque markers: empty regular files that keep the
-            // permission bits and owner of what they stand for.
-            archive_entry_set_mode(e.get(), AE_IFREG | (st.st_mode & 0777));
+            // Whiteout and opaque markers: empty regular files with the owner
+            // of what they stand for. An opaque marker keeps its directory's
+            // permission bits; a whiteout is 0600, as BuildKit writes them
+            // (overlayfs makes its whiteout devices mode 0).
+            const mode_t perm = node.kind == Node::Kind::kWhiteout ? 0600 : (st.st_mode & 0777);
+            archive_entry_set_mode(e.get(), AE_IFREG | perm);
             archive_entry_set_size(e.get(), 0);
             out.header(e.get(), node.name);
             continue;

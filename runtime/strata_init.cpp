@@ -1,0 +1,454 @@
+// strata-init — PID 1 of a RUN container.
+//
+// strata starts this program as the first process of fresh mount, PID, IPC
+// and UTS namespaces (and a network namespace for --network=none), with the
+// path of a JSON spec as its only argument. It
+//
+//   1. mounts the container: the overlay of the step's layers on the rootfs
+//      mount point (upper = the directory that becomes the step's layer),
+//      /proc, a small /dev (null, zero, full, random, urandom, tty, pts, shm,
+//      mqueue), /sys read-only, /etc/hosts and /etc/resolv.conf read-only,
+//      the step's --mount mounts and heredoc scripts under /dev/pipes;
+//   2. pivots into it and detaches the old root, masks the /proc files
+//      Docker masks;
+//   3. forks the command as the step's user (groups, uid, gid) with Docker's
+//      default capabilities and the step's environment, in its working
+//      directory (made when missing), with stdin from /dev/null;
+//   4. forwards SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to it,
+//      reaps every orphan, and exits with the command's status (128 + the
+//      signal when it was killed). Leaving PID 1 ends the namespace: the
+//      kernel kills whatever is left, and the mounts go with the last process.
+//
+// Setup errors are written to fd 3 (when open) as one line naming the
+// operation and the path, and the exit status is 125; "command not found"
+// is 127, "not executable" 126, as a shell would say.
+//
+// A separate, statically linked program with no dependency on the rest of
+// strata: it runs after pivot_root, where nothing of the host is visible.
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <net/if.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+using nlohmann::json;
+
+int g_status_fd = 3;
+
+[[noreturn]] void die(const std::string& what, int err = errno, int code = 125) {
+    std::string msg = what;
+    if (err) msg += std::string(": ") + std::strerror(err);
+    msg += "\n";
+    if (::write(g_status_fd, msg.data(), msg.size()) < 0) {
+        // No status pipe: say it on stderr instead.
+        if (::write(2, msg.data(), msg.size()) < 0) {
+        }
+    }
+    _exit(code);
+}
+
+void do_mount(const char* src, const std::string& target, const char* type, unsigned long flags,
+              const char* data = nullptr) {
+    if (::mount(src, target.c_str(), type, flags, data) != 0)
+        die(std::string("mount ") + (type ? type : "bind") + " on " + target);
+}
+
+// mkdir -p, each new element 0755 root (inside the container's view).
+void make_dirs(const std::string& path) {
+    std::string cur;
+    std::stringstream ss(path);
+    std::string part;
+    while (std::getline(ss, part, '/')) {
+        if (part.empty()) continue;
+        cur += "/" + part;
+        if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) die("mkdir " + cur);
+    }
+}
+
+void touch(const std::string& path) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) die("create " + path);
+    ::close(fd);
+}
+
+// The overlay: the new mount API appends lower layers one at a time (no
+// limit on their number); older kernels get a mount(2) option string with
+// paths relative to the layers' common directory, to stay under its 4 KiB.
+void mount_overlay(const json& spec, const std::string& target) {
+    const auto lowers = spec.at("lower").get<std::vector<std::string>>();
+    const std::string upper = spec.value("upper", std::string());
+    const std::string work = spec.value("work", std::string());
+    int fsfd = static_cast<int>(::syscall(SYS_fsopen, "overlay", 1 /* FSOPEN_CLOEXEC */));
+    if (fsfd >= 0) {
+        auto set = [&](const char* key, const std::string& value) {
+            return ::syscall(SYS_fsconfig, fsfd, 1 /* FSCONFIG_SET_STRING */, key, value.c_str(),
+                             0) == 0;
+        };
+        bool ok = true;
+        for (const auto& l : lowers)
+            ok = ok && set("lowerdir+", l);
+        if (!upper.empty()) ok = ok && set("upperdir", upper) && set("workdir", work);
+        // Renames of lower directories must copy up, never leave a redirect
+        // xattr that a layer tar cannot express.
+        set("redirect_dir", "off");
+        set("metacopy", "off");
+        if (ok &&
+            ::syscall(SYS_fsconfig, fsfd, 6 /* FSCONFIG_CMD_CREATE */, nullptr, nullptr, 0) == 0) {
+            int mfd = static_cast<int>(::syscall(SYS_fsmount, fsfd, 1 /* FSMOUNT_CLOEXEC */, 0));
+            if (mfd < 0) die("fsmount overlay");
+            if (::syscall(SYS_move_mount, mfd, "", AT_FDCWD, target.c_str(),
+                          4 /* MOVE_MOUNT_F_EMPTY_PATH */) != 0)
+                die("move_mount overlay to " + target);
+            ::close(mfd);
+            ::close(fsfd);
+            return;
+        }
+        ::close(fsfd);  // "lowerdir+" unknown (kernel < 6.8): the old way
+    }
+    std::string common = spec.value("layers_dir", std::string());
+    std::string opts = "lowerdir=";
+    for (size_t i = 0; i < lowers.size(); ++i) {
+        std::string l = lowers[i];
+        if (!common.empty() && l.rfind(common + "/", 0) == 0) l = l.substr(common.size() + 1);
+        opts += (i ? ":" : "") + l;
+    }
+    if (!upper.empty()) opts += ",upperdir=" + upper + ",workdir=" + work;
+    opts += ",redirect_dir=off";
+    if (!common.empty() && ::chdir(common.c_str()) != 0) die("chdir " + common);
+    if (::mount("overlay", target.c_str(), "overlay", 0, opts.c_str()) != 0) {
+        opts.erase(opts.find(",redirect_dir=off"));
+        do_mount("overlay", target, "overlay", 0, opts.c_str());
+    }
+    if (::chdir("/") != 0) die("chdir /");
+}
+
+void mount_dev(const std::string& root) {
+    const std::string dev = root + "/dev";
+    do_mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
+    struct Node {
+        const char* name;
+        unsigned maj, min;
+    };
+    for (const Node& n : {Node{"null", 1, 3}, Node{"zero", 1, 5}, Node{"full", 1, 7},
+                          Node{"random", 1, 8}, Node{"urandom", 1, 9}, Node{"tty", 5, 0}}) {
+        const std::string p = dev + "/" + n.name;
+        if (::mknod(p.c_str(), S_IFCHR | 0666, makedev(n.maj, n.min)) != 0) die("mknod " + p);
+        if (::chmod(p.c_str(), 0666) != 0) die("chmod " + p);
+    }
+    for (const auto& [name, target] :
+         std::vector<std::pair<std::string, std::string>>{{"fd", "/proc/self/fd"},
+                                                          {"stdin", "/proc/self/fd/0"},
+                                                          {"stdout", "/proc/self/fd/1"},
+                                                          {"stderr", "/proc/self/fd/2"},
+                                                          {"ptmx", "pts/ptmx"}}) {
+        if (::symlink(target.c_str(), (dev + "/" + name).c_str()) != 0) die("symlink " + name);
+    }
+    for (const char* d : {"pts", "shm", "mqueue", "pipes"})
+        if (::mkdir((dev + "/" + d).c_str(), 0755) != 0) die(std::string("mkdir /dev/") + d);
+    do_mount("devpts", dev + "/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+             "newinstance,ptmxmode=0666,mode=0620,gid=5");
+    do_mount("shm", dev + "/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+             "mode=1777,size=65536k");
+    if (::mount("mqueue", (dev + "/mqueue").c_str(), "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                nullptr) != 0) {
+        // Optional (not every kernel has mqueue).
+    }
+}
+
+// A detached copy of the mount tree at `path` (a bind mount not attached
+// anywhere yet), read-only when asked: taken before the pivot, attached after
+// it with attach_tree(), when the host's paths are gone.
+int clone_tree(const std::string& path, bool read_only) {
+    const int fd = static_cast<int>(::syscall(
+        SYS_open_tree, AT_FDCWD, path.c_str(), 1 /* OPEN_TREE_CLONE */ | O_CLOEXEC | 0x8000
+        /* AT_RECURSIVE */));
+    if (fd < 0) die("open_tree " + path);
+    if (read_only) {
+        struct {
+            uint64_t attr_set, attr_clr, propagation, userns_fd;
+        } attr{0x1 /* MOUNT_ATTR_RDONLY */, 0, 0, 0};
+        if (::syscall(SYS_mount_setattr, fd, "", 0x1000 /* AT_EMPTY_PATH */ | 0x8000, &attr,
+                      sizeof attr) != 0)
+            die("make the mount of " + path + " read-only");
+    }
+    return fd;
+}
+
+void attach_tree(int fd, const std::string& target) {
+    if (::syscall(SYS_move_mount, fd, "", AT_FDCWD, target.c_str(),
+                  4 /* MOVE_MOUNT_F_EMPTY_PATH */) != 0)
+        die("mount on " + target);
+    ::close(fd);
+}
+
+void mount_user(const json& m) {
+    const std::string type = m.at("type").get<std::string>();
+    const std::string target = m.at("target").get<std::string>();
+    if (type == "tmpfs") {
+        make_dirs(target);
+        do_mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+        return;
+    }
+    // A directory or a file to bind: make the mount point of the same kind.
+    const int fd = m.at("fd").get<int>();
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) die("stat mount source for " + target);
+    if (S_ISDIR(st.st_mode)) {
+        make_dirs(target);
+    } else {
+        const std::string parent = target.substr(0, target.rfind('/'));
+        if (!parent.empty()) make_dirs(parent);
+        struct stat t {};
+        if (::lstat(target.c_str(), &t) != 0) touch(target);
+    }
+    attach_tree(fd, target);
+}
+
+void write_file(const std::string& path, const std::string& content, mode_t mode) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0) die("create " + path);
+    for (size_t off = 0; off < content.size();) {
+        ssize_t w = ::write(fd, content.data() + off, content.size() - off);
+        if (w <= 0) die("write " + path);
+        off += static_cast<size_t>(w);
+    }
+    if (::fchmod(fd, mode) != 0) die("chmod " + path);
+    ::close(fd);
+}
+
+void loopback_up() {
+    int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) die("socket");
+    struct ifreq ifr {};
+    std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+    if (::ioctl(s, SIOCGIFFLAGS, &ifr) != 0) die("get flags of lo");
+    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+    if (::ioctl(s, SIOCSIFFLAGS, &ifr) != 0) die("bring up lo");
+    ::close(s);
+}
+
+// Docker's masked and read-only /proc paths.
+void mask_proc() {
+    for (const char* p : {"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys",
+                          "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+                          "/proc/sched_debug", "/proc/scsi", "/sys/firmware"}) {
+        struct stat st {};
+        if (::stat(p, &st) != 0) continue;
+        if (S_ISDIR(st.st_mode))
+            ::mount("tmpfs", p, "tmpfs", MS_RDONLY, nullptr);
+        else
+            ::mount("/dev/null", p, nullptr, MS_BIND, nullptr);
+    }
+    for (const char* p :
+         {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}) {
+        struct stat st {};
+        if (::stat(p, &st) != 0) continue;
+        if (::mount(p, p, nullptr, MS_BIND | MS_REC, nullptr) == 0)
+            ::mount(nullptr, p, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, nullptr);
+    }
+}
+
+// Docker's default capability set; every other capability leaves the
+// bounding set, so the command (root or not) can never gain it.
+void drop_capabilities() {
+    const int keep[] = {
+        CAP_CHOWN,      CAP_DAC_OVERRIDE, CAP_FOWNER,      CAP_FSETID,           CAP_KILL,
+        CAP_SETGID,     CAP_SETUID,       CAP_SETPCAP,     CAP_NET_BIND_SERVICE, CAP_NET_RAW,
+        CAP_SYS_CHROOT, CAP_MKNOD,        CAP_AUDIT_WRITE, CAP_SETFCAP};
+    for (int cap = 0; cap <= 63; ++cap) {
+        bool kept = false;
+        for (int k : keep)
+            kept = kept || k == cap;
+        if (kept) continue;
+        if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
+            die("drop capability " + std::to_string(cap));
+    }
+}
+
+// The command, found on the PATH of its own environment (as exec does in
+// Docker: the PATH the image and Dockerfile set, not strata's).
+std::string resolve_command(const std::string& cmd, const std::vector<std::string>& env) {
+    if (cmd.find('/') != std::string::npos) return cmd;
+    std::string path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    for (const auto& e : env)
+        if (e.rfind("PATH=", 0) == 0) path = e.substr(5);
+    std::stringstream ss(path);
+    std::string dir;
+    std::string found_not_exec;
+    while (std::getline(ss, dir, ':')) {
+        const std::string p = (dir.empty() ? "." : dir) + "/" + cmd;
+        struct stat st {};
+        if (::stat(p.c_str(), &st) != 0 || S_ISDIR(st.st_mode)) continue;
+        if (::access(p.c_str(), X_OK) == 0) return p;
+        if (found_not_exec.empty()) found_not_exec = p;
+    }
+    return found_not_exec;
+}
+
+void run_child(const json& spec) {
+    const auto argv_s = spec.at("argv").get<std::vector<std::string>>();
+    const auto env_s = spec.at("env").get<std::vector<std::string>>();
+    const auto groups_v = spec.value("groups", std::vector<gid_t>{});
+    const uid_t uid = spec.value("uid", 0u);
+    const gid_t gid = spec.value("gid", 0u);
+    const std::string cwd = spec.value("cwd", std::string("/"));
+
+    drop_capabilities();
+    ::umask(022);  // as runc: never the umask of whoever started strata
+    if (::setgroups(groups_v.size(), groups_v.data()) != 0) die("setgroups");
+    if (::setgid(gid) != 0) die("setgid " + std::to_string(gid));
+    if (::setuid(uid) != 0) die("setuid " + std::to_string(uid));
+    if (::chdir(cwd.c_str()) != 0) die("chdir to the working directory " + cwd);
+
+    std::vector<char*> argv, envp;
+    for (const auto& a : argv_s)
+        argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    for (const auto& e : env_s)
+        envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+    const std::string path = resolve_command(argv_s.at(0), env_s);
+    if (path.empty())
+        die("exec: \"" + argv_s[0] + "\": executable file not found in $PATH", 0, 127);
+    ::execve(path.c_str(), argv.data(), envp.data());
+    die("exec " + path, errno, errno == ENOENT ? 127 : 126);
+}
+
+pid_t g_child = -1;
+
+void forward(int sig) {
+    if (g_child > 0) ::kill(g_child, sig);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc != 2) {
+        std::fprintf(stderr, "usage: strata-init SPEC.json (started by strata for RUN steps)\n");
+        return 125;
+    }
+    struct stat st {};
+    if (::fstat(g_status_fd, &st) != 0)
+        g_status_fd = 2;
+    else
+        ::fcntl(g_status_fd, F_SETFD, FD_CLOEXEC);  // closed when the command execs
+    json spec;
+    {
+        std::ifstream in(argv[1]);
+        if (!in) die(std::string("open spec ") + argv[1]);
+        try {
+            in >> spec;
+        } catch (const std::exception& e) {
+            die(std::string("bad spec: ") + e.what(), 0);
+        }
+    }
+    try {
+        const std::string root = spec.at("rootfs").get<std::string>();
+        do_mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE);
+        mount_overlay(spec, root);
+        // Overlays for --mount sources (a stage's layers, a writable bind).
+        for (const auto& o : spec.value("overlays", json::array()))
+            mount_overlay(o, o.at("target").get<std::string>());
+        // Host files to bind in, opened before the host disappears; mounted
+        // from /proc/self/fd after the pivot, so that every path inside the
+        // container resolves inside it (an image's symlinks cannot point a
+        // mount or a stub at the host).
+        const int hosts_fd = clone_tree(spec.at("hosts").get<std::string>(), true);
+        const int resolv_fd = clone_tree(spec.at("resolv").get<std::string>(), true);
+        json mounts = spec.value("mounts", json::array());
+        for (auto& m : mounts)
+            if (m.contains("source"))
+                m["fd"] = clone_tree(m["source"].get<std::string>(), m.value("readonly", false));
+
+        if (::chdir(root.c_str()) != 0) die("chdir " + root);
+        if (::syscall(SYS_pivot_root, ".", ".") != 0) die("pivot_root " + root);
+        if (::umount2(".", MNT_DETACH) != 0) die("detach the old root");
+        if (::chdir("/") != 0) die("chdir /");
+
+        for (const auto& d : spec.value("stub_dirs", std::vector<std::string>{}))
+            make_dirs(d);
+        for (const auto& f : spec.value("stub_files", std::vector<std::string>{})) {
+            make_dirs(f.substr(0, f.rfind('/')));
+            touch(f);
+        }
+        do_mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+        mount_dev("");
+        if (::mount("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                    nullptr) != 0)
+            die("mount sysfs on /sys");
+        attach_tree(hosts_fd, "/etc/hosts");
+        attach_tree(resolv_fd, "/etc/resolv.conf");
+        for (const auto& m : mounts)
+            mount_user(m);
+        for (const auto& f : spec.value("files", json::array()))
+            write_file(f.at("path").get<std::string>(), f.at("content").get<std::string>(),
+                       f.value("mode", 0755u));
+        mask_proc();
+        const std::string hostname = spec.value("hostname", std::string("buildkitsandbox"));
+        if (::sethostname(hostname.data(), hostname.size()) != 0) die("sethostname");
+        if (spec.value("network", std::string("host")) == "none") loopback_up();
+        make_dirs(spec.value("cwd", std::string("/")));  // BuildKit makes a missing cwd
+    } catch (const std::exception& e) {
+        die(std::string("bad spec: ") + e.what(), 0);
+    }
+
+    // The command, with stdin from /dev/null; strata reads stdout/stderr.
+    sigset_t all, old;
+    sigfillset(&all);
+    ::sigprocmask(SIG_BLOCK, &all, &old);
+    g_child = ::fork();
+    if (g_child < 0) die("fork");
+    if (g_child == 0) {
+        ::sigprocmask(SIG_SETMASK, &old, nullptr);
+        for (int s = 1; s < NSIG; ++s)
+            ::signal(s, SIG_DFL);
+        int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (null >= 0) ::dup2(null, 0);
+        try {
+            run_child(spec);
+        } catch (const std::exception& e) {
+            die(std::string("bad spec: ") + e.what(), 0);
+        }
+    }
+    if (g_status_fd != 2) ::close(g_status_fd);  // the child keeps it until exec (CLOEXEC)
+    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) {
+        struct sigaction sa {};
+        sa.sa_handler = forward;
+        ::sigaction(s, &sa, nullptr);
+    }
+    ::sigprocmask(SIG_SETMASK, &old, nullptr);
+    for (;;) {
+        int status = 0;
+        pid_t p = ::waitpid(-1, &status, 0);
+        if (p < 0) {
+            if (errno == EINTR) continue;
+            return 125;
+        }
+        if (p != g_child) continue;  // an orphan: reaped
+        if (WIFEXITED(status)) return WEXITSTATUS(status);
+        if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    }
+}
