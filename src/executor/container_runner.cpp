@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <deque>
 #include <fstream>
@@ -282,6 +283,25 @@ void ContainerRunner::run(const RunRequest& r) {
         if (!exists_in(image, f)) file_stubs.push_back(f);
     for (const auto& f : file_stubs)
         stub_files.push_back(f);
+    // The mount points of --mount targets the image lacks. As in the BuildKit
+    // this is checked against (Docker 20.10's): a file made as a mount point
+    // is removed afterwards when still empty; directories made for mounts
+    // stay in the layer, like /dev, /proc and /sys.
+    std::vector<std::string> mount_stubs;
+    for (const auto& m : r.mounts) {
+        std::string p = m.mount.target;
+        while (p.size() > 1 && p.back() == '/')
+            p.pop_back();
+        while (p.size() > 1 && !exists_in(image, p)) {
+            if (std::find(mount_stubs.begin(), mount_stubs.end(), p) == mount_stubs.end())
+                mount_stubs.push_back(p);
+            p = p.substr(0, p.rfind('/'));
+            if (p.empty()) break;
+        }
+    }
+    std::sort(mount_stubs.begin(), mount_stubs.end(), [](const auto& a, const auto& b) {
+        return std::count(a.begin(), a.end(), '/') > std::count(b.begin(), b.end(), '/');
+    });
     spec["stub_dirs"] = stub_dirs;
     spec["stub_files"] = stub_files;
 
@@ -374,6 +394,12 @@ void ContainerRunner::run(const RunRequest& r) {
         struct stat st {};
         if (::lstat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
             ::unlink(p.c_str());
+    }
+    for (const auto& m : mount_stubs) {
+        const fs::path p = r.upper_dir / m.substr(1);
+        struct stat st {};
+        if (::lstat(p.c_str(), &st) != 0) continue;
+        if (S_ISREG(st.st_mode) && st.st_size == 0) ::unlink(p.c_str());
     }
 
     if (!setup.empty()) {

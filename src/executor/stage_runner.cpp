@@ -314,8 +314,10 @@ class StageRunner {
             }
             req.mounts.push_back(std::move(rm));
         }
+        // Output lines with the time since the step started, as BuildKit
+        // prints them ("#6 0.054 Groups: 2000").
         req.output = [v](std::string_view line) {
-            if (v) v->log(line);
+            if (v) v->log(fmt::format("{:.3f} {}", v->seconds(), line));
         };
         s_.run->run(req);
     }

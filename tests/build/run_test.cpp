@@ -1,0 +1,251 @@
+// RUN steps for real (the privileged tier: root, namespaces, overlayfs): a
+// busybox base image, the command's result as a layer (whiteouts and opaque
+// directories included), its user, environment, network, mounts and
+// heredocs, failures with the command's output, and nothing left behind —
+// no mount, no process — also when strata is killed in the middle of a step.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "build_fixture.hpp"
+#include "executor/container_runner.hpp"
+#include "frontend/diagnostic.hpp"
+
+namespace strata::buildtest {
+namespace {
+
+class RunTest : public BuildTest {
+  public:
+    void SetUp() override {
+        if (::geteuid() != 0) GTEST_SKIP() << "RUN containers need root (namespaces, overlayfs)";
+        if (!fs::exists("/bin/busybox")) GTEST_SKIP() << "needs busybox-static (/bin/busybox)";
+        BuildTest::SetUp();
+        const fs::path tar = imagetest::make_busybox_rootfs(dir_.path() / "bb");
+        import("busybox:latest", imagetest::read_file(tar));
+        runner_ = std::make_unique<executor::ContainerRunner>(STRATA_INIT);
+        run_ = runner_.get();
+    }
+
+    // Whether a process runs with exactly this command line.
+    static bool process_running(const std::string& cmdline) {
+        for (const auto& e : fs::directory_iterator("/proc")) {
+            const std::string name = e.path().filename().string();
+            if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+            std::ifstream in(e.path() / "cmdline");
+            std::string line((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
+            std::replace(line.begin(), line.end(), '\0', ' ');
+            if (line == cmdline + " ") return true;
+        }
+        return false;
+    }
+
+    // Lines of /proc/self/mountinfo that mention the store.
+    std::vector<std::string> store_mounts() {
+        std::ifstream in("/proc/self/mountinfo");
+        std::vector<std::string> out;
+        for (std::string line; std::getline(in, line);)
+            if (line.find(root().string()) != std::string::npos) out.push_back(line);
+        return out;
+    }
+
+    std::unique_ptr<executor::ContainerRunner> runner_;
+};
+
+TEST_F(RunTest, TheCommandsChangesBecomeTheLayer) {
+    auto r = build(
+        "FROM busybox:latest\n"
+        "RUN mkdir -p /app/old && echo one > /app/old/f && echo keep > /app/k\n"
+        "RUN rm /bin/vi && rm -rf /app/old && mkdir /app/old && echo two > /app/old/g\n");
+    EXPECT_EQ(outcomes(r), "BB");
+    const Tree t = rootfs(r);
+    expect_file(t, "/app/k", "keep\n", 0644, 0, 0);
+    expect_file(t, "/app/old/g", "two\n");
+    EXPECT_FALSE(t.count("/app/old/f")) << "an opaque directory hides the old contents";
+    EXPECT_FALSE(t.count("/bin/vi")) << "a whiteout deletes it";
+    EXPECT_TRUE(t.count("/bin/sh"));
+    // The layer has what BuildKit writes: a 0600 whiteout, an opaque marker.
+    UniqueFd fd = store().content().open(r.image.layers.back().digest);
+    std::string blob;
+    char buf[65536];
+    for (ssize_t n; (n = ::read(fd.get(), buf, sizeof buf)) > 0;)
+        blob.append(buf, static_cast<size_t>(n));
+    const auto entries = imagetest::tar_entries(blob);
+    EXPECT_TRUE(entries.count("bin/.wh.vi"));
+    EXPECT_TRUE(entries.count("app/old/.wh..wh..opq"));
+    EXPECT_FALSE(entries.count("etc/hosts")) << "the mount point stub is not part of the layer";
+    EXPECT_TRUE(store_mounts().empty());
+}
+
+TEST_F(RunTest, UserEnvironmentWorkdirAndHostname) {
+    executor::BuildRequest req = request(
+        "FROM busybox:latest\n"
+        "RUN echo 'app:x:1000:1000:app:/home/app:/bin/sh' >> /etc/passwd && "
+        "echo 'app:x:1000:' >> /etc/group && echo 'extra:x:2000:app' >> /etc/group\n"
+        "ARG LEVEL=3\n"
+        "ENV GREETING=hi\n"
+        "USER app\n"
+        "WORKDIR /tmp/work\n"
+        "RUN id > /tmp/work/id; env | sort > /tmp/work/env; pwd > /tmp/work/pwd; "
+        "hostname > /tmp/work/host; grep CapBnd /proc/self/status > /tmp/work/caps\n");
+    req.plan.build_args = {{"http_proxy", "http://127.0.0.1:3128"}};
+    const Tree t = rootfs(build(req));
+    // As runc: the supplementary groups are the ones /etc/group lists the user
+    // in (checked against BuildKit: "Groups: 2000").
+    EXPECT_EQ(t.at("/tmp/work/id").data, "uid=1000(app) gid=1000(app) groups=2000(extra)\n");
+    const std::string env = t.at("/tmp/work/env").data;
+    EXPECT_NE(env.find("GREETING=hi\n"), std::string::npos) << env;
+    EXPECT_NE(env.find("LEVEL=3\n"), std::string::npos) << env;
+    EXPECT_NE(env.find("HOME=/home/app\n"), std::string::npos) << env;
+    EXPECT_NE(env.find("http_proxy=http://127.0.0.1:3128\n"), std::string::npos) << env;
+    EXPECT_EQ(t.at("/tmp/work/pwd").data, "/tmp/work\n");
+    EXPECT_EQ(t.at("/tmp/work/host").data, "buildkitsandbox\n");
+    EXPECT_EQ(t.at("/tmp/work/caps").data, "CapBnd:\t00000000a80425fb\n") << "Docker's default set";
+    EXPECT_EQ(t.at("/tmp/work/id").uid, 1000u);
+}
+
+TEST_F(RunTest, FailingCommandShowsItsExitCodeAndOutput) {
+    dockerfile("FROM busybox:latest\nRUN echo first line; echo to stderr >&2; exit 3\n");
+    try {
+        build();
+        FAIL() << "the build must fail";
+    } catch (const frontend::ParseError& e) {
+        const auto& d = e.diagnostic();
+        EXPECT_EQ(d.pos.line, 2u);
+        EXPECT_NE(d.message.find("process \"/bin/sh -c echo first line; echo to stderr >&2; exit "
+                                 "3\" did not complete successfully: exit code: 3"),
+                  std::string::npos)
+            << d.message;
+        EXPECT_NE(d.hint.find("first line"), std::string::npos) << d.hint;
+        EXPECT_NE(d.hint.find("to stderr"), std::string::npos) << d.hint;
+    }
+    dockerfile("FROM busybox:latest\nRUN [\"/no/such/program\"]\n");
+    try {
+        build();
+        FAIL();
+    } catch (const frontend::ParseError& e) {
+        EXPECT_NE(e.diagnostic().message.find("exit code: 127"), std::string::npos)
+            << e.diagnostic().message;
+    }
+    dockerfile("FROM busybox:latest\nUSER ghost\nRUN true\n");
+    try {
+        build();
+        FAIL();
+    } catch (const frontend::ParseError& e) {
+        EXPECT_NE(e.diagnostic().message.find("unable to find user ghost"), std::string::npos)
+            << e.diagnostic().message;
+    }
+    EXPECT_TRUE(store_mounts().empty());
+    EXPECT_TRUE(imagetest::tmp_is_empty(root()));
+}
+
+TEST_F(RunTest, NetworkNoneHasOnlyLoopback) {
+    const Tree t = rootfs(
+        build("FROM busybox:latest\n"
+              "RUN --network=none ls /sys/class/net > /net.txt && cat /sys/class/net/lo/operstate "
+              ">> /net.txt\n"));
+    EXPECT_EQ(t.at("/net.txt").data, "lo\nunknown\n");
+}
+
+TEST_F(RunTest, MountsBindCacheAndTmpfs) {
+    file("input.txt", "from the context\n");
+    const std::string df =
+        "FROM busybox:latest AS src\n"
+        "RUN mkdir /out && echo staged > /out/s\n"
+        "FROM busybox:latest\n"
+        "RUN --mount=type=bind,source=input.txt,target=/in.txt cp /in.txt /copied && "
+        "(echo x > /in.txt 2>/dev/null && echo writable > /rw || echo readonly > /rw)\n"
+        "RUN --mount=type=bind,from=src,source=/out,target=/o cat /o/s > /from-stage\n"
+        "RUN --mount=type=cache,target=/cache,id=c1 date +%s%N >> /cache/runs && "
+        "wc -l < /cache/runs > /runs\n"
+        "RUN --mount=type=tmpfs,target=/scratch echo t > /scratch/t && ls /scratch > /tmpfs\n";
+    auto r = build(df);
+    Tree t = rootfs(r);
+    expect_file(t, "/copied", "from the context\n");
+    expect_file(t, "/rw", "readonly\n");
+    expect_file(t, "/from-stage", "staged\n");
+    EXPECT_EQ(t.at("/runs").data, "1\n");
+    EXPECT_FALSE(t.count("/cache/runs")) << "a cache mount is not part of the layer";
+    EXPECT_FALSE(t.count("/scratch/t"));
+    expect_file(t, "/tmpfs", "t\n");
+    EXPECT_FALSE(t.count("/in.txt")) << "the bind mount point stub is not left behind";
+
+    // The cache directory outlives the build: a RUN that runs again sees it.
+    executor::BuildRequest req = request();
+    req.plan.no_cache = true;
+    t = rootfs(build(req));
+    EXPECT_EQ(t.at("/runs").data, "2\n");
+    EXPECT_TRUE(store_mounts().empty());
+}
+
+TEST_F(RunTest, HeredocsRunAsScripts) {
+    const Tree t =
+        rootfs(build("FROM busybox:latest\n"
+                     "RUN <<EOF\n"
+                     "echo one > /h1\n"
+                     "echo two >> /h1\n"
+                     "EOF\n"
+                     "RUN <<EOF\n"
+                     "#!/bin/sh\n"
+                     "echo shebang > /h2\n"
+                     "EOF\n"
+                     "RUN cat <<EOT > /h3\n"
+                     "inline $HOME\n"
+                     "EOT\n"));
+    expect_file(t, "/h1", "one\ntwo\n");
+    expect_file(t, "/h2", "shebang\n");
+    expect_file(t, "/h3", "inline /root\n");
+}
+
+TEST_F(RunTest, RunStepsAreCached) {
+    dockerfile("FROM busybox:latest\nRUN date +%s%N > /stamp\nRUN cat /stamp > /copy\n");
+    auto first = build();
+    auto second = build();
+    EXPECT_EQ(outcomes(second), "CC");
+    EXPECT_EQ(second.image.manifest, first.image.manifest);
+    executor::BuildRequest req = request();
+    req.plan.build_args = {{"UNUSED", "1"}};
+    EXPECT_EQ(outcomes(build(req)), "CC") << "an undeclared build arg reaches no RUN";
+}
+
+// Killed in the middle of a RUN (kill -9 of strata itself): the container
+// dies with it, no mount stays, and the next build works.
+TEST_F(RunTest, KilledBuildLeavesNoProcessesOrMounts) {
+    dockerfile("FROM busybox:latest\nRUN touch /started-marker-x9 && sleep 60\n");
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        ::execl(STRATA_BINARY, STRATA_BINARY, "--root", root().c_str(), "build", "-q",
+                ctx().c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    // Wait until the command runs (its upper directory has the marker).
+    bool started = false;
+    for (int i = 0; i < 200 && !started; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        for (const auto& e : fs::directory_iterator(root() / "tmp"))
+            started = started || fs::exists(e.path() / "started-marker-x9");
+    }
+    ASSERT_TRUE(started) << "the RUN step did not start";
+    ASSERT_TRUE(process_running("sleep 60"));
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    // The container's sleep goes away with its PID namespace.
+    bool sleeping = true;
+    for (int i = 0; i < 100 && sleeping; ++i) {
+        sleeping = process_running("sleep 60");
+        if (sleeping) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_FALSE(sleeping) << "a process of the killed build is still running";
+    EXPECT_TRUE(store_mounts().empty());
+    // The store is fine: the next build runs the step (a shorter one).
+    dockerfile("FROM busybox:latest\nRUN echo ok > /ok\n");
+    expect_file(rootfs(build()), "/ok", "ok\n");
+}
+
+}  // namespace
+}  // namespace strata::buildtest
