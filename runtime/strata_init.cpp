@@ -76,6 +76,121 @@ void do_mount(const char* src, const std::string& target, const char* type, unsi
         die(std::string("mount ") + (type ? type : "bind") + " on " + target);
 }
 
+// --- the process user, resolved as runc does ---------------------------------
+
+std::vector<std::vector<std::string>> read_colon_file(const std::string& path) {
+    std::vector<std::vector<std::string>> out;
+    std::ifstream in(path);
+    for (std::string line; std::getline(in, line);) {
+        while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
+            line.pop_back();
+        if (line.empty() || line[0] == '#') continue;
+        std::vector<std::string> fields;
+        size_t i = 0;
+        for (;;) {
+            size_t j = line.find(':', i);
+            fields.push_back(line.substr(i, j == std::string::npos ? std::string::npos : j - i));
+            if (j == std::string::npos) break;
+            i = j + 1;
+        }
+        out.push_back(std::move(fields));
+    }
+    return out;
+}
+
+bool parse_id(const std::string& s, uint32_t& out) {
+    if (s.empty() || s.size() > 10 || s.find_first_not_of("0123456789") != std::string::npos)
+        return false;
+    const unsigned long long v = std::stoull(s);
+    if (v > 0xFFFFFFFFull) return false;
+    out = static_cast<uint32_t>(v);
+    return true;
+}
+
+struct User {
+    uint32_t uid = 0, gid = 0;
+    std::vector<gid_t> groups;
+    std::string home = "/";
+};
+
+// USER user[:group] in the container's /etc/passwd and /etc/group: a name
+// must be there; a numeric uid that is not runs with gid 0 and HOME "/";
+// supplementary groups are those /etc/group lists the user name in.
+User resolve_user(const std::string& spec) {
+    User u;
+    const size_t colon = spec.find(':');
+    std::string name = spec.substr(0, colon);
+    const std::string group = colon == std::string::npos ? std::string() : spec.substr(colon + 1);
+    if (name.empty()) name = "0";
+    uint32_t uid = 0;
+    const bool numeric = parse_id(name, uid);
+    const auto passwd = read_colon_file("/etc/passwd");
+    const std::vector<std::string>* entry = nullptr;
+    for (const auto& f : passwd) {
+        uint32_t a = 0, b = 0;
+        if (f.size() < 4 || !parse_id(f[2], a) || !parse_id(f[3], b)) continue;
+        if (numeric ? a == uid : f[0] == name) {
+            entry = &f;
+            break;
+        }
+    }
+    if (!numeric && !entry)
+        die("unable to find user " + name + ": no matching entries in passwd file", 0);
+    if (entry) {
+        parse_id((*entry)[2], u.uid);
+        parse_id((*entry)[3], u.gid);
+        if (entry->size() > 5 && !(*entry)[5].empty()) u.home = (*entry)[5];
+    } else {
+        u.uid = uid;
+    }
+    const auto groups = read_colon_file("/etc/group");
+    if (!group.empty()) {
+        uint32_t gid = 0;
+        if (parse_id(group, gid)) {
+            u.gid = gid;
+        } else {
+            bool found = false;
+            for (const auto& f : groups) {
+                if (f.size() >= 3 && f[0] == group && parse_id(f[2], gid)) {
+                    u.gid = gid;
+                    found = true;
+                    break;
+                }
+            }
+            if (!found)
+                die("unable to find group " + group + ": no matching entries in group file", 0);
+        }
+    }
+    if (entry) {
+        for (const auto& f : groups) {
+            uint32_t gid = 0;
+            if (f.size() < 4 || !parse_id(f[2], gid) || gid == u.gid) continue;
+            std::stringstream members(f[3]);
+            for (std::string m; std::getline(members, m, ',');) {
+                if (m == (*entry)[0]) {
+                    u.groups.push_back(gid);
+                    break;
+                }
+            }
+        }
+    }
+    return u;
+}
+
+// Tells strata a mount point file this init made, to be removed from the
+// layer afterwards ("stub:<path>" lines on the status pipe; errors are any
+// other line).
+void report_stub(const std::string& path) {
+    const std::string line = "stub:" + path + "\n";
+    if (g_status_fd != 2 && ::write(g_status_fd, line.data(), line.size()) < 0) {
+    }
+}
+
+bool exists(const std::string& path) {
+    struct stat st {};
+    return ::lstat(path.c_str(), &st) == 0;
+}
+
 // mkdir -p, each new element 0755 root (inside the container's view).
 void make_dirs(const std::string& path) {
     std::string cur;
@@ -221,8 +336,10 @@ void mount_user(const json& m) {
     } else {
         const std::string parent = target.substr(0, target.rfind('/'));
         if (!parent.empty()) make_dirs(parent);
-        struct stat t {};
-        if (::lstat(target.c_str(), &t) != 0) touch(target);
+        if (!exists(target)) {
+            touch(target);
+            report_stub(target);
+        }
     }
     attach_tree(fd, target);
 }
@@ -278,7 +395,12 @@ void drop_capabilities() {
         CAP_CHOWN,      CAP_DAC_OVERRIDE, CAP_FOWNER,      CAP_FSETID,           CAP_KILL,
         CAP_SETGID,     CAP_SETUID,       CAP_SETPCAP,     CAP_NET_BIND_SERVICE, CAP_NET_RAW,
         CAP_SYS_CHROOT, CAP_MKNOD,        CAP_AUDIT_WRITE, CAP_SETFCAP};
-    for (int cap = 0; cap <= 63; ++cap) {
+    int last = 63;  // the highest capability this kernel knows
+    if (std::FILE* f = std::fopen("/proc/sys/kernel/cap_last_cap", "r")) {
+        if (std::fscanf(f, "%d", &last) != 1) last = 63;
+        std::fclose(f);
+    }
+    for (int cap = 0; cap <= last; ++cap) {
         bool kept = false;
         for (int k : keep)
             kept = kept || k == cap;
@@ -308,12 +430,16 @@ std::string resolve_command(const std::string& cmd, const std::vector<std::strin
     return found_not_exec;
 }
 
-void run_child(const json& spec) {
+void run_child(const json& spec, const User& user) {
     const auto argv_s = spec.at("argv").get<std::vector<std::string>>();
-    const auto env_s = spec.at("env").get<std::vector<std::string>>();
-    const auto groups_v = spec.value("groups", std::vector<gid_t>{});
-    const uid_t uid = spec.value("uid", 0u);
-    const gid_t gid = spec.value("gid", 0u);
+    auto env_s = spec.at("env").get<std::vector<std::string>>();
+    bool has_home = false;
+    for (const auto& e : env_s)
+        has_home = has_home || e.rfind("HOME=", 0) == 0;
+    if (!has_home) env_s.push_back("HOME=" + user.home);
+    const auto& groups_v = user.groups;
+    const uid_t uid = user.uid;
+    const gid_t gid = user.gid;
     const std::string cwd = spec.value("cwd", std::string("/"));
 
     drop_capabilities();
@@ -388,11 +514,16 @@ int main(int argc, char** argv) {
         if (::umount2(".", MNT_DETACH) != 0) die("detach the old root");
         if (::chdir("/") != 0) die("chdir /");
 
-        for (const auto& d : spec.value("stub_dirs", std::vector<std::string>{}))
+        // Mount points the image lacks. As in Docker 20.10's BuildKit,
+        // /dev, /proc and /sys stay in the layer; the /etc/hosts and
+        // /etc/resolv.conf files made here are removed again by strata.
+        for (const char* d : {"/dev", "/proc", "/sys"})
             make_dirs(d);
-        for (const auto& f : spec.value("stub_files", std::vector<std::string>{})) {
-            make_dirs(f.substr(0, f.rfind('/')));
+        for (const char* f : {"/etc/hosts", "/etc/resolv.conf"}) {
+            if (exists(f)) continue;
+            make_dirs("/etc");
             touch(f);
+            report_stub(f);
         }
         do_mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
         mount_dev("");
@@ -414,6 +545,7 @@ int main(int argc, char** argv) {
     } catch (const std::exception& e) {
         die(std::string("bad spec: ") + e.what(), 0);
     }
+    const User user = resolve_user(spec.value("user", std::string()));
 
     // The command, with stdin from /dev/null; strata reads stdout/stderr.
     sigset_t all, old;
@@ -422,13 +554,16 @@ int main(int argc, char** argv) {
     g_child = ::fork();
     if (g_child < 0) die("fork");
     if (g_child == 0) {
-        ::sigprocmask(SIG_SETMASK, &old, nullptr);
-        for (int s = 1; s < NSIG; ++s)
+        // Dispositions strata's caller may have set to "ignore" survive exec:
+        // the command gets the defaults (`yes | head` must see SIGPIPE).
+        for (int s : {SIGPIPE, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGCHLD, SIGALRM, SIGUSR1, SIGUSR2,
+                      SIGTSTP, SIGTTIN, SIGTTOU, SIGXFSZ})
             ::signal(s, SIG_DFL);
+        ::sigprocmask(SIG_SETMASK, &old, nullptr);
         int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (null >= 0) ::dup2(null, 0);
         try {
-            run_child(spec);
+            run_child(spec, user);
         } catch (const std::exception& e) {
             die(std::string("bad spec: ") + e.what(), 0);
         }

@@ -2,10 +2,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <system_error>
 
 #include "base/atomic_file.hpp"
 #include "base/error.hpp"
+#include "base/unique_fd.hpp"
 #include "store/canonical_json.hpp"
 #include "store/digest.hpp"
 #include "store/image_store_io.hpp"
@@ -36,7 +40,6 @@ std::optional<BuildRecord> BuildRecords::load(const std::string& id) const {
         json j = store::parse_json(*text, "build record");
         if (j.value("version", 0) != kRecordVersion) return std::nullopt;
         BuildRecord r;
-        r.context_digest = j.value("context", std::string());
         for (const auto& [k, v] : j.at("bases").items()) {
             r.base_keys[std::stoul(k)] = v.at("key").get<std::string>();
             r.base_refs[std::stoul(k)] = v.at("ref").get<std::string>();
@@ -59,9 +62,7 @@ std::optional<BuildRecord> BuildRecords::load(const std::string& id) const {
     }
 }
 
-void BuildRecords::save(const std::string& id, const BuildRecord& r,
-                        const std::optional<BuildRecord>& previous) {
-    if (previous && *previous == r) return;
+void BuildRecords::save(const std::string& id, const BuildRecord& r) {
     json bases = json::object();
     for (const auto& [stage, key] : r.base_keys) {
         auto ref = r.base_refs.find(stage);
@@ -81,11 +82,15 @@ void BuildRecords::save(const std::string& id, const BuildRecord& r,
                          {"parent", s.parent_key},
                          {"fields", std::move(fields)}});
     }
-    json j{{"version", kRecordVersion},
-           {"context", r.context_digest},
-           {"bases", std::move(bases)},
-           {"steps", std::move(steps)}};
-    write_file_atomic(dir_ / (id + ".json"), j.dump(1, ' ', false, json::error_handler_t::replace));
+    json j{{"version", kRecordVersion}, {"bases", std::move(bases)}, {"steps", std::move(steps)}};
+    const std::string text = j.dump(1, ' ', false, json::error_handler_t::replace);
+    const fs::path file = dir_ / (id + ".json");
+    try {
+        if (store::read_file_if_exists(file) == text) return;
+    } catch (const Error&) {
+        // unreadable: replaced below
+    }
+    write_file_atomic(file, text);
 }
 
 std::optional<FileListing> BuildRecords::load_files(const std::string& id) const {
@@ -97,7 +102,8 @@ std::optional<FileListing> BuildRecords::load_files(const std::string& id) const
     }
     if (!text) return std::nullopt;
     FileListing out;
-    size_t pos = 0;
+    size_t pos = text->find('\n');  // the first line is the context digest
+    pos = pos == std::string::npos ? text->size() : pos + 1;
     while (pos < text->size()) {
         size_t nl = text->find('\n', pos);
         if (nl == std::string::npos) nl = text->size();
@@ -110,8 +116,19 @@ std::optional<FileListing> BuildRecords::load_files(const std::string& id) const
     return out;
 }
 
-void BuildRecords::save_files(const std::string& id, const FileListing& files) {
-    std::string text;
+void BuildRecords::save_files(const std::string& id, const std::string& context_digest,
+                              const FileListing& files) {
+    const fs::path file = dir_ / (id + ".files");
+    {
+        UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+        char head[128];
+        const ssize_t n = fd ? ::read(fd.get(), head, sizeof head) : -1;
+        if (n > 0) {
+            const std::string_view h(head, static_cast<size_t>(n));
+            if (h.substr(0, h.find('\n')) == context_digest) return;
+        }
+    }
+    std::string text = context_digest + "\n";
     for (const auto& [path, digest] : files) {
         if (path.find('\n') != std::string::npos) continue;  // not representable; rare
         text += digest;
@@ -119,7 +136,7 @@ void BuildRecords::save_files(const std::string& id, const FileListing& files) {
         text += path;
         text += '\n';
     }
-    write_file_atomic(dir_ / (id + ".files"), text);
+    write_file_atomic(file, text);
 }
 
 }  // namespace strata::cache

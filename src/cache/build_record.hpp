@@ -5,9 +5,11 @@
 // "the base image changed".
 //
 // On disk under <root>/cache/builds/: <id>.json (the steps) and <id>.files
-// (one "<digest> <path>" line per context entry, sorted by path). Both are
-// written atomically, and only when they differ from what is there, so a
-// no-op rebuild writes nothing.
+// (the context's root digest on the first line, then one "<digest> <path>"
+// line per context entry, sorted by path). Both are written atomically, and
+// only when they differ from what is there — decided by comparing bytes (the
+// steps) or the first line (the listing), so a no-op rebuild neither parses
+// nor writes them.
 #pragma once
 
 #include <cstddef>
@@ -35,7 +37,6 @@ struct BuildRecord {
     std::vector<StepRecord> steps;
     std::map<size_t, std::string> base_keys;  // stage → key of its FROM
     std::map<size_t, std::string> base_refs;  // stage → "busybox:latest@sha256:…"
-    std::string context_digest;               // root digest of the listed context; "" if none
     bool operator==(const BuildRecord&) const = default;
 };
 
@@ -52,10 +53,11 @@ class BuildRecords {
     // nullopt when there is none or it cannot be read.
     std::optional<BuildRecord> load(const std::string& id) const;
     std::optional<FileListing> load_files(const std::string& id) const;
-    // Writes unless identical to `previous` (what load() gave).
-    void save(const std::string& id, const BuildRecord& record,
-              const std::optional<BuildRecord>& previous);
-    void save_files(const std::string& id, const FileListing& files);
+    // Writes unless the file holds exactly these bytes already.
+    void save(const std::string& id, const BuildRecord& record);
+    // Writes the listing unless the stored one is of the same context digest.
+    void save_files(const std::string& id, const std::string& context_digest,
+                    const FileListing& files);
 
   private:
     std::filesystem::path dir_;

@@ -111,6 +111,13 @@ size_t BuildSession::stage_order(size_t index) const {
     return plan.stages.size();
 }
 
+const std::optional<cache::BuildRecord>& BuildSession::previous() {
+    std::call_once(previous_once_, [&] {
+        previous_ = cache::BuildRecords(store.cache_dir()).load(request.explain_id);
+    });
+    return previous_;
+}
+
 const cache::FileListing& BuildSession::listing() {
     std::call_once(listing_once_, [&] {
         const cache::ContextSnapshot& snap = snapshot();

@@ -102,8 +102,9 @@ class BuildSession {
     std::vector<StepReport> reports();
     std::vector<cache::StepRecord> step_records();
 
-    // The last build of the same Dockerfile and context, if any.
-    std::optional<cache::BuildRecord> previous;
+    // The last build of the same Dockerfile and context, if any (read on
+    // first use: only --explain needs it).
+    const std::optional<cache::BuildRecord>& previous();
     std::optional<cache::FileListing> previous_files;  // loaded on first need
     std::once_flag previous_files_once;
     // Every non-directory entry of the snapshot with its digest (--explain).
@@ -123,6 +124,8 @@ class BuildSession {
     std::vector<cache::StepRecord> records_;
     std::once_flag listing_once_;
     cache::FileListing listing_;
+    std::once_flag previous_once_;
+    std::optional<cache::BuildRecord> previous_;
 };
 
 // Runs one planned stage: its base, then every step.

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <linux/sched.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -113,10 +114,6 @@ std::string read_all(int fd) {
     }
 }
 
-bool exists_in(const LayerStackView& view, const std::string& path) {
-    return view.lookup(path, true).has_value();
-}
-
 // What `--mount` becomes in the spec init reads.
 json mount_spec(const ResolvedMount& rm, const fs::path& scratch, json& overlays, size_t index) {
     const planner::RunMount& m = rm.mount;
@@ -188,6 +185,35 @@ json mount_spec(const ResolvedMount& rm, const fs::path& scratch, json& overlays
     return j;
 }
 
+// What the child of clone() needs: descriptors and the exec arguments, all
+// made before, since it runs on strata's memory until it execs.
+struct ChildArgs {
+    int null_fd, out_fd, status_fd;
+    char* const* argv;
+    char* const* envp;
+};
+
+int child_main(void* p) {
+    const auto* a = static_cast<const ChildArgs*>(p);
+    // (getppid() is 0 here, in the new PID namespace, so the usual check for
+    // a parent that died before this line cannot be made; the container
+    // would then just run to its end.)
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    ::dup2(a->null_fd, 0);
+    ::dup2(a->out_fd, 1);
+    ::dup2(a->out_fd, 2);
+    ::dup2(a->status_fd, 3);
+    ::execve(a->argv[0], a->argv, a->envp);
+    _exit(125);
+}
+
+// A scratch file of the run: no fsync, it is gone when the step ends.
+void write_scratch(const fs::path& path, const std::string& content) {
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!fd) throw system_error("create", path.string());
+    write_all(fd.get(), content.data(), content.size(), path.string());
+}
+
 }  // namespace
 
 std::string run_failure_message(const std::vector<std::string>& argv, int exit_code) {
@@ -252,11 +278,6 @@ void ContainerRunner::run(const RunRequest& r) {
     const fs::path rootfs = scratch.path() / "rootfs";
     fs::create_directories(rootfs);
 
-    // The image as the command will first see it: for its user, and for
-    // which mount points have to be made.
-    LayerStackView image(r.lower_layers, "the image");
-    const ProcessUser user = resolve_process_user(step.user, image);
-
     json spec;
     spec["rootfs"] = rootfs.string();
     json lowers = json::array();
@@ -273,44 +294,12 @@ void ContainerRunner::run(const RunRequest& r) {
     spec["upper"] = r.upper_dir.string();
     spec["work"] = r.work_dir.string();
 
-    // Mount points the image lacks: BuildKit leaves /dev, /proc and /sys in
-    // the layer, and removes the /etc/hosts and /etc/resolv.conf it made.
-    json stub_dirs = json::array(), stub_files = json::array();
-    for (const char* d : {"/dev", "/proc", "/sys"})
-        if (!exists_in(image, d)) stub_dirs.push_back(d);
-    std::vector<std::string> file_stubs;
-    for (const char* f : {"/etc/hosts", "/etc/resolv.conf"})
-        if (!exists_in(image, f)) file_stubs.push_back(f);
-    for (const auto& f : file_stubs)
-        stub_files.push_back(f);
-    // The mount points of --mount targets the image lacks. As in the BuildKit
-    // this is checked against (Docker 20.10's): a file made as a mount point
-    // is removed afterwards when still empty; directories made for mounts
-    // stay in the layer, like /dev, /proc and /sys.
-    std::vector<std::string> mount_stubs;
-    for (const auto& m : r.mounts) {
-        std::string p = m.mount.target;
-        while (p.size() > 1 && p.back() == '/')
-            p.pop_back();
-        while (p.size() > 1 && !exists_in(image, p)) {
-            if (std::find(mount_stubs.begin(), mount_stubs.end(), p) == mount_stubs.end())
-                mount_stubs.push_back(p);
-            p = p.substr(0, p.rfind('/'));
-            if (p.empty()) break;
-        }
-    }
-    std::sort(mount_stubs.begin(), mount_stubs.end(), [](const auto& a, const auto& b) {
-        return std::count(a.begin(), a.end(), '/') > std::count(b.begin(), b.end(), '/');
-    });
-    spec["stub_dirs"] = stub_dirs;
-    spec["stub_files"] = stub_files;
-
     const fs::path hosts = scratch.path() / "hosts";
     const fs::path resolv = scratch.path() / "resolv.conf";
-    write_file_atomic(hosts, fmt::format("127.0.0.1\tlocalhost {}\n::1\tlocalhost "
-                                         "ip6-localhost ip6-loopback\n",
-                                         kHostname));
-    write_file_atomic(resolv, resolv_conf());
+    write_scratch(hosts, fmt::format("127.0.0.1\tlocalhost {}\n::1\tlocalhost "
+                                     "ip6-localhost ip6-loopback\n",
+                                     kHostname));
+    write_scratch(resolv, resolv_conf());
     spec["hosts"] = hosts.string();
     spec["resolv"] = resolv.string();
     spec["hostname"] = kHostname;
@@ -328,23 +317,17 @@ void ContainerRunner::run(const RunRequest& r) {
     spec["files"] = files;
 
     std::vector<std::string> env;
-    bool has_home = false;
-    for (const auto& [k, v] : step.env) {
+    for (const auto& [k, v] : step.env)
         env.push_back(k + "=" + v);
-        has_home = has_home || k == "HOME";
-    }
     for (const auto& [k, v] : step.proxy_env)
         env.push_back(k + "=" + v);
-    if (!has_home) env.push_back("HOME=" + user.home);
-    spec["env"] = env;
+    spec["env"] = env;  // init adds HOME from /etc/passwd when not set
     spec["argv"] = step.argv;
-    spec["uid"] = user.uid;
-    spec["gid"] = user.gid;
-    spec["groups"] = user.groups;
+    spec["user"] = step.user;  // resolved by init in the container's /etc/passwd
     spec["cwd"] = step.workdir.empty() ? std::string("/") : step.workdir;
 
     const fs::path spec_file = scratch.path() / "spec.json";
-    write_file_atomic(spec_file, spec.dump());
+    write_scratch(spec_file, spec.dump());
 
     // Everything the child needs, ready before the clone: between clone and
     // exec it may only make system calls (other threads may hold locks).
@@ -357,24 +340,15 @@ void ContainerRunner::run(const RunRequest& r) {
     UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     if (!null) throw system_error("open", "/dev/null");
 
-    struct clone_args ca {};
-    ca.flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
-    if (network == "none") ca.flags |= CLONE_NEWNET;
-    ca.exit_signal = SIGCHLD;
-    const long pid = ::syscall(SYS_clone3, &ca, sizeof ca);
-    if (pid < 0) throw system_error("clone3 (new namespaces) for", r.description);
-    if (pid == 0) {
-        // (getppid() is 0 here, in the new PID namespace, so the usual check
-        // for a parent that died before this line cannot be made; the
-        // container would then just run to its end.)
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        ::dup2(null.get(), 0);
-        ::dup2(out.write.get(), 1);
-        ::dup2(out.write.get(), 2);
-        ::dup2(status.write.get(), 3);
-        ::execve(argv[0], argv, envp);
-        _exit(125);
-    }
+    // vfork-style: the child shares strata's memory (no page tables to copy,
+    // no copy-on-write faults) and this thread waits until it has exec'd.
+    int flags =
+        CLONE_VM | CLONE_VFORK | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
+    if (network == "none") flags |= CLONE_NEWNET;
+    ChildArgs child{null.get(), out.write.get(), status.write.get(), argv, envp};
+    std::vector<char> stack(64 * 1024);
+    const pid_t pid = ::clone(child_main, stack.data() + stack.size(), flags, &child);
+    if (pid < 0) throw system_error("clone (new namespaces) for", r.description);
     out.write.reset();
     status.write.reset();
 
@@ -384,22 +358,29 @@ void ContainerRunner::run(const RunRequest& r) {
     while (::waitpid(static_cast<pid_t>(pid), &wstatus, 0) < 0) {
         if (errno != EINTR) throw system_error("wait for", r.description);
     }
-    const std::string setup = read_all(status.read.get());
     const int code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-
-    // Stub files the container needed as mount points are not part of the
-    // step's result (the directories holding them stay, as in BuildKit).
-    for (const auto& f : file_stubs) {
-        const fs::path p = r.upper_dir / f.substr(1);
-        struct stat st {};
-        if (::lstat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
-            ::unlink(p.c_str());
-    }
-    for (const auto& m : mount_stubs) {
-        const fs::path p = r.upper_dir / m.substr(1);
-        struct stat st {};
-        if (::lstat(p.c_str(), &st) != 0) continue;
-        if (S_ISREG(st.st_mode) && st.st_size == 0) ::unlink(p.c_str());
+    // init's status lines: "stub:<path>" for each mount point file it made,
+    // anything else is why it could not set the container up.
+    std::string setup;
+    {
+        const std::string text = read_all(status.read.get());
+        size_t pos = 0;
+        while (pos < text.size()) {
+            size_t nl = text.find('\n', pos);
+            if (nl == std::string::npos) nl = text.size();
+            const std::string line = text.substr(pos, nl - pos);
+            pos = nl + 1;
+            if (line.rfind("stub:/", 0) == 0) {
+                // Not part of the step's result; the directory holding it stays
+                // (as in Docker 20.10's BuildKit).
+                const fs::path p = r.upper_dir / line.substr(6);
+                struct stat st {};
+                if (::lstat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
+                    ::unlink(p.c_str());
+            } else if (!line.empty()) {
+                setup += line + "\n";
+            }
+        }
     }
 
     if (!setup.empty()) {

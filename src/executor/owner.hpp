@@ -51,20 +51,6 @@ struct ChownSpec {
     Owner resolve(const SourceView& image) const;
 };
 
-// The user a RUN step's process runs as (USER user[:group]), resolved the
-// way runc resolves a container's user: a name must be in /etc/passwd
-// ("unable to find user NAME: no matching entries in passwd file"); a
-// numeric uid that is not there runs with gid 0 and HOME "/"; the group part
-// overrides the primary group (a name must be in /etc/group); the
-// supplementary groups are those /etc/group lists the user name in.
-struct ProcessUser {
-    uint32_t uid = 0;
-    uint32_t gid = 0;
-    std::vector<uint32_t> groups;
-    std::string home = "/";
-};
-ProcessUser resolve_process_user(std::string_view user, const SourceView& image);
-
 // Parses a decimal id ("1000"); nullopt for anything else or out of range.
 std::optional<uint32_t> parse_id(std::string_view text);
 

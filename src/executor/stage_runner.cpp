@@ -160,9 +160,9 @@ class StageRunner {
         MissFacts f;
         f.now = &now;
         f.no_cache = st.no_cache;
-        f.had_record = s_.previous.has_value();
-        if (s_.previous) {
-            for (const auto& b : s_.previous->steps)
+        f.had_record = s_.previous().has_value();
+        if (s_.previous()) {
+            for (const auto& b : s_.previous()->steps)
                 if (b.stage == sp_.index && b.step == i) f.before = &b;
         }
         if (f.before && f.before->parent_key != now.parent_key) f.parent_change = parent_change(i);
@@ -195,9 +195,9 @@ class StageRunner {
         switch (sp_.base_kind) {
             case planner::StagePlan::BaseKind::kImage: {
                 std::string before;
-                if (s_.previous) {
-                    auto it = s_.previous->base_refs.find(sp_.index);
-                    if (it != s_.previous->base_refs.end()) before = it->second;
+                if (s_.previous()) {
+                    auto it = s_.previous()->base_refs.find(sp_.index);
+                    if (it != s_.previous()->base_refs.end()) before = it->second;
                 }
                 return fmt::format("the base image changed: {} -> {}@{}",
                                    before.empty() ? "?" : before, sp_.base_ref,

@@ -1,7 +1,9 @@
 #include "planner/cache_key.hpp"
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
+// The low-level SHA256_* functions need no OpenSSL provider (see store/digest.cpp).
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 
 #include <memory>
 
@@ -18,14 +20,12 @@ void put(std::string& out, std::string_view bytes) {
 }
 
 std::string sha256_hex(std::string_view data) {
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1 ||
-        EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
-        EVP_DigestFinal_ex(ctx.get(), digest, &len) != 1) {
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    const unsigned int len = SHA256_DIGEST_LENGTH;
+    SHA256_CTX ctx;  // not SHA256(): in OpenSSL 3 that goes through EVP and its provider
+    if (SHA256_Init(&ctx) != 1 || SHA256_Update(&ctx, data.data(), data.size()) != 1 ||
+        SHA256_Final(digest, &ctx) != 1)
         throw Error(ErrorKind::kInternal, "sha256 of a cache key failed (OpenSSL)");
-    }
     std::string hex;
     hex.reserve(len * 2);
     for (unsigned int i = 0; i < len; ++i)

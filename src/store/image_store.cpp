@@ -120,6 +120,20 @@ NameIndex ImageStore::names() const {
 }
 
 ImageMatch ImageStore::lookup(std::string_view text) const {
+    // Names and digest references need one record, not all of them (a build
+    // resolves its FROM images this way, and a store may hold thousands).
+    if (text.substr(0, 7) != "sha256:") {
+        if (auto ref = Reference::try_parse(text)) {
+            if (ref->digest) {
+                if (auto r = image(*ref->digest)) return ImageMatch{*r, std::nullopt, false};
+            } else {
+                const auto tagged = ref->with_default_tag();
+                if (auto d = names().get(tagged)) {
+                    if (auto r = image(*d)) return ImageMatch{*r, tagged, false};
+                }
+            }
+        }
+    }
     return lookup(text, names(), images());
 }
 

@@ -76,8 +76,18 @@ bool LayerStore::trusted(const Digest& diff_id) const {
 }
 
 bool LayerStore::has(const Digest& diff_id) const {
+    {
+        std::lock_guard lock(known_mu_);
+        if (known_.count(diff_id)) return true;
+    }
     struct stat st {};
-    return ::lstat(path(diff_id).c_str(), &st) == 0 && S_ISDIR(st.st_mode) && trusted(diff_id);
+    const bool ok =
+        ::lstat(path(diff_id).c_str(), &st) == 0 && S_ISDIR(st.st_mode) && trusted(diff_id);
+    if (ok) {
+        std::lock_guard lock(known_mu_);
+        known_.insert(diff_id);
+    }
+    return ok;
 }
 
 void LayerStore::discard(const std::filesystem::path& dir) const {
@@ -87,6 +97,15 @@ void LayerStore::discard(const std::filesystem::path& dir) const {
         return;
     }
     trash.keep();
+}
+
+size_t LayerStore::trash_count(size_t up_to) const {
+    size_t n = 0;
+    std::error_code ec;
+    for (auto it = std::filesystem::directory_iterator(root_ / "tmp", ec);
+         !ec && it != std::filesystem::directory_iterator() && n < up_to; it.increment(ec))
+        n += it->path().filename().string().starts_with("trash-");
+    return n;
 }
 
 void LayerStore::empty_trash(std::chrono::seconds age) {
@@ -153,6 +172,10 @@ std::filesystem::path LayerStore::adopt(const std::filesystem::path& dir, const 
 }
 
 void LayerStore::remove(const Digest& diff_id) {
+    {
+        std::lock_guard lock(known_mu_);
+        known_.erase(diff_id);
+    }
     auto p = path(diff_id);
     // Move it out of layers/ first, so a crash never leaves half a layer there.
     auto doomed = TempDir::create(root_ / "tmp", "remove-");

@@ -15,13 +15,16 @@
 // Directories that lose a race or are replaced go to <root>/tmp/trash-*
 // instead of being deleted on the spot: ext4 skips recently freed inodes
 // when it allocates new ones, so deleting 10,000 files makes the next build
-// that creates 10,000 files several times slower. empty_trash() removes them
-// once they are old; `strata prune` removes them all.
+// that creates 10,000 files several times slower. `strata prune` removes
+// them.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "store/content_store.hpp"
@@ -51,8 +54,11 @@ class LayerStore {
     std::filesystem::path adopt(const std::filesystem::path& dir, const Digest& diff_id);
     void remove(const Digest& diff_id);  // missing is not an error
     std::vector<Digest> list() const;    // sorted
-    // Removes trash directories older than `age`.
+    // Removes trash directories older than `age` (`strata prune` removes
+    // everything in tmp/, trash included).
     void empty_trash(std::chrono::seconds age);
+    // How many trash directories there are (counting stops at `up_to`).
+    size_t trash_count(size_t up_to = SIZE_MAX) const;
 
   private:
     std::filesystem::path marker(const Digest& diff_id) const;
@@ -64,6 +70,10 @@ class LayerStore {
     std::filesystem::path root_;
     ContentStore& blobs_;
     LayerStoreOptions opts_;
+    // Layers this process found (or made) complete and trusted: a build asks
+    // for the whole parent chain at every step, and layers never change.
+    mutable std::mutex known_mu_;
+    mutable std::set<Digest> known_;
 };
 
 }  // namespace strata::store

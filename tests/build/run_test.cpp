@@ -223,17 +223,31 @@ TEST_F(RunTest, KilledBuildLeavesNoProcessesOrMounts) {
                 ctx().c_str(), static_cast<char*>(nullptr));
         _exit(127);
     }
-    // Wait until the command runs (its upper directory has the marker).
+    // strata is killed when the test ends, whatever happens (an early
+    // assertion must not leave it running).
+    struct KillOnExit {
+        pid_t pid;
+        ~KillOnExit() {
+            if (pid > 0) {
+                ::kill(pid, SIGKILL);
+                ::waitpid(pid, nullptr, 0);
+            }
+        }
+    } guard{pid};
+    // Wait until the command runs: the marker in its upper directory, and
+    // the sleep started (the shell forks it after the touch).
     bool started = false;
-    for (int i = 0; i < 200 && !started; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (int i = 0; i < 400 && !started; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
+        bool marker = false;
         for (const auto& e : fs::directory_iterator(root() / "tmp"))
-            started = started || fs::exists(e.path() / "started-marker-x9");
+            marker = marker || fs::exists(e.path() / "started-marker-x9");
+        started = marker && process_running("sleep 60");
     }
     ASSERT_TRUE(started) << "the RUN step did not start";
-    ASSERT_TRUE(process_running("sleep 60"));
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
+    guard.pid = -1;
     // The container's sleep goes away with its PID namespace.
     bool sleeping = true;
     for (int i = 0; i < 100 && sleeping; ++i) {

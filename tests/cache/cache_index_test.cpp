@@ -114,7 +114,6 @@ TEST_F(CacheIndexTest, BuildRecordsRoundTripAndSkipUnchangedWrites) {
     const std::string id = BuildRecords::id_for("ctx\nDockerfile\n");
     EXPECT_FALSE(records.load(id).has_value());
     BuildRecord r;
-    r.context_digest = "xxh3:abc";
     r.base_keys[0] = "sha256:base";
     r.base_refs[0] = "busybox@sha256:1";
     r.steps.push_back({0,
@@ -124,7 +123,7 @@ TEST_F(CacheIndexTest, BuildRecordsRoundTripAndSkipUnchangedWrites) {
                        "sha256:k",
                        "sha256:p",
                        {{"op", "COPY"}, {"src", "a"}}});
-    records.save(id, r, std::nullopt);
+    records.save(id, r);
     const auto loaded = records.load(id);
     ASSERT_TRUE(loaded.has_value());
     EXPECT_EQ(*loaded, r);
@@ -133,13 +132,21 @@ TEST_F(CacheIndexTest, BuildRecordsRoundTripAndSkipUnchangedWrites) {
     const auto before = fs::last_write_time(file);
     write_file_atomic(file, store::read_whole_file(file));  // same bytes, new mtime
     const auto rewritten = fs::last_write_time(file);
-    records.save(id, r, loaded);
-    EXPECT_EQ(fs::last_write_time(file), rewritten) << "unchanged: not written";
+    records.save(id, r);
+    EXPECT_EQ(fs::last_write_time(file), rewritten) << "unchanged bytes: not written";
     EXPECT_GE(rewritten, before);
+    r.steps[0].key = "sha256:other";
+    records.save(id, r);
+    EXPECT_EQ(records.load(id)->steps[0].key, "sha256:other") << "changed: written";
 
     FileListing files{{"a.txt", "xxh3:1"}, {"dir/b", "xxh3:2"}};
-    records.save_files(id, files);
+    records.save_files(id, "xxh3:root1", files);
     EXPECT_EQ(records.load_files(id), files);
+    // Same context digest: the listing is not rewritten, whatever is passed.
+    records.save_files(id, "xxh3:root1", FileListing{});
+    EXPECT_EQ(records.load_files(id), files);
+    records.save_files(id, "xxh3:root2", FileListing{{"c", "xxh3:3"}});
+    EXPECT_EQ(records.load_files(id), (FileListing{{"c", "xxh3:3"}}));
 }
 
 }  // namespace
