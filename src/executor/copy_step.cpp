@@ -372,6 +372,7 @@ CopyResult run_copy(const CopyRequest& req, const SourceView& source, const Laye
     }
 
     LayerTree tree(layer_dir);
+    if (!env.reuse_layer.empty()) tree.reuse_from(env.reuse_layer);
     DestState state(tree, below, merged);
     Copier copier(req, source, state, mode, owner, exclude ? &*exclude : nullptr);
     const size_t groups = planned.matched_by_source.size();
@@ -389,6 +390,7 @@ CopyResult run_copy(const CopyRequest& req, const SourceView& source, const Laye
         if (item.kind == CopyItem::Kind::kDownload) result.fetched.push_back(item.download);
     result.entries = tree.entries_written();
     result.bytes = tree.bytes_written();
+    result.reused = tree.entries_reused();
     return result;
 }
 

@@ -56,12 +56,16 @@ struct CopyEnvironment {
     // files must stay until run_copy returns.
     std::map<std::string, FetchedUrl> prefetched;
     FetchOptions fetch;  // timeouts (the checksum comes from the request)
+    // An earlier layer of the same step (LayerTree::reuse_from): identical
+    // files are linked from it instead of copied. Empty: none.
+    std::filesystem::path reuse_layer;
 };
 
 struct CopyResult {
     std::vector<FetchedUrl> fetched;  // ADD <url>: what was used (sha256 for the cache key)
     uint64_t entries = 0;             // entries created in the layer
     uint64_t bytes = 0;               // file content bytes written
+    uint64_t reused = 0;              // files linked from env.reuse_layer
 };
 
 // Performs the COPY/ADD: reads `source` (the build context, or the stage or

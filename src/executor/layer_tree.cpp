@@ -3,13 +3,16 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <linux/openat2.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <mutex>
 #include <set>
 #include <vector>
@@ -246,10 +249,60 @@ void LayerTree::remove(const Dir& dir, const std::string& name) {
     remove_at(dir.fd->get(), name, child_path(dir, name));
 }
 
+void LayerTree::reuse_from(const std::filesystem::path& dir) {
+    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) throw system_error("open layer directory", dir.string());
+    reuse_root_ = std::move(fd);
+}
+
+bool LayerTree::link_identical(const Dir& dir, const std::string& name, int src_fd,
+                               const EntryMeta& meta) {
+    struct stat src {};
+    if (::fstat(src_fd, &src) != 0 || ::lseek(src_fd, 0, SEEK_CUR) != 0) return false;
+    // Never through a symlink of the old layer: RESOLVE_NO_SYMLINKS.
+    struct open_how how {};
+    how.flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
+    const std::string rel = child_path(dir, name).substr(1);
+    UniqueFd old(
+        static_cast<int>(::syscall(SYS_openat2, reuse_root_.get(), rel.c_str(), &how, sizeof how)));
+    if (!old) return false;
+    struct stat st {};
+    if (::fstat(old.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size != src.st_size ||
+        (st.st_mode & 07777) != (meta.mode & 07777) || st.st_uid != meta.uid ||
+        st.st_gid != meta.gid || st.st_mtim.tv_sec != meta.mtime.tv_sec ||
+        st.st_mtim.tv_nsec != meta.mtime.tv_nsec)
+        return false;
+    if (::flistxattr(src_fd, nullptr, 0) > 0 || ::flistxattr(old.get(), nullptr, 0) > 0)
+        return false;
+    // Same bytes? (Read-only: cheaper than writing a copy.)
+    bool same = true;
+    char a[65536], b[65536];
+    for (off_t off = 0; same && off < src.st_size;) {
+        const ssize_t n = ::pread(src_fd, a, sizeof a, off);
+        const ssize_t m = n > 0 ? ::pread(old.get(), b, static_cast<size_t>(n), off) : -1;
+        same = n > 0 && m == n && std::memcmp(a, b, static_cast<size_t>(n)) == 0;
+        off += n > 0 ? n : 0;
+    }
+    if (!same) return false;
+    // AT_EMPTY_PATH links the open file itself (needs CAP_DAC_READ_SEARCH:
+    // without it, or across filesystems, the file is copied as usual).
+    if (::linkat(old.get(), "", dir.fd->get(), name.c_str(), AT_EMPTY_PATH) != 0) return false;
+    return true;
+}
+
 uint64_t LayerTree::write_file(const Dir& dir, const std::string& name, int src_fd,
                                const EntryMeta& meta, int xattr_src) {
     check_name(dir, name);
     const std::string path = child_path(dir, name);
+    if (reuse_root_ && link_identical(dir, name, src_fd, meta)) {
+        struct stat st {};
+        ::fstat(src_fd, &st);
+        bytes_ += static_cast<uint64_t>(st.st_size);
+        ++entries_;
+        ++reused_;
+        return static_cast<uint64_t>(st.st_size);
+    }
     UniqueFd out(::openat(dir.fd->get(), name.c_str(),
                           O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!out) throw system_error("create", path);

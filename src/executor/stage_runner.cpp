@@ -107,7 +107,7 @@ class StageRunner {
                     if (v) v->cached();
                 } else {
                     if (s_.request.explain) explain(i, st, record, rep, v ? &*v : nullptr);
-                    const store::LayerRecord layer = execute(st, v ? &*v : nullptr);
+                    const store::LayerRecord layer = execute(st, i, v ? &*v : nullptr);
                     created = store::format_timestamp(store::now_timestamp());
                     s_.cache.put({rep.key, *created, layer, st.display});
                     r_.layers.push_back(layer);
@@ -211,7 +211,7 @@ class StageRunner {
         return "the step it builds on changed";
     }
 
-    store::LayerRecord execute(const Step& st, Vertex* v) {
+    store::LayerRecord execute(const Step& st, size_t i, Vertex* v) {
         TempDir dir = TempDir::create(s_.store.tmp_dir(), "layer-");
         // The layer's root is the merged root of any container over it.
         if (::chmod(dir.path().c_str(), 0755) != 0)
@@ -219,7 +219,7 @@ class StageRunner {
         const auto epoch = s_.request.source_date_epoch;
         switch (st.kind) {
             case StepKind::kCopy:
-                copy(st, dir.path(), v);
+                copy(st, i, dir.path(), v);
                 break;
             case StepKind::kWorkdir: {
                 LayerStackView parent(s_.unpack(r_.layers), "the image");
@@ -249,7 +249,21 @@ class StageRunner {
                                   blob.content_size};
     }
 
-    void copy(const Step& st, const std::filesystem::path& layer_dir, Vertex* v) {
+    // The layer the last build of this Dockerfile made for step `i`, when it
+    // is still unpacked: the COPY links the files that did not change from it.
+    std::filesystem::path previous_layer(size_t i) {
+        const auto& prev = s_.previous();
+        if (!prev) return {};
+        for (const auto& b : prev->steps) {
+            if (b.stage != sp_.index || b.step != i) continue;
+            const auto entry = s_.cache.get(b.key);
+            if (!entry || !entry->layer || !s_.store.layers().has(entry->layer->diff_id)) return {};
+            return s_.store.layers().path(entry->layer->diff_id);
+        }
+        return {};
+    }
+
+    void copy(const Step& st, size_t i, const std::filesystem::path& layer_dir, Vertex* v) {
         const CopyRequest req = copy_request(st.copy, s_.request.source_date_epoch);
         LayerStackView parent(s_.unpack(r_.layers), "the image");
         std::optional<LayerStackView> from;
@@ -279,11 +293,16 @@ class StageRunner {
         CopyEnvironment env;
         env.scratch_dir = s_.store.tmp_dir();
         env.prefetched = s_.digester->prefetched();
+        env.reuse_layer = previous_layer(i);
         const auto t0 = std::chrono::steady_clock::now();
         const CopyResult result = run_copy(req, *source, parent, layer_dir, env);
         if (v)
-            v->log(fmt::format("copied {} entries, {} of file content in {:.2f}s", result.entries,
-                               progress_bytes(result.bytes), seconds_since(t0)));
+            v->log(fmt::format("copied {} entries, {} of file content in {:.2f}s{}", result.entries,
+                               progress_bytes(result.bytes), seconds_since(t0),
+                               result.reused ? fmt::format(" ({} unchanged files linked from the "
+                                                           "last build)",
+                                                           result.reused)
+                                             : std::string()));
     }
 
     void run(const Step& st, const TempDir& upper, Vertex* v) {

@@ -109,3 +109,39 @@ TEST_F(Reproducible, WithoutAnEpochARebuildFromTheCacheIsTheSameImage) {
 
 }  // namespace
 }  // namespace strata::buildtest
+
+namespace strata::buildtest {
+namespace {
+
+// A rebuild after an edit links the unchanged files from the last build's
+// layer instead of copying them; the layer it makes is the same as one
+// built from nothing.
+TEST_F(Reproducible, UnchangedFilesAreLinkedFromTheLastLayerWithTheSameResult) {
+    for (int i = 0; i < 50; ++i)
+        file("many/f" + std::to_string(i), "content " + std::to_string(i));
+    file("many/special", "setuid", 04755);
+    dockerfile("FROM base:latest\nCOPY many /many\n");
+    build();
+    file("many/f7", "changed");
+    const auto edited = build();
+    const auto& layer = edited.image.layers.back();
+    const fs::path dir = store().layers().path(layer.diff_id);
+    struct stat st {};
+    ASSERT_EQ(::stat((dir / "many/f1").c_str(), &st), 0);
+    EXPECT_EQ(st.st_nlink, 2u) << "linked from the previous layer";
+    ASSERT_EQ(::stat((dir / "many/f7").c_str(), &st), 0);
+    EXPECT_EQ(st.st_nlink, 1u) << "changed: a copy of its own";
+
+    // The same context built in a store that never saw it: the same layer.
+    BuildEnv fresh;
+    fresh.SetUp();
+    fs::remove_all(fresh.ctx());
+    ASSERT_EQ(imagetest::shell("cp -a '" + ctx().string() + "' '" + fresh.ctx().string() + "'"), 0);
+    const auto clean = fresh.build(fresh.request());
+    EXPECT_EQ(clean.image.layers.back().diff_id, layer.diff_id);
+    EXPECT_EQ(rootfs(edited).at("/many/f7").data, "changed");
+    EXPECT_EQ(rootfs(edited).at("/many/special").mode, 04755u);
+}
+
+}  // namespace
+}  // namespace strata::buildtest
