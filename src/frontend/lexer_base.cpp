@@ -231,6 +231,10 @@ void DockerfileLexerBase::onHeredocLine() {
 }
 
 void DockerfileLexerBase::onDirective() {
+    if (!directives_open_) {  // too late to be a directive: a comment
+        setType(DockerfileLexer::COMMENT);
+        return;
+    }
     // `#` blanks key blanks `=` value; the grammar guarantees the shape.
     std::string_view text = currentTokenBytes();
     const SourcePos pos{static_cast<uint32_t>(tokenStartLine),

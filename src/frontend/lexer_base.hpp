@@ -56,8 +56,7 @@ class DockerfileLexerBase : public antlr4::Lexer {
     const std::vector<Problem>& problems() const { return problems_; }
 
   protected:
-    // Used by the grammar's predicate and actions.
-    bool directivesOpen() const { return directives_open_; }
+    // Used by the grammar's actions.
     void onDirective();
     void onHeredocLine();
 
