@@ -7,6 +7,8 @@ PKGS=(
   antlr4 libantlr4-runtime-dev default-jre-headless
   libarchive-dev libxxhash-dev libssl-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   libcurl4-openssl-dev libseccomp-dev libzstd-dev zlib1g-dev
+  # the static archives of libarchive's own dependencies (cmake/static_deps.cmake)
+  nettle-dev libxml2-dev libicu-dev liblz4-dev liblzma-dev libbz2-dev
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev clang-format
   busybox-static skopeo umoci zstd tar gzip python3

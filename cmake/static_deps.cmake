@@ -1,0 +1,63 @@
+# Static linking of the libraries every `strata` invocation loads.
+#
+# A no-op rebuild takes a few milliseconds, and loading shared objects was
+# the largest single part of it: libarchive.so brings libxml2, ICU (and with
+# it a second libstdc++), nettle, lzma, zstd, bz2, lz4, acl — 17 objects whose
+# mapping and symbol relocation cost ~2 ms at every start (docs/performance.md).
+# With STRATA_STATIC_RUNTIME the same libraries are linked from Debian's .a
+# files; fmt is used header-only (Debian ships no libfmt.a). What is not found
+# stays shared, so the build works either way.
+#
+# Defines strata::fmt, to be used instead of fmt::fmt, and retargets
+# LibArchive::LibArchive and PkgConfig::XXHASH at the static archives.
+
+add_library(strata_fmt INTERFACE)
+add_library(strata::fmt ALIAS strata_fmt)
+
+if(NOT STRATA_STATIC_RUNTIME)
+  target_link_libraries(strata_fmt INTERFACE fmt::fmt)
+  return()
+endif()
+
+if(TARGET fmt::fmt-header-only)
+  target_link_libraries(strata_fmt INTERFACE fmt::fmt-header-only)
+else()
+  target_link_libraries(strata_fmt INTERFACE fmt::fmt)
+endif()
+
+# find_static(VAR name...): the first lib<name>.a found, or VAR-NOTFOUND.
+function(strata_find_static var)
+  unset(${var})  # find_library skips the search when the variable is set
+  set(names)
+  foreach(n IN LISTS ARGN)
+    list(APPEND names lib${n}.a)
+  endforeach()
+  find_library(${var} NAMES ${names} NO_CACHE)
+  set(${var} ${${var}} PARENT_SCOPE)
+endfunction()
+
+strata_find_static(STRATA_XXHASH_A xxhash)
+if(STRATA_XXHASH_A)
+  set_property(TARGET PkgConfig::XXHASH PROPERTY INTERFACE_LINK_LIBRARIES ${STRATA_XXHASH_A})
+endif()
+
+# libarchive.a and what the members we link need. The pax writer's object
+# file also holds the table of every write format, which drags in the xar
+# writer and with it libxml2 and ICU, hence those two.
+strata_find_static(STRATA_ARCHIVE_A archive)
+set(_archive_deps)
+set(_archive_ok ${STRATA_ARCHIVE_A})
+foreach(dep nettle xml2 icuuc icudata zstd lz4 lzma bz2 z)
+  strata_find_static(_a ${dep})
+  if(NOT _a)
+    set(_archive_ok FALSE)
+    message(STATUS "strata: lib${dep}.a not found; libarchive stays shared")
+    break()
+  endif()
+  list(APPEND _archive_deps ${_a})
+endforeach()
+if(_archive_ok)
+  set_target_properties(LibArchive::LibArchive PROPERTIES
+    IMPORTED_LOCATION ${STRATA_ARCHIVE_A}
+    INTERFACE_LINK_LIBRARIES "${_archive_deps};Threads::Threads;${CMAKE_DL_LIBS};m")
+endif()
