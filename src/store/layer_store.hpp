@@ -16,7 +16,9 @@
 // instead of being deleted on the spot: ext4 skips recently freed inodes
 // when it allocates new ones, so deleting 10,000 files makes the next build
 // that creates 10,000 files several times slower. `strata prune` removes
-// them.
+// them. A duplicate whose removal frees fewer than 1,024 inodes (a small
+// step, or a COPY whose unchanged files are links into the previous layer)
+// is deleted at once.
 #pragma once
 
 #include <chrono>

@@ -218,11 +218,32 @@ TEST_F(LayerStoreTest, AdoptMovesADirectoryIn) {
     EXPECT_EQ(layers.adopt(dir, id), p);  // already there: the duplicate goes away
     EXPECT_FALSE(fs::exists(dir));
     EXPECT_EQ(read_file(p / "x"), "y");
-    // ... to the trash, not deleted on the spot (see LayerStore).
-    bool trash = false;
-    for (const auto& e : fs::directory_iterator(cs_->tmp_dir()))
-        trash = trash || e.path().filename().string().starts_with("trash-");
-    EXPECT_TRUE(trash);
+    EXPECT_TRUE(fs::is_empty(cs_->tmp_dir())) << "a small duplicate is deleted at once";
+
+    // A large one goes to the trash, not deleted on the spot (see LayerStore) ...
+    for (int i = 0; i < 1100; ++i)
+        write_file(dir / "many" / std::to_string(i), "x");
+    EXPECT_EQ(layers.adopt(dir, id), p);
+    EXPECT_FALSE(fs::exists(dir));
+    auto trash_dirs = [&] {
+        size_t n = 0;
+        for (const auto& e : fs::directory_iterator(cs_->tmp_dir()))
+            n += e.path().filename().string().starts_with("trash-");
+        return n;
+    };
+    EXPECT_EQ(trash_dirs(), 1u);
+    EXPECT_EQ(layers.trash_count(), 1u);
+
+    // ... unless its files are links to files kept elsewhere: removing it frees
+    // only its directories.
+    for (int i = 0; i < 1100; ++i) {
+        fs::create_directories(dir / "many");
+        fs::create_hard_link(p / "x", dir / "many" / std::to_string(i));
+    }
+    EXPECT_EQ(layers.adopt(dir, id), p);
+    EXPECT_FALSE(fs::exists(dir));
+    EXPECT_EQ(trash_dirs(), 1u);
+    EXPECT_EQ(read_file(p / "x"), "y");
 }
 
 TEST_F(LayerStoreTest, ALayerFromAnotherBootIsUnpackedAgain) {
