@@ -107,7 +107,8 @@ store::ImageRecord export_image(BuildSession& s, const StageResult& target,
     std::vector<store::Reference> tags;
     for (const auto& t : s.request.tags)
         tags.push_back(t.with_default_tag());
-    bool changed = !s.store.image(rec.manifest).has_value();
+    const std::optional<store::ImageRecord> present = s.store.image(rec.manifest);
+    bool changed = !present.has_value();
     if (!changed) {
         const store::NameIndex current = s.store.names();
         for (const auto& t : tags) {
@@ -124,8 +125,8 @@ store::ImageRecord export_image(BuildSession& s, const StageResult& target,
         for (const auto& t : tags)
             tx.tag(t, rec.manifest);
         tx.commit();
-    } else if (auto existing = s.store.image(rec.manifest)) {
-        rec = *existing;
+    } else {
+        rec = *present;
     }
     for (const auto& t : tags)
         v.log(fmt::format("naming to {} done", t.str()));
