@@ -267,7 +267,8 @@ int run_build(const GlobalOptions& global, const BuildCmdOptions& o) {
 
     std::unique_ptr<executor::ProgressSink> progress;
     if (mode == "tty")
-        progress = make_tty_progress(stderr, terminal_width(STDERR_FILENO));
+        progress = make_tty_progress(stderr, terminal_width(STDERR_FILENO),
+                                     terminal_height(STDERR_FILENO));
     else if (mode == "plain")
         progress = make_plain_progress(stderr);
     else

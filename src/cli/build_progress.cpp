@@ -18,6 +18,65 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// What a terminal would show of one output line, as plain text: what
+// follows the last carriage return (a progress bar's final state), CSI
+// escape sequences (colours, cursor moves) removed, tabs as one space, other
+// control characters dropped. The live view counts the lines it drew to
+// move the cursor back over them; a stray cursor move or tab would break it.
+std::string printable(std::string_view line) {
+    while (!line.empty() && line.back() == '\r')
+        line.remove_suffix(1);
+    if (const size_t cr = line.rfind('\r'); cr != std::string_view::npos)
+        line.remove_prefix(cr + 1);
+    std::string out;
+    out.reserve(line.size());
+    for (size_t i = 0; i < line.size(); ++i) {
+        const auto c = static_cast<unsigned char>(line[i]);
+        if (c == 0x1b) {  // ECMA-48 escape sequences
+            const char kind = i + 1 < line.size() ? line[i + 1] : '\0';
+            if (kind == '[') {  // CSI: parameters, intermediates, a final byte 0x40-0x7e
+                i += 2;
+                while (i < line.size() && !(line[i] >= 0x40 && line[i] <= 0x7e))
+                    ++i;
+            } else if (kind == ']') {  // OSC (titles, links): up to BEL or ESC backslash
+                i += 2;
+                while (i < line.size() && line[i] != '\a' &&
+                       !(line[i] == 0x1b && i + 1 < line.size() && line[i + 1] == '\\'))
+                    ++i;
+                if (i < line.size() && line[i] == 0x1b) ++i;
+            } else {  // intermediates 0x20-0x2f, then a final byte
+                ++i;
+                while (i < line.size() && line[i] >= 0x20 && line[i] <= 0x2f)
+                    ++i;
+            }
+            continue;
+        }
+        if (c == '\t') {
+            out += ' ';
+        } else if (c >= 0x20 && c != 0x7f) {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
+// Columns `s` takes, counting one per UTF-8 code point.
+size_t columns(std::string_view s) {
+    size_t n = 0;
+    for (char c : s)
+        n += (static_cast<unsigned char>(c) & 0xc0) != 0x80;
+    return n;
+}
+
+// The first `cols` code points of `s`, never cutting a UTF-8 sequence.
+std::string first_columns(std::string_view s, size_t cols) {
+    size_t i = 0, n = 0;
+    for (; i < s.size(); ++i) {
+        if ((static_cast<unsigned char>(s[i]) & 0xc0) != 0x80 && n++ == cols) break;
+    }
+    return std::string(s.substr(0, i));
+}
+
 // ---------------------------------------------------------------- plain ---
 
 class PlainProgress final : public executor::ProgressSink {
@@ -71,7 +130,8 @@ class PlainProgress final : public executor::ProgressSink {
 
 class TtyProgress final : public executor::ProgressSink {
   public:
-    TtyProgress(FILE* out, int width) : out_(out), width_(width < 20 ? 80 : width) {
+    TtyProgress(FILE* out, int width, int height)
+        : out_(out), width_(width < 20 ? 80 : width), height_(height < 4 ? 24 : height) {
         ticker_ = std::thread([this] {
             std::unique_lock lock(mu_);
             while (!stop_) {
@@ -106,7 +166,7 @@ class TtyProgress final : public executor::ProgressSink {
     void log(int id, std::string_view line) override {
         std::lock_guard lock(mu_);
         auto& logs = items_[id].logs;
-        logs.emplace_back(line);
+        logs.push_back(printable(line));
         if (logs.size() > kLogLines) logs.pop_front();
     }
     void cached(int id) override { end(id, State::kCached, 0); }
@@ -148,12 +208,14 @@ class TtyProgress final : public executor::ProgressSink {
         redraw();
     }
 
+    // `left` and `right` on one line that does not wrap: the last column
+    // stays free (some terminals wrap when it is written).
     std::string fit(const std::string& left, const std::string& right) const {
-        const size_t w = static_cast<size_t>(width_);
+        const size_t w = static_cast<size_t>(width_) - 1;
         std::string l = left;
         const size_t room = w > right.size() + 1 ? w - right.size() - 1 : 0;
-        if (l.size() > room) l = l.substr(0, room > 3 ? room - 3 : 0) + "...";
-        return l + std::string(room - std::min(room, l.size()) + 1, ' ') + right;
+        if (columns(l) > room) l = first_columns(l, room > 3 ? room - 3 : 0) + "...";
+        return l + std::string(room - std::min(room, columns(l)) + 1, ' ') + right;
     }
 
     std::string line_for(const Item& it) const {
@@ -171,19 +233,36 @@ class TtyProgress final : public executor::ProgressSink {
         live_lines_ = 0;
     }
 
+    // The header, then each running vertex with its last output lines. The
+    // cursor cannot move above the top of the screen, so the region is kept
+    // shorter than the terminal: output lines go first, then vertices.
     void draw_live() {
         const double total = std::chrono::duration<double>(Clock::now() - start_).count();
-        std::string s = fmt::format("[+] Building {:.1f}s ({}/{})\n", total, ended_, order_.size());
-        int lines = 1;
+        std::vector<const Item*> pending;  // running, or ended after one still running
+        size_t log_lines = 0;
         for (int id : order_) {
             const Item& it = items_.at(id);
-            if (it.state != State::kRunning) continue;
-            s += line_for(it) + "\n";
+            if (it.printed) continue;
+            pending.push_back(&it);
+            if (it.state == State::kRunning) log_lines += it.logs.size();
+        }
+        const size_t room = static_cast<size_t>(height_) - 2;  // header + cursor line
+        const bool with_logs = pending.size() + log_lines <= room;
+        const size_t shown = std::min(pending.size(), pending.size() <= room ? room : room - 1);
+        std::string s = fmt::format("[+] Building {:.1f}s ({}/{})\n", total, ended_, order_.size());
+        int lines = 1;
+        for (size_t i = 0; i < shown; ++i) {
+            s += line_for(*pending[i]) + "\n";
             ++lines;
-            for (const auto& l : it.logs) {
+            if (!with_logs || pending[i]->state != State::kRunning) continue;
+            for (const auto& l : pending[i]->logs) {
                 s += fit(" => => " + l, "") + "\n";
                 ++lines;
             }
+        }
+        if (shown < pending.size()) {
+            s += fit(fmt::format(" => ... and {} more", pending.size() - shown), "") + "\n";
+            ++lines;
         }
         fmt::print(out_, "{}", s);
         live_lines_ = lines;
@@ -191,13 +270,15 @@ class TtyProgress final : public executor::ProgressSink {
     }
 
     // Finished vertices go above the live region, printed once, in the order
-    // they started; the live region (header and running vertices) is drawn
-    // again below them.
+    // they started: a vertex that ends while one started before it still
+    // runs waits in the live region. The live region (header, then the
+    // vertices not printed yet) is drawn again below them.
     void redraw() {
         clear_live();
         for (int id : order_) {
             Item& it = items_.at(id);
-            if (it.printed || it.state == State::kRunning) continue;
+            if (it.printed) continue;
+            if (it.state == State::kRunning && !stop_) break;  // at the end, print everything
             fmt::print(out_, "{}\n", line_for(it));
             if (it.state == State::kFailed) {
                 fmt::print(out_, "------\n > {}:\n", it.name);
@@ -213,6 +294,7 @@ class TtyProgress final : public executor::ProgressSink {
 
     FILE* out_;
     int width_;
+    int height_;
     std::mutex mu_;
     std::condition_variable cv_;
     bool stop_ = false;
@@ -230,8 +312,8 @@ std::unique_ptr<executor::ProgressSink> make_plain_progress(FILE* out) {
     return std::make_unique<PlainProgress>(out);
 }
 
-std::unique_ptr<executor::ProgressSink> make_tty_progress(FILE* out, int width) {
-    return std::make_unique<TtyProgress>(out, width);
+std::unique_ptr<executor::ProgressSink> make_tty_progress(FILE* out, int width, int height) {
+    return std::make_unique<TtyProgress>(out, width, height);
 }
 
 bool is_terminal(int fd) {
@@ -242,6 +324,12 @@ int terminal_width(int fd) {
     struct winsize ws {};
     if (::ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
     return 80;
+}
+
+int terminal_height(int fd) {
+    struct winsize ws {};
+    if (::ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0) return ws.ws_row;
+    return 24;
 }
 
 }  // namespace strata::cli

@@ -20,11 +20,13 @@
 namespace strata::cli {
 
 std::unique_ptr<executor::ProgressSink> make_plain_progress(FILE* out);
-// `width` is the terminal's column count (lines are cut to fit).
-std::unique_ptr<executor::ProgressSink> make_tty_progress(FILE* out, int width);
+// `width` and `height` are the terminal's size: lines are cut to fit, and
+// the live region stays shorter than the screen.
+std::unique_ptr<executor::ProgressSink> make_tty_progress(FILE* out, int width, int height);
 
-// Whether `fd` is a terminal, and its width (80 when unknown).
+// Whether `fd` is a terminal, and its size (80×24 when unknown).
 bool is_terminal(int fd);
 int terminal_width(int fd);
+int terminal_height(int fd);
 
 }  // namespace strata::cli
