@@ -8,6 +8,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "conformance_dir.hpp"
 #include "frontend/node.hpp"
 
 namespace fs = std::filesystem;
@@ -15,8 +16,7 @@ using namespace strata::frontend;
 
 namespace {
 
-const fs::path kCorpus =
-    fs::path(STRATA_SOURCE_DIR) / ".." / "shared" / "conformance" / "buildkit-parser";
+const fs::path kCorpus = conformance_dir() / "buildkit-parser";
 
 std::string read_file(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
@@ -36,7 +36,9 @@ std::vector<fs::path> cases(const char* dir) {
 
 TEST(BuildkitParserConformance, PositiveCasesDumpExactly) {
     const auto all = cases("testfiles");
-    if (all.empty()) GTEST_SKIP() << "conformance corpus not found at " << kCorpus;
+    if (all.empty())
+        GTEST_SKIP() << "conformance corpus not found at " << kCorpus
+                     << " (set STRATA_CONFORMANCE_DIR)";
     int passed = 0;
     for (const fs::path& dir : all) {
         const std::string expected = read_file(dir / "result");
@@ -61,7 +63,9 @@ TEST(BuildkitParserConformance, PositiveCasesDumpExactly) {
 
 TEST(BuildkitParserConformance, NegativeCasesFailWithLocation) {
     const auto all = cases("testfiles-negative");
-    if (all.empty()) GTEST_SKIP() << "conformance corpus not found at " << kCorpus;
+    if (all.empty())
+        GTEST_SKIP() << "conformance corpus not found at " << kCorpus
+                     << " (set STRATA_CONFORMANCE_DIR)";
     int passed = 0;
     for (const fs::path& dir : all) {
         try {

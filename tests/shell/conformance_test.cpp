@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "conformance_dir.hpp"
 #include "frontend/shell_expander.hpp"
 
 namespace fs = std::filesystem;
@@ -17,8 +18,7 @@ using namespace strata::frontend;
 
 namespace {
 
-const fs::path kCorpus =
-    fs::path(STRATA_SOURCE_DIR) / ".." / "shared" / "conformance" / "buildkit-shell";
+const fs::path kCorpus = conformance_dir() / "buildkit-shell";
 
 std::vector<std::string> read_lines(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
@@ -64,7 +64,9 @@ std::string join(const std::vector<std::string>& words) {
 
 TEST(BuildkitShellConformance, EnvVarTest) {
     const fs::path file = kCorpus / "envVarTest";
-    if (!fs::exists(file)) GTEST_SKIP() << "conformance corpus not found at " << file;
+    if (!fs::exists(file))
+        GTEST_SKIP() << "conformance corpus not found at " << file
+                     << " (set STRATA_CONFORMANCE_DIR)";
     const Env env{{"PWD", "/home"}, {"SHELL", "bash"}, {"KOREAN", "한국어"}, {"NULL", ""}};
     int total = 0;
     int passed = 0;
@@ -102,7 +104,9 @@ TEST(BuildkitShellConformance, EnvVarTest) {
 
 TEST(BuildkitShellConformance, WordsTest) {
     const fs::path file = kCorpus / "wordsTest";
-    if (!fs::exists(file)) GTEST_SKIP() << "conformance corpus not found at " << file;
+    if (!fs::exists(file))
+        GTEST_SKIP() << "conformance corpus not found at " << file
+                     << " (set STRATA_CONFORMANCE_DIR)";
     std::vector<std::string> env_list;
     int total = 0;
     int passed = 0;
