@@ -158,7 +158,7 @@ class TtyProgress final : public executor::ProgressSink {
     void started(int id, const std::string& name) override {
         std::lock_guard lock(mu_);
         Item& it = items_[id];
-        it.name = name;
+        it.name = printable(name);  // instruction text may hold tabs
         it.start = Clock::now();
         order_.push_back(id);
         redraw();

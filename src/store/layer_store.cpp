@@ -137,18 +137,6 @@ size_t LayerStore::trash_count(size_t up_to) const {
     return n;
 }
 
-void LayerStore::empty_trash(std::chrono::seconds age) {
-    const auto now = std::filesystem::file_time_type::clock::now();
-    std::error_code ec;
-    for (auto it = std::filesystem::directory_iterator(root_ / "tmp", ec);
-         !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-        if (!it->path().filename().string().starts_with("trash-")) continue;
-        std::error_code tec;
-        const auto t = std::filesystem::last_write_time(it->path(), tec);
-        if (!tec && now - t > age) remove_tree(it->path());
-    }
-}
-
 std::filesystem::path LayerStore::ensure_unpacked(const Digest& blob_digest,
                                                   const Digest& diff_id) {
     auto final_path = path(diff_id);

@@ -21,7 +21,6 @@
 // is deleted at once.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
@@ -56,9 +55,6 @@ class LayerStore {
     std::filesystem::path adopt(const std::filesystem::path& dir, const Digest& diff_id);
     void remove(const Digest& diff_id);  // missing is not an error
     std::vector<Digest> list() const;    // sorted
-    // Removes trash directories older than `age` (`strata prune` removes
-    // everything in tmp/, trash included).
-    void empty_trash(std::chrono::seconds age);
     // How many trash directories there are (counting stops at `up_to`).
     size_t trash_count(size_t up_to = SIZE_MAX) const;
 

@@ -160,7 +160,7 @@ TEST_F(TtyProgressTest, FinishedStepsStayOnceInOrderAndTheLiveRegionGoes) {
 
 TEST_F(TtyProgressTest, OutputLinesAreShownAsATerminalWouldShowThem) {
     auto p = make_tty_progress(file_, 80, 24);
-    p->started(1, "[1/1] RUN fetch");
+    p->started(1, "[1/1] RUN\tfetch");
     p->log(1, "\x1b[31mred\x1b[0m\tand tab");
     p->log(1, "progress 10%\rprogress 50%\rprogress 100%\r");
     p->log(1, std::string("bell\a, nul ") + '\0' + "and\x1b(B charset\x1b]0;title\a");
