@@ -1,0 +1,28 @@
+// Names of the sandbox's cgroups: "strata-<pid>-<start time>-<name>", the
+// pid and start time (/proc/<pid>/stat field 22) of the strata process that
+// made it, so that a later run can tell a leftover (internal to sandbox/).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace strata::sandbox {
+
+// Start time of `pid` in clock ticks after boot; nullopt when it is gone.
+std::optional<uint64_t> process_start_time(pid_t pid);
+
+struct CgroupOwner {
+    pid_t pid = 0;
+    uint64_t start_time = 0;
+};
+
+// The maker named in a cgroup directory name; nullopt when the name is not one of ours.
+std::optional<CgroupOwner> parse_cgroup_owner(std::string_view dir_name);
+
+// Whether the process that made the cgroup no longer runs.
+bool owner_gone(const CgroupOwner& owner);
+
+}  // namespace strata::sandbox
