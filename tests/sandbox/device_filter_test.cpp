@@ -109,6 +109,50 @@ TEST(DeviceFilter, CgroupV2ProgramRefusesTheRootDiskAndAllowsNull) {
     EXPECT_FALSE(std::filesystem::exists(dir));
 }
 
+TEST(DeviceFilter, AccessMustBeASubsetOfTheRules) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+    const auto place = v2_place();
+    if (!place) GTEST_SKIP() << "no cgroup2 tree is mounted";
+    std::string why;
+    auto cg = Cgroup::create_in(*place, "access-v2", {.devices = false}, why);
+    ASSERT_TRUE(cg) << why;
+    // /dev/null readable only; any char node may be made.
+    const std::vector<DeviceRule> rules = {{'c', 1, 3, "r"},
+                                           {'c', kAnyDeviceNumber, kAnyDeviceNumber, "m"}};
+    const UniqueFd dir(::open(cg->dirs()[0].c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    ASSERT_TRUE(dir);
+    attach_device_filter(dir.get(), load_device_filter(rules).get(), cg->dirs()[0]);
+    const TempDir tmp = TempDir::create("/tmp", "strata-devaccess-");
+    const std::string node = (tmp.path() / "null").string();
+
+    testing::Pipe pipe;
+    testing::Child child([&] {
+        pipe.close_read();
+        testing::join(*cg);
+        int results[4];
+        auto open_errno = [](const char* path, int flags) {
+            const int fd = ::open(path, flags | O_CLOEXEC);
+            if (fd < 0) return errno;
+            ::close(fd);
+            return 0;
+        };
+        results[0] = open_errno("/dev/null", O_RDONLY);
+        results[1] = open_errno("/dev/null", O_WRONLY);
+        results[2] = open_errno("/dev/null", O_RDWR);
+        results[3] = ::mknod(node.c_str(), S_IFCHR | 0600, makedev(1, 3)) == 0 ? 0 : errno;
+        pipe.send(results, sizeof(results));
+        return 0;
+    });
+    pipe.close_write();
+    int results[4] = {-1, -1, -1, -1};
+    ASSERT_TRUE(pipe.receive(results, sizeof(results)));
+    child.wait();
+    EXPECT_EQ(results[0], 0);
+    EXPECT_EQ(results[1], EPERM);
+    EXPECT_EQ(results[2], EPERM) << "read and write together need both";
+    EXPECT_EQ(results[3], 0);
+}
+
 TEST(DeviceFilter, CgroupV2WithoutTheMemoryControllerGivesAReason) {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root";
     const auto place = v2_place();
