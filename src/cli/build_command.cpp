@@ -30,7 +30,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct BuildCmdOptions {
-    std::vector<std::string> tags, build_args, labels, no_cache_filter;
+    std::vector<std::string> tags, build_args, labels, no_cache_filter, secrets, ssh;
     std::string file, target, iidfile, metadata_file, progress = "auto", platform, network;
     std::string source_date_epoch;
     std::string context;
@@ -241,6 +241,10 @@ int run_build(const GlobalOptions& global, const BuildCmdOptions& o) {
     }
     req.jobs = o.jobs;
     req.explain = o.explain;
+    for (const auto& spec : o.secrets)
+        req.secrets.push_back(executor::parse_secret_flag(spec));
+    for (const auto& spec : o.ssh)
+        req.ssh.push_back(executor::parse_ssh_flag(spec));
 
     std::string mode = o.quiet ? "quiet" : o.progress;
     if (mode == "auto") mode = is_terminal(STDERR_FILENO) ? "tty" : "plain";
@@ -340,6 +344,11 @@ void add_build_command(CLI::App& app, const GlobalOptions& global) {
                     "Network of RUN steps: default and host share the host's, none has only "
                     "loopback")
         ->check(CLI::IsMember({"default", "host", "none"}));
+    cmd->add_option("--secret", o->secrets,
+                    "Secret for RUN --mount=type=secret: id=ID[,src=FILE|,env=VAR]; repeatable");
+    cmd->add_option("--ssh", o->ssh,
+                    "SSH agent for RUN --mount=type=ssh: default|ID[=SOCKET|KEY[,KEY...]]; "
+                    "repeatable");
     cmd->add_flag("--explain", o->explain,
                   "Say, for every step that misses the cache, which input changed");
     cmd->add_option("context", o->context, "The build context: a directory, or - for stdin")

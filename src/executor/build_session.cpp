@@ -20,7 +20,9 @@ BuildSession::BuildSession(const BuildRequest& req, store::ImageStore& st, Progr
       cache(st.cache_dir()),
       locator(req.dockerfile_name, req.dockerfile_text),
       resolver(st, prog, [this] { return next_id(); }),
-      slots(req.jobs) {}
+      slots(req.jobs),
+      secrets(req.secrets),
+      ssh_agents(req.ssh) {}
 
 const cache::ContextSnapshot& BuildSession::snapshot() {
     std::call_once(snapshot_once_, [&] {

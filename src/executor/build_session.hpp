@@ -17,6 +17,7 @@
 #include "cache/build_record.hpp"
 #include "cache/cache_index.hpp"
 #include "cache/context_snapshot.hpp"
+#include "executor/build_secrets.hpp"
 #include "executor/builder.hpp"
 #include "executor/source_digester.hpp"
 #include "executor/source_view.hpp"
@@ -76,6 +77,10 @@ class BuildSession {
     std::unique_ptr<planner::KeyComputer> keys;
     JobSlots slots;
     std::atomic<bool> cancelled{false};
+    // --secret and --ssh: checked when the build starts; agents started for
+    // key files live as long as the session (the build).
+    SecretStore secrets;
+    SshAgents ssh_agents;
 
     int next_id() { return ++last_id_; }
 

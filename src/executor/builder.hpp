@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "executor/build_secrets.hpp"
 #include "executor/progress.hpp"
 #include "executor/run_executor.hpp"
 #include "frontend/diagnostic.hpp"
@@ -48,6 +49,8 @@ struct BuildRequest {
     unsigned jobs = 0;  // stages built at once; 0 = the number of cores
     bool explain = false;
     store::Compression compression = store::Compression::kGzip;
+    std::vector<SecretSource> secrets;  // --secret (values are read when a RUN needs them)
+    std::vector<SshSource> ssh;         // --ssh
 };
 
 struct StepReport {

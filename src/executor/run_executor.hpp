@@ -29,6 +29,19 @@ struct ResolvedMount {
     // directory; empty for tmpfs, secret and ssh.
     std::vector<std::filesystem::path> sources;
     std::string subpath;  // bind: source= inside those layers
+    // secret and ssh: false when what the mount names was not given
+    // (--secret / --ssh) and the mount is not `required`: then nothing is
+    // mounted and no variable set, as in BuildKit. Always true otherwise.
+    bool present = true;
+    // secret: the value, in memory only — never written to the store or to a
+    // file on disk. The sandbox passes it through a memfd and mounts it from
+    // a tmpfs at mount.target (mode/uid/gid from the mount) and/or sets
+    // mount.env to it in the process environment.
+    std::string secret;
+    // ssh: the host path of the agent socket, bind-mounted at mount.target
+    // (mode/uid/gid from the mount; SSH_AUTH_SOCK is already in the step's
+    // env, set by the planner).
+    std::filesystem::path ssh_socket;
 };
 
 struct RunRequest {

@@ -330,6 +330,29 @@ class StageRunner {
                 const std::string id = m.id.empty() ? m.target : m.id;
                 rm.sources = {s_.store.cache_dir() / "mounts" /
                               store::sha256_of(id).hex.substr(0, 32)};
+            } else if (m.type == "secret") {
+                std::optional<std::string> value = s_.secrets.value(m.id);
+                if (value)
+                    rm.secret = std::move(*value);
+                else if (m.required)
+                    throw Error(ErrorKind::kNotFound,
+                                fmt::format("secret {} is required but was not given: pass it "
+                                            "with --secret id={},src=FILE or --secret "
+                                            "id={},env=VARIABLE",
+                                            m.id, m.id, m.id));
+                else
+                    rm.present = false;
+            } else if (m.type == "ssh") {
+                if (auto socket = s_.ssh_agents.socket(m.id))
+                    rm.ssh_socket = *socket;
+                else if (m.required)
+                    throw Error(ErrorKind::kNotFound,
+                                fmt::format("ssh agent {} is required but was not given: pass "
+                                            "--ssh {} (your $SSH_AUTH_SOCK) or --ssh "
+                                            "{}=SOCKET|KEYFILE",
+                                            m.id, m.id, m.id));
+                else
+                    rm.present = false;
             }
             req.mounts.push_back(std::move(rm));
         }

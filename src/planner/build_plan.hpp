@@ -89,6 +89,13 @@ struct RunMount {
     bool read_only = false;
     SourceRef from;  // kContext for a bind without from=; kScratch for a cache without from=
     std::map<std::string, std::string> options;  // every key=value as written (expanded)
+    // secret and ssh, with BuildKit's defaults applied: `id` is the secret's
+    // id (id=, source= or basename(target)) or the ssh agent's ("default");
+    // `target` is /run/secrets/<id> or /run/buildkit/ssh_agent.<N> unless
+    // given, and empty for a secret with env= but no target (no file then).
+    std::string env;        // secret: the variable that receives the value; "" for none
+    bool required = false;  // a missing secret / agent fails the step (else: not mounted)
+    uint32_t mode = 0, uid = 0, gid = 0;  // secret 0400, ssh 0600, owner 0:0 unless given
 };
 
 struct RunStep {

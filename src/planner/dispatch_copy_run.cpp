@@ -187,12 +187,16 @@ void dispatch_run(Step& step, StageState& state, DispatchContext& ctx, StepCount
     StepExpander ex(ctx, ins, env);
     RunStep& out = step.run;
 
+    size_t ssh_mounts = 0;
     for (const std::string& value : r.mounts) {
         MountSpec raw;
         MountSpec m;
+        SecretMountInfo info;
         try {
             raw = parse_mount(value);  // from= is resolved unexpanded, as BuildKit does
             m = parse_mount(value, [&](const std::string& v) { return ex.word(v); });
+            if (m.type == "secret" || m.type == "ssh")
+                info = secret_mount_info(m, m.type == "ssh" ? ssh_mounts++ : 0);
         } catch (const MountError& e) {
             ctx.loc.fail_flag(ins, "mount", e.message);
         }
@@ -203,6 +207,16 @@ void dispatch_run(Step& step, StageState& state, DispatchContext& ctx, StepCount
         rm.id = m.id;
         rm.read_only = m.read_only;
         rm.options = m.options;
+        if (m.type == "secret" || m.type == "ssh") {
+            rm.id = info.id;
+            rm.target = info.target;
+            rm.env = info.env;
+            rm.required = info.required;
+            rm.mode = info.mode;
+            rm.uid = info.uid;
+            rm.gid = info.gid;
+            rm.read_only = true;  // BuildKit mounts both read-only, whatever rw says
+        }
         if (m.type == "tmpfs" || m.type == "secret" || m.type == "ssh") {
             rm.from.kind = SourceRef::Kind::kScratch;
         } else if (!raw.from.empty()) {
@@ -251,6 +265,15 @@ void dispatch_run(Step& step, StageState& state, DispatchContext& ctx, StepCount
     }
     out.argv = args;
     out.env = state.env.vars();
+    // As BuildKit's ExecOp: SSH_AUTH_SOCK names the first agent socket unless
+    // the step's environment already has it.
+    for (const RunMount& m : out.mounts) {
+        if (m.type != "ssh") continue;
+        const bool set = std::any_of(out.env.begin(), out.env.end(),
+                                     [](const EnvVar& e) { return e.first == "SSH_AUTH_SOCK"; });
+        if (!set) out.env.emplace_back("SSH_AUTH_SOCK", m.target);
+        break;
+    }
     for (const auto& [name, value] : ctx.build_args) {
         if (is_proxy_arg(name) && !state.env.has(name)) out.proxy_env.emplace_back(name, value);
     }
@@ -280,6 +303,18 @@ void dispatch_run(Step& step, StageState& state, DispatchContext& ctx, StepCount
     add_field(step, "network", out.network);
     add_field(step, "security", out.security);
     for (const RunMount& m : out.mounts) {
+        if (m.type == "secret" || m.type == "ssh") {
+            // What BuildKit's LLB holds: the id and where and how it is
+            // mounted, never the value (so a new value does not bust the
+            // cache, as in BuildKit); defaults applied, so spelling out
+            // target=/run/secrets/ID or mode=0400 keys the same.
+            add_field(step, "mount",
+                      fmt::format("type={},id={},target={},env={},required={},mode={:o},uid={},"
+                                  "gid={}",
+                                  m.type, m.id, m.target, m.env, bool_text(m.required), m.mode,
+                                  m.uid, m.gid));
+            continue;
+        }
         std::string text = "from=" + source_ref_field(m.from);
         for (const auto& [k, v] : m.options) {  // std::map: sorted, so flag order never matters
             if (k != "from") text += "," + k + "=" + v;

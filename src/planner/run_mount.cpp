@@ -4,13 +4,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
+#include <optional>
 #include <vector>
 
 namespace strata::planner {
-namespace {
-
-// encoding/csv, one record: fields split on ',', a field may be quoted with
-// '"' (a doubled quote inside is a literal quote).
 std::vector<std::string> csv_fields(std::string_view text) {
     std::vector<std::string> out;
     std::string field;
@@ -47,6 +45,8 @@ std::vector<std::string> csv_fields(std::string_view text) {
     return out;
 }
 
+namespace {
+
 bool parse_bool(const std::string& v, bool& out) {
     static const std::vector<std::string> yes = {"1", "t", "T", "TRUE", "true", "True"};
     static const std::vector<std::string> no = {"0", "f", "F", "FALSE", "false", "False"};
@@ -59,6 +59,26 @@ bool parse_bool(const std::string& v, bool& out) {
         return true;
     }
     return false;
+}
+
+// strconv.ParseUint(v, base, 32) for base 8 or 10: digits of the base only.
+std::optional<uint32_t> parse_uint32(const std::string& v, unsigned base) {
+    if (v.empty()) return std::nullopt;
+    uint64_t n = 0;
+    for (char c : v) {
+        if (c < '0' || c >= static_cast<char>('0' + base)) return std::nullopt;
+        n = n * base + static_cast<unsigned>(c - '0');
+        if (n > UINT32_MAX) return std::nullopt;
+    }
+    return static_cast<uint32_t>(n);
+}
+
+std::string base_name(const std::string& path) {
+    std::string p = path;
+    while (p.size() > 1 && p.back() == '/')
+        p.pop_back();
+    const size_t slash = p.rfind('/');
+    return slash == std::string::npos ? p : p.substr(slash + 1);
 }
 
 }  // namespace
@@ -79,6 +99,10 @@ MountSpec parse_mount(std::string_view value,
                 m.read_only = false;
                 ro_set = true;
             } else if (key == "required") {
+                if (m.type != "secret" && m.type != "ssh")
+                    throw MountError{
+                        fmt::format("unexpected key '{}' for mount type '{}'", key, m.type)};
+                m.required = true;
                 m.options[key] = "true";
                 continue;
             } else {
@@ -89,6 +113,14 @@ MountSpec parse_mount(std::string_view value,
         }
         std::string v = field.substr(eq + 1);
         if (expand) v = expand(v);
+        // Unexpanded (the planner's first look, for from=): a value with a
+        // variable in it is checked once it is expanded.
+        const bool later = !expand && v.find('$') != std::string::npos;
+        if (later && (key == "required" || key == "sharing" || key == "mode" || key == "uid" ||
+                      key == "gid")) {
+            m.options[key] = v;
+            continue;
+        }
         if (key == "type") {
             static const std::vector<std::string> types = {"bind", "cache", "tmpfs", "secret",
                                                            "ssh"};
@@ -115,17 +147,81 @@ MountSpec parse_mount(std::string_view value,
             key = rw ? "readwrite" : "readonly";
         } else if (key == "id") {
             m.id = v;
-        } else if (key != "sharing" && key != "mode" && key != "uid" && key != "gid" &&
-                   key != "required" && key != "size" && key != "env") {
+        } else if (key == "required") {
+            if (m.type != "secret" && m.type != "ssh")
+                throw MountError{
+                    fmt::format("unexpected key '{}' for mount type '{}'", key, m.type)};
+            if (!parse_bool(v, m.required))
+                throw MountError{fmt::format("invalid value for {}: {}", key, v)};
+            v = m.required ? "true" : "false";
+        } else if (key == "size") {
+            if (m.type != "tmpfs")
+                throw MountError{
+                    fmt::format("unexpected key '{}' for mount type '{}'", key, m.type)};
+        } else if (key == "sharing") {
+            std::string lower = v;
+            std::transform(lower.begin(), lower.end(), lower.begin(),
+                           [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+            if (lower != "shared" && lower != "private" && lower != "locked")
+                throw MountError{fmt::format("unsupported sharing value \"{}\"", v)};
+        } else if (key == "mode" || key == "uid" || key == "gid") {
+            const auto n = parse_uint32(v, key == "mode" ? 8 : 10);
+            if (!n) throw MountError{fmt::format("invalid value {} for {}", v, key)};
+            (key == "mode" ? m.mode : key == "uid" ? m.uid : m.gid) = *n;
+        } else if (key == "env") {
+            m.env = v;
+        } else {
             throw MountError{fmt::format("unexpected key '{}' in '{}'", key, field)};
         }
         m.options[key] = v;
     }
+    if (m.type != "secret" && m.type != "ssh" && m.type != "cache") {
+        for (const char* k : {"mode", "uid", "gid"}) {
+            if (m.options.count(k))
+                throw MountError{fmt::format("{} not allowed for \"{}\" type mounts", k, m.type)};
+        }
+    }
     if (!ro_set) m.read_only = m.type == "bind" || m.type == "secret" || m.type == "ssh";
+    if (m.type == "secret") {
+        if (!m.from.empty()) throw MountError{"secret mount should not have a from"};
+        if (m.options.count("sharing")) throw MountError{"secret mount should not define sharing"};
+        if (m.source.empty() && m.target.empty() && m.id.empty())
+            throw MountError{
+                "invalid secret mount. one of source, target required (name the secret with "
+                "id=ID)"};
+        if (!m.source.empty() && !m.id.empty()) throw MountError{"both source and id can't be set"};
+    }
+    if (m.options.count("sharing") && m.type != "cache")
+        throw MountError{fmt::format("invalid cache sharing set for {} mount", m.type)};
     if (m.target.empty() && (m.type == "bind" || m.type == "cache" || m.type == "tmpfs")) {
         throw MountError{fmt::format("mount type {} requires a target (target=PATH)", m.type)};
     }
     return m;
+}
+
+SecretMountInfo secret_mount_info(const MountSpec& m, size_t ssh_index) {
+    SecretMountInfo out;
+    out.required = m.required;
+    out.uid = m.uid.value_or(0);
+    out.gid = m.gid.value_or(0);
+    out.target = m.target;
+    if (m.type == "ssh") {
+        if (!m.source.empty()) throw MountError{"ssh does not support source"};
+        out.id = m.id.empty() ? "default" : m.id;
+        if (out.target.empty()) out.target = fmt::format("/run/buildkit/ssh_agent.{}", ssh_index);
+        out.mode = m.mode.value_or(0600);
+        return out;
+    }
+    out.id = m.source.empty() ? m.id : m.source;
+    if (out.id.empty()) out.id = base_name(m.target);
+    out.mode = m.mode.value_or(0400);
+    if (m.env) {
+        // env= with an empty name: the variable is named after the secret.
+        out.env = m.env->empty() ? out.id : *m.env;
+    } else if (out.target.empty()) {
+        out.target = "/run/secrets/" + base_name(out.id);
+    }
+    return out;
 }
 
 }  // namespace strata::planner

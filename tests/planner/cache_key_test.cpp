@@ -247,6 +247,39 @@ std::vector<KeyRow> rows() {
         {"COPY source order", none,
          [](Inputs& in) { in.replace("go.mod go.sum", "go.sum go.mod"); }, "HHHHMMMMM HMMMM"},
         {"--no-cache does not change keys", none, [](Inputs& in) { in.no_cache = true; }, all_hit},
+        // Secrets: the key holds the mount (id, target, env, mode, uid, gid,
+        // required), never the value — the value is not even an input here
+        // (tests/build/secret_test.cpp checks a new value is a cache hit).
+        {"secret mount: its id changed",
+         [](Inputs& in) {
+             in.replace("RUN make deps", "RUN --mount=type=secret,id=npmrc make deps");
+         },
+         [](Inputs& in) {
+             in.replace("RUN make deps", "RUN --mount=type=secret,id=netrc make deps");
+         },
+         "HHHHHMMMM HMMMM"},
+        {"secret mount: its target changed",
+         [](Inputs& in) {
+             in.replace("RUN make deps", "RUN --mount=type=secret,id=npmrc make deps");
+         },
+         [](Inputs& in) {
+             in.replace("RUN make deps",
+                        "RUN --mount=type=secret,id=npmrc,target=/root/.npmrc make deps");
+         },
+         "HHHHHMMMM HMMMM"},
+        {"secret mount: the default target spelled out",
+         [](Inputs& in) {
+             in.replace("RUN make deps", "RUN --mount=type=secret,id=npmrc make deps");
+         },
+         [](Inputs& in) {
+             in.replace("RUN make deps",
+                        "RUN --mount=type=secret,id=npmrc,target=/run/secrets/npmrc,mode=0400 "
+                        "make deps");
+         },
+         all_hit},
+        {"ssh mount added", none,
+         [](Inputs& in) { in.replace("RUN make deps", "RUN --mount=type=ssh make deps"); },
+         "HHHHHMMMM HMMMM"},
         {"variable in a COPY path: only its value counts",
          [](Inputs& in) { in.replace("COPY config.json /etc/app/", "COPY config.json $MODE/"); },
          [](Inputs& in) {
