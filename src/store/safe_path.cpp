@@ -6,47 +6,31 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <deque>
 
 #include "base/error.hpp"
+#include "base/in_root.hpp"
 
 namespace strata::store {
 
 namespace {
 
-constexpr int kMaxSymlinks = 40;  // as the kernel's ELOOP limit
-
 [[noreturn]] void refuse(std::string_view entry, const std::string& why) {
     throw Error(ErrorKind::kCorrupt, "layer entry '" + std::string(entry) + "': " + why);
 }
 
-std::string read_link_at(int dirfd, const std::string& name, std::string_view entry) {
-    std::string buf(256, '\0');
-    for (;;) {
-        ssize_t n = ::readlinkat(dirfd, name.c_str(), buf.data(), buf.size());
-        if (n < 0) throw system_error("readlink", std::string(entry));
-        if (static_cast<size_t>(n) < buf.size()) {
-            buf.resize(static_cast<size_t>(n));
-            return buf;
-        }
-        buf.resize(buf.size() * 2);
+// Turns a failed in-root resolution into the error an archive entry gets:
+// a path the archive made impossible is kCorrupt, anything else kSystem.
+[[noreturn]] void resolution_failed(std::string_view entry, const std::string& path, int err) {
+    switch (err) {
+        case EXDEV:
+            refuse(entry, "a symlink on the way to '" + path + "' resolves outside the target");
+        case ELOOP:
+            refuse(entry, "too many levels of symbolic links on the way to '" + path + "'");
+        case ENOTDIR:
+            refuse(entry, "a component of '" + path + "' is not a directory");
+        default:
+            throw system_error("open", std::string(entry), err);
     }
-}
-
-void split_into(std::string_view s, std::deque<std::string>& out, bool front) {
-    std::vector<std::string> parts;
-    size_t i = 0;
-    while (i <= s.size()) {
-        size_t j = s.find('/', i);
-        if (j == std::string_view::npos) j = s.size();
-        auto part = s.substr(i, j - i);
-        if (!part.empty() && part != ".") parts.emplace_back(part);
-        i = j + 1;
-    }
-    if (front)
-        out.insert(out.begin(), parts.begin(), parts.end());
-    else
-        out.insert(out.end(), parts.begin(), parts.end());
 }
 
 }  // namespace
@@ -82,78 +66,31 @@ SafeRoot::SafeRoot(const std::filesystem::path& root) : path_(root) {
     if (!root_) throw system_error("open", root.string());
 }
 
-// Walks `pending` from the root. `stack` holds the directories passed so far
-// (root at the bottom, borrowed), so ".." from a symlink target can go back.
-static UniqueFd walk(int root_fd, std::deque<std::string> pending, bool create,
-                     std::string_view entry, bool* missing) {
-    std::vector<UniqueFd> stack;  // owned fds above the root
-    auto current = [&] { return stack.empty() ? root_fd : stack.back().get(); };
-    int links = 0;
-    *missing = false;
-    std::string walked;  // for messages
-    while (!pending.empty()) {
-        std::string comp = std::move(pending.front());
-        pending.pop_front();
-        if (comp.empty() || comp == ".") continue;
-        if (comp == "..") {
-            if (stack.empty())
-                refuse(entry, "path resolves outside the target (through '" + walked + "')");
-            stack.pop_back();
-            continue;
-        }
-        struct stat st {};
-        if (::fstatat(current(), comp.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-            if (errno != ENOENT) throw system_error("stat", std::string(entry));
-            if (!create) {
-                *missing = true;
-                return UniqueFd();
-            }
-            if (::mkdirat(current(), comp.c_str(), 0755) != 0 && errno != EEXIST)
-                throw system_error("mkdir", std::string(entry));
-            if (::fstatat(current(), comp.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
-                throw system_error("stat", std::string(entry));
-        }
-        walked += walked.empty() ? comp : "/" + comp;
-        if (S_ISLNK(st.st_mode)) {
-            if (++links > kMaxSymlinks) refuse(entry, "too many levels of symbolic links");
-            std::string target = read_link_at(current(), comp, entry);
-            if (!target.empty() && target.front() == '/') stack.clear();  // chroot-like
-            split_into(target, pending, /*front=*/true);
-            // ".." parts of the target stay in `pending` and are checked above.
-            walked += " -> " + target;
-            continue;
-        }
-        if (!S_ISDIR(st.st_mode)) refuse(entry, "'" + walked + "' is not a directory");
-        UniqueFd next(
-            ::openat(current(), comp.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (!next) throw system_error("open", std::string(entry));
-        stack.push_back(std::move(next));
-    }
-    if (stack.empty()) {
-        UniqueFd dup(::fcntl(root_fd, F_DUPFD_CLOEXEC, 0));
-        if (!dup) throw system_error("dup", std::string(entry));
-        return dup;
-    }
-    return std::move(stack.back());
-}
-
+// Both resolve through base/in_root.hpp with InRootEscape::kRefuse: an
+// absolute symlink starts again at the target, a ".." that would climb above
+// it is refused (the names themselves never hold ".." — split_entry_path).
 SafeRoot::Parent SafeRoot::open_parent(const std::vector<std::string>& components, bool create,
                                        std::string_view entry) const {
     if (components.empty()) refuse(entry, "has no name below the target");
-    std::deque<std::string> pending(components.begin(), components.end() - 1);
-    bool missing = false;
-    Parent p;
-    p.dir = walk(root_.get(), std::move(pending), create, entry, &missing);
-    p.leaf = components.back();
-    return p;
+    const std::string path = join_path(components);
+    InRootParent p = open_parent_in_root(root_.get(), path, create, InRootEscape::kRefuse);
+    if (!p.dir) {
+        if (errno == ENOENT && !create) return Parent{UniqueFd(), std::string()};
+        resolution_failed(entry, path, errno);
+    }
+    return Parent{std::move(p.dir), std::move(p.leaf)};
 }
 
 UniqueFd SafeRoot::open_dir(const std::vector<std::string>& components, bool create,
                             std::string_view entry) const {
-    std::deque<std::string> pending(components.begin(), components.end());
-    bool missing = false;
-    UniqueFd dir = walk(root_.get(), std::move(pending), create, entry, &missing);
-    if (!dir) return dir;
+    const std::string path = components.empty() ? std::string("/") : join_path(components);
+    UniqueFd dir =
+        create ? make_dirs_in_root(root_.get(), path, InRootEscape::kRefuse)
+               : open_in_root(root_.get(), path, O_PATH | O_DIRECTORY, 0, InRootEscape::kRefuse);
+    if (!dir) {
+        if (errno == ENOENT && !create) return dir;
+        resolution_failed(entry, path, errno);
+    }
     UniqueFd rd(::openat(dir.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!rd) throw system_error("open", std::string(entry));
     return rd;

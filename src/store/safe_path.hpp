@@ -1,11 +1,12 @@
 // SafeRoot — resolves paths inside a directory the way a chroot would, without
 // ever leaving it. Every write into an extraction target goes through here.
 //
-// Each component is opened relative to the previous one with O_NOFOLLOW;
-// a symlink met on the way is read and its target resolved from the current
-// position (an absolute target starts again at the root). A `..` that would
-// climb above the root is refused, so a symlink pointing outside can neither
-// be written through nor used as a hardlink source.
+// The resolution is base/in_root.hpp's (openat2 RESOLVE_IN_ROOT where the
+// kernel has it, else a walk with O_NOFOLLOW): a symlink met on the way is
+// resolved from where it is (an absolute target starts again at the root).
+// A `..` that would climb above the root is refused (InRootEscape::kRefuse),
+// so a symlink pointing outside can neither be written through nor used as a
+// hardlink source.
 #pragma once
 
 #include <filesystem>
