@@ -306,6 +306,8 @@ class SelectSink : public WalkSink {
         e.link_target = n.link_target;
         e.size = n.type == FileType::kRegular ? static_cast<uint64_t>(n.st.st_size) : 0;
         e.host_path = v_.host_path(n);
+        e.layer = n.layer;
+        e.view_path = n.path;
         out_.push_back(std::move(e));
     }
 

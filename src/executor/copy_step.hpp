@@ -91,7 +91,11 @@ struct SelectedEntry {
     uint32_t uid = 0, gid = 0;  // as in the source (0 for the build context)
     std::string link_target;
     uint64_t size = 0;
-    std::filesystem::path host_path;  // the file on disk, for hashing
+    std::filesystem::path host_path;  // the file on disk, for messages
+    // Where it is in the view: the layer that provides it and its canonical
+    // path, for SourceView::open_file_at (hashing never opens host_path).
+    size_t layer = 0;
+    std::string view_path;
 };
 std::vector<SelectedEntry> select_sources(const CopyRequest& request, const SourceView& source);
 

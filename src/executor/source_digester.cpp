@@ -177,8 +177,7 @@ std::string BuildDigester::stage_sources(const planner::CopyStep& copy) {
         put(b, fmt::format("{:o}:{}:{}", s.mode, s.uid, s.gid));
         put(b, s.link_target);
         if (s.type == FileType::kRegular) {
-            UniqueFd fd(::open(s.host_path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-            if (!fd) throw system_error("open", s.host_path.string());
+            UniqueFd fd = view.open_file_at(s.layer, s.view_path);
             put(b, cache::hash_content(fd.get(), s.host_path.string()).hex());
         } else {
             put(b, "");

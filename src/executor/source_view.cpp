@@ -10,6 +10,7 @@
 #include <set>
 
 #include "base/error.hpp"
+#include "base/in_root.hpp"
 #include "executor/go_path.hpp"
 
 namespace strata::executor {
@@ -335,6 +336,21 @@ UniqueFd SourceView::open_file(const Node& node) const {
     UniqueFd fd(::openat(node.parent_fd->get(), node.name.c_str(),
                          O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY));
     if (!fd) throw system_error("open", host_path(node).string());
+    return fd;
+}
+
+UniqueFd SourceView::open_file_at(size_t layer, std::string_view path) const {
+    if (layer >= layer_roots_.size())
+        throw Error(ErrorKind::kInternal, "open_file_at: no layer " + std::to_string(layer));
+    const std::filesystem::path shown = layer_paths_[layer] / relative_path(path);
+    UniqueFd fd = open_in_root(layer_roots_[layer]->get(), path,
+                               O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0,
+                               InRootEscape::kRefuse);
+    if (!fd) throw system_error("open", shown.string());
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) throw system_error("stat", shown.string());
+    if (!S_ISREG(st.st_mode))
+        throw Error(ErrorKind::kConflict, shown.string() + ": not a regular file");
     return fd;
 }
 

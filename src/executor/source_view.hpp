@@ -126,6 +126,10 @@ class SourceView {
 
     // Opens a regular file for reading.
     UniqueFd open_file(const Node& node) const;
+    // Opens the regular file at canonical `path` of layer `layer` (a Node's
+    // `layer` and `path`), resolved inside that layer directory
+    // (base/in_root.hpp; a final symlink is not followed).
+    UniqueFd open_file_at(size_t layer, std::string_view path) const;
     // Opens a directory for reading (its top-most layer copy).
     UniqueFd open_directory(const Node& node) const;
     // The whole content of a regular file.
