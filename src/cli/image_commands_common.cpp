@@ -12,7 +12,9 @@
 namespace strata::cli {
 
 std::unique_ptr<store::ImageStore> open_store(const GlobalOptions& global) {
-    return std::make_unique<store::ImageStore>(store::resolve_store_root(global.root));
+    auto store = std::make_unique<store::ImageStore>(store::resolve_store_root(global.root));
+    if (!store->root_warning().empty()) std::fprintf(stderr, "%s\n", store->root_warning().c_str());
+    return store;
 }
 
 namespace {

@@ -13,6 +13,7 @@
 #include "store/canonical_json.hpp"
 #include "store/image_config_time.hpp"
 #include "store/image_store_io.hpp"
+#include "store/store_root.hpp"
 
 namespace strata::store {
 
@@ -33,7 +34,7 @@ std::string short_id(const Digest& id) {
 }
 
 ImageStore::ImageStore(fs::path root, LayerStoreOptions layer_options) : root_(std::move(root)) {
-    make_dir(root_);
+    root_warning_ = prepare_store_root(root_);  // 0700, checked: store_root.hpp
     make_dir(images_dir());
     content_ = std::make_unique<ContentStore>(root_);
     layers_ = std::make_unique<LayerStore>(root_, *content_, layer_options);

@@ -54,12 +54,16 @@ struct ImageMatch {
 class ImageStore {
   public:
     // Opens (and creates, when missing) the store at `root`. Permission and
-    // disk errors name the path.
+    // disk errors name the path. The directory is made or checked by
+    // prepare_store_root (store_root.hpp): only its owner may enter it.
     explicit ImageStore(std::filesystem::path root, LayerStoreOptions layer_options = {});
     ImageStore(const ImageStore&) = delete;
     ImageStore& operator=(const ImageStore&) = delete;
 
     const std::filesystem::path& root() const { return root_; }
+    // The line prepare_store_root returned when it tightened the store's
+    // mode ("" when not): the CLI prints it.
+    const std::string& root_warning() const { return root_warning_; }
     ContentStore& content() { return *content_; }
     const ContentStore& content() const { return *content_; }
     LayerStore& layers() { return *layers_; }
@@ -154,6 +158,7 @@ class ImageStore {
     void delete_record(const Digest& manifest);
 
     std::filesystem::path root_;
+    std::string root_warning_;
     std::unique_ptr<ContentStore> content_;
     std::unique_ptr<LayerStore> layers_;
 };

@@ -1,5 +1,10 @@
 // Where the store lives: --root DIR, else $STRATA_ROOT, else /var/lib/strata
 // when running as root, else $XDG_DATA_HOME/strata, else ~/.local/share/strata.
+//
+// And who may enter it: only its owner (mode 0700). Layer directories keep
+// the modes an image gives them (0755 directories, setuid binaries, 0666
+// files, device nodes), so a store that other users can traverse hands them
+// those files (Docker's CVE-2021-41091).
 #pragma once
 
 #include <filesystem>
@@ -20,5 +25,21 @@ struct StoreRootInputs {
 // rule gives a directory (no HOME for a non-root user).
 std::filesystem::path resolve_store_root(const StoreRootInputs& in);
 std::filesystem::path resolve_store_root(std::string_view flag);
+
+// The store directory's mode: owner only. (Docker uses 0710 on
+// /var/lib/docker so that the remapped root group of userns-remap can pass;
+// strata has no such mode, and a group bit would open a rootless store to
+// everyone in a shared primary group such as "users".)
+inline constexpr unsigned kStoreRootMode = 0700;
+
+// Makes sure `root` is a store directory only its owner can enter, before
+// anything is put in it: creates it kStoreRootMode (missing parents with
+// default permissions), or checks an existing one (symlinks in `root` are
+// followed — the target is checked). One with group or other access is
+// tightened to kStoreRootMode when the current user owns it — the returned
+// line says so — and refused (Error kUsage, naming the path, owner and mode
+// and what to do) when another user owns it. Returns "" when nothing needed
+// saying.
+std::string prepare_store_root(const std::filesystem::path& root);
 
 }  // namespace strata::store
