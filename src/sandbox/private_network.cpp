@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -123,6 +124,12 @@ void sleep_ms(long ms) {
     }
 }
 
+// Set by SIGTERM in the keeper (its only signal handler).
+volatile sig_atomic_t keeper_stop_requested = 0;
+void keeper_on_sigterm(int) {
+    keeper_stop_requested = 1;
+}
+
 struct KeeperInput {
     int devnull, log, lifeline, netns, ready;
     char* const* argv;
@@ -140,20 +147,32 @@ struct KeeperInput {
     dfl.sa_handler = SIG_DFL;
     for (int sig = 1; sig < NSIG; ++sig)
         ::sigaction(sig, &dfl, nullptr);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::execve(in.argv[0], in.argv, in.envp);
     write_str(2, "strata: cannot execute pasta\n");
     ::_exit(127);
 }
 
-// The keeper: starts pasta, then waits for the lifeline to close and stops it.
+// The keeper: starts pasta, then waits for the lifeline to close (strata
+// is gone, or the destructor) or for SIGTERM (the destructor: it does not
+// depend on every copy of the lifeline being closed), and stops pasta.
+// SIGTERM arrives blocked (start() blocks it around the fork) and is only
+// let through inside ppoll, so a request is never lost between the check
+// and the wait.
 [[noreturn]] void keeper_main(const KeeperInput& in) {
     // Its own process group: a ^C at the terminal is for strata, which
     // decides when the build's network goes.
     ::setpgid(0, 0);
     ::prctl(PR_SET_NAME, "strata-pasta");
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    struct sigaction on_term = {};
+    on_term.sa_handler = keeper_on_sigterm;
+    ::sigaction(SIGTERM, &on_term, nullptr);
+    sigset_t only_term_blocked;
+    sigemptyset(&only_term_blocked);
+    sigaddset(&only_term_blocked, SIGTERM);
+    ::sigprocmask(SIG_SETMASK, &only_term_blocked, nullptr);
 
     // Move every descriptor it keeps above the target numbers first, so that
     // no dup2 overwrites a source, then close everything else: the lifeline
@@ -182,10 +201,16 @@ struct KeeperInput {
         ::_exit(1);
     }
 
-    char byte;
-    for (;;) {
+    sigset_t none;
+    sigemptyset(&none);
+    while (!keeper_stop_requested) {
+        pollfd lifeline{kKeeperLifeline, POLLIN, 0};
+        const int r = ::ppoll(&lifeline, 1, nullptr, &none);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) break;
+        char byte;
         const ssize_t n = ::read(kKeeperLifeline, &byte, 1);
-        if (n == 0 || (n < 0 && errno != EINTR)) break;
+        if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) break;
     }
     // pasta exits on SIGTERM; a pasta that does not within a second is killed.
     ::kill(pasta, SIGTERM);
@@ -334,9 +359,9 @@ PrivateNetwork PrivateNetwork::start(const fs::path& state_dir,
     const std::string ready_arg = fmt::format("/proc/self/fd/{}", kKeeperReady);
     std::vector<std::string> args = {
         pasta.string(),
-        // Stay in the foreground: a daemonised pasta would leave the keeper
-        // (and its PR_SET_PDEATHSIG), and -P is written before the fork
-        // anyway. --quiet: only errors reach the log.
+        // Stay in the foreground: a daemonised pasta would fork away from
+        // the keeper (which waits for it, and whose PR_SET_PDEATHSIG the
+        // daemon would not have). --quiet: only errors reach the log.
         "--foreground",
         "--quiet",
         // Set up the namespace's interface (the host's address, routes and
@@ -370,7 +395,9 @@ PrivateNetwork PrivateNetwork::start(const fs::path& state_dir,
     };
     if (::geteuid() == 0) {
         // As root pasta would switch to "nobody": an euid change clears
-        // PR_SET_PDEATHSIG. Stay root (pasta still drops its capabilities).
+        // PR_SET_PDEATHSIG. Stay root; pasta still confines itself: all
+        // capabilities but CAP_SYS_ADMIN and CAP_NET_BIND_SERVICE dropped,
+        // no_new_privs, its seccomp filter, its own mount/IPC/UTS namespaces.
         args.insert(args.end(), {"--runas", "0"});
     }
     if (!dns.forward_to.empty()) {
@@ -390,9 +417,16 @@ PrivateNetwork PrivateNetwork::start(const fs::path& state_dir,
     const KeeperInput input{devnull.get(),    log.get(),         lifeline.read.get(),
                             net.netns_.get(), ready.write.get(), argv.data(),
                             environ};
+    // The keeper starts with SIGTERM blocked (see keeper_main).
+    sigset_t term, old_mask;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    ::pthread_sigmask(SIG_BLOCK, &term, &old_mask);
     const pid_t keeper = ::fork();
-    if (keeper < 0) throw system_error("fork (pasta keeper)", "");
     if (keeper == 0) keeper_main(input);
+    const int fork_errno = errno;
+    ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+    if (keeper < 0) throw system_error("fork (pasta keeper)", "", fork_errno);
     net.keeper_pid_ = keeper;
     net.lifeline_ = std::move(lifeline.write);
     lifeline.read.reset();
@@ -410,7 +444,8 @@ PrivateNetwork PrivateNetwork::start(const fs::path& state_dir,
                                 options.ready_timeout.count(), pasta_log_excerpt(net.log_path_)));
     net.stop_keeper();  // so that the log is complete
     throw Error(ErrorKind::kSystem,
-                fmt::format("pasta ({}) failed to set up the build's network namespace: {}",
+                fmt::format("pasta ({}) failed to set up the build's network namespace "
+                            "(--network=host or --network=none build without it): {}",
                             pasta.string(), pasta_log_excerpt(net.log_path_)));
 }
 
@@ -447,6 +482,7 @@ PrivateNetwork::~PrivateNetwork() {
 void PrivateNetwork::stop_keeper() noexcept {
     lifeline_.reset();  // the keeper reads EOF, stops pasta and exits
     if (keeper_pid_ > 0) {
+        ::kill(keeper_pid_, SIGTERM);  // the same, should a copy of the lifeline live on
         while (::waitpid(keeper_pid_, nullptr, 0) < 0 && errno == EINTR) {
         }
         keeper_pid_ = -1;

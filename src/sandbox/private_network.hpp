@@ -15,13 +15,14 @@
 //
 // Lifetime: pasta runs under a small keeper process that strata forks. The
 // keeper holds the read end of a pipe whose write end only this object holds;
-// when the pipe closes — the destructor, or strata dying in any way, kill -9
-// included — the keeper stops pasta and exits, and pasta has PR_SET_PDEATHSIG
-// against the (single-threaded) keeper. The keeper exists because the parent
-// death signal fires when the *thread* that forked a child ends, and strata
-// starts builds from worker threads. The namespace is held by file
-// descriptors only (ours and pasta's): nothing is mounted, so nothing can be
-// left behind on the host.
+// when the pipe closes — strata dying in any way, kill -9 included — or the
+// destructor sends SIGTERM, the keeper stops pasta, reaps it and exits; pasta
+// has PR_SET_PDEATHSIG against the (single-threaded) keeper, should the
+// keeper be killed. The keeper exists because the parent death signal fires
+// when the *thread* that forked a child ends, and strata starts builds from
+// worker threads. The namespace is held by file descriptors only (ours and
+// pasta's): nothing is mounted, so nothing can be left behind on the host.
+// After a kill -9 of strata only pasta's log in `state_dir` remains.
 #pragma once
 
 #include <sys/types.h>

@@ -550,6 +550,19 @@ TEST_F(RealHost, DestructorLeavesNothingBehind) {
     EXPECT_TRUE(fs::is_empty(state_dir()));
 }
 
+TEST_F(RealHost, NetworksStopIndependently) {
+    auto other_dir = TempDir::create(fs::temp_directory_path(), "net-");
+    std::optional<PrivateNetwork> first(PrivateNetwork::start(state_dir()));
+    PrivateNetwork second = PrivateNetwork::start(other_dir.path());
+    const pid_t first_pasta = first->pasta_pid();
+    const auto t0 = steady_clock::now();
+    first.reset();
+    EXPECT_LT(steady_clock::now() - t0, std::chrono::seconds(2));
+    EXPECT_TRUE(process_gone(first_pasta));
+    EXPECT_FALSE(process_gone(second.pasta_pid()));
+    EXPECT_EQ(in_namespace(second.netns_fd(), check_configured), "");
+}
+
 TEST_F(RealHost, PastaOutlivesTheThreadThatStartedIt) {
     // PR_SET_PDEATHSIG set straight on pasta would fire here: the parent
     // death signal follows the thread that forked, not the process.
