@@ -12,6 +12,8 @@ PKGS=(
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev clang-format
   busybox-static skopeo umoci zstd tar gzip python3
+  # RUN steps' private network (pasta), and the fake host its tests build
+  passt iproute2
 )
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
