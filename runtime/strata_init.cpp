@@ -1,19 +1,23 @@
 // strata-init — PID 1 of a RUN container.
 //
-// strata starts this program as the first process of fresh mount, PID, IPC
-// and UTS namespaces (and a network namespace for --network=none), with the
-// path of a JSON spec as its only argument. It
+// strata's sandbox (src/sandbox/) starts this program as the first process of
+// fresh mount, PID, IPC, UTS and cgroup namespaces (and a network namespace
+// unless the host's is used), inside the container's cgroup, with the
+// descriptor of a JSON spec (a memfd) as its only argument. It
 //
-//   1. mounts the container: the overlay of the step's layers on the rootfs
-//      mount point (upper = the directory that becomes the step's layer),
-//      /proc, a small /dev (null, zero, full, random, urandom, tty, pts, shm,
-//      mqueue), /sys read-only, /etc/hosts and /etc/resolv.conf read-only,
-//      the step's --mount mounts and heredoc scripts under /dev/pipes;
-//   2. pivots into it and detaches the old root, masks the /proc files
-//      Docker masks;
-//   3. forks the command as the step's user (groups, uid, gid) with Docker's
-//      default capabilities and the step's environment, in its working
-//      directory (made when missing), with stdin from /dev/null;
+//   1. mounts the container: the overlay of the layers on the rootfs mount
+//      point (upper = the directory that becomes the step's layer), /proc, a
+//      small /dev (null, zero, full, random, urandom, tty, pts, shm, mqueue),
+//      /sys read-only, /etc/hosts and /etc/resolv.conf read-only, the
+//      mounts (bind sources resolved inside their own roots, never on the
+//      host), secrets from memfds on a tmpfs, heredoc scripts under
+//      /dev/pipes;
+//   2. pivots into it and detaches the old root, masks and makes read-only
+//      the /proc and /sys paths Docker does;
+//   3. forks the command as the user (groups, uid, gid) with Docker's
+//      capabilities in all five sets, Docker's seccomp profile, Docker's
+//      RLIMIT_NOFILE, no descriptor of strata's but 0-2, the environment,
+//      in its working directory (made when missing), stdin /dev/null;
 //   4. forwards SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to it,
 //      reaps every orphan, and exits with the command's status (128 + the
 //      signal when it was killed). Leaving PID 1 ends the namespace: the
@@ -34,6 +38,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -44,6 +49,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/in_root.hpp"
+#include "seccomp_load.hpp"
+
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -295,21 +304,27 @@ void mount_dev(const std::string& root) {
 
 // A detached copy of the mount tree at `path` (a bind mount not attached
 // anywhere yet), read-only when asked: taken before the pivot, attached after
-// it with attach_tree(), when the host's paths are gone.
-int clone_tree(const std::string& path, bool read_only) {
-    const int fd = static_cast<int>(::syscall(
-        SYS_open_tree, AT_FDCWD, path.c_str(), 1 /* OPEN_TREE_CLONE */ | O_CLOEXEC | 0x8000
-        /* AT_RECURSIVE */));
-    if (fd < 0) die("open_tree " + path);
+// it with attach_tree(), when the host's paths are gone. `path` is one of
+// strata's own (the store, the scratch directory); `dirfd` with an empty path
+// clones an already resolved descriptor.
+int clone_tree_at(int dirfd, const std::string& path, bool read_only, const std::string& what) {
+    unsigned flags = 1 /* OPEN_TREE_CLONE */ | O_CLOEXEC | 0x8000 /* AT_RECURSIVE */;
+    if (path.empty()) flags |= 0x1000 /* AT_EMPTY_PATH */;
+    const int fd = static_cast<int>(::syscall(SYS_open_tree, dirfd, path.c_str(), flags));
+    if (fd < 0) die("open_tree " + what);
     if (read_only) {
         struct {
             uint64_t attr_set, attr_clr, propagation, userns_fd;
         } attr{0x1 /* MOUNT_ATTR_RDONLY */, 0, 0, 0};
         if (::syscall(SYS_mount_setattr, fd, "", 0x1000 /* AT_EMPTY_PATH */ | 0x8000, &attr,
                       sizeof attr) != 0)
-            die("make the mount of " + path + " read-only");
+            die("make the mount of " + what + " read-only");
     }
     return fd;
+}
+
+int clone_tree(const std::string& path, bool read_only) {
+    return clone_tree_at(AT_FDCWD, path, read_only, path);
 }
 
 void attach_tree(int fd, const std::string& target) {
@@ -319,12 +334,98 @@ void attach_tree(int fd, const std::string& target) {
     ::close(fd);
 }
 
+// The source of a bind mount: `path` (from the Dockerfile) resolved inside
+// `root` (a directory of strata's: the build context, a cache directory, or
+// the overlay of a stage's layers mounted just before) — `..` stops at the
+// root, symlinks are followed inside it, magic links are refused — then
+// cloned as a detached tree. When writes are to be discarded, the tree is the
+// merged view of a throwaway overlay over the source.
+int bind_source(const json& m) {
+    const std::string root = m.at("root").get<std::string>();
+    const std::string path = m.value("path", std::string());
+    const std::string target = m.at("target").get<std::string>();
+    strata::UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root_fd) die("open the root of the mount on " + target);
+    strata::UniqueFd src =
+        strata::open_in_root(root_fd.get(), path.empty() ? "/" : path, O_PATH | O_CLOEXEC);
+    if (!src) {
+        const int err = errno;
+        die("mount source \"" + path + "\" for " + target +
+                (err == ENOENT ? ": not found in the source" : ""),
+            err == ENOENT ? 0 : err);
+    }
+    if (m.contains("discard")) {
+        const json& d = m.at("discard");
+        json o{{"lower", json::array({"/proc/self/fd/" + std::to_string(src.get())})},
+               {"upper", d.at("upper")},
+               {"work", d.at("work")}};
+        const std::string merged = d.at("merged").get<std::string>();
+        mount_overlay(o, merged);
+        return clone_tree(merged, false);
+    }
+    return clone_tree_at(src.get(), "", m.value("readonly", true), "the source of " + target);
+}
+
+// A secret: its bytes, read from the memfd strata passed, written to a file
+// on a tmpfs that exists only in this mount namespace, then cloned to be
+// bound on the target. It is never on a disk.
+int secret_source(const json& m) {
+    const std::string dir = m.at("tmp").get<std::string>();
+    do_mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700,size=1m");
+    const int in = m.at("fd").get<int>();
+    const std::string file = dir + "/secret";
+    const int out = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (out < 0) die("create the secret file");
+    char buf[65536];
+    for (;;) {
+        const ssize_t n = ::read(in, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) die("read the secret");
+        if (n == 0) break;
+        for (ssize_t off = 0; off < n;) {
+            const ssize_t w = ::write(out, buf + off, static_cast<size_t>(n - off));
+            if (w <= 0) die("write the secret file");
+            off += w;
+        }
+    }
+    ::close(in);
+    if (::fchown(out, m.value("uid", 0u), m.value("gid", 0u)) != 0 ||
+        ::fchmod(out, m.value("mode", 0400u)) != 0)
+        die("set the owner and mode of the secret file");
+    ::close(out);
+    return clone_tree(file, true);
+}
+
+// A mount's target inside the container: absolute, `..` cleaned away.
+// Targets inside /proc are refused (as runc refuses them): a mount there
+// could hide the masks.
+std::string mount_target(const json& m) {
+    const std::string t = strata::clean_in_root(m.at("target").get<std::string>());
+    if (t == "/proc" || t.rfind("/proc/", 0) == 0)
+        die("mount target " + t + " is inside /proc, which is not allowed", 0);
+    return t;
+}
+
+// The real path of `path` in the container, for the stub report: a
+// symlinked parent is resolved (inside the container: this runs after the
+// pivot), so that strata removes the file that was made.
+std::string real_path_of(const std::string& path) {
+    const size_t slash = path.rfind('/');
+    const std::string parent = slash == 0 ? "/" : path.substr(0, slash);
+    char buf[PATH_MAX];
+    if (!::realpath(parent.c_str(), buf)) return path;
+    const std::string p = buf;
+    return (p == "/" ? "" : p) + path.substr(slash);
+}
+
 void mount_user(const json& m) {
     const std::string type = m.at("type").get<std::string>();
     const std::string target = m.at("target").get<std::string>();
     if (type == "tmpfs") {
         make_dirs(target);
-        do_mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+        std::string opts = "mode=1777";
+        if (m.contains("size")) opts += ",size=" + std::to_string(m.at("size").get<uint64_t>());
+        do_mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, opts.c_str());
         return;
     }
     // A directory or a file to bind: make the mount point of the same kind.
@@ -338,7 +439,7 @@ void mount_user(const json& m) {
         if (!parent.empty()) make_dirs(parent);
         if (!exists(target)) {
             touch(target);
-            report_stub(target);
+            report_stub(real_path_of(target));
         }
     }
     attach_tree(fd, target);
@@ -367,47 +468,66 @@ void loopback_up() {
     ::close(s);
 }
 
-// Docker's masked and read-only /proc paths.
-void mask_proc() {
-    for (const char* p : {"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys",
-                          "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
-                          "/proc/sched_debug", "/proc/scsi", "/sys/firmware"}) {
+// Docker's masked paths (runc's defaults, plus what Docker adds): files are
+// covered by /dev/null, directories by an empty read-only tmpfs; a path the
+// kernel does not have is skipped, any other failure fails the container.
+void mask_paths() {
+    for (const char* p :
+         {"/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
+          "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+          "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap"}) {
         struct stat st {};
-        if (::stat(p, &st) != 0) continue;
+        if (::stat(p, &st) != 0) {
+            if (errno == ENOENT) continue;
+            die(std::string("stat ") + p);
+        }
         if (S_ISDIR(st.st_mode))
-            ::mount("tmpfs", p, "tmpfs", MS_RDONLY, nullptr);
+            do_mount("tmpfs", p, "tmpfs", MS_RDONLY, "size=0");
         else
-            ::mount("/dev/null", p, nullptr, MS_BIND, nullptr);
+            do_mount("/dev/null", p, nullptr, MS_BIND);
     }
+    // Read-only as Docker makes them.
     for (const char* p :
          {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}) {
         struct stat st {};
-        if (::stat(p, &st) != 0) continue;
-        if (::mount(p, p, nullptr, MS_BIND | MS_REC, nullptr) == 0)
-            ::mount(nullptr, p, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, nullptr);
+        if (::stat(p, &st) != 0) {
+            if (errno == ENOENT) continue;
+            die(std::string("stat ") + p);
+        }
+        do_mount(p, p, nullptr, MS_BIND | MS_REC);
+        do_mount(nullptr, p, nullptr,
+                 MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | MS_NOSUID | MS_NODEV | MS_NOEXEC);
     }
 }
 
-// Docker's default capability set; every other capability leaves the
-// bounding set, so the command (root or not) can never gain it.
-void drop_capabilities() {
-    const int keep[] = {
-        CAP_CHOWN,      CAP_DAC_OVERRIDE, CAP_FOWNER,      CAP_FSETID,           CAP_KILL,
-        CAP_SETGID,     CAP_SETUID,       CAP_SETPCAP,     CAP_NET_BIND_SERVICE, CAP_NET_RAW,
-        CAP_SYS_CHROOT, CAP_MKNOD,        CAP_AUDIT_WRITE, CAP_SETFCAP};
-    int last = 63;  // the highest capability this kernel knows
+// Every capability not in `keep` leaves the bounding set, so the command
+// (root or not) can never gain it. The highest number comes from the kernel.
+void drop_bounding(uint64_t keep) {
+    int last = 63;
     if (std::FILE* f = std::fopen("/proc/sys/kernel/cap_last_cap", "r")) {
         if (std::fscanf(f, "%d", &last) != 1) last = 63;
         std::fclose(f);
     }
     for (int cap = 0; cap <= last; ++cap) {
-        bool kept = false;
-        for (int k : keep)
-            kept = kept || k == cap;
-        if (kept) continue;
+        if (keep & (uint64_t{1} << cap)) continue;
         if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
             die("drop capability " + std::to_string(cap));
     }
+    if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
+        die("clear the ambient capabilities");
+}
+
+// The other sets after the switch to the user, as Docker sets them: root
+// gets `keep` as effective and permitted; any other user none (what execve
+// gives a non-root user, and what the kernel already did at setuid);
+// inheritable and ambient are empty for both (CVE-2022-24769).
+void set_capabilities(uint64_t keep, bool root) {
+    __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2]{};
+    const uint64_t eff = root ? keep : 0;
+    data[0].effective = data[0].permitted = static_cast<uint32_t>(eff);
+    data[1].effective = data[1].permitted = static_cast<uint32_t>(eff >> 32);
+    if (::syscall(SYS_capset, &hdr, data) != 0) die("capset");
 }
 
 // The command, found on the PATH of its own environment (as exec does in
@@ -441,12 +561,30 @@ void run_child(const json& spec, const User& user) {
     const uid_t uid = user.uid;
     const gid_t gid = user.gid;
     const std::string cwd = spec.value("cwd", std::string("/"));
+    uint64_t keep = 0;
+    for (const auto& c : spec.value("caps", json::array()))
+        keep |= uint64_t{1} << c.get<int>();
 
-    drop_capabilities();
+    // Nothing of strata's reaches the command: every descriptor but 0-2 is
+    // closed at exec (the status pipe stays usable until then).
+    ::syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);
     ::umask(022);  // as runc: never the umask of whoever started strata
+    drop_bounding(keep);
+    if (spec.value("no_new_privileges", false) && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        die("set no_new_privs");
+    // The seccomp filter goes on while this process is still root with every
+    // capability (no no_new_privs needed, so setuid programs keep working in
+    // the container, as with runc's default); the profile allows what
+    // follows (setgroups, setuid, capset, execve).
+    if (spec.contains("seccomp_fd")) {
+        std::string err;
+        if (!load_seccomp_filter(spec.at("seccomp_fd").get<int>(), err))
+            die("load the seccomp profile: " + err, 0);
+    }
     if (::setgroups(groups_v.size(), groups_v.data()) != 0) die("setgroups");
     if (::setgid(gid) != 0) die("setgid " + std::to_string(gid));
     if (::setuid(uid) != 0) die("setuid " + std::to_string(uid));
+    set_capabilities(keep, uid == 0);
     if (::chdir(cwd.c_str()) != 0) die("chdir to the working directory " + cwd);
 
     std::vector<char*> argv, envp;
@@ -472,8 +610,8 @@ void forward(int sig) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 2) {
-        std::fprintf(stderr, "usage: strata-init SPEC.json (started by strata for RUN steps)\n");
+    if (argc != 2 || std::string(argv[1]).find_first_not_of("0123456789") != std::string::npos) {
+        std::fprintf(stderr, "usage: strata-init SPEC-FD (started by strata's sandbox)\n");
         return 125;
     }
     struct stat st {};
@@ -483,10 +621,20 @@ int main(int argc, char** argv) {
         ::fcntl(g_status_fd, F_SETFD, FD_CLOEXEC);  // closed when the command execs
     json spec;
     {
-        std::ifstream in(argv[1]);
-        if (!in) die(std::string("open spec ") + argv[1]);
+        // A memfd: secrets and the environment never touch a disk.
+        const int fd = std::atoi(argv[1]);
+        std::string text;
+        char buf[65536];
+        for (;;) {
+            const ssize_t n = ::read(fd, buf, sizeof buf);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) die("read the spec");
+            if (n == 0) break;
+            text.append(buf, static_cast<size_t>(n));
+        }
+        ::close(fd);
         try {
-            in >> spec;
+            spec = json::parse(text);
         } catch (const std::exception& e) {
             die(std::string("bad spec: ") + e.what(), 0);
         }
@@ -498,16 +646,25 @@ int main(int argc, char** argv) {
         // Overlays for --mount sources (a stage's layers, a writable bind).
         for (const auto& o : spec.value("overlays", json::array()))
             mount_overlay(o, o.at("target").get<std::string>());
-        // Host files to bind in, opened before the host disappears; mounted
-        // from /proc/self/fd after the pivot, so that every path inside the
-        // container resolves inside it (an image's symlinks cannot point a
-        // mount or a stub at the host).
+        // What to bind in, taken as detached trees before the host
+        // disappears and attached after the pivot, so that every target
+        // resolves inside the container (an image's symlinks cannot point a
+        // mount or a stub at the host) and every source inside its own root.
         const int hosts_fd = clone_tree(spec.at("hosts").get<std::string>(), true);
         const int resolv_fd = clone_tree(spec.at("resolv").get<std::string>(), true);
         json mounts = spec.value("mounts", json::array());
-        for (auto& m : mounts)
-            if (m.contains("source"))
-                m["fd"] = clone_tree(m["source"].get<std::string>(), m.value("readonly", false));
+        for (auto& m : mounts) {
+            m["target"] = mount_target(m);
+            const std::string type = m.at("type").get<std::string>();
+            if (type == "bind")
+                m["fd"] = bind_source(m);
+            else if (type == "secret")
+                m["fd"] = secret_source(m);
+            else if (type == "socket")
+                m["fd"] = clone_tree(m.at("source").get<std::string>(), false);
+            else if (type != "tmpfs")
+                die("unknown mount type " + type, 0);
+        }
 
         if (::chdir(root.c_str()) != 0) die("chdir " + root);
         if (::syscall(SYS_pivot_root, ".", ".") != 0) die("pivot_root " + root);
@@ -523,7 +680,7 @@ int main(int argc, char** argv) {
             if (exists(f)) continue;
             make_dirs("/etc");
             touch(f);
-            report_stub(f);
+            report_stub(real_path_of(f));
         }
         do_mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
         mount_dev("");
@@ -537,10 +694,24 @@ int main(int argc, char** argv) {
         for (const auto& f : spec.value("files", json::array()))
             write_file(f.at("path").get<std::string>(), f.at("content").get<std::string>(),
                        f.value("mode", 0755u));
-        mask_proc();
+        mask_paths();
         const std::string hostname = spec.value("hostname", std::string("buildkitsandbox"));
         if (::sethostname(hostname.data(), hostname.size()) != 0) die("sethostname");
-        if (spec.value("network", std::string("host")) == "none") loopback_up();
+        if (spec.value("network", std::string("host")) != "host") loopback_up();
+        if (spec.contains("rlimit_nofile")) {
+            // Docker's values; where strata may not raise the hard limit
+            // (no CAP_SYS_RESOURCE, itself in a container) the one it has.
+            const auto l = spec.at("rlimit_nofile").get<std::vector<long>>();
+            rlimit r{static_cast<rlim_t>(l.at(0)), static_cast<rlim_t>(l.at(1))};
+            rlimit cur{};
+            if (::setrlimit(RLIMIT_NOFILE, &r) != 0) {
+                if (errno != EPERM || ::getrlimit(RLIMIT_NOFILE, &cur) != 0)
+                    die("setrlimit RLIMIT_NOFILE");
+                r.rlim_max = std::min(r.rlim_max, cur.rlim_max);
+                r.rlim_cur = std::min(r.rlim_cur, r.rlim_max);
+                if (::setrlimit(RLIMIT_NOFILE, &r) != 0) die("setrlimit RLIMIT_NOFILE");
+            }
+        }
         make_dirs(spec.value("cwd", std::string("/")));  // BuildKit makes a missing cwd
     } catch (const std::exception& e) {
         die(std::string("bad spec: ") + e.what(), 0);

@@ -33,6 +33,8 @@ struct BuildCmdOptions {
     std::vector<std::string> tags, build_args, labels, no_cache_filter, secrets, ssh;
     std::string file, target, iidfile, metadata_file, progress = "auto", platform, network;
     std::string source_date_epoch;
+    std::string memory, cpus;
+    int64_t pids_limit = 0;
     std::string context;
     bool no_cache = false, quiet = false, explain = false;
     unsigned jobs = 0;
@@ -50,6 +52,49 @@ std::string read_stream(int fd, const std::string& what) {
         if (n == 0) return out;
         out.append(buf, static_cast<size_t>(n));
     }
+}
+
+// `--memory 512m` as Docker reads it (units b, k, m, g, t, p of 1024).
+int64_t parse_memory(const std::string& text) {
+    size_t end = 0;
+    double v = 0;
+    try {
+        v = std::stod(text, &end);
+    } catch (const std::exception&) {
+        end = 0;
+    }
+    std::string unit = text.substr(end);
+    for (auto& c : unit)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (unit.size() == 2 && unit[1] == 'b') unit.pop_back();
+    static const std::string units = "bkmgtp";
+    const size_t pos = unit.empty() ? 0 : units.find(unit);
+    if (end == 0 || v <= 0 || unit.size() > 1 || pos == std::string::npos)
+        throw Error(ErrorKind::kUsage, "invalid --memory \"" + text +
+                                           "\": expected a size such as 536870912, 512m or 2g");
+    for (size_t i = 0; i < pos; ++i)
+        v *= 1024;
+    return static_cast<int64_t>(v);
+}
+
+executor::RunnerOptions runner_options(const BuildCmdOptions& o) {
+    executor::RunnerOptions r;
+    r.network = o.network.empty() ? std::string("default") : o.network;
+    if (!o.memory.empty()) {
+        r.limits.memory_bytes = parse_memory(o.memory);
+        if (*r.limits.memory_bytes < 6 * 1024 * 1024)
+            throw Error(ErrorKind::kUsage, "--memory: the minimum is 6m, as in Docker");
+    }
+    if (!o.cpus.empty()) {
+        char* end = nullptr;
+        const double c = std::strtod(o.cpus.c_str(), &end);
+        if (end == o.cpus.c_str() || *end || c <= 0)
+            throw Error(ErrorKind::kUsage,
+                        "invalid --cpus \"" + o.cpus + "\": expected a number such as 1.5");
+        r.limits.cpus = c;
+    }
+    if (o.pids_limit != 0) r.limits.pids = o.pids_limit;
+    return r;
 }
 
 std::string read_file(const fs::path& p) {
@@ -278,7 +323,7 @@ int run_build(const GlobalOptions& global, const BuildCmdOptions& o) {
     else
         progress = std::make_unique<executor::NullProgress>();
 
-    const auto runner = executor::make_run_executor();
+    const auto runner = executor::make_run_executor(runner_options(o));
     executor::BuildResult result;
     try {
         result = executor::build(req, *store, *progress, runner.get());
@@ -341,9 +386,14 @@ void add_build_command(CLI::App& app, const GlobalOptions& global) {
         ->check(CLI::Range(1u, 256u));
     cmd->add_option("--platform", o->platform, "Target platform (the host's only, for now)");
     cmd->add_option("--network", o->network,
-                    "Network of RUN steps: default and host share the host's, none has only "
-                    "loopback")
+                    "Network of RUN steps: default is a private network with outbound access "
+                    "(pasta), host shares the host's, none has only loopback")
         ->check(CLI::IsMember({"default", "host", "none"}));
+    cmd->add_option("--memory,-m", o->memory,
+                    "Memory limit of each RUN step (bytes, or with b, k, m, g: 512m)");
+    cmd->add_option("--cpus", o->cpus, "CPUs each RUN step may use (1.5: one and a half)");
+    cmd->add_option("--pids-limit", o->pids_limit,
+                    "Processes each RUN step may have at once (default 8192; -1: no limit)");
     cmd->add_option("--secret", o->secrets,
                     "Secret for RUN --mount=type=secret: id=ID[,src=FILE|,env=VAR]; repeatable");
     cmd->add_option("--ssh", o->ssh,

@@ -1,50 +1,52 @@
 // ContainerRunner — runs RUN steps in short-lived containers (the
-// RunExecutor of a real build).
-//
-// For each step: an overlay of the parent's unpacked layers with the step's
-// empty upper directory, entered through fresh mount, PID, IPC and UTS
-// namespaces (and a network namespace for --network=none; the default and
-// --network=host share the host's network, as BuildKit with
-// --network=host does — strata has no bridge networking), with
-// runtime/strata-init as PID 1 (it mounts /proc, /dev, /sys, /etc/hosts,
-// /etc/resolv.conf and the --mount mounts, pivots, and runs the command as
-// the step's user with Docker's default capabilities).
-//
-// Nothing can be left behind: every mount lives in the container's own mount
-// namespace and goes away with its last process; init is PID 1 of its PID
-// namespace, so when it ends the kernel kills everything else in it; and init
-// gets SIGKILL when the strata thread that started it ends
-// (PR_SET_PDEATHSIG), also when strata itself is killed.
+// RunExecutor of a real build): it turns a step into a sandbox spec (the
+// parent's layers under a fresh upper directory, the --mount mounts, the
+// process, the build's isolation settings) and src/sandbox/ runs it.
 #pragma once
 
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 
 #include "executor/run_executor.hpp"
+#include "sandbox/private_network.hpp"
+#include "sandbox/sandbox.hpp"
 
 namespace strata::executor {
 
+// What a build sets for all its RUN steps.
+struct RunnerOptions {
+    std::string network = "default";  // build --network: default, host, none
+    sandbox::Limits limits;           // build --memory, --cpus, --pids-limit
+};
+
 class ContainerRunner final : public RunExecutor {
   public:
-    explicit ContainerRunner(std::filesystem::path init_binary);
+    ContainerRunner(std::filesystem::path init_binary, RunnerOptions options);
+    ~ContainerRunner() override;
 
     void run(const RunRequest& request) override;
 
-    // strata-init next to the running strata binary, or $STRATA_INIT;
-    // nullopt when there is none.
-    static std::optional<std::filesystem::path> find_init();
     // Why RUN steps cannot run here ("" when they can): not root, or no
     // strata-init. Checked once, when the first RUN step needs it.
     static std::string unavailable_reason(const std::optional<std::filesystem::path>& init);
 
   private:
-    std::filesystem::path init_;
+    sandbox::Network network_for(const planner::RunStep& step);
+    // The build's private network, started by the first step that needs it
+    // and shared by the rest (one pasta per build).
+    const sandbox::PrivateNetwork& private_network(const std::filesystem::path& state_dir);
+
+    sandbox::Sandbox sandbox_;
+    RunnerOptions options_;
+    std::mutex network_mutex_;
+    std::optional<sandbox::PrivateNetwork> network_;
 };
 
 // The RunExecutor for this machine: a ContainerRunner when RUN steps can
 // run here, else one that fails every RUN step with the reason.
-std::unique_ptr<RunExecutor> make_run_executor();
+std::unique_ptr<RunExecutor> make_run_executor(RunnerOptions options = {});
 
 // The process status as BuildKit reports a failed RUN:
 // `process "/bin/sh -c false" did not complete successfully: exit code: 1`.

@@ -27,7 +27,7 @@ class RunTest : public BuildTest {
         BuildTest::SetUp();
         const fs::path tar = imagetest::make_busybox_rootfs(dir_.path() / "bb");
         import("busybox:latest", imagetest::read_file(tar));
-        runner_ = std::make_unique<executor::ContainerRunner>(STRATA_INIT);
+        runner_ = std::make_unique<executor::ContainerRunner>(STRATA_INIT, executor::RunnerOptions{});
         run_ = runner_.get();
     }
 

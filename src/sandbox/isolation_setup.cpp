@@ -1,0 +1,78 @@
+#include "sandbox/isolation_setup.hpp"
+
+#include <atomic>
+#include <mutex>
+
+#include "base/error.hpp"
+#include "sandbox/capabilities.hpp"
+#include "sandbox/cgroup.hpp"
+#include "sandbox/seccomp_profile.hpp"
+
+namespace strata::sandbox {
+
+struct IsolationSetup::CgroupState {
+    std::optional<Cgroup> cgroup;
+    std::string why;  // no cgroup: the reason
+};
+
+IsolationSetup::IsolationSetup(IsolationSetup&&) noexcept = default;
+IsolationSetup& IsolationSetup::operator=(IsolationSetup&&) noexcept = default;
+IsolationSetup::~IsolationSetup() = default;
+
+namespace {
+
+std::once_flag g_stale_once;
+std::atomic<bool> g_warned{false};
+std::atomic<uint64_t> g_counter{0};
+
+}  // namespace
+
+IsolationSetup IsolationSetup::prepare(const Isolation& iso, const std::string& /*description*/) {
+    IsolationSetup s;
+    s.caps_ = iso.capabilities.empty() ? default_capabilities() : iso.capabilities;
+    for (const auto& c : s.caps_)
+        if (!capability_number(c))
+            throw Error(ErrorKind::kUsage, "unknown capability \"" + c + "\"");
+    if (iso.seccomp) {
+        s.seccomp_ =
+            iso.seccomp_profile.empty()
+                ? default_seccomp_bpf(s.caps_)
+                : compile_seccomp_profile(iso.seccomp_profile, s.caps_, iso.seccomp_profile_origin);
+    }
+    s.cgroup_ = std::make_unique<CgroupState>();
+    if (iso.cgroups) {
+        // Leftovers of a killed strata go first, once per process.
+        std::call_once(g_stale_once, [] { remove_stale_cgroups(); });
+        CgroupLimits limits = iso.limits;
+        if (!limits.pids) limits.pids = kDefaultPidsLimit;
+        if (*limits.pids <= 0) limits.pids.reset();  // --pids-limit -1: unlimited
+        s.cgroup_->cgroup =
+            Cgroup::create("c" + std::to_string(++g_counter), limits, s.cgroup_->why);
+        if (!s.cgroup_->cgroup && (iso.limits.memory_bytes || iso.limits.cpus || iso.limits.pids))
+            throw Error(ErrorKind::kUsage,
+                        "--memory, --cpus and --pids-limit need cgroups, which cannot be used "
+                        "here: " +
+                            s.cgroup_->why);
+    }
+    return s;
+}
+
+const std::vector<int>& IsolationSetup::cgroup_join_fds() const {
+    static const std::vector<int> none;
+    return cgroup_->cgroup ? cgroup_->cgroup->join_fds() : none;
+}
+
+void IsolationSetup::finish(Result& result) {
+    if (cgroup_->cgroup) {
+        result.oom_killed = cgroup_->cgroup->oom_killed();
+        result.pids_limit_hit = cgroup_->cgroup->pids_limit_hit();
+        cgroup_->cgroup.reset();  // kills what is left, removes the directories
+    } else if (!cgroup_->why.empty() && !g_warned.exchange(true)) {
+        result.warning =
+            "running without cgroups (no device allow-list, pids, memory or CPU "
+            "limits): " +
+            cgroup_->why;
+    }
+}
+
+}  // namespace strata::sandbox

@@ -1,0 +1,393 @@
+#include "sandbox/sandbox.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <deque>
+#include <nlohmann/json.hpp>
+
+#include "base/error.hpp"
+#include "base/in_root.hpp"
+#include "base/temp_dir.hpp"
+#include "base/unique_fd.hpp"
+#include "sandbox/capabilities.hpp"
+#include "sandbox/isolation_setup.hpp"
+#include "sandbox/mount_stubs.hpp"
+
+namespace strata::sandbox {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// init's fixed descriptors: 0 /dev/null, 1 and 2 the output pipe, 3 the
+// status pipe, 4 the spec; the spec names the rest (5, 6, ...).
+constexpr int kStatusFd = 3;
+constexpr int kSpecFd = 4;
+constexpr int kFirstExtraFd = 5;
+
+class OutputTail {
+  public:
+    void add(std::string line) {
+        lines_.push_back(std::move(line));
+        if (lines_.size() > Sandbox::kTailLines) lines_.pop_front();
+    }
+    std::string str() const {
+        std::string s;
+        for (const auto& l : lines_)
+            s += l + "\n";
+        return s;
+    }
+
+  private:
+    std::deque<std::string> lines_;
+};
+
+struct Pipe {
+    UniqueFd read, write;
+    Pipe() {
+        int fds[2];
+        if (::pipe2(fds, O_CLOEXEC) != 0) throw system_error("pipe", "");
+        read.reset(fds[0]);
+        write.reset(fds[1]);
+    }
+};
+
+void read_output(int fd, const OutputSink& sink, OutputTail& tail) {
+    std::string pending;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        if (n == 0) break;
+        pending.append(buf, static_cast<size_t>(n));
+        size_t nl;
+        while ((nl = pending.find('\n')) != std::string::npos) {
+            std::string line = pending.substr(0, nl);
+            pending.erase(0, nl + 1);
+            if (sink) sink(line);
+            tail.add(std::move(line));
+        }
+    }
+    if (!pending.empty()) {
+        if (sink) sink(pending);
+        tail.add(pending);
+    }
+}
+
+std::string read_all(int fd) {
+    std::string out;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return out;
+        out.append(buf, static_cast<size_t>(n));
+    }
+}
+
+// An anonymous in-memory file holding `content`: how the spec, secrets and
+// the seccomp program reach init without touching the disk.
+UniqueFd memfd_with(const char* name, std::string_view content) {
+    UniqueFd fd(static_cast<int>(::syscall(SYS_memfd_create, name, MFD_CLOEXEC)));
+    if (!fd) throw system_error("memfd_create", name);
+    for (size_t off = 0; off < content.size();) {
+        const ssize_t w = ::write(fd.get(), content.data() + off, content.size() - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) throw system_error("write", name);
+        off += static_cast<size_t>(w);
+    }
+    if (::lseek(fd.get(), 0, SEEK_SET) != 0) throw system_error("lseek", name);
+    return fd;
+}
+
+void write_scratch(const fs::path& path, const std::string& content) {
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!fd) throw system_error("create", path.string());
+    for (size_t off = 0; off < content.size();) {
+        const ssize_t w = ::write(fd.get(), content.data() + off, content.size() - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) throw system_error("write", path.string());
+        off += static_cast<size_t>(w);
+    }
+}
+
+json lowers_json(const std::vector<fs::path>& lowest_first) {
+    json a = json::array();
+    for (auto it = lowest_first.rbegin(); it != lowest_first.rend(); ++it)
+        a.push_back(it->string());
+    return a;
+}
+
+// The descriptors init gets beyond 0-4, numbered from kFirstExtraFd in the
+// order they are added.
+class ExtraFds {
+  public:
+    int add(UniqueFd fd) {
+        fds_.push_back(std::move(fd));
+        return kFirstExtraFd + static_cast<int>(fds_.size()) - 1;
+    }
+    std::vector<int> sources() const {
+        std::vector<int> s;
+        for (const auto& f : fds_)
+            s.push_back(f.get());
+        return s;
+    }
+
+  private:
+    std::vector<UniqueFd> fds_;
+};
+
+// What one mount becomes in init's spec.
+json mount_json(const Mount& m, size_t index, const fs::path& scratch, json& overlays,
+                ExtraFds& fds) {
+    json j{{"target", m.target}};
+    switch (m.kind) {
+        case Mount::Kind::kTmpfs:
+            j["type"] = "tmpfs";
+            if (m.size_bytes) j["size"] = *m.size_bytes;
+            return j;
+        case Mount::Kind::kSecret:
+            j["type"] = "secret";
+            j["fd"] = fds.add(memfd_with("strata-secret", m.content));
+            j["mode"] = m.mode;
+            j["uid"] = m.uid;
+            j["gid"] = m.gid;
+            j["tmp"] = (scratch / fmt::format("secret-{}", index)).string();
+            fs::create_directories(j["tmp"].get<std::string>());
+            return j;
+        case Mount::Kind::kSocket:
+            j["type"] = "socket";
+            j["source"] = m.socket.string();
+            return j;
+        case Mount::Kind::kBind:
+            break;
+    }
+    j["type"] = "bind";
+    // The root the source path is resolved in: a trusted host directory, or
+    // the read-only overlay of a stage's layers that init mounts first.
+    fs::path root;
+    if (!m.source_root.empty()) {
+        root = m.source_root;
+    } else {
+        root = scratch / fmt::format("mount-{}", index);
+        fs::create_directories(root);
+        if (!m.source_layers.empty())
+            overlays.push_back(
+                {{"lower", lowers_json(m.source_layers)}, {"target", root.string()}});
+    }
+    j["root"] = root.string();
+    j["path"] = m.source_path;
+    j["readonly"] = m.read_only;
+    if (m.discard_writes) {
+        const fs::path base = scratch / fmt::format("rw-{}", index);
+        for (const char* d : {"upper", "work", "merged"})
+            fs::create_directories(base / d);
+        j["discard"] = {{"upper", (base / "upper").string()},
+                        {"work", (base / "work").string()},
+                        {"merged", (base / "merged").string()}};
+    }
+    return j;
+}
+
+// What the child of clone() needs, all prepared before: it runs on strata's
+// memory (CLONE_VM) until it execs, and may only make system calls.
+struct ChildArgs {
+    const int* fd_sources;  // dup'ed to 0, 1, 2, 3, 4, 5, ...
+    int fd_count;
+    const int* cgroup_join_fds;
+    int cgroup_join_count;
+    int netns_fd;
+    char* const* argv;
+    char* const* envp;
+};
+
+int child_main(void* p) {
+    const auto* a = static_cast<const ChildArgs*>(p);
+    // (getppid() is 0 here, in the new PID namespace, so the usual check for
+    // a parent that died before this line cannot be made; the container
+    // would then just run to its end, in its cgroup.)
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    // Into the cgroup first, so that init and all it starts are counted;
+    // then a cgroup namespace rooted there (as runc gives).
+    for (int i = 0; i < a->cgroup_join_count; ++i)
+        if (::write(a->cgroup_join_fds[i], "0", 1) != 1) _exit(124);
+    if (::unshare(CLONE_NEWCGROUP) != 0) _exit(124);
+    if (a->netns_fd >= 0 && ::setns(a->netns_fd, CLONE_NEWNET) != 0) _exit(124);
+    // Move every source out of the way of the targets first, then into
+    // place; dup2 clears close-on-exec on the targets only.
+    int staged[64];
+    for (int i = 0; i < a->fd_count; ++i) {
+        staged[i] = ::fcntl(a->fd_sources[i], F_DUPFD_CLOEXEC, 1024);
+        if (staged[i] < 0) _exit(124);
+    }
+    for (int i = 0; i < a->fd_count; ++i)
+        if (::dup2(staged[i], i) < 0) _exit(124);
+    // Nothing else of strata's may reach the container.
+    ::syscall(SYS_close_range, a->fd_count, ~0U, 0);
+    ::execve(a->argv[0], a->argv, a->envp);
+    _exit(125);
+}
+
+}  // namespace
+
+std::optional<fs::path> find_init() {
+    if (const char* e = std::getenv("STRATA_INIT"); e && *e) return fs::path(e);
+    std::error_code ec;
+    const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+    if (ec) return std::nullopt;
+    for (const fs::path& p : {self.parent_path() / "strata-init",
+                              self.parent_path() / "../libexec/strata/strata-init"}) {
+        if (fs::exists(p, ec)) return fs::weakly_canonical(p, ec);
+    }
+    return std::nullopt;
+}
+
+Sandbox::Sandbox(fs::path init_binary) : init_(std::move(init_binary)) {}
+
+Result Sandbox::run(const Spec& spec, const OutputSink& output) const {
+    TempDir scratch = TempDir::create(spec.scratch_parent, "run-");
+    const fs::path rootfs = scratch.path() / "rootfs";
+    fs::create_directories(rootfs);
+    ExtraFds extra;
+
+    json j;
+    j["rootfs"] = rootfs.string();
+    std::vector<fs::path> lower = spec.root.lower;
+    if (lower.empty()) {
+        lower.push_back(scratch.path() / "empty");
+        fs::create_directories(lower.back());
+    } else {
+        j["layers_dir"] = spec.root.lower.front().parent_path().string();
+    }
+    j["lower"] = lowers_json(lower);
+    if (!spec.root.upper.empty()) {
+        j["upper"] = spec.root.upper.string();
+        j["work"] = spec.root.work.string();
+    }
+
+    const fs::path hosts = scratch.path() / "hosts";
+    const fs::path resolv = scratch.path() / "resolv.conf";
+    write_scratch(hosts, spec.process.hosts);
+    write_scratch(resolv, spec.process.resolv_conf);
+    j["hosts"] = hosts.string();
+    j["resolv"] = resolv.string();
+    j["hostname"] = spec.process.hostname;
+    switch (spec.isolation.network) {
+        case Network::kHost:
+            j["network"] = "host";
+            break;
+        case Network::kNone:
+            j["network"] = "none";
+            break;
+        case Network::kPrivate:
+            j["network"] = "private";
+            break;
+    }
+
+    json overlays = json::array(), mounts = json::array();
+    for (size_t i = 0; i < spec.mounts.size(); ++i)
+        mounts.push_back(mount_json(spec.mounts[i], i, scratch.path(), overlays, extra));
+    j["overlays"] = overlays;
+    j["mounts"] = mounts;
+    json files = json::array();
+    for (const auto& f : spec.files)
+        files.push_back({{"path", f.path}, {"content", f.content}, {"mode", f.mode}});
+    j["files"] = files;
+    j["env"] = spec.process.env;
+    j["argv"] = spec.process.argv;
+    j["user"] = spec.process.user;
+    j["cwd"] = spec.process.cwd.empty() ? std::string("/") : spec.process.cwd;
+
+    // Capabilities, seccomp, cgroups, limits: isolation_setup.cpp.
+    IsolationSetup iso = IsolationSetup::prepare(spec.isolation, spec.description);
+    {
+        json caps = json::array();
+        for (const auto& c : iso.capabilities())
+            if (auto n = capability_number(c)) caps.push_back(*n);
+        j["caps"] = caps;
+    }
+    if (!iso.seccomp_bpf().empty())
+        j["seccomp_fd"] = extra.add(memfd_with("strata-seccomp", iso.seccomp_bpf()));
+    j["no_new_privileges"] = spec.isolation.no_new_privileges;
+    j["rlimit_nofile"] = {kNofileSoft, kNofileHard};
+
+    const UniqueFd spec_fd = memfd_with("strata-spec", j.dump());
+
+    // Everything the child needs, ready before the clone: between clone and
+    // exec it may only make system calls (other threads may hold locks).
+    const std::string init = init_.string();
+    const std::string spec_arg = std::to_string(kSpecFd);
+    char* const argv[] = {const_cast<char*>(init.c_str()), const_cast<char*>(spec_arg.c_str()),
+                          nullptr};
+    char* const envp[] = {nullptr};
+    Pipe out, status;
+    UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (!null) throw system_error("open", "/dev/null");
+    std::vector<int> fd_sources = {null.get(), out.write.get(), out.write.get(), status.write.get(),
+                                   spec_fd.get()};
+    for (int fd : extra.sources())
+        fd_sources.push_back(fd);
+    const std::vector<int>& join = iso.cgroup_join_fds();
+
+    // vfork-style: the child shares strata's memory (no page tables to copy)
+    // and this thread waits until it has exec'd.
+    int flags =
+        CLONE_VM | CLONE_VFORK | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
+    if (spec.isolation.network == Network::kNone) flags |= CLONE_NEWNET;
+    ChildArgs child{fd_sources.data(),
+                    static_cast<int>(fd_sources.size()),
+                    join.data(),
+                    static_cast<int>(join.size()),
+                    spec.isolation.network == Network::kPrivate ? spec.isolation.netns_fd : -1,
+                    argv,
+                    envp};
+    std::vector<char> stack(64 * 1024);
+    const pid_t pid = ::clone(child_main, stack.data() + stack.size(), flags, &child);
+    if (pid < 0) throw system_error("clone (new namespaces) for", spec.description);
+    out.write.reset();
+    status.write.reset();
+
+    OutputTail tail;
+    read_output(out.read.get(), output, tail);
+    int wstatus = 0;
+    while (::waitpid(pid, &wstatus, 0) < 0) {
+        if (errno != EINTR) throw system_error("wait for", spec.description);
+    }
+    Result result;
+    result.exit_code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+    result.output_tail = tail.str();
+    if (result.exit_code == 124 && WIFEXITED(wstatus))
+        result.setup_error = "could not join the container's cgroup or namespaces";
+    // init's status lines: "stub:<path>" for each mount point file it made,
+    // anything else is why it could not set the container up.
+    const std::string text = read_all(status.read.get());
+    for (size_t pos = 0; pos < text.size();) {
+        size_t nl = text.find('\n', pos);
+        if (nl == std::string::npos) nl = text.size();
+        const std::string line = text.substr(pos, nl - pos);
+        pos = nl + 1;
+        if (line.rfind("stub:/", 0) == 0)
+            result.stubs.push_back(clean_in_root(line.substr(5)));
+        else if (!line.empty())
+            result.setup_error += (result.setup_error.empty() ? "" : "\n") + line;
+    }
+    iso.finish(result);
+    if (!spec.root.upper.empty()) remove_stubs(spec.root.upper, result.stubs);
+    return result;
+}
+
+}  // namespace strata::sandbox

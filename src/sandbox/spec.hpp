@@ -1,0 +1,129 @@
+// What the sandbox runs: a root filesystem, mounts, one process and an
+// isolation profile. Nothing here knows about Dockerfiles or images; the
+// executor (RUN) and `strata run` fill it in.
+//
+// Trust: the store paths (layers, upper/work directories, scratch) are
+// strata's own. Everything else that came from a Dockerfile, an image or a
+// user — mount targets, `source_path`s inside a mount's root, the working
+// directory, the user — is resolved inside its root, never on the host.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sandbox/cgroup.hpp"
+
+namespace strata::sandbox {
+
+// The container's root: an overlay of read-only layers (lowest first) and,
+// when `upper` is set, a writable upper directory whose content the caller
+// keeps (a RUN step's new layer). No lower layers: an empty root.
+struct RootFs {
+    std::vector<std::filesystem::path> lower;
+    std::filesystem::path upper, work;  // same filesystem; both empty for a read-only root
+};
+
+struct Mount {
+    enum class Kind {
+        kBind,    // a directory or file from `source`, resolved inside it
+        kTmpfs,   // a fresh tmpfs
+        kSecret,  // a file holding `content`, on a tmpfs, never on disk
+        kSocket,  // a host unix socket (`source` is its trusted path), e.g. an ssh agent
+    };
+    Kind kind = Kind::kBind;
+    std::string target;  // inside the container (resolved inside its root)
+
+    // kBind: the source is `source_path` resolved inside `source_root` (a
+    // trusted host directory: the build context, a cache directory) or inside
+    // the read-only overlay of `source_layers` (lowest first; a stage or an
+    // image). Neither set: an empty directory (FROM scratch).
+    std::filesystem::path source_root;
+    std::vector<std::filesystem::path> source_layers;
+    std::string source_path;
+    bool read_only = true;
+    // A writable bind whose writes are thrown away (BuildKit's `rw` bind of
+    // the context or a stage): an overlay with a scratch upper directory.
+    bool discard_writes = false;
+
+    // kTmpfs
+    std::optional<uint64_t> size_bytes;
+
+    // kSecret: the bytes, and the file's mode and owner in the container.
+    std::string content;
+    uint32_t mode = 0400, uid = 0, gid = 0;
+
+    // kSocket
+    std::filesystem::path socket;
+};
+
+// A file to create before the process starts (heredoc scripts under
+// /dev/pipes), on a tmpfs.
+struct InlineFile {
+    std::string path, content;
+    uint32_t mode = 0755;
+};
+
+enum class Network {
+    kHost,     // the host's network namespace
+    kNone,     // a new namespace with loopback only
+    kPrivate,  // the namespace in `netns_fd`: user-mode NAT through pasta
+};
+
+// --memory, --cpus, --pids-limit, and the device allow-list.
+using Limits = CgroupLimits;
+
+struct Isolation {
+    Network network = Network::kHost;
+    int netns_fd = -1;  // kPrivate: a network namespace shared by the build's steps
+    std::vector<std::string> capabilities;  // empty: Docker's default 14
+    bool seccomp = true;                    // Docker's default profile, or `seccomp_profile`
+    std::string seccomp_profile;            // JSON text of another profile ("" = default)
+    std::string seccomp_profile_origin;     // its file name, for errors
+    bool no_new_privileges = false;
+    Limits limits;
+    bool cgroups = true;  // a cgroup of its own (devices, pids, memory, cpu)
+};
+
+struct Process {
+    std::vector<std::string> argv;
+    std::vector<std::string> env;  // KEY=VALUE; HOME is added from /etc/passwd when missing
+    std::string user;              // USER syntax: name|uid[:group|gid]; "" = root
+    std::string cwd = "/";         // made when missing, as BuildKit does
+    std::string hostname = "buildkitsandbox";
+    std::string hosts;        // /etc/hosts content
+    std::string resolv_conf;  // /etc/resolv.conf content
+};
+
+struct Spec {
+    RootFs root;
+    std::vector<Mount> mounts;
+    std::vector<InlineFile> files;
+    Process process;
+    Isolation isolation;
+    // A directory of strata's on the store's filesystem for this run's
+    // scratch (mount points, throwaway upper directories); removed after.
+    std::filesystem::path scratch_parent;
+    std::string description;  // for messages: "RUN make"
+};
+
+struct Result {
+    int exit_code = 0;        // the command's, 128 + signal when killed
+    std::string setup_error;  // why the container could not be set up ("" if it could)
+    // Files the sandbox made as mount points inside the writable root
+    // (absolute, cleaned); the caller removes them from the layer.
+    std::vector<std::string> stubs;
+    bool oom_killed = false;      // the memory limit killed something
+    bool pids_limit_hit = false;  // a fork failed on the pids limit
+    std::string output_tail;      // the last lines the process printed
+    std::string warning;          // isolation that could not be had (no cgroups), once per process
+};
+
+// Called with each line the process prints (stdout and stderr), as it comes.
+using OutputSink = std::function<void(std::string_view line)>;
+
+}  // namespace strata::sandbox
