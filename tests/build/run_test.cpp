@@ -237,7 +237,7 @@ TEST_F(RunTest, KilledBuildLeavesNoProcessesOrMounts) {
     // Wait until the command runs: the marker in its upper directory, and
     // the sleep started (the shell forks it after the touch).
     bool started = false;
-    for (int i = 0; i < 400 && !started; ++i) {
+    for (int i = 0; i < 1600 && !started; ++i) {  // up to 40 s on a loaded machine
         std::this_thread::sleep_for(std::chrono::milliseconds(25));
         bool marker = false;
         for (const auto& e : fs::directory_iterator(root() / "tmp"))
