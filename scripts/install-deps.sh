@@ -12,6 +12,8 @@ PKGS=(
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev clang-format
   busybox-static skopeo umoci zstd tar gzip python3
+  # ssh-agent/ssh-add: `strata build --ssh ID=KEYFILE` starts an agent for the build
+  openssh-client
   # RUN steps' private network (pasta), and the fake host its tests build
   passt iproute2
 )
