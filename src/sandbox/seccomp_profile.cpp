@@ -40,7 +40,7 @@ using nlohmann::json;
 // zero value for both); a value of the wrong type is an error.
 class Fields {
   public:
-    Fields(std::string_view origin) : origin_(origin) {}
+    explicit Fields(std::string_view origin) : origin_(origin) {}
 
     const json* find(const json& obj, const char* key) const {
         const auto it = obj.find(key);
