@@ -1,13 +1,13 @@
 // PrivateNetwork: the build's network namespace behind pasta.
 //
-// The FakeHost tests run pasta inside a "fake host": a network namespace the
+// The PrivateNetworkFakeHost tests run pasta inside a "fake host": a network namespace the
 // test makes, whose "uplink" is one end of a veth pair with nothing behind
 // the other end (198.51.100.2/24 and 2001:db8::2/64, documentation
 // addresses, default routes through .1 and ::1, which nobody answers). pasta
 // takes that namespace for the host, so whatever a test sends through pasta
 // stays in it: nothing leaves the machine, and the gateway can be probed
 // without touching the real one (the kernel here has no dummy interfaces).
-// RealHost tests only talk to loopback, except OutboundToTheDebianMirror,
+// PrivateNetworkOnHost tests only talk to loopback, except OutboundToTheDebianMirror,
 // the one test that leaves the machine.
 #include "sandbox/private_network.hpp"
 
@@ -312,7 +312,7 @@ constexpr const char* kFakeHostOtherAddress = "198.51.100.3";
 constexpr const char* kFakeGateway = "198.51.100.1";
 constexpr const char* kFakeGateway6 = "2001:db8::1";
 
-class FakeHost : public ::testing::Test {
+class PrivateNetworkFakeHost : public ::testing::Test {
   protected:
     void SetUp() override {
         if (::geteuid() != 0) GTEST_SKIP() << "needs root (unshare(CLONE_NEWNET))";
@@ -348,7 +348,7 @@ class FakeHost : public ::testing::Test {
     std::unique_ptr<TempDir> state_;
 };
 
-class RealHost : public ::testing::Test {
+class PrivateNetworkOnHost : public ::testing::Test {
   protected:
     void SetUp() override {
         REQUIRE_PASTA_AND_ROOT();
@@ -411,7 +411,7 @@ TEST(PrivateNetworkStart, MissingPastaSaysWhatToInstall) {
     }
 }
 
-TEST_F(RealHost, NamespaceIsConfiguredWhenStartReturns) {
+TEST_F(PrivateNetworkOnHost, NamespaceIsConfiguredWhenStartReturns) {
     PrivateNetwork net = PrivateNetwork::start(state_dir());
     struct stat ours {
     }, theirs{};
@@ -424,7 +424,7 @@ TEST_F(RealHost, NamespaceIsConfiguredWhenStartReturns) {
     EXPECT_NE(net.resolv_conf().find("nameserver "), std::string::npos) << net.resolv_conf();
 }
 
-TEST_F(RealHost, HostLoopbackAndAbstractSocketsAreUnreachable) {
+TEST_F(PrivateNetworkOnHost, HostLoopbackAndAbstractSocketsAreUnreachable) {
     HostServices host;
     ASSERT_EQ(host.check_reachable_here(), "");
     PrivateNetwork net = PrivateNetwork::start(state_dir());
@@ -432,7 +432,7 @@ TEST_F(RealHost, HostLoopbackAndAbstractSocketsAreUnreachable) {
               "");
 }
 
-TEST_F(FakeHost, HostLoopbackIsUnreachableAlsoThroughTheGateway) {
+TEST_F(PrivateNetworkFakeHost, HostLoopbackIsUnreachableAlsoThroughTheGateway) {
     HostServices host;
     ASSERT_EQ(host.check_reachable_here(), "");
     PrivateNetwork net = PrivateNetwork::start(state_dir());
@@ -451,7 +451,7 @@ TEST_F(FakeHost, HostLoopbackIsUnreachableAlsoThroughTheGateway) {
     EXPECT_EQ(report, "");
 }
 
-TEST_F(FakeHost, OutboundConnectionsGoThroughPasta) {
+TEST_F(PrivateNetworkFakeHost, OutboundConnectionsGoThroughPasta) {
     // The host's non-loopback address stands in for the internet: inside,
     // 198.51.100.3 is not local, so the connection goes through pasta.
     uint16_t port = 0;
@@ -466,11 +466,11 @@ TEST_F(FakeHost, OutboundConnectionsGoThroughPasta) {
               "");
 }
 
-TEST_F(FakeHost, GatewayIsReadFromTheRoutingTable) {
+TEST_F(PrivateNetworkFakeHost, GatewayIsReadFromTheRoutingTable) {
     EXPECT_EQ(default_ipv4_gateway(), kFakeGateway);
 }
 
-TEST_F(FakeHost, DnsToTheGatewayReachesTheHostsLoopbackResolver) {
+TEST_F(PrivateNetworkFakeHost, DnsToTheGatewayReachesTheHostsLoopbackResolver) {
     // A "resolver" on the fake host's 127.0.0.1:53 that echoes datagrams.
     UniqueFd resolver(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     Endpoint at = endpoint("127.0.0.1", 53);
@@ -529,7 +529,7 @@ std::string mountinfo_lines_under(const fs::path& dir) {
     return out;
 }
 
-TEST_F(RealHost, DestructorLeavesNothingBehind) {
+TEST_F(PrivateNetworkOnHost, DestructorLeavesNothingBehind) {
     pid_t pasta = -1, keeper = -1;
     {
         PrivateNetwork net = PrivateNetwork::start(state_dir());
@@ -550,7 +550,7 @@ TEST_F(RealHost, DestructorLeavesNothingBehind) {
     EXPECT_TRUE(fs::is_empty(state_dir()));
 }
 
-TEST_F(RealHost, NetworksStopIndependently) {
+TEST_F(PrivateNetworkOnHost, NetworksStopIndependently) {
     auto other_dir = TempDir::create(fs::temp_directory_path(), "net-");
     std::optional<PrivateNetwork> first(PrivateNetwork::start(state_dir()));
     PrivateNetwork second = PrivateNetwork::start(other_dir.path());
@@ -563,7 +563,7 @@ TEST_F(RealHost, NetworksStopIndependently) {
     EXPECT_EQ(in_namespace(second.netns_fd(), check_configured), "");
 }
 
-TEST_F(RealHost, PastaOutlivesTheThreadThatStartedIt) {
+TEST_F(PrivateNetworkOnHost, PastaOutlivesTheThreadThatStartedIt) {
     // PR_SET_PDEATHSIG set straight on pasta would fire here: the parent
     // death signal follows the thread that forked, not the process.
     std::optional<PrivateNetwork> net;
@@ -574,7 +574,7 @@ TEST_F(RealHost, PastaOutlivesTheThreadThatStartedIt) {
     EXPECT_EQ(in_namespace(net->netns_fd(), check_configured), "");
 }
 
-TEST_F(RealHost, KillingTheOwnerStopsPasta) {
+TEST_F(PrivateNetworkOnHost, KillingTheOwnerStopsPasta) {
     // Orphans come back to us, so that the keeper can be reaped and checked.
     ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
     int fds[2];
@@ -627,7 +627,7 @@ fs::path write_script(const fs::path& dir, const std::string& body) {
     return script;
 }
 
-TEST_F(RealHost, PastaThatFailsIsReportedWithItsOutput) {
+TEST_F(PrivateNetworkOnHost, PastaThatFailsIsReportedWithItsOutput) {
     TempDir bin = TempDir::create(fs::temp_directory_path(), "net-bin-");
     PrivateNetworkOptions options;
     options.pasta = write_script(bin.path(),
@@ -644,7 +644,7 @@ TEST_F(RealHost, PastaThatFailsIsReportedWithItsOutput) {
     EXPECT_TRUE(fs::is_empty(state_dir()));
 }
 
-TEST_F(RealHost, PastaThatHangsTimesOutAndIsStopped) {
+TEST_F(PrivateNetworkOnHost, PastaThatHangsTimesOutAndIsStopped) {
     TempDir bin = TempDir::create(fs::temp_directory_path(), "net-bin-");
     PrivateNetworkOptions options;
     options.pasta = write_script(bin.path(), "echo $$ > \"$(dirname \"$0\")/pid\"\nexec sleep 60");
@@ -695,7 +695,7 @@ std::string reach_port_80(const std::string& host) {
     return err == 0 ? "" : "connect " + host + " (" + ip + "):80: " + describe(err);
 }
 
-TEST_F(RealHost, OutboundToTheDebianMirror) {
+TEST_F(PrivateNetworkOnHost, OutboundToTheDebianMirror) {
     const auto host = debian_mirror_host();
     if (!host) GTEST_SKIP() << "no *.debian.org mirror in /etc/apt/sources.list*";
     if (const std::string why = reach_port_80(*host); !why.empty())
@@ -715,7 +715,7 @@ TEST_F(RealHost, OutboundToTheDebianMirror) {
     EXPECT_EQ(report, "") << "resolv.conf:\n" << net.resolv_conf();
 }
 
-TEST_F(RealHost, StartupAndSetnsCost) {
+TEST_F(PrivateNetworkOnHost, StartupAndSetnsCost) {
     std::vector<double> start_ms;
     for (int i = 0; i < 10; ++i) {
         const auto t0 = steady_clock::now();
