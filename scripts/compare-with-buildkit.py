@@ -11,6 +11,13 @@ Needs the peers of ../shared/bench/setup-peers.sh (a Docker daemon on
 same busybox image, loaded from the peers' docker-archive.
 
   scripts/compare-with-buildkit.py [--strata build/strata] CONTEXT [-- BUILD ARGS...]
+  scripts/compare-with-buildkit.py [--strata build/strata] --case NAME [--case NAME...]
+  scripts/compare-with-buildkit.py [--strata build/strata] --all-cases
+  scripts/compare-with-buildkit.py --list-cases
+
+A case is a small context written out from CASES below (Dockerfile and
+files), for behaviour that must stay covered: run them all after a change to
+the executor or the store.
 
 Exit status 0 when everything matches, 1 when something differs (each
 difference is printed), 2 when a build fails.
@@ -130,13 +137,76 @@ def tree_diffs(what, a_name, x, b_name, y):
     return out
 
 
+# Built-in cases: name → {file name: content}, written into a fresh context.
+CASES = {
+    # The same layer (diffID) at several positions of one chain: adjacent
+    # (RUN true thrice), separated, three times, an empty diff repeated, and
+    # RUN, COPY --from and RUN --mount=from over such chains. One overlay
+    # cannot take one directory twice as a lower layer (docs/store-layers.md).
+    "repeated-layers": {
+        "a.txt": "alpha\n",
+        "Dockerfile": """FROM busybox:latest AS rep
+RUN true
+RUN true
+RUN true
+COPY a.txt /a
+RUN echo one > /one
+COPY a.txt /a
+COPY a.txt /a
+RUN rm -f /nothing-here
+RUN rm -f /nothing-here
+RUN cat /a /one > /both
+
+FROM busybox:latest
+COPY --from=rep /both /both
+RUN --mount=type=bind,from=rep,target=/m cat /m/both > /via-mount
+COPY a.txt /a
+COPY a.txt /a
+RUN ls /a > /ls
+""",
+    },
+}
+
+
+def write_case(name, directory):
+    for rel, content in CASES[name].items():
+        path = os.path.join(directory, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(content)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--strata", default="build/strata")
     ap.add_argument("--root", default=os.path.join(PEERS, "strata-compare-root"))
-    ap.add_argument("context")
+    ap.add_argument("--case", action="append", default=[], choices=sorted(CASES),
+                    help="a built-in case instead of CONTEXT (repeatable)")
+    ap.add_argument("--all-cases", action="store_true", help="every built-in case")
+    ap.add_argument("--list-cases", action="store_true")
+    ap.add_argument("context", nargs="?")
     ap.add_argument("args", nargs="*", help="extra build flags for both builders")
     o = ap.parse_args()
+    if o.list_cases:
+        print("\n".join(sorted(CASES)))
+        return 0
+    cases = sorted(CASES) if o.all_cases else o.case
+    if cases:
+        if o.context:
+            o.args.insert(0, o.context)  # no CONTEXT with cases: all are build flags
+        worst = 0
+        for name in cases:
+            with tempfile.TemporaryDirectory() as ctx:
+                write_case(name, ctx)
+                print(f"case {name}:")
+                worst = max(worst, compare_context(o, ctx, name))
+        return worst
+    if not o.context:
+        ap.error("give a CONTEXT, --case NAME or --all-cases")
+    return compare_context(o, o.context, o.context)
+
+
+def compare_context(o, context, label):
     env = dict(os.environ, DOCKER_HOST=f"unix://{PEERS}/docker.sock", DOCKER_BUILDKIT="1")
     strata = os.path.abspath(o.strata)
     have = subprocess.run([strata, "--root", o.root, "inspect", "busybox:latest"],
@@ -148,14 +218,14 @@ def main():
         ours, theirs = os.path.join(tmp, "strata.tar"), os.path.join(tmp, "buildkit.tar")
         try:
             run([strata, "--root", o.root, "build", "-q", "-t", "compare:latest", *o.args,
-                 o.context], stdout=subprocess.DEVNULL)
+                 context], stdout=subprocess.DEVNULL)
             run([strata, "--root", o.root, "save", "-o", ours, "compare:latest"])
         except subprocess.CalledProcessError:
             print("strata build failed", file=sys.stderr)
             return 2
         try:
             run(DOCKER + ["build", "--network", "host", "-q", "-t", "compare:latest", *o.args,
-                          o.context], env=env, stdout=subprocess.DEVNULL)
+                          context], env=env, stdout=subprocess.DEVNULL)
             with open(theirs, "wb") as f:
                 run(DOCKER + ["save", "compare:latest"], env=env, stdout=f)
         except subprocess.CalledProcessError:
@@ -164,7 +234,7 @@ def main():
         diffs = compare("strata", load_archive(ours), "buildkit", load_archive(theirs))
     for d in diffs:
         print(d)
-    print(f"{o.context}: {'MATCH' if not diffs else f'{len(diffs)} difference(s)'}")
+    print(f"{label}: {'MATCH' if not diffs else f'{len(diffs)} difference(s)'}")
     return 1 if diffs else 0
 
 

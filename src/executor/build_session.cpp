@@ -51,11 +51,13 @@ const BuildContext& BuildSession::context() {
 
 std::vector<std::filesystem::path> BuildSession::unpack(
     const std::vector<store::LayerRecord>& layers) {
-    std::vector<std::filesystem::path> out;
-    out.reserve(layers.size());
+    // One distinct directory per position: a chain may repeat a layer, and
+    // the kernel refuses one directory twice among an overlay's lowerdirs.
+    std::vector<store::ChainLayer> chain;
+    chain.reserve(layers.size());
     for (const auto& l : layers)
-        out.push_back(store.layers().ensure_unpacked(l.digest, l.diff_id));
-    return out;
+        chain.push_back({l.digest, l.diff_id});
+    return store.layers().ensure_chain(chain);
 }
 
 std::vector<store::LayerRecord> BuildSession::layers_of(const planner::SourceRef& ref) {

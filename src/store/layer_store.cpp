@@ -6,11 +6,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <map>
+#include <string>
 
 #include "base/atomic_file.hpp"
 #include "base/error.hpp"
 #include "base/temp_dir.hpp"
 #include "base/unique_fd.hpp"
+#include "store/layer_copy.hpp"
 #include "store/layer_reader.hpp"
 
 namespace strata::store {
@@ -63,31 +66,40 @@ std::filesystem::path LayerStore::path(const Digest& diff_id) const {
     return root_ / "layers" / diff_id.hex;
 }
 
-std::filesystem::path LayerStore::marker(const Digest& diff_id) const {
-    return path(diff_id).string() + ".unsynced";
+std::filesystem::path LayerStore::path(const Digest& diff_id, unsigned occurrence) const {
+    if (occurrence <= 1) return path(diff_id);
+    return path(diff_id).string() + "." + std::to_string(occurrence);
 }
 
-bool LayerStore::trusted(const Digest& diff_id) const {
-    UniqueFd fd(::open(marker(diff_id).c_str(), O_RDONLY | O_CLOEXEC));
+std::filesystem::path LayerStore::marker(const std::string& name) const {
+    return root_ / "layers" / (name + ".unsynced");
+}
+
+bool LayerStore::trusted(const std::string& name) const {
+    UniqueFd fd(::open(marker(name).c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) return errno == ENOENT;
     char buf[64];
     ssize_t n = ::read(fd.get(), buf, sizeof buf);
     return n > 0 && !boot_id().empty() && std::string(buf, static_cast<size_t>(n)) == boot_id();
 }
 
-bool LayerStore::has(const Digest& diff_id) const {
+bool LayerStore::present(const std::string& name) const {
     {
         std::lock_guard lock(known_mu_);
-        if (known_.count(diff_id)) return true;
+        if (known_.count(name)) return true;
     }
     struct stat st {};
-    const bool ok =
-        ::lstat(path(diff_id).c_str(), &st) == 0 && S_ISDIR(st.st_mode) && trusted(diff_id);
+    const bool ok = ::lstat((root_ / "layers" / name).c_str(), &st) == 0 && S_ISDIR(st.st_mode) &&
+                    trusted(name);
     if (ok) {
         std::lock_guard lock(known_mu_);
-        known_.insert(diff_id);
+        known_.insert(name);
     }
     return ok;
+}
+
+bool LayerStore::has(const Digest& diff_id) const {
+    return present(path(diff_id).filename().string());
 }
 
 namespace {
@@ -159,8 +171,13 @@ std::filesystem::path LayerStore::ensure_unpacked(const Digest& blob_digest,
 }
 
 std::filesystem::path LayerStore::adopt(const std::filesystem::path& dir, const Digest& diff_id) {
-    auto final_path = path(diff_id);
-    if (has(diff_id)) {
+    return publish(dir, path(diff_id).filename().string());
+}
+
+std::filesystem::path LayerStore::publish(const std::filesystem::path& dir,
+                                          const std::string& name) {
+    auto final_path = root_ / "layers" / name;
+    if (present(name)) {
         discard(dir);
         return final_path;
     }
@@ -174,9 +191,9 @@ std::filesystem::path LayerStore::adopt(const std::filesystem::path& dir, const 
     }
     if (boot_id().empty()) {
         sync_filesystem(dir);  // no boot ID to tell a reboot: flush now
-        ::unlink(marker(diff_id).c_str());
+        ::unlink(marker(name).c_str());
     } else {
-        write_file_atomic(marker(diff_id), boot_id());
+        write_file_atomic(marker(name), boot_id());
     }
     if (::rename(dir.c_str(), final_path.c_str()) != 0) {
         int err = errno;
@@ -189,11 +206,26 @@ std::filesystem::path LayerStore::adopt(const std::filesystem::path& dir, const 
 }
 
 void LayerStore::remove(const Digest& diff_id) {
+    // Copies first, in order while they are there (copies left behind by
+    // an interrupted removal are found by list_copies(); prune sweeps them).
+    for (unsigned n = 2;; ++n) {
+        struct stat st {};
+        if (::lstat(path(diff_id, n).c_str(), &st) != 0) break;
+        remove_copy({diff_id, n});
+    }
+    remove_dir(path(diff_id).filename().string());
+}
+
+void LayerStore::remove_copy(const LayerCopy& copy) {
+    remove_dir(path(copy.diff_id, copy.occurrence).filename().string());
+}
+
+void LayerStore::remove_dir(const std::string& name) {
     {
         std::lock_guard lock(known_mu_);
-        known_.erase(diff_id);
+        known_.erase(name);
     }
-    auto p = path(diff_id);
+    auto p = root_ / "layers" / name;
     // Move it out of layers/ first, so a crash never leaves half a layer there.
     auto doomed = TempDir::create(root_ / "tmp", "remove-");
     auto moved = doomed.path() / "layer";
@@ -201,7 +233,7 @@ void LayerStore::remove(const Digest& diff_id) {
         if (errno == ENOENT) return;
         throw system_error("rename", p.string());
     }
-    ::unlink(marker(diff_id).c_str());
+    ::unlink(marker(name).c_str());
     fsync_dir(p.parent_path());
     doomed.remove();
 }
@@ -217,6 +249,62 @@ std::vector<Digest> LayerStore::list() const {
     }
     if (ec) throw system_error("list", dir.string(), ec.value());
     std::sort(out.begin(), out.end());
+    return out;
+}
+
+namespace {
+
+// "<64 hex>.<n>" with n >= 2: a copy's directory name.
+std::optional<LayerCopy> parse_copy_name(const std::string& name) {
+    const size_t dot = name.find('.');
+    if (dot == std::string::npos) return std::nullopt;
+    auto d = Digest::try_parse("sha256:" + name.substr(0, dot));
+    const std::string num = name.substr(dot + 1);
+    if (!d || num.empty() || num.size() > 6 || num[0] == '0' ||
+        num.find_first_not_of("0123456789") != std::string::npos)
+        return std::nullopt;
+    const auto n = static_cast<unsigned>(std::stoul(num));
+    if (n < 2) return std::nullopt;
+    return LayerCopy{*d, n};
+}
+
+}  // namespace
+
+std::vector<LayerCopy> LayerStore::list_copies() const {
+    std::vector<LayerCopy> out;
+    auto dir = root_ / "layers";
+    std::error_code ec;
+    for (auto it = std::filesystem::directory_iterator(dir, ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+        if (auto c = parse_copy_name(it->path().filename().string())) out.push_back(*c);
+    }
+    if (ec) throw system_error("list", dir.string(), ec.value());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::filesystem::path LayerStore::ensure_copy(const Digest& diff_id, unsigned occurrence) {
+    if (occurrence < 2)
+        throw Error(ErrorKind::kInternal, "layer copy number " + std::to_string(occurrence));
+    const auto name = path(diff_id, occurrence).filename().string();
+    if (present(name)) return root_ / "layers" / name;
+    if (!has(diff_id))
+        throw Error(ErrorKind::kInternal,
+                    "copying layer " + diff_id.str() + ", which is not unpacked");
+    auto tmp = TempDir::create(root_ / "tmp", "layer-");
+    link_layer_tree(path(diff_id), tmp.path(), opts_.same_owner.value_or(::geteuid() == 0));
+    return publish(tmp.path(), name);  // tmp's destructor finds it gone, or removes it
+}
+
+std::vector<std::filesystem::path> LayerStore::ensure_chain(const std::vector<ChainLayer>& chain) {
+    std::vector<std::filesystem::path> out;
+    out.reserve(chain.size());
+    std::map<Digest, unsigned> seen;
+    for (const auto& l : chain) {
+        const unsigned n = ++seen[l.diff_id];
+        auto first = ensure_unpacked(l.blob, l.diff_id);
+        out.push_back(n == 1 ? first : ensure_copy(l.diff_id, n));
+    }
     return out;
 }
 

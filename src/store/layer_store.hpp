@@ -19,6 +19,14 @@
 // them. A duplicate whose removal frees fewer than 1,024 inodes (a small
 // step, or a COPY whose unchanged files are links into the previous layer)
 // is deleted at once.
+//
+// Chains that repeat a layer (`RUN true` twice, the same COPY in two places:
+// the same diffID at two positions) cannot mount layers/<hex>/ twice: the
+// kernel refuses one directory twice among an overlay's lower layers. The
+// n-th occurrence (n >= 2) of a diffID in a chain gets its own directory,
+// layers/<hex>.<n>/, a copy whose files are hard links into layers/<hex>/
+// (layer_copy.hpp); made on first need, kept while the layer is, shared by
+// every chain that repeats the layer n times. docs/store-layers.md.
 #pragma once
 
 #include <cstdint>
@@ -26,12 +34,26 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "store/content_store.hpp"
 #include "store/digest.hpp"
 
 namespace strata::store {
+
+// A layer of a chain: the blob it is unpacked from, and its diffID.
+struct ChainLayer {
+    Digest blob;
+    Digest diff_id;
+};
+
+// A second (third, …) directory of a layer: layers/<hex>.<occurrence>/.
+struct LayerCopy {
+    Digest diff_id;
+    unsigned occurrence = 2;
+    auto operator<=>(const LayerCopy&) const = default;
+};
 
 struct LayerStoreOptions {
     // chown unpacked files to their tar uid/gid; default: when running as root.
@@ -53,15 +75,33 @@ class LayerStore {
     // upperdir, on the same filesystem) into place as layers/<diff_id>/.
     // If the layer exists already, `dir` is removed instead.
     std::filesystem::path adopt(const std::filesystem::path& dir, const Digest& diff_id);
-    void remove(const Digest& diff_id);  // missing is not an error
-    std::vector<Digest> list() const;    // sorted
+    // Removes the layer and its copies; missing is not an error.
+    void remove(const Digest& diff_id);
+    std::vector<Digest> list() const;  // sorted; the layers, not their copies
+
+    // Directories for `chain` (lowest first), unpacked as needed and all
+    // distinct, so that they can be one overlay's lower layers: the first
+    // occurrence of a diffID is layers/<hex>/, a repeat its copy.
+    std::vector<std::filesystem::path> ensure_chain(const std::vector<ChainLayer>& chain);
+    // layers/<hex>/ for occurrence 1, else layers/<hex>.<occurrence>/.
+    std::filesystem::path path(const Digest& diff_id, unsigned occurrence) const;
+    // Makes copy `occurrence` (>= 2) of the unpacked layer unless it exists.
+    std::filesystem::path ensure_copy(const Digest& diff_id, unsigned occurrence);
+    std::vector<LayerCopy> list_copies() const;  // sorted
+    void remove_copy(const LayerCopy& copy);     // missing is not an error
     // How many trash directories there are (counting stops at `up_to`).
     size_t trash_count(size_t up_to = SIZE_MAX) const;
 
   private:
-    std::filesystem::path marker(const Digest& diff_id) const;
-    // Whether layers/<hex>/ may be used: no marker, or one from this boot.
-    bool trusted(const Digest& diff_id) const;
+    // Whether layers/<name>/ (a layer or a copy) is there and may be used:
+    // no marker layers/<name>.unsynced, or one from this boot.
+    bool present(const std::string& name) const;
+    bool trusted(const std::string& name) const;
+    std::filesystem::path marker(const std::string& name) const;
+    // Renames the complete directory `dir` to layers/<name>/ (see above).
+    std::filesystem::path publish(const std::filesystem::path& dir, const std::string& name);
+    // Moves layers/<name>/ out of layers/ and deletes it.
+    void remove_dir(const std::string& name);
     // Moves `dir` into the trash.
     void discard(const std::filesystem::path& dir) const;
 
@@ -71,7 +111,7 @@ class LayerStore {
     // Layers this process found (or made) complete and trusted: a build asks
     // for the whole parent chain at every step, and layers never change.
     mutable std::mutex known_mu_;
-    mutable std::set<Digest> known_;
+    mutable std::set<std::string> known_;  // directory names under layers/
 };
 
 }  // namespace strata::store

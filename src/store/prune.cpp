@@ -84,6 +84,20 @@ void remove_leftovers(ImageStore& store, PruneReport& report) {
     }
 }
 
+// Copies of unpacked layers (layers/<hex>.<n>/, for chains that repeat a
+// layer) go with their layer; one left without it (an interrupted removal)
+// or without a root goes now.
+void remove_orphan_copies(ImageStore& store, const GcRoots& roots, PruneReport& report) {
+    for (const auto& c : store.layers().list_copies()) {
+        if (roots.layers.count(c.diff_id) && fs::exists(store.layers().path(c.diff_id))) continue;
+        const fs::path p = store.layers().path(c.diff_id, c.occurrence);
+        const uint64_t size = tree_size(p);
+        store.layers().remove_copy(c);
+        report.other.emplace_back("layers/" + p.filename().string(), size);
+        report.freed += size;
+    }
+}
+
 }  // namespace
 
 PruneReport prune_store(ImageStore& store, const PruneOptions& opts) {
@@ -111,6 +125,7 @@ PruneReport prune_store(ImageStore& store, const PruneOptions& opts) {
     for (const auto& d : store.layers().list())
         everything.layers.insert(d);
     delete_unreferenced(store, everything, roots, report);
+    remove_orphan_copies(store, roots, report);
     remove_leftovers(store, report);
     return report;
 }

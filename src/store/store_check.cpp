@@ -7,6 +7,7 @@
 
 #include "base/error.hpp"
 #include "store/image_store_scan.hpp"
+#include "store/layer_copy.hpp"
 
 namespace strata::store {
 
@@ -71,6 +72,7 @@ class Checker {
             else if (!used_layers.count(l))
                 note(fmt::format("unpacked layer {} not used by any image", l.str()));
         }
+        check_layer_copies();
         std::error_code ec;
         size_t tmp = 0;
         for (auto it = fs::directory_iterator(store_.tmp_dir(), ec);
@@ -82,6 +84,35 @@ class Checker {
     }
 
   private:
+    // Copies of unpacked layers for chains that repeat a layer: each a
+    // directory beside its layer with the same tree (unless --fast).
+    void check_layer_copies() {
+        for (const auto& c : store_.layers().list_copies()) {
+            ++report_.layer_copies;
+            const fs::path p = store_.layers().path(c.diff_id, c.occurrence);
+            const std::string what =
+                fmt::format("copy {} of unpacked layer {} (layers/{})", c.occurrence,
+                            c.diff_id.str(), p.filename().string());
+            if (!fs::is_directory(p)) {
+                problem(what + " is not a directory");
+                continue;
+            }
+            const fs::path layer = store_.layers().path(c.diff_id);
+            if (!fs::is_directory(layer)) {
+                note(what + ": the layer is gone (prune removes the copy)");
+                continue;
+            }
+            if (!opts_.verify_layer_contents) continue;
+            try {
+                if (auto diff = compare_layer_tree(layer, p); !diff.empty())
+                    problem(what + " differs from the layer: " + diff +
+                            " (remove the copy; the next build that needs it makes it again)");
+            } catch (const Error& e) {
+                problem(what + ": " + e.what());
+            }
+        }
+    }
+
     void problem(std::string msg) { report_.problems.push_back(std::move(msg)); }
     void note(std::string msg) { report_.notes.push_back(std::move(msg)); }
 

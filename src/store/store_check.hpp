@@ -30,7 +30,8 @@ struct CheckReport {
     size_t blobs = 0;
     size_t images = 0;
     size_t names = 0;
-    size_t layers = 0;  // unpacked layers
+    size_t layers = 0;        // unpacked layers
+    size_t layer_copies = 0;  // their copies for chains that repeat a layer
     bool ok() const { return problems.empty(); }
 };
 
