@@ -10,6 +10,7 @@
 #include "base/error.hpp"
 #include "executor/owner.hpp"
 #include "sandbox/sandbox.hpp"
+#include "sandbox/user_namespace.hpp"
 
 namespace strata::executor {
 
@@ -110,9 +111,16 @@ ContainerRunner::ContainerRunner(fs::path init_binary, RunnerOptions options)
 ContainerRunner::~ContainerRunner() = default;
 
 std::string ContainerRunner::unavailable_reason(const std::optional<fs::path>& init) {
+    // Rootless strata runs as root of a user namespace of its own (the
+    // strata command enters it at startup: src/cli/rootless.hpp).
     if (::geteuid() != 0)
-        return "RUN steps need root (namespaces and overlay mounts); rootless RUN with a user "
-               "namespace is not supported yet";
+        return "RUN steps need root, or root of a user namespace: run them through the strata "
+               "command, which enters one when started by another user (docs/run.md, "
+               "\"Rootless\")";
+    if (sandbox::in_user_namespace()) {
+        if (std::string why = sandbox::user_namespace_unsupported_reason(); !why.empty())
+            return why;
+    }
     if (!init)
         return "RUN steps need strata-init, which was not found next to the strata binary "
                "(set STRATA_INIT to its path)";
@@ -148,9 +156,13 @@ sandbox::Network ContainerRunner::network_for(const planner::RunStep& step) {
     throw Error(ErrorKind::kUsage, "RUN --network=" + network + " is not supported");
 }
 
-const sandbox::PrivateNetwork& ContainerRunner::private_network(const fs::path& state_dir) {
+const sandbox::PrivateNetwork& ContainerRunner::private_network() {
     std::lock_guard lock(network_mutex_);
-    if (!network_) network_.emplace(sandbox::PrivateNetwork::start(state_dir));
+    if (!network_) {
+        if (!network_dir_)
+            network_dir_.emplace(TempDir::create(fs::temp_directory_path(), "strata-net-"));
+        network_.emplace(sandbox::PrivateNetwork::start(network_dir_->path()));
+    }
     return *network_;
 }
 
@@ -180,7 +192,7 @@ void ContainerRunner::run(const RunRequest& r) {
     p.hosts = fmt::format("127.0.0.1\tlocalhost {}\n::1\tlocalhost ip6-localhost ip6-loopback\n",
                           kHostname);
     if (spec.isolation.network == sandbox::Network::kPrivate) {
-        const sandbox::PrivateNetwork& net = private_network(spec.scratch_parent);
+        const sandbox::PrivateNetwork& net = private_network();
         spec.isolation.netns_fd = net.netns_fd();
         p.resolv_conf = net.resolv_conf();
     } else {

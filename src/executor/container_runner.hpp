@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 
+#include "base/temp_dir.hpp"
 #include "executor/run_executor.hpp"
 #include "sandbox/private_network.hpp"
 #include "sandbox/sandbox.hpp"
@@ -36,11 +37,12 @@ class ContainerRunner final : public RunExecutor {
     sandbox::Network network_for(const planner::RunStep& step);
     // The build's private network, started by the first step that needs it
     // and shared by the rest (one pasta per build).
-    const sandbox::PrivateNetwork& private_network(const std::filesystem::path& state_dir);
+    const sandbox::PrivateNetwork& private_network();
 
     sandbox::Sandbox sandbox_;
     RunnerOptions options_;
     std::mutex network_mutex_;
+    std::optional<TempDir> network_dir_;  // pasta's log, outside the store's tmp/
     std::optional<sandbox::PrivateNetwork> network_;
 };
 
