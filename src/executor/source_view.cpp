@@ -343,9 +343,9 @@ UniqueFd SourceView::open_file_at(size_t layer, std::string_view path) const {
     if (layer >= layer_roots_.size())
         throw Error(ErrorKind::kInternal, "open_file_at: no layer " + std::to_string(layer));
     const std::filesystem::path shown = layer_paths_[layer] / relative_path(path);
-    UniqueFd fd = open_in_root(layer_roots_[layer]->get(), path,
-                               O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0,
-                               InRootEscape::kRefuse);
+    UniqueFd fd =
+        open_in_root(layer_roots_[layer]->get(), path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
+                     0, InRootEscape::kRefuse);
     if (!fd) throw system_error("open", shown.string());
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) throw system_error("stat", shown.string());
