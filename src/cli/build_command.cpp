@@ -13,6 +13,7 @@
 
 #include "base/atomic_file.hpp"
 #include "base/error.hpp"
+#include "base/in_root_read.hpp"
 #include "base/temp_dir.hpp"
 #include "base/unique_fd.hpp"
 #include "cache/build_record.hpp"
@@ -22,6 +23,7 @@
 #include "executor/archive_extract.hpp"
 #include "executor/builder.hpp"
 #include "executor/container_runner.hpp"
+#include "sandbox/chroot_isolation.hpp"
 #include "store/layer_reader.hpp"
 
 namespace strata::cli {
@@ -32,6 +34,7 @@ namespace fs = std::filesystem;
 struct BuildCmdOptions {
     std::vector<std::string> tags, build_args, labels, no_cache_filter, secrets, ssh;
     std::string file, target, iidfile, metadata_file, progress = "auto", platform, network;
+    std::string isolation = "auto";  // --isolation: auto, sandbox, chroot
     std::string source_date_epoch;
     std::string memory, cpus;
     int64_t pids_limit = 0;
@@ -80,6 +83,7 @@ int64_t parse_memory(const std::string& text) {
 executor::RunnerOptions runner_options(const BuildCmdOptions& o) {
     executor::RunnerOptions r;
     r.network = o.network.empty() ? std::string("default") : o.network;
+    r.isolation = sandbox::parse_isolation_mode(o.isolation).value_or(sandbox::IsolationMode::kAuto);
     if (!o.memory.empty()) {
         r.limits.memory_bytes = parse_memory(o.memory);
         if (*r.limits.memory_bytes < 6 * 1024 * 1024)
@@ -95,6 +99,16 @@ executor::RunnerOptions runner_options(const BuildCmdOptions& o) {
     }
     if (o.pids_limit != 0) r.limits.pids = o.pids_limit;
     return r;
+}
+
+std::string read_dockerfile_in_context(const fs::path& context, const std::string& rel) {
+    UniqueFd root(::open(context.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) throw system_error("open the build context", context.string());
+    auto text = read_file_in_root(root.get(), rel, rel);
+    if (!text)
+        throw Error(ErrorKind::kUsage,
+                    fmt::format("the build context on stdin has no Dockerfile \"{}\"", rel));
+    return std::move(*text);
 }
 
 std::string read_file(const fs::path& p) {
@@ -163,7 +177,7 @@ void read_stdin_context(const BuildCmdOptions& o, store::ImageStore& store, Inpu
         const std::string rel = o.file.empty() ? "Dockerfile" : o.file;
         in.dockerfile_path = in.context_dir / rel;
         in.dockerfile_name = rel;
-        in.dockerfile_text = read_file(in.dockerfile_path);
+        in.dockerfile_text = read_dockerfile_in_context(in.context_dir, rel);
         return;
     }
     if (!o.file.empty())
@@ -186,10 +200,27 @@ void read_input(const BuildCmdOptions& o, store::ImageStore& store, Input& in) {
         in.dockerfile_name = "Dockerfile";
         return;
     }
-    fs::path df = o.file.empty() ? fs::path(o.context) / "Dockerfile" : fs::path(o.file);
-    // docker's CLI falls back to a lower-case "dockerfile" in the context.
-    if (o.file.empty() && !fs::exists(df, ec) && fs::exists(fs::path(o.context) / "dockerfile", ec))
-        df = fs::path(o.context) / "dockerfile";
+    if (o.file.empty()) {
+        // The context's own Dockerfile (docker's CLI falls back to a
+        // lower-case "dockerfile"), read inside the context: the context may
+        // be a repository nobody reviewed.
+        UniqueFd root(::open(o.context.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!root) throw system_error("open the build context", o.context);
+        for (const char* name : {"Dockerfile", "dockerfile"}) {
+            if (auto text = read_file_in_root(root.get(), name, name)) {
+                in.dockerfile_path = fs::path(o.context) / name;
+                in.dockerfile_name = in.dockerfile_path.lexically_normal().string();
+                in.dockerfile_text = std::move(*text);
+                return;
+            }
+        }
+        throw Error(ErrorKind::kUsage,
+                    fmt::format("unable to prepare context: unable to evaluate the Dockerfile "
+                                "path: \"{}\" is not a file in the context",
+                                (fs::path(o.context) / "Dockerfile").string()));
+    }
+    // A Dockerfile the user named: their choice, read where it is.
+    fs::path df = o.file;
     if (!fs::is_regular_file(df, ec))
         throw Error(ErrorKind::kUsage,
                     fmt::format("unable to prepare context: unable to evaluate the Dockerfile "
@@ -389,6 +420,12 @@ void add_build_command(CLI::App& app, const GlobalOptions& global) {
                     "Network of RUN steps: default is a private network with outbound access "
                     "(pasta), host shares the host's, none has only loopback")
         ->check(CLI::IsMember({"default", "host", "none"}));
+    cmd->add_option("--isolation", o->isolation,
+                    "Isolation of RUN steps: sandbox (namespaces, overlay), chroot (a chroot with "
+                    "the namespaces allowed, for unprivileged containers), auto (sandbox, or "
+                    "chroot with a warning where the sandbox is refused)")
+        ->check(CLI::IsMember({"auto", "sandbox", "chroot"}))
+        ->capture_default_str();
     cmd->add_option("--memory,-m", o->memory,
                     "Memory limit of each RUN step (bytes, or with b, k, m, g: 512m)");
     cmd->add_option("--cpus", o->cpus, "CPUs each RUN step may use (1.5: one and a half)");

@@ -1,5 +1,10 @@
 #include "executor/builder.hpp"
 
+#include <fcntl.h>
+
+#include "base/in_root_read.hpp"
+#include "base/unique_fd.hpp"
+
 #include <fmt/format.h>
 
 #include <chrono>
@@ -38,12 +43,37 @@ frontend::Dockerfile load_definition(BuildSession& s) {
     return df;
 }
 
+// The context's ignore file: `<Dockerfile>.dockerignore` next to a
+// Dockerfile in the context, else `.dockerignore` — both resolved inside the
+// context (a symlink cannot make strata read a host file). A Dockerfile the
+// user named outside the context may have its own next to it.
+frontend::DockerIgnore context_dockerignore(const BuildRequest& r) {
+    namespace fs = std::filesystem;
+    UniqueFd root(::open(r.context_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) throw system_error("open the build context", r.context_dir.string());
+    const fs::path dockerfile =
+        r.dockerfile_path.empty() ? r.context_dir / "Dockerfile" : r.dockerfile_path;
+    std::error_code ec;
+    const fs::path rel = fs::relative(fs::absolute(dockerfile, ec).lexically_normal(),
+                                      fs::absolute(r.context_dir, ec).lexically_normal(), ec);
+    const bool inside = !ec && !rel.empty() && *rel.begin() != "..";
+    if (inside) {
+        const std::string name = rel.string() + ".dockerignore";
+        if (auto text = read_file_in_root(root.get(), name, name))
+            return frontend::DockerIgnore::parse(*text, (r.context_dir / name).string());
+    } else {
+        fs::path specific = dockerfile;
+        specific += ".dockerignore";
+        if (fs::is_regular_file(specific, ec)) return frontend::read_ignore_file(specific);
+    }
+    if (auto text = read_file_in_root(root.get(), ".dockerignore", ".dockerignore"))
+        return frontend::DockerIgnore::parse(*text, (r.context_dir / ".dockerignore").string());
+    return frontend::DockerIgnore();
+}
+
 void load_ignore(BuildSession& s) {
     Vertex v(s.progress, s.next_id(), "[internal] load .dockerignore");
-    s.ignore = s.request.dockerfile_path.empty()
-                   ? frontend::load_dockerignore(s.request.context_dir,
-                                                 s.request.context_dir / "Dockerfile")
-                   : frontend::load_dockerignore(s.request.context_dir, s.request.dockerfile_path);
+    s.ignore = context_dockerignore(s.request);
     v.done();
 }
 
