@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -36,40 +37,40 @@ std::string ups(int n = 16) {
 
 const std::string kDecoy = "decoy in the root\n";
 
+// `text` with each {NAME} replaced (Dockerfiles read better as one literal).
+std::string subst(std::string text, const std::map<std::string, std::string>& values) {
+    for (const auto& [name, value] : values) {
+        const std::string key = "{" + name + "}";
+        for (size_t pos; (pos = text.find(key)) != std::string::npos;)
+            text.replace(pos, key.size(), value);
+    }
+    return text;
+}
+
+// A stage holding the decoy at the host secret's path ({rel}).
+const char* const kDecoyStage =
+    "FROM busybox:latest AS decoy\n"
+    "RUN mkdir -p /{rel} && printf 'decoy in the root\\n' > /{rel}/secret.txt\n";
+
 // --- host files cannot be read -----------------------------------------------
 
 // `..` and absolute sources climb to the root of the image or stage they
 // name, never above it: the copy of the host path inside the stage is read,
 // the host's is not.
 TEST_F(SandboxSecurityTest, ParentAndAbsoluteSourcesStayInTheImageOrStage) {
-    const std::string rel = secret_rel();
     auto r = build(
-        "FROM busybox:latest AS decoy\n"
-        "RUN mkdir -p /" +
-        rel + " && printf 'decoy in the root\\n' > /" + rel +
-        "/secret.txt\n"
-        "FROM busybox:latest\n"
-        "RUN --mount=type=bind,from=busybox:latest,source=" +
-        ups() +
-        ",target=/h "
-        "ls /h > /listing-image; cat /h/" +
-        rel +
-        "/secret.txt > /leak-image 2>&1; true\n"
-        "RUN --mount=type=bind,from=decoy,source=" +
-        ups() +
-        ",target=/h "
-        "cat /h/" +
-        rel +
-        "/secret.txt > /leak-stage\n"
-        "RUN --mount=type=bind,from=decoy,source=/" +
-        ups() + "/" + rel +
-        ",target=/h "
-        "cat /h/secret.txt > /leak-absolute\n"
-        "RUN --mount=type=bind,from=decoy,source=/..,target=/h ls /h > /listing-root-up\n"
-        "RUN --mount=type=bind,from=decoy,source=/" +
-        rel +
-        "/secret.txt,target=/legit.txt "
-        "cat /legit.txt > /legit\n");
+        subst(std::string(kDecoyStage) +
+                  "FROM busybox:latest\n"
+                  "RUN --mount=type=bind,from=busybox:latest,source={up},target=/h"
+                  " ls /h > /listing-image; cat /h/{rel}/secret.txt > /leak-image 2>&1; true\n"
+                  "RUN --mount=type=bind,from=decoy,source={up},target=/h"
+                  " cat /h/{rel}/secret.txt > /leak-stage\n"
+                  "RUN --mount=type=bind,from=decoy,source=/{up}/{rel},target=/h"
+                  " cat /h/secret.txt > /leak-absolute\n"
+                  "RUN --mount=type=bind,from=decoy,source=/..,target=/h ls /h > /listing-root-up\n"
+                  "RUN --mount=type=bind,from=decoy,source=/{rel}/secret.txt,target=/legit.txt"
+                  " cat /legit.txt > /legit\n",
+              {{"rel", secret_rel()}, {"up", ups()}}));
     const Tree t = rootfs(r);
     // The image's root: busybox's four directories, not the host's.
     expect_file(t, "/listing-image", "bin\netc\nroot\ntmp\n");
@@ -89,20 +90,14 @@ TEST_F(SandboxSecurityTest, ParentAndAbsoluteSourcesStayInTheImageOrStage) {
 // stage's root.
 TEST_F(SandboxSecurityTest, SymlinksInAStageResolveInsideIt) {
     const std::string rel = secret_rel();
-    std::string df =
+    std::string df = subst(
         "FROM busybox:latest AS links\n"
-        "RUN mkdir -p /" +
-        rel + " && printf 'decoy in the root\\n' > /" + rel +
-        "/secret.txt"
-        " && ln -s / /x && mkdir /t && ln -s / /t/root && ln -s .. /t/up"
-        " && ln -s " +
-        ups() +
-        " /t/deep && ln -s /.. /t/rootup && ln -s /t/deep /t/chain"
-        " && ln -s " +
-        ups() + "/" + rel +
-        "/secret.txt /t/file\n"
+        "RUN mkdir -p /{rel} && printf 'decoy in the root\\n' > /{rel}/secret.txt"
+        " && ln -s / /x && mkdir /t && ln -s / /t/root && ln -s .. /t/up && ln -s {up} /t/deep"
+        " && ln -s /.. /t/rootup && ln -s /t/deep /t/chain && ln -s {up}/{rel}/secret.txt /t/file\n"
         "FROM busybox:latest\n"
-        "RUN";
+        "RUN",
+        {{"rel", rel}, {"up", ups()}});
     const std::vector<std::string> sources = {
         "x/" + rel,
         "t/root/" + rel,
@@ -135,14 +130,15 @@ TEST_F(SandboxSecurityTest, SymlinksInAStageResolveInsideIt) {
     expect_marker_nowhere(r, "symlinks in a stage");
     expect_nothing_left("symlinks in a stage");
 
-    // A magic link (/proc/self/root: strata-init's root, the host's at the
-    // time sources are resolved) is refused, and nothing is left.
+    // A link to /proc/self/root (on the host: strata-init's root, the host's
+    // when sources are resolved) is resolved inside the stage too, where
+    // there is no such path: the step fails and leaves nothing.
     const auto err = failure(
-        "FROM busybox:latest AS links\n"
-        "RUN ln -s /proc/self/root /magic\n"
-        "FROM busybox:latest\n"
-        "RUN --mount=type=bind,from=links,source=magic/" +
-        rel + ",target=/h cat /h/secret.txt\n");
+        subst("FROM busybox:latest AS links\n"
+              "RUN ln -s /proc/self/root /magic\n"
+              "FROM busybox:latest\n"
+              "RUN --mount=type=bind,from=links,source=magic/{rel},target=/h cat /h/secret.txt\n",
+              {{"rel", rel}}));
     ASSERT_TRUE(err) << "a source through /proc/self/root must not be mounted";
     EXPECT_FALSE(contains(*err, marker())) << *err;
     expect_nothing_left("a magic link source");
@@ -151,13 +147,12 @@ TEST_F(SandboxSecurityTest, SymlinksInAStageResolveInsideIt) {
 // A missing source fails the step with a message that names it; the step
 // leaves nothing behind.
 TEST_F(SandboxSecurityTest, AMissingSourceFailsTheStepAndLeavesNothing) {
-    const std::string rel = secret_rel();
     const auto err = failure(
-        "FROM busybox:latest AS links\n"
-        "RUN ln -s / /x\n"
-        "FROM busybox:latest\n"
-        "RUN --mount=type=bind,from=links,source=x/" +
-        rel + ",target=/h cat /h/secret.txt\n");
+        subst("FROM busybox:latest AS links\n"
+              "RUN ln -s / /x\n"
+              "FROM busybox:latest\n"
+              "RUN --mount=type=bind,from=links,source=x/{rel},target=/h cat /h/secret.txt\n",
+              {{"rel", secret_rel()}}));
     ASSERT_TRUE(err) << "the host's directory must not be found through the stage's /x";
     EXPECT_TRUE(contains(*err, "not found")) << *err;
     EXPECT_FALSE(contains(*err, marker())) << *err;
@@ -166,18 +161,11 @@ TEST_F(SandboxSecurityTest, AMissingSourceFailsTheStepAndLeavesNothing) {
 
 // A cache mount's from= and source= never select a host directory.
 TEST_F(SandboxSecurityTest, CacheMountFromAStageWithAParentSource) {
-    const std::string rel = secret_rel();
-    auto r = build(
-        "FROM busybox:latest AS decoy\n"
-        "RUN mkdir -p /" +
-        rel + " && printf 'decoy in the root\\n' > /" + rel +
-        "/secret.txt\n"
-        "FROM busybox:latest\n"
-        "RUN --mount=type=cache,id=sec,from=decoy,source=" +
-        ups() +
-        ",target=/c "
-        "(cat /c/" +
-        rel + "/secret.txt; ls -A /c) > /cache-view 2>&1; true\n");
+    auto r = build(subst(std::string(kDecoyStage) +
+                             "FROM busybox:latest\n"
+                             "RUN --mount=type=cache,id=sec,from=decoy,source={up},target=/c"
+                             " (cat /c/{rel}/secret.txt; ls -A /c) > /cache-view 2>&1; true\n",
+                         {{"rel", secret_rel()}, {"up", ups()}}));
     const Tree t = rootfs(r);
     const std::string view = t.at("/cache-view").data;
     EXPECT_FALSE(contains(view, "usr\n")) << "the host's root is listed: " << view;
@@ -199,9 +187,9 @@ TEST_F(SandboxSecurityTest, ContextSymlinksOutOfTheContextAreRefused) {
          std::vector<std::string>{"link/" + rel, "deep/" + rel, "up/" + base + "/host",
                                   ups() + "/" + rel + "/secret.txt", "link"}) {
         const auto err = failure(
-            "FROM busybox:latest\n"
-            "RUN --mount=type=bind,source=" +
-            source + ",target=/h cat /h/secret.txt /h 2>&1\n");
+            subst("FROM busybox:latest\n"
+                  "RUN --mount=type=bind,source={source},target=/h cat /h/secret.txt /h 2>&1\n",
+                  {{"source", source}}));
         ASSERT_TRUE(err) << source << " was mounted";
         EXPECT_TRUE(contains(*err, "resolves outside the build context")) << source << ": " << *err;
         EXPECT_FALSE(contains(*err, marker())) << *err;
@@ -283,14 +271,12 @@ TEST_F(SandboxSecurityTest, ParentTargetsCannotDeleteOrMakeHostFiles) {
     const std::string name = "strata-victim-" + random_hex();
     HostVictim victim(name);
     HostVictim absent(name + "-absent", false);
-    auto r = build(
-        "FROM busybox:latest\n"
-        "RUN --mount=type=bind,source=Dockerfile,target=/" +
-        ups() + "/tmp/" + name + " --mount=type=bind,source=Dockerfile,target=" + ups() + "/tmp/" +
-        name +
-        "-absent"
-        " head -n 1 /tmp/" +
-        name + " > /seen && head -n 1 /tmp/" + name + "-absent >> /seen\n");
+    auto r =
+        build(subst("FROM busybox:latest\n"
+                    "RUN --mount=type=bind,source=Dockerfile,target=/{up}/tmp/{name}"
+                    " --mount=type=bind,source=Dockerfile,target={up}/tmp/{name}-absent"
+                    " head -n 1 /tmp/{name} > /seen && head -n 1 /tmp/{name}-absent >> /seen\n",
+                    {{"up", ups()}, {"name", name}}));
     ASSERT_TRUE(fs::exists(victim.path)) << "a RUN mount target deleted a host file";
     EXPECT_EQ(imagetest::read_file(victim.path), "victim\n");
     EXPECT_FALSE(fs::exists(absent.path)) << "a RUN mount target made a host file";
@@ -305,24 +291,14 @@ TEST_F(SandboxSecurityTest, TargetsThroughSymlinkedDirectoriesStayInTheContainer
     const std::string name = "strata-victim-" + random_hex();
     HostVictim v1(name + "-abs"), v2(name + "-rel");
     HostVictim absent(name + "-absent", false);
-    auto r = build(
-        "FROM busybox:latest\n"
-        "RUN ln -s /tmp /t && ln -s " +
-        ups() +
-        "/tmp /t2\n"
-        "RUN --mount=type=bind,source=Dockerfile,target=/t/" +
-        name +
-        "-abs"
-        " --mount=type=bind,source=Dockerfile,target=/t2/" +
-        name +
-        "-rel"
-        " --mount=type=bind,source=Dockerfile,target=/t/" +
-        name +
-        "-absent"
-        " head -qn 1 /tmp/" +
-        name + "-abs /tmp/" + name + "-rel /tmp/" + name +
-        "-absent"
-        " > /seen\n");
+    auto r =
+        build(subst("FROM busybox:latest\n"
+                    "RUN ln -s /tmp /t && ln -s {up}/tmp /t2\n"
+                    "RUN --mount=type=bind,source=Dockerfile,target=/t/{name}-abs"
+                    " --mount=type=bind,source=Dockerfile,target=/t2/{name}-rel"
+                    " --mount=type=bind,source=Dockerfile,target=/t/{name}-absent"
+                    " head -qn 1 /tmp/{name}-abs /tmp/{name}-rel /tmp/{name}-absent > /seen\n",
+                    {{"up", ups()}, {"name", name}}));
     for (const auto* v : {&v1, &v2}) {
         ASSERT_TRUE(fs::exists(v->path)) << "a RUN mount target deleted " << v->path;
         EXPECT_EQ(imagetest::read_file(v->path), "victim\n");
