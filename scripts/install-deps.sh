@@ -11,7 +11,9 @@ PKGS=(
   nettle-dev libxml2-dev libicu-dev liblz4-dev liblzma-dev libbz2-dev
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev clang-format
-  busybox-static skopeo umoci zstd tar gzip python3
+  busybox-static skopeo umoci zstd tar gzip python3 curl
+  # a Debian base for the test that runs apt-get in RUN (tests/build/network_mirror_test.cpp)
+  mmdebstrap
   # ssh-agent/ssh-add: `strata build --ssh ID=KEYFILE` starts an agent for the build
   openssh-client
   # RUN steps' private network (pasta), and the fake host its tests build
