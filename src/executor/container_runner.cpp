@@ -9,6 +9,7 @@
 
 #include "base/error.hpp"
 #include "executor/owner.hpp"
+#include "sandbox/chroot_isolation.hpp"
 #include "sandbox/sandbox.hpp"
 #include "sandbox/user_namespace.hpp"
 
@@ -166,6 +167,34 @@ const sandbox::PrivateNetwork& ContainerRunner::private_network() {
     return *network_;
 }
 
+sandbox::Isolation ContainerRunner::isolation_for_build(const fs::path& scratch,
+                                                        std::string& warning) {
+    std::lock_guard lock(isolation_mutex_);
+    if (isolation_) return *isolation_;
+    sandbox::Isolation iso;
+    iso.mode = sandbox::IsolationMode::kSandbox;
+    if (options_.isolation != sandbox::IsolationMode::kSandbox) {
+        const sandbox::IsolationProbe probe = sandbox::probe_isolation(scratch);
+        if (options_.isolation == sandbox::IsolationMode::kChroot || !probe.sandbox_ok()) {
+            iso.mode = sandbox::IsolationMode::kChroot;
+            iso.chroot = probe.allowed;
+            if (options_.isolation == sandbox::IsolationMode::kAuto)
+                warning = probe.lost_isolation();
+        }
+    } else {
+        // Asked for explicitly: refused here is an error that says why.
+        const sandbox::IsolationProbe probe = sandbox::probe_isolation(scratch);
+        if (!probe.sandbox_ok())
+            throw Error(ErrorKind::kUsage,
+                        "--isolation=sandbox: the RUN sandbox cannot be made here (" +
+                            probe.sandbox_refused +
+                            "; namespaces or overlay mounts are refused, as in an unprivileged "
+                            "container): use --isolation=chroot or --isolation=auto");
+    }
+    isolation_ = iso;
+    return iso;
+}
+
 void ContainerRunner::run(const RunRequest& r) {
     const planner::RunStep& step = *r.step;
     if (step.security == "insecure")
@@ -177,7 +206,15 @@ void ContainerRunner::run(const RunRequest& r) {
     spec.root.lower = r.lower_layers;
     spec.root.upper = r.upper_dir;
     spec.root.work = r.work_dir;
+    std::string isolation_warning;
+    const sandbox::Isolation chosen = isolation_for_build(spec.scratch_parent, isolation_warning);
+    if (!isolation_warning.empty() && r.output) r.output("warning: " + isolation_warning);
+    spec.isolation.mode = chosen.mode;
+    spec.isolation.chroot = chosen.chroot;
     spec.isolation.network = network_for(step);
+    // Chroot isolation without a network namespace: the host's network.
+    if (chosen.mode == sandbox::IsolationMode::kChroot && !chosen.chroot.net_ns)
+        spec.isolation.network = sandbox::Network::kHost;
     spec.isolation.limits = options_.limits;
 
     sandbox::Process& p = spec.process;

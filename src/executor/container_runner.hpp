@@ -20,6 +20,9 @@ namespace strata::executor {
 struct RunnerOptions {
     std::string network = "default";  // build --network: default, host, none
     sandbox::Limits limits;           // build --memory, --cpus, --pids-limit
+    // build --isolation: kAuto probes at the first RUN step and falls back to
+    // chroot isolation, with one warning, where the sandbox cannot be made.
+    sandbox::IsolationMode isolation = sandbox::IsolationMode::kAuto;
 };
 
 class ContainerRunner final : public RunExecutor {
@@ -38,12 +41,18 @@ class ContainerRunner final : public RunExecutor {
     // The build's private network, started by the first step that needs it
     // and shared by the rest (one pasta per build).
     const sandbox::PrivateNetwork& private_network();
+    // The isolation of this build's RUN steps, decided at the first one
+    // (probe_isolation); `warning` is set once, on a fallback to chroot.
+    sandbox::Isolation isolation_for_build(const std::filesystem::path& scratch,
+                                           std::string& warning);
 
     sandbox::Sandbox sandbox_;
     RunnerOptions options_;
     std::mutex network_mutex_;
     std::optional<TempDir> network_dir_;  // pasta's log, outside the store's tmp/
     std::optional<sandbox::PrivateNetwork> network_;
+    std::mutex isolation_mutex_;
+    std::optional<sandbox::Isolation> isolation_;  // mode and ChrootAllowed, once decided
 };
 
 // The RunExecutor for this machine: a ContainerRunner when RUN steps can

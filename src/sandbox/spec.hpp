@@ -77,7 +77,22 @@ enum class Network {
 // --memory, --cpus, --pids-limit, and the device allow-list.
 using Limits = CgroupLimits;
 
+// How a process is isolated: the sandbox (overlay, namespaces, pivot_root),
+// or chroot isolation for where namespaces or mounts are refused (an
+// unprivileged pod): a private copy of the layers, chroot, and the
+// namespaces that are allowed (chroot_isolation.hpp). kAuto is resolved by
+// the caller (probe_isolation()) before a Spec reaches the sandbox.
+enum class IsolationMode { kAuto, kSandbox, kChroot };
+
+// Chroot isolation: what the environment allows (probe_isolation()).
+struct ChrootAllowed {
+    bool mount_ns = false;  // a private mount namespace, where mounts can be made
+    bool pid_ns = false, ipc_ns = false, uts_ns = false, net_ns = false, cgroup_ns = false;
+};
+
 struct Isolation {
+    IsolationMode mode = IsolationMode::kSandbox;
+    ChrootAllowed chroot;  // kChroot
     Network network = Network::kHost;
     int netns_fd = -1;  // kPrivate: a network namespace shared by the build's steps
     std::vector<std::string> capabilities;  // empty: Docker's default 14
