@@ -57,6 +57,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -66,10 +67,15 @@ namespace {
 using nlohmann::json;
 
 int g_status_fd = 3;
+// Rootless: strata runs in a user namespace of its own (spec "rootless").
+bool g_rootless = false;
 
 [[noreturn]] void die(const std::string& what, int err = errno, int code = 125) {
     std::string msg = what;
     if (err) msg += std::string(": ") + std::strerror(err);
+    if (g_rootless && err == EPERM)
+        msg += " (refused in the user namespace of rootless strata; run strata as root, or see "
+               "docs/run.md, \"Rootless\")";
     msg += "\n";
     if (::write(g_status_fd, msg.data(), msg.size()) < 0) {
         // No status pipe: say it on stderr instead.
@@ -237,8 +243,15 @@ void mount_overlay(const json& spec, const std::string& target) {
         if (!upper.empty()) ok = ok && set("upperdir", upper) && set("workdir", work);
         // Renames of lower directories must copy up, never leave a redirect
         // xattr that a layer tar cannot express.
-        set("redirect_dir", "off");
+        // (With `userxattr` the kernel takes only "nofollow", which means the
+        // same: redirects are neither made nor followed.)
+        set("redirect_dir", g_rootless ? "nofollow" : "off");
         set("metacopy", "off");
+        // Rootless: overlay's own xattrs (whiteouts, opaque dirs) under
+        // user.overlay.*, the only ones a user namespace may write (5.11+).
+        if (g_rootless)
+            ok = ok && ::syscall(SYS_fsconfig, fsfd, 0 /* FSCONFIG_SET_FLAG */, "userxattr",
+                                 nullptr, 0) == 0;
         if (ok &&
             ::syscall(SYS_fsconfig, fsfd, 6 /* FSCONFIG_CMD_CREATE */, nullptr, nullptr, 0) == 0) {
             int mfd = static_cast<int>(::syscall(SYS_fsmount, fsfd, 1 /* FSMOUNT_CLOEXEC */, 0));
@@ -260,25 +273,39 @@ void mount_overlay(const json& spec, const std::string& target) {
         opts += (i ? ":" : "") + l;
     }
     if (!upper.empty()) opts += ",upperdir=" + upper + ",workdir=" + work;
-    opts += ",redirect_dir=off";
+    if (g_rootless) opts += ",userxattr";
+    opts += g_rootless ? ",redirect_dir=nofollow" : ",redirect_dir=off";
     if (!common.empty() && ::chdir(common.c_str()) != 0) die("chdir " + common);
     if (::mount("overlay", target.c_str(), "overlay", 0, opts.c_str()) != 0) {
-        opts.erase(opts.find(",redirect_dir=off"));
+        opts.erase(opts.find(",redirect_dir="));
         do_mount("overlay", target, "overlay", 0, opts.c_str());
     }
     if (::chdir("/") != 0) die("chdir /");
 }
 
+struct DevNode {
+    const char* name;
+    unsigned maj, min;
+};
+constexpr DevNode kDevNodes[] = {{"null", 1, 3},    {"zero", 1, 5},    {"full", 1, 7},
+                                 {"random", 1, 8},  {"urandom", 1, 9}, {"tty", 5, 0}};
+// Rootless: a user namespace may not make device nodes (mknod is EPERM), so
+// the host's are bound on empty files instead, as rootless runc and Podman
+// do; taken before the pivot by take_host_devices().
+int g_host_devices[std::size(kDevNodes)] = {-1, -1, -1, -1, -1, -1};
+void attach_tree(int fd, const std::string& target);
+
 void mount_dev(const std::string& root) {
     const std::string dev = root + "/dev";
     do_mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
-    struct Node {
-        const char* name;
-        unsigned maj, min;
-    };
-    for (const Node& n : {Node{"null", 1, 3}, Node{"zero", 1, 5}, Node{"full", 1, 7},
-                          Node{"random", 1, 8}, Node{"urandom", 1, 9}, Node{"tty", 5, 0}}) {
+    for (size_t i = 0; i < std::size(kDevNodes); ++i) {
+        const DevNode& n = kDevNodes[i];
         const std::string p = dev + "/" + n.name;
+        if (g_rootless) {
+            touch(p);
+            attach_tree(g_host_devices[i], p);
+            continue;
+        }
         if (::mknod(p.c_str(), S_IFCHR | 0666, makedev(n.maj, n.min)) != 0) die("mknod " + p);
         if (::chmod(p.c_str(), 0666) != 0) die("chmod " + p);
     }
@@ -292,8 +319,13 @@ void mount_dev(const std::string& root) {
     }
     for (const char* d : {"pts", "shm", "mqueue", "pipes"})
         if (::mkdir((dev + "/" + d).c_str(), 0755) != 0) die(std::string("mkdir /dev/") + d);
-    do_mount("devpts", dev + "/pts", "devpts", MS_NOSUID | MS_NOEXEC,
-             "newinstance,ptmxmode=0666,mode=0620,gid=5");
+    if (::mount("devpts", (dev + "/pts").c_str(), "devpts", MS_NOSUID | MS_NOEXEC,
+                "newinstance,ptmxmode=0666,mode=0620,gid=5") != 0) {
+        // Rootless with only the user's own gid mapped: there is no gid 5.
+        if (!g_rootless || errno != EINVAL) die("mount devpts on " + dev + "/pts");
+        do_mount("devpts", dev + "/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+                 "newinstance,ptmxmode=0666,mode=0620");
+    }
     do_mount("shm", dev + "/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
              "mode=1777,size=65536k");
     if (::mount("mqueue", (dev + "/mqueue").c_str(), "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC,
@@ -332,6 +364,26 @@ void attach_tree(int fd, const std::string& target) {
                   4 /* MOVE_MOUNT_F_EMPTY_PATH */) != 0)
         die("mount on " + target);
     ::close(fd);
+}
+
+// Rootless: the host's device nodes, bound after the pivot by mount_dev().
+void take_host_devices() {
+    for (size_t i = 0; i < std::size(kDevNodes); ++i)
+        g_host_devices[i] = clone_tree(std::string("/dev/") + kDevNodes[i].name, false);
+}
+
+// A new, detached mount of `type` (proc, sysfs) with `attrs` (MOUNT_ATTR_*);
+// -1 with errno set when the kernel refuses it.
+int new_detached_mount(const char* type, uint64_t attrs) {
+    const int fsfd = static_cast<int>(::syscall(SYS_fsopen, type, 1 /* FSOPEN_CLOEXEC */));
+    if (fsfd < 0) return -1;
+    int mfd = -1;
+    if (::syscall(SYS_fsconfig, fsfd, 6 /* FSCONFIG_CMD_CREATE */, nullptr, nullptr, 0) == 0)
+        mfd = static_cast<int>(::syscall(SYS_fsmount, fsfd, 1 /* FSMOUNT_CLOEXEC */, attrs));
+    const int err = errno;
+    ::close(fsfd);
+    errno = err;
+    return mfd;
 }
 
 // The source of a bind mount: `path` (from the Dockerfile) resolved inside
@@ -581,9 +633,24 @@ void run_child(const json& spec, const User& user) {
         if (!load_seccomp_filter(spec.at("seccomp_fd").get<int>(), err))
             die("load the seccomp profile: " + err, 0);
     }
-    if (::setgroups(groups_v.size(), groups_v.data()) != 0) die("setgroups");
-    if (::setgid(gid) != 0) die("setgid " + std::to_string(gid));
-    if (::setuid(uid) != 0) die("setuid " + std::to_string(uid));
+    // Rootless with only the user's own ids mapped: the kernel denies
+    // setgroups (user_namespaces(7)), and other ids do not exist.
+    const std::string unmapped =
+        g_rootless ? ": not mapped in the user namespace of rootless strata (only your own ids "
+                     "are: add subordinate ids for your user to /etc/subuid and /etc/subgid)"
+                   : "";
+    if (::setgroups(groups_v.size(), groups_v.data()) != 0) {
+        if (!g_rootless || errno != EPERM) die("setgroups");
+        if (!groups_v.empty()) die("set the supplementary groups" + unmapped, 0);
+    }
+    if (::setgid(gid) != 0) {
+        const int err = errno;
+        die("setgid " + std::to_string(gid) + (err == EINVAL ? unmapped : ""), err);
+    }
+    if (::setuid(uid) != 0) {
+        const int err = errno;
+        die("setuid " + std::to_string(uid) + (err == EINVAL ? unmapped : ""), err);
+    }
     set_capabilities(keep, uid == 0);
     if (::chdir(cwd.c_str()) != 0) die("chdir to the working directory " + cwd);
 
@@ -606,155 +673,6 @@ pid_t g_child = -1;
 void forward(int sig) {
     if (g_child > 0) ::kill(g_child, sig);
 }
-
-// --- chroot isolation (spec "chroot") ----------------------------------------
-// Where the sandbox cannot be made (an unprivileged pod): no overlay; the
-// root is strata's private copy of the layers, entered by pivot_root when a
-// mount namespace is allowed, else by chroot(2), in whichever namespaces
-// strata found allowed. With a mount
-// namespace ("mounts") the same /proc, /dev, /sys, /etc/hosts,
-// /etc/resolv.conf and --mount mounts as the sandbox; without one nothing is
-// mounted (strata wrote the device nodes and heredoc scripts into the copy).
-// Without a PID namespace this init is not PID 1: it is made a child
-// subreaper, and kills what is left when the command ends (kill_orphans).
-
-int g_task_dir = -1;  // /proc/self/task/<init>, opened before the chroot
-
-void apply_rlimit_nofile(const json& spec) {
-    if (!spec.contains("rlimit_nofile")) return;
-    const auto l = spec.at("rlimit_nofile").get<std::vector<long>>();
-    rlimit r{static_cast<rlim_t>(l.at(0)), static_cast<rlim_t>(l.at(1))};
-    rlimit cur{};
-    if (::setrlimit(RLIMIT_NOFILE, &r) != 0) {
-        if (errno != EPERM || ::getrlimit(RLIMIT_NOFILE, &cur) != 0) die("setrlimit RLIMIT_NOFILE");
-        r.rlim_max = std::min(r.rlim_max, cur.rlim_max);
-        r.rlim_cur = std::min(r.rlim_cur, r.rlim_max);
-        if (::setrlimit(RLIMIT_NOFILE, &r) != 0) die("setrlimit RLIMIT_NOFILE");
-    }
-}
-
-bool has_effective_cap(int cap) {
-    __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
-    __user_cap_data_struct data[2]{};
-    if (::syscall(SYS_capget, &hdr, data) != 0) return false;
-    return (data[cap / 32].effective >> (cap % 32)) & 1;
-}
-
-void setup_chroot(json& spec) {
-    const json c = spec.at("chroot");
-    const bool mounts = c.value("mounts", false);
-    const std::string root = spec.at("rootfs").get<std::string>();
-    if (!c.value("pid", false)) {
-        if (::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) die("become a child subreaper");
-        const std::string task = "/proc/self/task/" + std::to_string(::getpid());
-        g_task_dir = ::open(task.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-    }
-    int hosts_fd = -1, resolv_fd = -1, sys_fd = -1;
-    json user_mounts = json::array();
-    if (mounts) {
-        do_mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE);
-        for (const auto& o : spec.value("overlays", json::array()))
-            mount_overlay(o, o.at("target").get<std::string>());
-        hosts_fd = clone_tree(spec.at("hosts").get<std::string>(), true);
-        resolv_fd = clone_tree(spec.at("resolv").get<std::string>(), true);
-        // sysfs can only be mounted with a network namespace of one's own
-        // (or as root of the initial user namespace): the host's, read-only.
-        sys_fd = clone_tree("/sys", true);
-        user_mounts = spec.value("mounts", json::array());
-        for (auto& m : user_mounts) {
-            m["target"] = mount_target(m);
-            const std::string type = m.at("type").get<std::string>();
-            if (type == "bind")
-                m["fd"] = bind_source(m);
-            else if (type == "secret")
-                m["fd"] = secret_source(m);
-            else if (type == "socket")
-                m["fd"] = clone_tree(m.at("source").get<std::string>(), false);
-            else if (type != "tmpfs")
-                die("unknown mount type " + type, 0);
-        }
-    }
-    if (mounts) {
-        // A mount namespace of its own: pivot_root into the copy (bound on
-        // itself to be a mount), which a root step cannot climb out of as
-        // it can out of a chroot.
-        do_mount(root.c_str(), root, nullptr, MS_BIND | MS_REC);
-        if (::chdir(root.c_str()) != 0) die("chdir " + root);
-        if (::syscall(SYS_pivot_root, ".", ".") != 0) die("pivot_root " + root);
-        if (::umount2(".", MNT_DETACH) != 0) die("detach the old root");
-    } else if (::chroot(root.c_str()) != 0) {
-        die("chroot " + root);
-    }
-    if (::chdir("/") != 0) die("chdir /");
-    // As in the sandbox, /dev, /proc and /sys stay in the layer.
-    for (const char* d : {"/dev", "/proc", "/sys"})
-        make_dirs(d);
-    if (mounts) {
-        for (const char* f : {"/etc/hosts", "/etc/resolv.conf"}) {
-            if (exists(f)) continue;
-            make_dirs("/etc");
-            touch(f);
-            report_stub(real_path_of(f));
-        }
-        do_mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
-        mount_dev("");
-        if (::mount("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                    nullptr) == 0)
-            ::close(sys_fd);
-        else
-            attach_tree(sys_fd, "/sys");
-        attach_tree(hosts_fd, "/etc/hosts");
-        attach_tree(resolv_fd, "/etc/resolv.conf");
-        for (const auto& m : user_mounts)
-            mount_user(m);
-        for (const auto& f : spec.value("files", json::array()))
-            write_file(f.at("path").get<std::string>(), f.at("content").get<std::string>(),
-                       f.value("mode", 0755u));
-        mask_paths();
-    }
-    if (c.value("uts", false)) {
-        const std::string hostname = spec.value("hostname", std::string("buildkitsandbox"));
-        if (::sethostname(hostname.data(), hostname.size()) != 0) die("sethostname");
-    }
-    if (c.value("net", false) && spec.value("network", std::string("host")) == "none")
-        loopback_up();
-    apply_rlimit_nofile(spec);
-    make_dirs(spec.value("cwd", std::string("/")));
-    // Without CAP_SYS_ADMIN the kernel loads a seccomp filter only under
-    // no_new_privs (seccomp(2)).
-    if (!has_effective_cap(CAP_SYS_ADMIN)) spec["no_new_privileges"] = true;
-}
-
-// Without a PID namespace: what the command left running (daemons,
-// orphans, reparented to this subreaper) is killed and reaped.
-void kill_orphans() {
-    if (g_task_dir < 0) return;
-    for (int round = 0; round < 1000; ++round) {
-        const int fd = ::openat(g_task_dir, "children", O_RDONLY | O_CLOEXEC);
-        if (fd < 0) return;
-        char buf[4096];
-        const ssize_t n = ::read(fd, buf, sizeof buf - 1);
-        ::close(fd);
-        if (n <= 0) return;
-        buf[n] = '\0';
-        bool any = false;
-        for (char* p = buf; *p;) {
-            char* end = nullptr;
-            const long pid = std::strtol(p, &end, 10);
-            if (end == p) break;
-            if (pid > 0) {
-                ::kill(static_cast<pid_t>(pid), SIGKILL);
-                any = true;
-            }
-            p = end;
-        }
-        if (!any) return;
-        int status = 0;
-        while (::waitpid(-1, &status, 0) > 0) {
-        }
-    }
-}
-
 
 }  // namespace
 
@@ -788,13 +706,8 @@ int main(int argc, char** argv) {
             die(std::string("bad spec: ") + e.what(), 0);
         }
     }
-    if (spec.contains("chroot")) {
-        try {
-            setup_chroot(spec);  // chroot isolation: no overlay
-        } catch (const std::exception& e) {
-            die(std::string("bad spec: ") + e.what(), 0);
-        }
-    } else try {
+    try {
+        g_rootless = spec.value("rootless", false);
         const std::string root = spec.at("rootfs").get<std::string>();
         do_mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE);
         mount_overlay(spec, root);
@@ -807,6 +720,22 @@ int main(int argc, char** argv) {
         // mount or a stub at the host) and every source inside its own root.
         const int hosts_fd = clone_tree(spec.at("hosts").get<std::string>(), true);
         const int resolv_fd = clone_tree(spec.at("resolv").get<std::string>(), true);
+        // Rootless: in a user namespace the kernel mounts a new proc or
+        // sysfs only while one is fully visible in the mount namespace
+        // ("mount_too_revealing"), so they are made here, before the pivot
+        // takes the host's away. sysfs moreover needs a network namespace
+        // the user namespace owns: with the host's network the host's /sys
+        // is bound read-only instead (as rootless runc and Podman do).
+        constexpr uint64_t kNoSuidDevExec = 0x2 | 0x4 | 0x8;  // MOUNT_ATTR_NOSUID|NODEV|NOEXEC
+        int proc_fd = -1, sys_fd = -1;
+        if (g_rootless) {
+            proc_fd = new_detached_mount("proc", kNoSuidDevExec);
+            if (proc_fd < 0) die("mount proc (for the container's PID namespace)");
+            sys_fd = new_detached_mount("sysfs", kNoSuidDevExec | 0x1 /* MOUNT_ATTR_RDONLY */);
+            if (sys_fd < 0 && errno != EPERM) die("mount sysfs");
+            if (sys_fd < 0) sys_fd = clone_tree("/sys", true);
+            take_host_devices();
+        }
         json mounts = spec.value("mounts", json::array());
         for (auto& m : mounts) {
             m["target"] = mount_target(m);
@@ -837,10 +766,15 @@ int main(int argc, char** argv) {
             touch(f);
             report_stub(real_path_of(f));
         }
-        do_mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+        if (proc_fd >= 0)
+            attach_tree(proc_fd, "/proc");
+        else
+            do_mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
         mount_dev("");
-        if (::mount("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                    nullptr) != 0)
+        if (sys_fd >= 0)
+            attach_tree(sys_fd, "/sys");
+        else if (::mount("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                         nullptr) != 0)
             die("mount sysfs on /sys");
         attach_tree(hosts_fd, "/etc/hosts");
         attach_tree(resolv_fd, "/etc/resolv.conf");
@@ -909,7 +843,6 @@ int main(int argc, char** argv) {
             return 125;
         }
         if (p != g_child) continue;  // an orphan: reaped
-        kill_orphans();  // chroot isolation without a PID namespace
         if (WIFEXITED(status)) return WEXITSTATUS(status);
         if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
     }

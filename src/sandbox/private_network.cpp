@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "sandbox/user_namespace.hpp"
 
 extern char** environ;
 
@@ -62,6 +63,23 @@ fs::path find_pasta(const PrivateNetworkOptions& options) {
     }
     throw Error(ErrorKind::kNotFound,
                 fmt::format("pasta not found on $PATH nor in /usr/bin: {}", kInstallHint));
+}
+
+// Rootless (a user namespace of strata's own): pasta makes its tap device
+// through /dev/net/tun, which the kernel lets it open only when the file's
+// mode lets the invoking user (most distributions ship it 0666; some 0600).
+void check_tun_for_rootless() {
+    if (!in_user_namespace()) return;
+    UniqueFd tun(::open("/dev/net/tun", O_RDWR | O_CLOEXEC));
+    if (tun) return;
+    const int err = errno;
+    throw Error(ErrorKind::kUsage,
+                fmt::format("the build's private network (pasta) needs /dev/net/tun, which "
+                            "rootless strata cannot open ({}): build with --network=host (or "
+                            "use RUN --network=none), or have the administrator make "
+                            "/dev/net/tun mode 0666 (a udev rule: KERNEL==\"tun\", "
+                            "MODE=\"0666\")",
+                            std::strerror(err)));
 }
 
 // A new network namespace, made in a thread of its own: the namespace of
@@ -339,6 +357,7 @@ PrivateNetwork PrivateNetwork::start(const fs::path& state_dir) {
 PrivateNetwork PrivateNetwork::start(const fs::path& state_dir,
                                      const PrivateNetworkOptions& options) {
     const fs::path pasta = find_pasta(options);
+    check_tun_for_rootless();
     // pasta copies the host's gateway into the namespace; DNS forwarding
     // needs to name it (see the header).
     const std::string gateway = default_ipv4_gateway();
