@@ -20,6 +20,7 @@
 #include "base/temp_dir.hpp"
 #include "base/unique_fd.hpp"
 #include "sandbox/capabilities.hpp"
+#include "sandbox/chroot_isolation.hpp"
 #include "sandbox/isolation_setup.hpp"
 #include "sandbox/mount_stubs.hpp"
 #include "sandbox/user_namespace.hpp"
@@ -214,6 +215,7 @@ struct ChildArgs {
     int netns_fd;
     char* const* argv;
     char* const* envp;
+    bool new_cgroup_ns = true;  // false: chroot isolation where it is refused
 };
 
 int child_main(void* p) {
@@ -226,7 +228,7 @@ int child_main(void* p) {
     // then a cgroup namespace rooted there (as runc gives).
     for (int i = 0; i < a->cgroup_join_count; ++i)
         if (::write(a->cgroup_join_fds[i], "0", 1) != 1) _exit(124);
-    if (::unshare(CLONE_NEWCGROUP) != 0) _exit(124);
+    if (a->new_cgroup_ns && ::unshare(CLONE_NEWCGROUP) != 0) _exit(124);
     if (a->netns_fd >= 0 && ::setns(a->netns_fd, CLONE_NEWNET) != 0) _exit(124);
     // Move every source out of the way of the targets first, then into
     // place; dup2 clears close-on-exec on the targets only. (Above the
@@ -265,6 +267,11 @@ Result Sandbox::run(const Spec& spec, const OutputSink& output) const {
     const fs::path rootfs = scratch.path() / "rootfs";
     fs::create_directories(rootfs);
     ExtraFds extra;
+    // Chroot isolation: the root is a private copy of the layers
+    // (chroot_isolation.hpp), diffed into the upper directory afterwards.
+    const bool chroot_mode = spec.isolation.mode == IsolationMode::kChroot;
+    std::optional<TreeSnapshot> chroot_snapshot;
+    if (chroot_mode) chroot_snapshot = prepare_chroot_root(spec, rootfs);
 
     json j;
     j["rootfs"] = rootfs.string();
@@ -329,6 +336,11 @@ Result Sandbox::run(const Spec& spec, const OutputSink& output) const {
     // In a user namespace (rootless): init binds device nodes, binds the host's /sys, mounts
     // overlays with `userxattr`.
     j["rootless"] = in_user_namespace();
+    if (chroot_mode) {
+        const ChrootAllowed& a = spec.isolation.chroot;
+        j["chroot"] = {{"mounts", a.mount_ns}, {"pid", a.pid_ns}, {"uts", a.uts_ns},
+                       {"net", a.net_ns && spec.isolation.network == Network::kNone}};
+    }
 
     const UniqueFd spec_fd = memfd_with("strata-spec", j.dump());
 
@@ -353,13 +365,15 @@ Result Sandbox::run(const Spec& spec, const OutputSink& output) const {
     int flags =
         CLONE_VM | CLONE_VFORK | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
     if (spec.isolation.network == Network::kNone) flags |= CLONE_NEWNET;
+    if (chroot_mode) flags = CLONE_VM | CLONE_VFORK | SIGCHLD | chroot_clone_flags(spec.isolation);
     ChildArgs child{fd_sources.data(),
                     static_cast<int>(fd_sources.size()),
                     join.data(),
                     static_cast<int>(join.size()),
                     spec.isolation.network == Network::kPrivate ? spec.isolation.netns_fd : -1,
                     argv,
-                    envp};
+                    envp,
+                    !chroot_mode || spec.isolation.chroot.cgroup_ns};
     std::vector<char> stack(64 * 1024);
     const pid_t pid = ::clone(child_main, stack.data() + stack.size(), flags, &child);
     if (pid < 0) throw system_error("clone (new namespaces) for", spec.description);
@@ -391,6 +405,8 @@ Result Sandbox::run(const Spec& spec, const OutputSink& output) const {
             result.setup_error += (result.setup_error.empty() ? "" : "\n") + line;
     }
     iso.finish(result);
+    if (chroot_mode && result.exit_code == 0 && result.setup_error.empty())
+        finish_chroot_root(spec, rootfs, *chroot_snapshot);
     if (!spec.root.upper.empty()) remove_stubs(spec.root.upper, result.stubs);
     return result;
 }
