@@ -7,12 +7,18 @@
 #include <ctime>
 
 #include "cache/cache_index.hpp"
+#include "sandbox/user_namespace.hpp"
 #include "store/store_root.hpp"
 
 namespace strata::cli {
 
 std::unique_ptr<store::ImageStore> open_store(const GlobalOptions& global) {
-    auto store = std::make_unique<store::ImageStore>(store::resolve_store_root(global.root));
+    // Rootless (src/cli/rootless.hpp): opaque directories of unpacked layers
+    // marked as overlay with `userxattr` reads them.
+    store::LayerStoreOptions layers;
+    layers.user_xattr_overlay = sandbox::in_user_namespace();
+    auto store =
+        std::make_unique<store::ImageStore>(store::resolve_store_root(global.root), layers);
     if (!store->root_warning().empty()) std::fprintf(stderr, "%s\n", store->root_warning().c_str());
     return store;
 }

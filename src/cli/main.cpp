@@ -6,8 +6,17 @@
 
 #include "base/error.hpp"
 #include "cli/commands.hpp"
+#include "cli/rootless.hpp"
 
 int main(int argc, char** argv) {
+    // As a user other than root, a command that uses the store runs again in
+    // a user namespace of its own (rootless.hpp): before anything else.
+    try {
+        if (const auto code = strata::cli::run_rootless_if_needed(argc, argv)) return *code;
+    } catch (const strata::Error& e) {
+        fmt::print(stderr, "strata: error: {}\n", e.what());
+        return 1;
+    }
     // strata only uses OpenSSL's digests: skip reading openssl.cnf at start.
     OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, nullptr);
     CLI::App app{"strata: a daemonless Dockerfile build engine", "strata"};

@@ -16,22 +16,27 @@ namespace strata::store {
 namespace fs = std::filesystem;
 
 fs::path resolve_store_root(const StoreRootInputs& in) {
-    auto env = [&](const char* name) -> std::optional<std::string> {
-        std::optional<std::string> v;
-        if (in.getenv) {
-            v = in.getenv(name);
-        } else if (const char* s = std::getenv(name)) {
-            v = std::string(s);
-        }
+    auto raw_env = [&](const char* name) -> std::optional<std::string> {
+        if (in.getenv) return in.getenv(name);
+        if (const char* s = std::getenv(name)) return std::string(s);
+        return std::nullopt;
+    };
+    auto env = [&](const char* name) {
+        std::optional<std::string> v = raw_env(name);
         if (v && v->empty()) v.reset();
         return v;
     };
+    // Inside rootless strata's user namespace geteuid() is 0, but the store
+    // is the invoking user's.
+    const std::optional<std::string> rootless = raw_env(kRootlessEnv);
     fs::path root;
     if (!in.flag.empty()) {
         root = in.flag;
     } else if (auto r = env("STRATA_ROOT")) {
         root = *r;
-    } else if (in.is_root.value_or(::geteuid() == 0)) {
+    } else if (rootless && !rootless->empty()) {
+        root = *rootless;
+    } else if (!rootless && in.is_root.value_or(::geteuid() == 0)) {
         root = "/var/lib/strata";
     } else if (auto xdg = env("XDG_DATA_HOME"); xdg && fs::path(*xdg).is_absolute()) {
         // The XDG spec says relative values are invalid and must be ignored.

@@ -1,5 +1,9 @@
 // Where the store lives: --root DIR, else $STRATA_ROOT, else /var/lib/strata
 // when running as root, else $XDG_DATA_HOME/strata, else ~/.local/share/strata.
+// Rootless strata runs in a user namespace where it is root
+// (src/cli/rootless.hpp): there the default is the one the invoking user's
+// strata computed before entering it, passed in kRootlessEnv — never
+// /var/lib/strata.
 //
 // And who may enter it: only its owner (mode 0700). Layer directories keep
 // the modes an image gives them (0755 directories, setuid binaries, 0666
@@ -14,6 +18,12 @@
 #include <string_view>
 
 namespace strata::store {
+
+// Set (by src/cli/rootless.cpp) for the strata that runs inside the user
+// namespace of a rootless strata: the store directory the outer one would
+// have used by default ("" when it had none). Also tells that strata not to
+// enter a namespace again.
+inline constexpr const char* kRootlessEnv = "_STRATA_ROOTLESS";
 
 struct StoreRootInputs {
     std::string flag;                                               // --root, empty when not given
