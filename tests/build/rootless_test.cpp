@@ -362,7 +362,8 @@ TEST_F(Rootless, BuildsWithRunAndCopyAndRecordsOwnersWhiteoutsAndOpaqueDirs) {
 
     // Loaded into a fresh store, the opaque directory still hides what was
     // below (unpacked with user.overlay.opaque, which `userxattr` reads).
-    context_file("Dockerfile", "FROM rl:1\nRUN echo in-d=$(ls /d | tr '\\n' ,); ls /g || echo no-g\n");
+    context_file("Dockerfile",
+                 "FROM rl:1\nRUN echo in-d=$(ls /d | tr '\\n' ,); ls /g || echo no-g\n");
     o = shell(command("--root " + quoted((home() / "second").string()) + " load -i " +
                       quoted(saved.string())));
     ASSERT_EQ(o.status, 0) << o.text;
