@@ -10,6 +10,8 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
+#include <fstream>
+
 #include <linux/capability.h>
 
 #include "build_fixture.hpp"
@@ -172,7 +174,7 @@ int run_without_sys_admin(const std::vector<std::string>& args, std::string& out
 TEST_F(ChrootIsolation, FallsBackWhereNamespacesAreRefused) {
     dockerfile(
         "FROM busybox:latest\nRUN echo inside > /made && ls /dev/null && rm /bin/ls && mkdir "
-        "/e\nRUN cat /made\n");
+        "/e\nRUN cat /made && (sleep 4321 &) && echo left a daemon\n");
     std::string out;
     const int rc = run_without_sys_admin({"--root", root().string(), "build", "--progress=plain",
                                           "-t", "fallback:latest", ctx().string()},
@@ -190,6 +192,12 @@ TEST_F(ChrootIsolation, FallsBackWhereNamespacesAreRefused) {
     EXPECT_EQ(t.at("/e").type, 'd');
     EXPECT_EQ(t.count("/dev/null"), 0u) << "strata's device nodes are not in the layer";
     EXPECT_TRUE(imagetest::tmp_is_empty(root()));
+    // No PID namespace here: init, a subreaper, killed what the step left.
+    for (const auto& e : fs::directory_iterator("/proc")) {
+        std::ifstream in(e.path() / "cmdline");
+        std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        EXPECT_NE(cmd, std::string("sleep\0004321\0", 11)) << "left running: " << e.path();
+    }
 
     std::string out2;
     dockerfile("FROM busybox:latest\nRUN echo again > /x\n");
