@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "executor/builder.hpp"
+#include "executor/container_runner.hpp"
 #include "store/image_fixture.hpp"
 #include "store/image_import.hpp"
 #include "store/image_store.hpp"
@@ -182,6 +183,29 @@ class BuildTest : public ::testing::Test {
     TempDir dir_ = imagetest::scratch("strata-build-test-");
     std::unique_ptr<store::ImageStore> store_;
     executor::RunExecutor* run_ = nullptr;
+};
+
+// A BuildTest whose RUN steps run in real containers: root and
+// busybox-static are needed (skipped, saying so, without them), and the
+// store holds busybox:latest. `use_container_runner()` makes run_ a
+// ContainerRunner with this build's strata-init.
+class RunBuildTest : public BuildTest {
+  public:
+    void SetUp() override {
+        if (::geteuid() != 0) GTEST_SKIP() << "RUN containers need root (namespaces, overlayfs)";
+        if (!fs::exists("/bin/busybox")) GTEST_SKIP() << "needs busybox-static (/bin/busybox)";
+        BuildTest::SetUp();
+        const fs::path tar = imagetest::make_busybox_rootfs(dir_.path() / "bb");
+        import("busybox:latest", imagetest::read_file(tar));
+    }
+    void use_container_runner(executor::RunnerOptions options = {}) {
+        runner_.reset();
+        runner_ = std::make_unique<executor::ContainerRunner>(STRATA_INIT, std::move(options));
+        run_ = runner_.get();
+    }
+
+  protected:
+    std::unique_ptr<executor::RunExecutor> runner_;
 };
 
 // A second, independent store and context inside one test.

@@ -18,17 +18,12 @@
 namespace strata::buildtest {
 namespace {
 
-class RepeatedLayersTest : public BuildTest {
+class RepeatedLayersTest : public RunBuildTest {
   public:
     void SetUp() override {
-        if (::geteuid() != 0) GTEST_SKIP() << "RUN containers need root (namespaces, overlayfs)";
-        if (!fs::exists("/bin/busybox")) GTEST_SKIP() << "needs busybox-static (/bin/busybox)";
-        BuildTest::SetUp();
-        const fs::path tar = imagetest::make_busybox_rootfs(dir_.path() / "bb");
-        import("busybox:latest", imagetest::read_file(tar));
-        runner_ =
-            std::make_unique<executor::ContainerRunner>(STRATA_INIT, executor::RunnerOptions{});
-        run_ = runner_.get();
+        RunBuildTest::SetUp();
+        if (IsSkipped()) return;
+        use_container_runner();
         file("a.txt", "alpha\n");
     }
 
@@ -65,8 +60,6 @@ class RepeatedLayersTest : public BuildTest {
         for (std::string line; std::getline(in, line);)
             EXPECT_EQ(line.find(root().string()), std::string::npos) << line;
     }
-
-    std::unique_ptr<executor::ContainerRunner> runner_;
 };
 
 TEST_F(RepeatedLayersTest, AdjacentRunTrueThenRun) {

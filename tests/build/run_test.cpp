@@ -19,16 +19,12 @@
 namespace strata::buildtest {
 namespace {
 
-class RunTest : public BuildTest {
+class RunTest : public RunBuildTest {
   public:
     void SetUp() override {
-        if (::geteuid() != 0) GTEST_SKIP() << "RUN containers need root (namespaces, overlayfs)";
-        if (!fs::exists("/bin/busybox")) GTEST_SKIP() << "needs busybox-static (/bin/busybox)";
-        BuildTest::SetUp();
-        const fs::path tar = imagetest::make_busybox_rootfs(dir_.path() / "bb");
-        import("busybox:latest", imagetest::read_file(tar));
-        runner_ = std::make_unique<executor::ContainerRunner>(STRATA_INIT, executor::RunnerOptions{});
-        run_ = runner_.get();
+        RunBuildTest::SetUp();
+        if (IsSkipped()) return;
+        use_container_runner();
     }
 
     // Whether a process runs with exactly this command line.
@@ -53,8 +49,6 @@ class RunTest : public BuildTest {
             if (line.find(root().string()) != std::string::npos) out.push_back(line);
         return out;
     }
-
-    std::unique_ptr<executor::ContainerRunner> runner_;
 };
 
 TEST_F(RunTest, TheCommandsChangesBecomeTheLayer) {

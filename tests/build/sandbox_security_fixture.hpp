@@ -326,14 +326,11 @@ inline std::map<std::string, std::string> poll_cgroup_limits(
     return seen;
 }
 
-class SandboxSecurityTest : public BuildTest {
+class SandboxSecurityTest : public RunBuildTest {
   public:
     void SetUp() override {
-        if (::geteuid() != 0) GTEST_SKIP() << "RUN containers need root (namespaces, overlayfs)";
-        if (!fs::exists("/bin/busybox")) GTEST_SKIP() << "needs busybox-static (/bin/busybox)";
-        BuildTest::SetUp();
-        const fs::path tar = imagetest::make_busybox_rootfs(dir_.path() / "bb");
-        import("busybox:latest", imagetest::read_file(tar));
+        RunBuildTest::SetUp();
+        if (IsSkipped()) return;
         use_runner({});
         // A host file no RUN step may read: its marker must never reach a layer.
         secret_marker_ = "strata-host-secret-" + random_hex();
@@ -343,8 +340,7 @@ class SandboxSecurityTest : public BuildTest {
     void use_runner(executor::RunnerOptions options) {
         run_ = nullptr;
         runner_.reset();
-        runner_ = std::make_unique<executor::ContainerRunner>(STRATA_INIT, std::move(options));
-        run_ = runner_.get();
+        use_container_runner(std::move(options));
     }
 
     // The host directory that holds secret.txt, and the same path relative
@@ -410,7 +406,6 @@ class SandboxSecurityTest : public BuildTest {
             << what << ": cgroups left";
     }
 
-    std::unique_ptr<executor::ContainerRunner> runner_;
     std::string secret_marker_;
 };
 

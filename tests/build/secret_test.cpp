@@ -284,20 +284,16 @@ TEST_F(SshPlumbing, TheSocketReachesTheSandboxWithSshAuthSock) {
 
 // ---- real RUN steps: need the sandbox ---------------------------------------
 
-class SecretRun : public BuildTest {
+class SecretRun : public RunBuildTest {
   public:
     void SetUp() override {
-        if (::geteuid() != 0) GTEST_SKIP() << "RUN containers need root (namespaces, overlayfs)";
-        if (!fs::exists("/bin/busybox")) GTEST_SKIP() << "needs busybox-static (/bin/busybox)";
-        BuildTest::SetUp();
-        const fs::path tar = imagetest::make_busybox_rootfs(dir_.path() / "bb");
-        import("busybox:latest", imagetest::read_file(tar));
+        RunBuildTest::SetUp();
+        if (IsSkipped()) return;
         // The factory strata uses (its options default), with this build's init.
         ::setenv("STRATA_INIT", STRATA_INIT, 1);
         runner_ = executor::make_run_executor();
         run_ = runner_.get();
     }
-    std::unique_ptr<executor::RunExecutor> runner_;
 };
 
 TEST_F(SecretRun, TheSecretIsAFileAtRunSecretsAndNotInTheLayer) {
