@@ -282,9 +282,7 @@ void materialize_dir(const LowerDir& d, int dst, const std::string& rel, Copier&
             UniqueFd sub = open_dir_at(dst, name, dest_name + "/" + r);
             materialize_dir(subdir(d, name, e), sub.get(), r, copier, snap, stats, dest_name);
             Copier::set_meta(AT_FDCWD, e.path, e.st, dst, name, dest_name + "/" + r);
-            struct stat st {};
-            if (::fstat(sub.get(), &st) != 0) throw system_error("stat", dest_name + "/" + r);
-            snap.dir_inodes[r] = st.st_ino;
+            snap.dirs[r] = dir_id_at(sub.get(), "");
             if (stats) ++stats->dirs;
         } else {
             copier.copy_leaf(AT_FDCWD, e.path, e.st, e.layer, dst, name, r);
@@ -331,7 +329,7 @@ class Differ {
             }
             const LowerEntry& e = it->second;
             if (S_ISDIR(st.st_mode)) {
-                const bool replaced = !S_ISDIR(e.st.st_mode) || replaced_dir(r, st);
+                const bool replaced = !S_ISDIR(e.st.st_mode) || replaced_dir(tree, name, r);
                 if (replaced) {
                     copy_subtree(tree, name, st, upper, r);
                     const std::string p = xattr_path(upper, name);
@@ -365,10 +363,10 @@ class Differ {
     }
 
   private:
-    bool replaced_dir(const std::string& rel, const struct stat& st) const {
+    bool replaced_dir(int tree, const std::string& name, const std::string& rel) const {
         if (!snap_) return false;
-        const auto it = snap_->dir_inodes.find(rel);
-        return it == snap_->dir_inodes.end() || it->second != st.st_ino;
+        const auto it = snap_->dirs.find(rel);
+        return it == snap_->dirs.end() || !(it->second == dir_id_at(tree, name));
     }
 
     void copy_subtree(int tree, const std::string& name, const struct stat& st, int upper,
@@ -462,6 +460,21 @@ LowerDir root_of(const std::vector<fs::path>& lower) {
 
 }  // namespace
 
+TreeSnapshot::DirId dir_id_at(int dirfd, const std::string& name) {
+    struct statx sx {};
+    const int flags = AT_SYMLINK_NOFOLLOW | (name.empty() ? AT_EMPTY_PATH : 0);
+    if (::statx(dirfd, name.c_str(), flags, STATX_INO | STATX_BTIME, &sx) != 0)
+        throw system_error("statx", name);
+    TreeSnapshot::DirId id;
+    id.ino = sx.stx_ino;
+    if (sx.stx_mask & STATX_BTIME) {
+        id.has_btime = true;
+        id.btime_sec = sx.stx_btime.tv_sec;
+        id.btime_nsec = sx.stx_btime.tv_nsec;
+    }
+    return id;
+}
+
 TreeSnapshot materialize_layers(const std::vector<fs::path>& lower, const fs::path& dest,
                                 CopyStats* stats) {
     UniqueFd dst(::open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -476,9 +489,7 @@ TreeSnapshot materialize_layers(const std::vector<fs::path>& lower, const fs::pa
             throw system_error("stat", root.dirs.front().second);
         Copier::set_meta(AT_FDCWD, root.dirs.front().second, st, dst.get(), ".", dest.string());
     }
-    struct stat st {};
-    if (::fstat(dst.get(), &st) != 0) throw system_error("stat", dest.string());
-    snap.dir_inodes[""] = st.st_ino;
+    snap.dirs[""] = dir_id_at(dst.get(), "");
     // The ctime the kernel stamps comes from a clock that may lag the one read
     // here by a tick: wait two, so that whatever the step changes is stamped
     // after `taken`.

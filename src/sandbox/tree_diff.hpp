@@ -28,10 +28,21 @@ struct TreeSnapshot {
     // it, every change the step makes one after it (the ctime cannot be set
     // from user space).
     timespec taken{};
-    // The inode of each directory by its path ("" = the root): a directory
-    // with another inode at a path was removed and made again (or moved
-    // there), which overlay records as an opaque directory.
-    std::map<std::string, ino_t> dir_inodes;
+    // Each directory by its path ("" = the root): a directory with another
+    // inode or birth time at a path was removed and made again (or moved
+    // there), which overlay records as an opaque directory. The birth time
+    // tells a new directory that got the old one's inode number back (ext4
+    // reuses a freed inode at once); on a filesystem without birth times
+    // such a directory is taken for the old one (a non-opaque directory and
+    // whiteouts: the same content, another layer).
+    struct DirId {
+        ino_t ino = 0;
+        int64_t btime_sec = 0;
+        uint32_t btime_nsec = 0;
+        bool has_btime = false;
+        bool operator==(const DirId&) const = default;
+    };
+    std::map<std::string, DirId> dirs;
     // Entries strata itself added to the copy for the run (device nodes,
     // heredoc scripts, by path from the root): not the step's, left out.
     std::set<std::string> ignore;
@@ -42,6 +53,9 @@ struct CopyStats {
     uint64_t reflinked = 0;   // regular files cloned by FICLONE (no data copied)
     uint64_t hardlinked = 0;  // links inside one layer, kept as links
 };
+
+// The identity of the directory `name` in `dirfd` ("" = `dirfd` itself).
+TreeSnapshot::DirId dir_id_at(int dirfd, const std::string& name);
 
 // Copies the merged view of `lower` (lowest first, in overlay format) into
 // the empty directory `dest`: contents, type, mode, owner, times, xattrs

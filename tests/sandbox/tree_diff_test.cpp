@@ -141,6 +141,20 @@ TEST_F(TreeDiff, ChangesBecomeAnOverlayUpperDirectory) {
     EXPECT_EQ(::getxattr((upper() / "new").c_str(), "user.k", v, sizeof v), 1);
 }
 
+// ext4 hands a freed inode number out again at once: a directory removed
+// and made again can have the old one's inode, and only its birth time
+// tells it apart (here the snapshot's birth time is made older instead).
+TEST_F(TreeDiff, ADirectoryWithTheSameInodeButAnotherBirthIsReplaced) {
+    TreeSnapshot snap = copy();
+    auto& id = snap.dirs.at("keep");
+    if (!id.has_btime) GTEST_SKIP() << "no birth times on this filesystem";
+    id.btime_sec -= 10;
+    diff_tree(lower(), tree(), upper(), &snap);
+    EXPECT_EQ(listing(upper()), (std::vector<std::string>{"keep", "keep/k"}));
+    EXPECT_TRUE(is_opaque(upper() / "keep"));
+    EXPECT_EQ(snap.dirs.at("etc"), dir_id_at(AT_FDCWD, (tree() / "etc").string()));
+}
+
 // Without a snapshot nothing can be skipped: a file whose size and mtime
 // were put back is still compared by content.
 TEST_F(TreeDiff, SameSizeAndMtimeButOtherContentIsAChange) {
