@@ -19,6 +19,7 @@
 #include "cache/context_snapshot.hpp"
 #include "executor/build_secrets.hpp"
 #include "executor/builder.hpp"
+#include "executor/cache_mount_dirs.hpp"
 #include "executor/source_digester.hpp"
 #include "executor/source_view.hpp"
 #include "executor/store_image_resolver.hpp"
@@ -81,6 +82,7 @@ class BuildSession {
     // key files live as long as the session (the build).
     SecretStore secrets;
     SshAgents ssh_agents;
+    CacheMountDirs cache_mounts;  // RUN --mount=type=cache directories
 
     int next_id() { return ++last_id_; }
 

@@ -9,6 +9,7 @@
 
 #include "base/error.hpp"
 #include "executor/owner.hpp"
+#include "planner/run_mount.hpp"
 #include "sandbox/chroot_isolation.hpp"
 #include "sandbox/sandbox.hpp"
 #include "sandbox/user_namespace.hpp"
@@ -64,7 +65,7 @@ void add_mount(const ResolvedMount& rm, sandbox::Spec& spec) {
     if (m.type == "tmpfs") {
         out.kind = sandbox::Mount::Kind::kTmpfs;
         if (auto it = m.options.find("size"); it != m.options.end())
-            out.size_bytes = std::strtoull(it->second.c_str(), nullptr, 10);
+            out.size_bytes = planner::ram_in_bytes(it->second);  // "64m", as BuildKit
     } else if (m.type == "secret") {
         if (!rm.present) return;
         if (!m.env.empty()) spec.process.env.push_back(m.env + "=" + rm.secret);

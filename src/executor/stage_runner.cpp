@@ -328,8 +328,7 @@ class StageRunner {
                 rm.subpath = m.source;
             } else if (m.type == "cache") {
                 const std::string id = m.id.empty() ? m.target : m.id;
-                rm.sources = {s_.store.cache_dir() / "mounts" /
-                              store::sha256_of(id).hex.substr(0, 32)};
+                rm.sources = {s_.cache_mounts.dir(s_.store.cache_dir(), id, st.no_cache)};
             } else if (m.type == "secret") {
                 std::optional<std::string> value = s_.secrets.value(m.id);
                 if (value)

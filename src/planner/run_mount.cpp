@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -43,6 +45,41 @@ std::vector<std::string> csv_fields(std::string_view text) {
         field += text[i++];
     }
     return out;
+}
+
+std::optional<uint64_t> ram_in_bytes(std::string_view text, std::string* error) {
+    const auto fail = [&](std::string msg) -> std::optional<uint64_t> {
+        if (error) *error = std::move(msg);
+        return std::nullopt;
+    };
+    const size_t sep = text.find_last_of("0123456789. ");
+    if (sep == std::string_view::npos) return fail(fmt::format("invalid size: '{}'", text));
+    // A blank between the number and the unit is dropped.
+    const std::string_view num = text.substr(0, text[sep] == ' ' ? sep : sep + 1);
+    std::string sfx(text.substr(sep + 1));
+    double size = 0;
+    const char* first = num.data();
+    const char* last = num.data() + num.size();
+    if (first != last && *first == '+') ++first;  // Go's ParseFloat takes a sign
+    const auto [ptr, ec] = std::from_chars(first, last, size);
+    if (num.empty() || ec != std::errc() || ptr != last || std::isnan(size))
+        return fail(fmt::format("strconv.ParseFloat: parsing \"{}\": invalid syntax", num));
+    if (size < 0) return fail(fmt::format("invalid size: '{}'", text));
+    if (sfx.empty()) return static_cast<uint64_t>(size);
+    std::transform(sfx.begin(), sfx.end(), sfx.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const auto bad = [&] { return fail(fmt::format("invalid suffix: '{}'", sfx)); };
+    if (sfx.size() > 3) return bad();
+    if (sfx[0] == 'b') return sfx.size() == 1 ? std::optional<uint64_t>(size) : bad();
+    static const std::string_view units = "kmgtp";  // powers of 1024, as go-units' binaryMap
+    const size_t power = units.find(sfx[0]);
+    if (power == std::string_view::npos) return bad();
+    if ((sfx.size() == 2 && sfx[1] != 'b') || (sfx.size() == 3 && sfx.substr(1) != "ib"))
+        return bad();
+    for (size_t i = 0; i <= power; ++i)
+        size *= 1024;
+    if (size >= 18446744073709551616.0) return fail(fmt::format("invalid size: '{}'", text));
+    return static_cast<uint64_t>(size);
 }
 
 namespace {
@@ -87,6 +124,7 @@ MountSpec parse_mount(std::string_view value,
                       const std::function<std::string(const std::string&)>& expand) {
     MountSpec m;
     bool ro_set = false;
+    bool type_later = false;  // type=$VAR, unexpanded: what depends on the type waits
     for (const std::string& field : csv_fields(value)) {
         const size_t eq = field.find('=');
         std::string key = field.substr(0, eq);
@@ -99,7 +137,7 @@ MountSpec parse_mount(std::string_view value,
                 m.read_only = false;
                 ro_set = true;
             } else if (key == "required") {
-                if (m.type != "secret" && m.type != "ssh")
+                if (m.type != "secret" && m.type != "ssh" && !type_later)
                     throw MountError{
                         fmt::format("unexpected key '{}' for mount type '{}'", key, m.type)};
                 m.required = true;
@@ -112,12 +150,24 @@ MountSpec parse_mount(std::string_view value,
             continue;
         }
         std::string v = field.substr(eq + 1);
-        if (expand) v = expand(v);
+        if (expand) {
+            v = expand(v);
+        } else if (key == "from") {
+            // BuildKit resolves from= before any variable is known, and says
+            // so (a '$' as the last character is a literal).
+            const size_t dollar = v.find('$');
+            if (dollar != std::string::npos && dollar + 1 != v.size())
+                throw MountError{
+                    "'from' doesn't support variable expansion, define alias stage instead"};
+        }
         // Unexpanded (the planner's first look, for from=): a value with a
         // variable in it is checked once it is expanded.
         const bool later = !expand && v.find('$') != std::string::npos;
-        if (later && (key == "required" || key == "sharing" || key == "mode" || key == "uid" ||
-                      key == "gid")) {
+        static const std::vector<std::string> checked = {"type", "readonly", "ro",   "readwrite",
+                                                         "rw",   "required", "size", "sharing",
+                                                         "mode", "uid",      "gid"};
+        if (later && std::find(checked.begin(), checked.end(), key) != checked.end()) {
+            if (key == "type") type_later = true;
             m.options[key] = v;
             continue;
         }
@@ -148,16 +198,22 @@ MountSpec parse_mount(std::string_view value,
         } else if (key == "id") {
             m.id = v;
         } else if (key == "required") {
-            if (m.type != "secret" && m.type != "ssh")
+            if (m.type != "secret" && m.type != "ssh" && !type_later)
                 throw MountError{
                     fmt::format("unexpected key '{}' for mount type '{}'", key, m.type)};
             if (!parse_bool(v, m.required))
                 throw MountError{fmt::format("invalid value for {}: {}", key, v)};
             v = m.required ? "true" : "false";
         } else if (key == "size") {
-            if (m.type != "tmpfs")
+            if (m.type != "tmpfs" && !type_later)
                 throw MountError{
                     fmt::format("unexpected key '{}' for mount type '{}'", key, m.type)};
+            if (!later) {
+                std::string err;
+                const auto n = ram_in_bytes(v, &err);
+                if (!n) throw MountError{fmt::format("invalid value for {}: {}: {}", key, v, err)};
+                m.size_bytes = *n;
+            }
         } else if (key == "sharing") {
             std::string lower = v;
             std::transform(lower.begin(), lower.end(), lower.begin(),
@@ -175,6 +231,7 @@ MountSpec parse_mount(std::string_view value,
         }
         m.options[key] = v;
     }
+    if (type_later) return m;  // checked again once expanded
     if (m.type != "secret" && m.type != "ssh" && m.type != "cache") {
         for (const char* k : {"mode", "uid", "gid"}) {
             if (m.options.count(k))

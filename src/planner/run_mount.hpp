@@ -20,6 +20,7 @@ struct MountSpec {
     bool required = false;                       // secret, ssh: a missing secret/agent is an error
     std::optional<std::string> env;              // secret: env=NAME was given (maybe empty)
     std::optional<uint32_t> mode, uid, gid;      // secret, ssh, cache: file info of the mount
+    std::optional<uint64_t> size_bytes;          // tmpfs: size=, in bytes
     std::map<std::string, std::string> options;  // every field as given, key lower case
 };
 
@@ -33,8 +34,15 @@ struct MountError {
 // `--secret` values are made of.
 std::vector<std::string> csv_fields(std::string_view text);
 
+// go-units' RAMInBytes, which BuildKit uses for tmpfs `size=`: a number
+// (fractions allowed) and an optional unit b, k, m, g, t or p, any case,
+// powers of 1024, with an optional "b" or "ib" after it ("64m", "1.5GiB",
+// "512 kb"). nullopt with go-units' message in `error` when invalid.
+std::optional<uint64_t> ram_in_bytes(std::string_view text, std::string* error = nullptr);
+
 // Parses one --mount value. `expand`, when set, is applied to every value
-// (BuildKit expands mount values with the stage's variables). Validates as
+// (BuildKit expands mount values with the stage's variables); without it,
+// a from= with a variable is refused with BuildKit's error. Validates as
 // BuildKit's parseMount does: `required` only for secret and ssh (after
 // type=), mode/uid/gid not for bind and tmpfs, `sharing` only for cache,
 // `size` only for tmpfs, a secret without from= and sharing=, naming an id
