@@ -470,6 +470,24 @@ std::string real_path_of(const std::string& path) {
     return (p == "/" ? "" : p) + path.substr(slash);
 }
 
+// Before the pivot: each mount's target cleaned, and its source taken as a
+// detached tree (bind sources resolved inside their roots, secrets on a
+// tmpfs, sockets as they are), to be attached by mount_user() after it.
+void take_mount_sources(json& mounts) {
+    for (auto& m : mounts) {
+        m["target"] = mount_target(m);
+        const std::string type = m.at("type").get<std::string>();
+        if (type == "bind")
+            m["fd"] = bind_source(m);
+        else if (type == "secret")
+            m["fd"] = secret_source(m);
+        else if (type == "socket")
+            m["fd"] = clone_tree(m.at("source").get<std::string>(), false);
+        else if (type != "tmpfs")
+            die("unknown mount type " + type, 0);
+    }
+}
+
 void mount_user(const json& m) {
     const std::string type = m.at("type").get<std::string>();
     const std::string target = m.at("target").get<std::string>();
@@ -728,18 +746,7 @@ void setup_chroot(json& spec) {
         // (or as root of the initial user namespace): the host's, read-only.
         sys_fd = clone_tree("/sys", true);
         user_mounts = spec.value("mounts", json::array());
-        for (auto& m : user_mounts) {
-            m["target"] = mount_target(m);
-            const std::string type = m.at("type").get<std::string>();
-            if (type == "bind")
-                m["fd"] = bind_source(m);
-            else if (type == "secret")
-                m["fd"] = secret_source(m);
-            else if (type == "socket")
-                m["fd"] = clone_tree(m.at("source").get<std::string>(), false);
-            else if (type != "tmpfs")
-                die("unknown mount type " + type, 0);
-        }
+        take_mount_sources(user_mounts);
     }
     if (mounts) {
         // A mount namespace of its own: pivot_root into the copy (bound on
@@ -891,18 +898,7 @@ int main(int argc, char** argv) {
             take_host_devices();
         }
         json mounts = spec.value("mounts", json::array());
-        for (auto& m : mounts) {
-            m["target"] = mount_target(m);
-            const std::string type = m.at("type").get<std::string>();
-            if (type == "bind")
-                m["fd"] = bind_source(m);
-            else if (type == "secret")
-                m["fd"] = secret_source(m);
-            else if (type == "socket")
-                m["fd"] = clone_tree(m.at("source").get<std::string>(), false);
-            else if (type != "tmpfs")
-                die("unknown mount type " + type, 0);
-        }
+        take_mount_sources(mounts);
 
         if (::chdir(root.c_str()) != 0) die("chdir " + root);
         if (::syscall(SYS_pivot_root, ".", ".") != 0) die("pivot_root " + root);
