@@ -310,10 +310,15 @@ int run_build(const GlobalOptions& global, const BuildCmdOptions& o) {
                         fmt::format("--platform {}: strata builds for the host platform {} only",
                                     p->str(), planner::host_platform().str()));
     }
+    // The flag wins over --build-arg SOURCE_DATE_EPOCH, which wins over the
+    // environment (as buildx passes it: a build arg unless one is given); the
+    // planner reads the build arg, so `ARG SOURCE_DATE_EPOCH` sees the value.
     req.source_date_epoch = parse_epoch(o.source_date_epoch, "--source-date-epoch");
-    if (!req.source_date_epoch) {
+    if (req.source_date_epoch) {
+        req.plan.build_args["SOURCE_DATE_EPOCH"] = std::to_string(*req.source_date_epoch);
+    } else if (req.plan.build_args.count("SOURCE_DATE_EPOCH") == 0) {
         if (const char* env = std::getenv("SOURCE_DATE_EPOCH"); env && *env)
-            req.source_date_epoch = parse_epoch(env, "SOURCE_DATE_EPOCH");
+            req.plan.build_args["SOURCE_DATE_EPOCH"] = env;
     }
     req.jobs = o.jobs;
     req.explain = o.explain;

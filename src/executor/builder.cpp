@@ -223,6 +223,8 @@ BuildResult build(const BuildRequest& request_in, store::ImageStore& store, Prog
     const frontend::Dockerfile df = load_definition(s);
     load_ignore(s);
     s.plan = planner::plan_build(df, request.plan, s.resolver);
+    if (!request.source_date_epoch)  // --build-arg or ARG SOURCE_DATE_EPOCH
+        request.source_date_epoch = s.plan.source_date_epoch;
 
     BuildResult result;
     result.warnings = s.plan.warnings;

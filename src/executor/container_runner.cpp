@@ -226,9 +226,9 @@ void ContainerRunner::run(const RunRequest& r) {
         p.env.push_back(k + "=" + v);
     p.user = step.user;  // resolved by init in the container's /etc/passwd
     p.cwd = step.workdir.empty() ? std::string("/") : step.workdir;
-    p.hostname = kHostname;
+    p.hostname = step.hostname.empty() ? std::string(kHostname) : step.hostname;
     p.hosts = fmt::format("127.0.0.1\tlocalhost {}\n::1\tlocalhost ip6-localhost ip6-loopback\n",
-                          kHostname);
+                          p.hostname);
     if (spec.isolation.network == sandbox::Network::kPrivate) {
         const sandbox::PrivateNetwork& net = private_network();
         spec.isolation.netns_fd = net.netns_fd();

@@ -102,8 +102,12 @@ struct RunStep {
     std::vector<std::string> argv;  // after the SHELL is prepended for the shell form
     std::vector<InlineFile> files;  // heredoc scripts to mount at /dev/pipes/<name>
     std::vector<EnvVar> env;        // what the process sees: image env, ENV and ARG values
-    std::vector<EnvVar> proxy_env;  // undeclared proxy build args: passed, never keyed
+    // The proxy build args (any case of http_proxy, https_proxy, ftp_proxy,
+    // no_proxy, all_proxy), each in both spellings as BuildKit's ExecOp sets
+    // them, except a spelling the step's env already has: passed, never keyed.
+    std::vector<EnvVar> proxy_env;
     std::string user, workdir;
+    std::string hostname;  // --build-arg BUILDKIT_SANDBOX_HOSTNAME; empty = "buildkitsandbox"
     std::string network, security;
     std::vector<RunMount> mounts;
 };
@@ -209,6 +213,9 @@ struct BuildPlan {
     Platform platform;
     std::map<std::string, std::string> build_args;  // resolved --build-arg values
     std::vector<std::string> unused_build_args;     // sorted; for the "not consumed" warning
+    // SOURCE_DATE_EPOCH from --build-arg or a global `ARG SOURCE_DATE_EPOCH=…`
+    // default (seconds since 1970); nullopt when neither sets a value.
+    std::optional<int64_t> source_date_epoch;
     std::vector<frontend::Diagnostic> warnings;
 
     // The stage with Dockerfile index `index`; throws kInternal if not planned.

@@ -274,8 +274,23 @@ void dispatch_run(Step& step, StageState& state, DispatchContext& ctx, StepCount
         if (!set) out.env.emplace_back("SSH_AUTH_SOCK", m.target);
         break;
     }
-    for (const auto& [name, value] : ctx.build_args) {
-        if (is_proxy_arg(name) && !state.env.has(name)) out.proxy_env.emplace_back(name, value);
+    // BuildKit appends its proxy variables after the step's env; a spelling the
+    // step already has (a declared ARG or an ENV) keeps the step's value here.
+    for (EnvVar& p : proxy_env_from_build_args(ctx.build_args)) {
+        if (!state.env.has(p.first)) out.proxy_env.push_back(std::move(p));
+    }
+    // dockerui reads these two from the build args only, never from an ARG default.
+    if (const auto h = ctx.build_args.find("BUILDKIT_SANDBOX_HOSTNAME"); h != ctx.build_args.end())
+        out.hostname = h->second;
+    if (const auto ns = ctx.build_args.find("BUILDKIT_CACHE_MOUNT_NS");
+        ns != ctx.build_args.end() && !ns->second.empty()) {
+        bool any = false;
+        for (RunMount& m : out.mounts) {  // BuildKit's cache id: "<ns>/<id>"
+            if (m.type != "cache") continue;
+            m.id = ns->second + "/" + (m.id.empty() ? m.target : m.id);
+            any = true;
+        }
+        if (any) add_field(step, "cache-namespace", ns->second);
     }
     out.user = state.user;
     out.workdir = state.workdir.empty() ? "/" : state.workdir;
@@ -302,6 +317,7 @@ void dispatch_run(Step& step, StageState& state, DispatchContext& ctx, StepCount
     add_field(step, "cwd", out.workdir);
     add_field(step, "network", out.network);
     add_field(step, "security", out.security);
+    if (!out.hostname.empty()) add_field(step, "hostname", out.hostname);
     for (const RunMount& m : out.mounts) {
         if (m.type == "secret" || m.type == "ssh") {
             // What BuildKit's LLB holds: the id and where and how it is

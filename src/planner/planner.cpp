@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <set>
 
@@ -65,6 +66,7 @@ class Planner {
     Planner(const frontend::Dockerfile& df, const PlanOptions& opts, ImageResolver& images)
         : df_(df),
           opts_(opts),
+          build_args_(opts.build_args),
           images_(images),
           loc_(df.file, opts.source_text),
           expander_(df.escape) {}
@@ -73,6 +75,7 @@ class Planner {
 
   private:
     void global_args();
+    void source_date_epoch(BuildPlan& plan);
     void stage_table();
     void command_deps(StageEntry& entry, const Instruction& ins);
     std::optional<size_t> find_stage(const std::string& ref, bool allow_index) const;
@@ -88,6 +91,8 @@ class Planner {
 
     const frontend::Dockerfile& df_;
     const PlanOptions& opts_;
+    // opts_.build_args, with SOURCE_DATE_EPOCH normalized (or dropped when empty).
+    std::map<std::string, std::string> build_args_;
     ImageResolver& images_;
     Locator loc_;
     Expander expander_;
@@ -103,21 +108,23 @@ class Planner {
 void Planner::global_args() {
     const Platform& b = opts_.build_platform;
     const Platform& t = opts_.target_platform;
+    // As BuildKit: --target as given, else the last stage's name, else "default".
     std::string target_stage = opts_.target;
     if (target_stage.empty() && !df_.stages.empty()) target_stage = df_.stages.back().name;
+    if (target_stage.empty()) target_stage = "default";
     const std::array<std::string, 9> values = {b.str(),        b.os,      b.architecture,
                                                b.variant,      t.str(),   t.os,
                                                t.architecture, t.variant, target_stage};
     for (size_t i = 0; i < kPlatformArgs.size(); ++i) {
         const std::string name(kPlatformArgs[i]);
-        const auto over = opts_.build_args.find(name);
-        global_.set(name, over != opts_.build_args.end() ? over->second : values[i]);
+        const auto over = build_args_.find(name);
+        global_.set(name, over != build_args_.end() ? over->second : values[i]);
     }
     for (const Instruction& ins : df_.global_args) {
         for (const frontend::ArgDef& def : std::get<frontend::ArgCmd>(ins.command).args) {
             declared_.insert(def.name);
-            const auto arg = opts_.build_args.find(def.name);
-            if (arg != opts_.build_args.end()) {
+            const auto arg = build_args_.find(def.name);
+            if (arg != build_args_.end()) {
                 global_.set(def.name, arg->second);
             } else if (def.default_value) {
                 try {
@@ -128,6 +135,65 @@ void Planner::global_args() {
             }
         }
     }
+}
+
+// BuildKit: the --build-arg value, else a non-empty global ARG value. A
+// number (strconv.ParseInt) is the epoch, normalized ("+05" → "5") where ARG
+// SOURCE_DATE_EPOCH reads it; an empty one means none. BuildKit also takes
+// "context", a named context or a stage name and reads a time from its
+// source; strata does not (docs/conformance.md) and says so.
+void Planner::source_date_epoch(BuildPlan& plan) {
+    constexpr std::string_view kName = "SOURCE_DATE_EPOCH";
+    const std::string name(kName);
+    const auto arg = build_args_.find(name);
+    const std::optional<std::string> global = global_.get(name);
+    std::string value;
+    if (arg != build_args_.end()) {
+        value = arg->second;
+    } else if (global && !global->empty()) {
+        value = *global;
+    } else {
+        return;
+    }
+    if (value.empty()) {
+        build_args_.erase(name);
+        global_.erase(name);
+        return;
+    }
+    // What BuildKit would read a time from instead: a stage or the context.
+    const auto names_source = [&](const std::string& v) {
+        return v == "context" ||
+               std::any_of(df_.stages.begin(), df_.stages.end(),
+                           [&](const frontend::Stage& st) { return st.name == lower(v); });
+    };
+    const std::optional<long long> n = go_atoi(value);
+    if (!n || *n < 0) {
+        std::string message = fmt::format("invalid SOURCE_DATE_EPOCH: {}", value);
+        std::string hint;
+        if (n) {
+            hint = "strata needs a time at or after 1970-01-01";
+        } else if (names_source(value)) {
+            hint =
+                "strata takes a number of seconds since 1970 here, not a stage or context "
+                "to read a time from";
+        } else {
+            message += fmt::format(": strconv.ParseInt: parsing \"{}\": invalid syntax", value);
+            hint = "give a number of seconds since 1970, e.g. $(git log -1 --format=%ct)";
+        }
+        // Located at the global ARG when the value is its default.
+        if (arg == build_args_.end()) {
+            for (const Instruction& ins : df_.global_args) {
+                for (const frontend::ArgDef& def : std::get<frontend::ArgCmd>(ins.command).args) {
+                    if (def.name == name) loc_.fail(ins, message, hint);
+                }
+            }
+        }
+        throw Error(ErrorKind::kUsage, message + " (" + hint + ")");
+    }
+    plan.source_date_epoch = *n;
+    const std::string normalized = std::to_string(*n);
+    if (arg != build_args_.end()) build_args_[name] = normalized;
+    if (global) global_.set(name, normalized);
 }
 
 std::optional<size_t> Planner::find_stage(const std::string& ref, bool allow_index) const {
@@ -423,7 +489,7 @@ void Planner::dispatch(size_t index, BuildPlan& plan) {
         loc_,
         expander_,
         global_,
-        opts_.build_args,
+        build_args_,
         [&](const std::string& from, const Instruction& ins, bool mount) -> SourceRef {
             SourceRef ref;
             if (const auto j = find_stage(from, !mount)) {
@@ -485,9 +551,10 @@ BuildPlan Planner::run() {
     BuildPlan plan;
     plan.file = df_.file;
     plan.platform = opts_.target_platform;
-    plan.build_args = opts_.build_args;
     plan.warnings = df_.warnings;
     global_args();
+    source_date_epoch(plan);
+    plan.build_args = build_args_;
     stage_table();
     check_cycles();
     const size_t t = target();
@@ -510,11 +577,9 @@ BuildPlan Planner::run() {
         dispatch(i, plan);
     apply_no_cache(plan);
 
-    for (const auto& [name, value] : opts_.build_args) {
-        const bool builtin =
-            is_proxy_arg(name) ||
-            std::find(kPlatformArgs.begin(), kPlatformArgs.end(), name) != kPlatformArgs.end();
-        if (!builtin && declared_.count(name) == 0) plan.unused_build_args.push_back(name);
+    for (const auto& [name, value] : build_args_) {
+        if (!is_builtin_arg(name) && declared_.count(name) == 0)
+            plan.unused_build_args.push_back(name);
     }
     return plan;
 }
@@ -539,6 +604,32 @@ std::map<std::string, std::string> resolve_build_args(
         }
     }
     return out;
+}
+
+std::vector<EnvVar> proxy_env_from_build_args(const std::map<std::string, std::string>& args) {
+    static const std::array<std::string_view, 5> kKinds = {"http_proxy", "https_proxy", "ftp_proxy",
+                                                           "no_proxy", "all_proxy"};
+    std::array<std::optional<std::string>, 5> values;
+    for (const auto& [name, value] : args) {  // std::map: Go's sorted key order
+        for (size_t i = 0; i < kKinds.size(); ++i) {
+            if (lower(name) == kKinds[i]) values[i] = value;
+        }
+    }
+    std::vector<EnvVar> out;
+    for (size_t i = 0; i < kKinds.size(); ++i) {
+        if (!values[i] || values[i]->empty()) continue;  // BuildKit skips empty values
+        std::string upper(kKinds[i]);
+        std::transform(upper.begin(), upper.end(), upper.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+        out.emplace_back(upper, *values[i]);
+        out.emplace_back(std::string(kKinds[i]), *values[i]);
+    }
+    return out;
+}
+
+bool is_builtin_arg(std::string_view name) {
+    return is_proxy_arg(name) || name.rfind("BUILDKIT_", 0) == 0 || name == "SOURCE_DATE_EPOCH" ||
+           std::find(kPlatformArgs.begin(), kPlatformArgs.end(), name) != kPlatformArgs.end();
 }
 
 bool is_proxy_arg(std::string_view name) {

@@ -52,6 +52,16 @@ std::map<std::string, std::string> resolve_build_args(
 // The proxy args Docker passes to RUN without a declaration.
 bool is_proxy_arg(std::string_view name);
 
+// What BuildKit's ExecOp puts in a RUN's environment for the proxy build
+// args: names matched without regard to case (when two spellings are given,
+// the one sorting last wins, as in BuildKit), each value under both the upper-
+// and the lower-case name, in the order HTTP, HTTPS, FTP, NO, ALL.
+std::vector<EnvVar> proxy_env_from_build_args(const std::map<std::string, std::string>& args);
+
+// Build args BuildKit itself reads (platform args, TARGETSTAGE, proxies,
+// BUILDKIT_*, SOURCE_DATE_EPOCH): never reported as "not consumed".
+bool is_builtin_arg(std::string_view name);
+
 // Plans the build. Throws frontend::ParseError (located in the Dockerfile)
 // for errors that belong to a line: undefined or forward stage references,
 // cycles, bad substitutions, `${X:?msg}`, invalid --chmod, EXPOSE, STOPSIGNAL,

@@ -215,7 +215,8 @@ TEST(Scoping, RunSeesArgsAndEnvButProxiesSeparately) {
     const std::vector<EnvVar> want = {
         {"PATH", "/usr/bin"}, {"FROM_IMAGE", "yes"}, {"A", "1"}, {"B", "2"}};
     EXPECT_EQ(run->run.env, want);
-    EXPECT_EQ(run->run.proxy_env, (std::vector<EnvVar>{{"HTTPS_PROXY", "http://proxy"}}));
+    EXPECT_EQ(run->run.proxy_env, (std::vector<EnvVar>{{"HTTPS_PROXY", "http://proxy"},
+                                                       {"https_proxy", "http://proxy"}}));
     EXPECT_EQ(run->effect.history->created_by, "RUN |2 A=1 C= /bin/sh -c env # buildkit");
     for (const KeyField& f : run->key_fields) {
         EXPECT_EQ(f.value.find("proxy"), std::string::npos) << "proxy args stay out of keys";
