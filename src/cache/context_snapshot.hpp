@@ -138,7 +138,8 @@ struct SnapshotOptions {
 };
 
 // Walks `context_dir` once through `fs`: symlinks are recorded as symlinks
-// and never followed; fifos, sockets and devices are recorded, never read;
+// and never followed; fifos and devices are recorded, never read; a Unix
+// socket is recorded as an empty regular file (BuildKit sends it so);
 // whole directories are skipped when the ignore rules exclude everything
 // below them; an excluded directory is kept only when an exception pattern
 // re-includes something beneath it. Throws Error(kSystem) naming the path

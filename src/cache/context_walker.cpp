@@ -104,6 +104,11 @@ struct WorkerState {
     std::string rel;
 };
 
+Hash128 empty_content() {
+    const XXH128_hash_t h = XXH3_128bits(nullptr, 0);
+    return Hash128{h.low64, h.high64};
+}
+
 void set_meta(ScanItem& it, const FileStat& st) {
     it.mode = st.mode & 07777;
     it.uid = st.uid;
@@ -297,6 +302,15 @@ class SnapshotWalker {
                     scan.targets += target;
                 }
                 set_meta(it, st);
+                if (*type == EntryType::kSocket) {
+                    // BuildKit's context transfer (fsutil) sends a Unix
+                    // socket as an empty regular file with its mode: so
+                    // does this snapshot, and COPY writes one.
+                    it.type = EntryType::kFile;
+                    it.size = 0;
+                    it.rdev = 0;
+                    it.content = empty_content();
+                }
             }
             scan.items.push_back(it);
         }

@@ -62,6 +62,9 @@ class Copier : public WalkSink {
         if (req.source_date_epoch) epoch_ = timespec{*req.source_date_epoch, 0};
         created_owner_ = owner_.value_or(Owner{0, 0});
         created_mtime_ = epoch_.value_or(now_);
+        // Current BuildKit (fsutil since 2025) makes the directories a COPY
+        // creates with the --chmod mode too, not 0755.
+        created_mode_ = mode_.empty() ? 0755 : mode_.apply(0755, true);
     }
 
     // All items of one source, as one llb.Copy of BuildKit: the destination
@@ -134,7 +137,7 @@ class Copier : public WalkSink {
 
     LayerTree::Dir ensure_resolved(const std::string& path) {
         Resolved r = dest_.merged().resolve(path, true);
-        return dest_.ensure_dir(r.path, created_owner_, created_mtime_);
+        return dest_.ensure_dir(r.path, created_owner_, created_mtime_, created_mode_);
     }
 
     void place_item(const std::string& dest, const CopyItem& item) {
@@ -158,7 +161,8 @@ class Copier : public WalkSink {
         if (item.kind == CopyItem::Kind::kNode && item.node.type == FileType::kDirectory) {
             // A directory source: its contents go into the destination.
             if (r.node && !dest_is_dir) non_directory(r.path);
-            LayerTree::Dir top = dest_.ensure_dir(r.path, created_owner_, created_mtime_);
+            LayerTree::Dir top =
+                dest_.ensure_dir(r.path, created_owner_, created_mtime_, created_mode_);
             stack_.clear();
             stack_.push_back(Frame{top, dest_.parent_dir(r.path)});
             WalkFilter filter;
@@ -174,7 +178,7 @@ class Copier : public WalkSink {
         }
         std::string target = dest_is_dir ? child_of(r.path, item.base) : r.path;
         auto [dir_path, name] = split_last(target);
-        Frame frame{dest_.ensure_dir(dir_path, created_owner_, created_mtime_),
+        Frame frame{dest_.ensure_dir(dir_path, created_owner_, created_mtime_, created_mode_),
                     dest_.parent_dir(dir_path)};
         clear_leaf(frame, name);
         switch (item.kind) {
@@ -257,6 +261,11 @@ class Copier : public WalkSink {
                 return;
             case FileType::kDirectory:
                 throw Error(ErrorKind::kInternal, "write_node on a directory");
+            case FileType::kSocket:
+                // As BuildKit, whose context transfer (fsutil) sends a Unix
+                // socket as an empty regular file with the socket's mode.
+                tree.write_file(f.dir, name, std::string(), meta);
+                return;
             default:
                 tree.write_special(f.dir, name, n.st.st_mode & S_IFMT, n.st.st_rdev, meta);
                 return;
@@ -273,6 +282,7 @@ class Copier : public WalkSink {
     std::optional<struct timespec> epoch_;
     Owner created_owner_;
     struct timespec created_mtime_ {};
+    uint32_t created_mode_ = 0755;  // directories this COPY makes
     std::vector<Frame> stack_;
     std::map<std::pair<dev_t, ino_t>, std::string> links_;  // hardlinks within one source
     // Last: destroyed first, so that no write is still running (on this

@@ -6,7 +6,7 @@
 namespace strata::executor {
 
 LayerTree::Dir DestState::ensure_dir(const std::string& path, const Owner& owner,
-                                     const struct timespec& created_mtime) {
+                                     const struct timespec& created_mtime, uint32_t created_mode) {
     LayerTree::Dir dir = tree_.root();
     std::optional<Node> below = parent_.root();
     for (const auto& name : split_path(path)) {
@@ -41,7 +41,7 @@ LayerTree::Dir DestState::ensure_dir(const std::string& path, const Owner& owner
             tree_.defer_mtime(dir.path, meta.mtime);
         } else {
             EntryMeta meta;
-            meta.mode = 0755;
+            meta.mode = created_mode;
             meta.uid = owner.uid;
             meta.gid = owner.gid;
             meta.mtime = created_mtime;

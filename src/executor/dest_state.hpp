@@ -32,11 +32,11 @@ class DestState {
 
     // Opens the layer directory at the canonical path `path` (symlinks
     // already resolved), making each missing element: copied up from the
-    // parent when it is a directory there, else created 0755 owned by
+    // parent when it is a directory there, else created `created_mode` owned by
     // `owner` with mtime `created_mtime` (applied at the end). Throws
     // kConflict when an element is not a directory.
     LayerTree::Dir ensure_dir(const std::string& path, const Owner& owner,
-                              const struct timespec& created_mtime);
+                              const struct timespec& created_mtime, uint32_t created_mode = 0755);
 
     // The parent's directory at canonical `path`, when it is one.
     std::optional<Node> parent_dir(const std::string& path) const;
