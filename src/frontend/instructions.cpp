@@ -193,8 +193,8 @@ class InstructionBuilder {
                 } else {
                     hint = fmt::format("{} accepts {}", ins_.keyword, fmt::join(names, ", "));
                 }
-                fail_at(word.offset, word.length,
-                        fmt::format("unknown flag --{} for {}", flag.name, ins_.keyword), hint);
+                fail_at(word.offset, word.length, fmt::format("unknown flag: --{}", flag.name),
+                        hint);
             }
             if (fs->kind != FlagKind::kList && seen.count(flag.name) != 0) {
                 fail_at(word.offset, word.length,
@@ -566,6 +566,32 @@ std::optional<int64_t> parse_go_duration(std::string_view s) {
     return negative ? -ns : ns;
 }
 
+std::string with_suggestion(std::string message, std::string_view value,
+                            const std::vector<std::string>& options) {
+    std::string match;
+    size_t best = 3;
+    for (const std::string& opt : options) {
+        if (opt == value) return message;  // the value is fine: the error is about something else
+        std::vector<size_t> prev(opt.size() + 1), cur(opt.size() + 1);
+        for (size_t j = 0; j <= opt.size(); ++j)
+            prev[j] = j;
+        for (size_t i = 1; i <= value.size(); ++i) {
+            cur[0] = i;
+            for (size_t j = 1; j <= opt.size(); ++j) {
+                cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1,
+                                   prev[j - 1] + (value[i - 1] == opt[j - 1] ? 0 : 1)});
+            }
+            std::swap(prev, cur);
+        }
+        if (prev[opt.size()] < best) {
+            best = prev[opt.size()];
+            match = opt;
+        }
+    }
+    if (match.empty()) return message;
+    return message + " (did you mean " + match + "?)";
+}
+
 std::string suggest(std::string_view word, const std::vector<std::string>& candidates) {
     const std::string w = to_lower_ascii(word);
     std::string best;
@@ -634,9 +660,11 @@ Dockerfile build_ast(const ParsedDockerfile& parsed) {
             d.file = parsed.file;
             d.pos = ins.range.start;
             d.length = node.keyword.size();
-            d.message =
-                fmt::format("{} before the first FROM: only ARG may come before FROM", ins.keyword);
-            d.hint = "start the stage with FROM IMAGE (or FROM scratch) before this line";
+            d.message = "no build stage in current context";  // BuildKit's words
+            d.hint = fmt::format(
+                "only ARG may come before the first FROM; start a stage with FROM IMAGE (or "
+                "FROM scratch) before this {}",
+                ins.keyword);
             d.line_text = parsed.line_text(d.pos.line);
             throw ParseError(std::move(d));
         }
@@ -648,8 +676,8 @@ Dockerfile build_ast(const ParsedDockerfile& parsed) {
     if (df.stages.empty()) {
         Diagnostic d;
         d.file = parsed.file;
-        d.message = "no FROM instruction: a Dockerfile needs at least one build stage";
-        d.hint = "add FROM IMAGE (or FROM scratch)";
+        d.message = "dockerfile contains no stages to build";  // BuildKit's words
+        d.hint = "add FROM IMAGE (or FROM scratch): a Dockerfile needs at least one build stage";
         throw ParseError(std::move(d));
     }
     return df;

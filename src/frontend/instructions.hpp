@@ -167,4 +167,10 @@ std::optional<int64_t> parse_go_duration(std::string_view s);
 // empty if none is close.
 std::string suggest(std::string_view word, const std::vector<std::string>& candidates);
 
+// BuildKit's suggest.WrapError: `message` plus " (did you mean X?)" where X
+// is the first option within edit distance 2 of `value` (a closer one
+// replaces it); no suggestion when `value` is itself an option.
+std::string with_suggestion(std::string message, std::string_view value,
+                            const std::vector<std::string>& options);
+
 }  // namespace strata::frontend

@@ -98,6 +98,20 @@ std::vector<std::string> with_shell(const StageState& state, const std::vector<s
     return out;
 }
 
+// EXPOSE's history text: BuildKit prints the map that nat.ParsePortSpecs
+// returns with Go's %v, which writes a map's keys sorted and once each:
+// "map[443/tcp:{} 80/tcp:{}]".
+std::string go_port_map(std::vector<std::string> ports) {
+    std::sort(ports.begin(), ports.end());
+    ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
+    std::string out = "map[";
+    for (size_t i = 0; i < ports.size(); ++i) {
+        if (i > 0) out += ' ';
+        out += ports[i] + ":{}";
+    }
+    return out + "]";
+}
+
 void history(Step& step, std::string created_by, bool empty_layer = true) {
     step.effect.history = ConfigEffect::History{std::move(created_by), empty_layer};
 }
@@ -185,7 +199,7 @@ void dispatch_metadata(Step& step, StageState& state, DispatchContext& ctx, Step
                 for (const std::string& p : ports)
                     add_field(step, "port", p);
                 step.effect.exposed_ports = ports;
-                history(step, "EXPOSE " + go_plain_list(ports));
+                history(step, "EXPOSE " + go_port_map(ports));
             } else if constexpr (std::is_same_v<T, frontend::UserCmd>) {
                 step.kind = StepKind::kUser;
                 state.user = ex.word(cmd.user);

@@ -122,7 +122,9 @@ void dispatch_copy(Step& step, StageState& state, DispatchContext& ctx, StepCoun
 
     if (!out.chmod.empty()) {
         if (std::string err = check_chmod(out.chmod); !err.empty())
-            ctx.loc.fail_flag(ins, "chmod", err);
+            ctx.loc.fail_flag(ins, "chmod", err,
+                              "write an octal mode such as 0755 or a symbolic one such as "
+                              "u+x,go-w");
     }
     for (const std::string& s : out.sources) {
         if (!c.is_add && is_url_source(s)) ctx.loc.fail(ins, "source can't be a URL for COPY");

@@ -134,7 +134,10 @@ PortsOrError parse_port_spec(std::string_view spec) {
 std::string check_chmod(std::string_view mode) {
     const std::string octal_error = fmt::format(
         "invalid chmod parameter: '{}'. it should be octal string and between 0 and 07777", mode);
-    if (is_digits(mode)) {
+    // BuildKit takes a value that starts with a digit as octal ("7a5", "0o755"
+    // and "10000" all get the octal message) and anything else as symbolic.
+    if (!mode.empty() && mode[0] >= '0' && mode[0] <= '9') {
+        if (!is_digits(mode)) return octal_error;
         for (char c : mode) {
             if (c > '7') return octal_error;
         }
@@ -143,11 +146,9 @@ std::string check_chmod(std::string_view mode) {
         if (ec != std::errc() || v > 07777) return octal_error;
         return {};
     }
-    // Symbolic: clause[,clause…], clause = [ugoa]* (op [rwxXst]* | op [ugo])+
-    const std::string symbolic_error = fmt::format(
-        "invalid chmod parameter: '{}'. it should be an octal mode or a symbolic one such as "
-        "u+x,go-w",
-        mode);
+    // Symbolic: clause[,clause…], clause = [ugoa]* (op [rwxXst]* | op [ugo])+.
+    // BuildKit's mode parser has a single word for any mistake here.
+    const std::string symbolic_error = "invalid syntax";
     size_t i = 0;
     while (true) {
         while (i < mode.size() && std::string_view("ugoa").find(mode[i]) != std::string_view::npos)

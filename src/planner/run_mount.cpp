@@ -10,6 +10,8 @@
 #include <optional>
 #include <vector>
 
+#include "frontend/instructions.hpp"
+
 namespace strata::planner {
 std::vector<std::string> csv_fields(std::string_view text) {
     std::vector<std::string> out;
@@ -175,7 +177,8 @@ MountSpec parse_mount(std::string_view value,
             static const std::vector<std::string> types = {"bind", "cache", "tmpfs", "secret",
                                                            "ssh"};
             if (std::find(types.begin(), types.end(), v) == types.end()) {
-                throw MountError{fmt::format("unsupported mount type \"{}\"", v)};
+                throw MountError{frontend::with_suggestion(
+                    fmt::format("unsupported mount type \"{}\"", v), v, types)};
             }
             m.type = v;
         } else if (key == "from") {
@@ -219,7 +222,9 @@ MountSpec parse_mount(std::string_view value,
             std::transform(lower.begin(), lower.end(), lower.begin(),
                            [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
             if (lower != "shared" && lower != "private" && lower != "locked")
-                throw MountError{fmt::format("unsupported sharing value \"{}\"", v)};
+                throw MountError{
+                    frontend::with_suggestion(fmt::format("unsupported sharing value \"{}\"", v), v,
+                                              {"shared", "private", "locked"})};
         } else if (key == "mode" || key == "uid" || key == "gid") {
             const auto n = parse_uint32(v, key == "mode" ? 8 : 10);
             if (!n) throw MountError{fmt::format("invalid value {} for {}", v, key)};
@@ -227,7 +232,10 @@ MountSpec parse_mount(std::string_view value,
         } else if (key == "env") {
             m.env = v;
         } else {
-            throw MountError{fmt::format("unexpected key '{}' in '{}'", key, field)};
+            throw MountError{frontend::with_suggestion(
+                fmt::format("unexpected key '{}' in '{}'", key, field), key,
+                {"type", "from", "source", "target", "readonly", "id", "sharing", "required",
+                 "mode", "uid", "gid", "src", "dst", "ro", "rw", "readwrite"})};
         }
         m.options[key] = v;
     }

@@ -92,7 +92,7 @@ TEST(LexerEdge, LocationsFollowContinuations) {
     } catch (const ParseError& e) {
         // The flag is not first on its line: errors point into the file, not
         // into the joined logical line.
-        EXPECT_EQ(e.diagnostic().message, "unknown flag --bad for COPY");
+        EXPECT_EQ(e.diagnostic().message, "unknown flag: --bad");
         EXPECT_EQ(e.diagnostic().pos.line, 4u);
         EXPECT_EQ(e.diagnostic().pos.column, 6u);
     }
