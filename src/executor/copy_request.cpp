@@ -16,6 +16,7 @@ CopyRequest copy_request(const planner::CopyStep& step, std::optional<int64_t> s
     r.link = step.link;
     r.parents = step.parents;
     r.keep_git_dir = step.keep_git_dir;
+    r.unpack = step.unpack;
     r.excludes = step.excludes;
     r.source_date_epoch = source_date_epoch;
     return r;

@@ -144,9 +144,18 @@ class Copier : public WalkSink {
         // What earlier items wrote must be in the layer: this one may land
         // on the same name, or resolve its destination through them.
         pool_.drain();
-        if (item.kind == CopyItem::Kind::kNode && req_.is_add &&
-            item.node.type == FileType::kRegular) {
-            UniqueFd fd = source_.open_file(item.node);
+        // ADD unpacks local archives unless --unpack=false, and downloads
+        // only with --unpack=true (BuildKit's defaults).
+        const bool local_archive = item.kind == CopyItem::Kind::kNode && req_.is_add &&
+                                   req_.unpack.value_or(true) &&
+                                   item.node.type == FileType::kRegular;
+        const bool fetched_archive =
+            item.kind == CopyItem::Kind::kDownload && req_.unpack.value_or(false);
+        if (local_archive || fetched_archive) {
+            UniqueFd fd = local_archive
+                              ? source_.open_file(item.node)
+                              : UniqueFd(::open(item.download.file.c_str(), O_RDONLY | O_CLOEXEC));
+            if (!fd) throw system_error("open download", item.download.file.string());
             if (is_tar_archive(fd.get())) {
                 // Extracted into the destination, which is made a directory
                 // whatever its spelling.

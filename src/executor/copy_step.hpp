@@ -44,6 +44,8 @@ struct CopyRequest {
     bool link = false;                  // --link
     bool parents = false;               // --parents
     bool keep_git_dir = false;          // ADD --keep-git-dir (git sources only: rejected)
+    // ADD --unpack: unset unpacks local archives and not downloads (BuildKit).
+    std::optional<bool> unpack;
     std::vector<std::string> excludes;  // --exclude patterns
     // SOURCE_DATE_EPOCH: every entry written gets this mtime (BuildKit).
     std::optional<int64_t> source_date_epoch;

@@ -31,6 +31,7 @@ const std::vector<Spec>& specs() {
           {"chmod", FlagKind::kString},
           {"link", FlagKind::kBool},
           {"keep-git-dir", FlagKind::kBool},
+          {"unpack", FlagKind::kBool},
           {"checksum", FlagKind::kString},
           {"exclude", FlagKind::kList}}},
         {"arg", {}},
@@ -395,6 +396,9 @@ class InstructionBuilder {
         if (is_add) {
             c.checksum = flag("checksum");
             c.keep_git_dir = bool_flag("keep-git-dir");
+            for (const Flag& f : ins_.flags) {
+                if (f.name == "unpack") c.unpack = !f.has_value || f.value == "true";
+            }
         } else {
             c.from = flag("from");
             c.parents = bool_flag("parents");

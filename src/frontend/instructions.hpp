@@ -70,6 +70,7 @@ struct CopyCmd {  // COPY and ADD
     std::string from;  // COPY --from
     std::string chown, chmod, checksum;
     bool link = false, parents = false, keep_git_dir = false;
+    std::optional<bool> unpack;  // ADD --unpack[=BOOL]; unset: BuildKit's default
     std::vector<std::string> excludes;
 };
 struct EnvCmd {

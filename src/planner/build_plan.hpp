@@ -78,6 +78,7 @@ struct CopyStep {
     std::string workdir;    // the stage's WORKDIR at this step ("/" when unset)
     std::string chown, chmod, checksum;
     bool link = false, parents = false, keep_git_dir = false;
+    std::optional<bool> unpack;  // ADD --unpack; unset: local archives yes, URLs no
     std::vector<std::string> excludes;
     SourceRef from;  // kContext unless --from
 };

@@ -118,6 +118,7 @@ void dispatch_copy(Step& step, StageState& state, DispatchContext& ctx, StepCoun
     out.link = c.link;
     out.parents = c.parents;
     out.keep_git_dir = c.keep_git_dir;
+    out.unpack = c.unpack;
     out.excludes = c.excludes;
 
     if (!out.chmod.empty()) {
@@ -176,6 +177,7 @@ void dispatch_copy(Step& step, StageState& state, DispatchContext& ctx, StepCoun
     if (c.is_add) {
         add_field(step, "checksum", out.checksum);
         add_field(step, "keep-git-dir", bool_text(out.keep_git_dir));
+        if (out.unpack) add_field(step, "unpack", bool_text(*out.unpack));
     }
     ex.finish(step);
 }

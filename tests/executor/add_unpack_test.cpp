@@ -23,14 +23,29 @@ class AddUnpack : public ::testing::Test {
         fs::create_directories(layer_);
     }
 
-    void add(std::vector<std::string> sources, const std::string& dest) {
+    void add(std::vector<std::string> sources, const std::string& dest,
+             std::optional<bool> unpack = std::nullopt, const CopyEnvironment& env = {}) {
         BuildContext context(ctx_, frontend::DockerIgnore());
         LayerStackView below({parent_});
         CopyRequest req;
         req.is_add = true;
         req.sources = std::move(sources);
         req.dest = dest;
-        run_copy(req, context, below, layer_);
+        req.unpack = unpack;
+        run_copy(req, context, below, layer_, env);
+    }
+
+    // A download that is already there (no server needed): `url` -> `file`.
+    CopyEnvironment prefetched(const std::string& url, const fs::path& file) {
+        CopyEnvironment env;
+        FetchedUrl f;
+        f.url = url;
+        f.file_name = url.substr(url.rfind('/') + 1);
+        f.file = file;
+        f.sha256 = "sha256:0";
+        f.size = fs::file_size(file);
+        env.prefetched[url] = f;
+        return env;
     }
 
     std::string layer() { return sorted_lines(snapshot(layer_)); }
@@ -63,6 +78,50 @@ TEST_F(AddUnpack, SeveralWildcardsAndExplicitArchives) {
     add({"p*.tar", "q.tar"}, "/o/");
     EXPECT_EQ(layer(), sorted_lines({"d /o 0755 0:0", "f /o/p1 0644 0:0 =1", "f /o/p2 0644 0:0 =2",
                                      "f /o/q 0644 0:0 =q"}));
+}
+
+TEST_F(AddUnpack, UnpackFalseCopiesLocalArchivesAsFiles) {
+    write_tar(ctx_ / "a.tar", {{"one", 'f', "1", 0644}});
+    add({"a.tar"}, "/d/", false);
+    const std::string l = layer();
+    EXPECT_NE(l.find("f /d/a.tar 0644 0:0 ="), std::string::npos) << l;
+    EXPECT_EQ(l.find("/d/one"), std::string::npos) << l;
+}
+
+TEST_F(AddUnpack, UnpackTrueIsTheLocalDefault) {
+    write_tar(ctx_ / "a.tar", {{"one", 'f', "1", 0644}});
+    add({"a.tar"}, "/d/", true);
+    EXPECT_EQ(layer(), sorted_lines({"d /d 0755 0:0", "f /d/one 0644 0:0 =1"}));
+}
+
+TEST_F(AddUnpack, DownloadsAreUnpackedOnlyWithUnpackTrue) {
+    const fs::path dl = tmp_->path() / "dl.tar";
+    write_tar(dl, {{"remote", 'f', "r", 0644}});
+    const std::string url = "http://127.0.0.1:1/files/r.tar";
+    add({url}, "/u/", true, prefetched(url, dl));
+    EXPECT_EQ(layer(), sorted_lines({"d /u 0755 0:0", "f /u/remote 0644 0:0 =r"}));
+}
+
+TEST_F(AddUnpack, DownloadsStayFilesByDefaultAndWithUnpackFalse) {
+    const fs::path dl = tmp_->path() / "dl.tar";
+    write_tar(dl, {{"remote", 'f', "r", 0644}});
+    const std::string url = "http://127.0.0.1:1/files/r.tar";
+    add({url}, "/u/", std::nullopt, prefetched(url, dl));
+    std::string l = layer();
+    EXPECT_NE(l.find("f /u/r.tar 0600"), std::string::npos) << l;
+    fs::remove_all(layer_);
+    fs::create_directories(layer_);
+    add({url}, "/v/", false, prefetched(url, dl));
+    l = layer();
+    EXPECT_NE(l.find("f /v/r.tar 0600"), std::string::npos) << l;
+}
+
+TEST_F(AddUnpack, UnpackTrueOnAPlainDownloadCopiesIt) {
+    const fs::path dl = tmp_->path() / "plain";
+    write_text(dl, "just text");
+    const std::string url = "http://127.0.0.1:1/plain.txt";
+    add({url}, "/p/", true, prefetched(url, dl));
+    EXPECT_EQ(layer(), sorted_lines({"d /p 0755 0:0", "f /p/plain.txt 0600 0:0 =just text"}));
 }
 
 }  // namespace
