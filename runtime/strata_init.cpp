@@ -74,8 +74,9 @@ bool g_rootless = false;
     std::string msg = what;
     if (err) msg += std::string(": ") + std::strerror(err);
     if (g_rootless && err == EPERM)
-        msg += " (refused in the user namespace of rootless strata; run strata as root, or see "
-               "docs/run.md, \"Rootless\")";
+        msg +=
+            " (refused in the user namespace of rootless strata; run strata as root, or see "
+            "docs/run.md, \"Rootless\")";
     msg += "\n";
     if (::write(g_status_fd, msg.data(), msg.size()) < 0) {
         // No status pipe: say it on stderr instead.
@@ -287,8 +288,8 @@ struct DevNode {
     const char* name;
     unsigned maj, min;
 };
-constexpr DevNode kDevNodes[] = {{"null", 1, 3},    {"zero", 1, 5},    {"full", 1, 7},
-                                 {"random", 1, 8},  {"urandom", 1, 9}, {"tty", 5, 0}};
+constexpr DevNode kDevNodes[] = {{"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
+                                 {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
 // Rootless: a user namespace may not make device nodes (mknod is EPERM), so
 // the host's are bound on empty files instead, as rootless runc and Podman
 // do; taken before the pivot by take_host_devices().
@@ -867,94 +868,95 @@ int main(int argc, char** argv) {
         } catch (const std::exception& e) {
             die(std::string("bad spec: ") + e.what(), 0);
         }
-    } else try {
-        g_rootless = spec.value("rootless", false);
-        const std::string root = spec.at("rootfs").get<std::string>();
-        do_mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE);
-        mount_overlay(spec, root);
-        // Overlays for --mount sources (a stage's layers, a writable bind).
-        for (const auto& o : spec.value("overlays", json::array()))
-            mount_overlay(o, o.at("target").get<std::string>());
-        // What to bind in, taken as detached trees before the host
-        // disappears and attached after the pivot, so that every target
-        // resolves inside the container (an image's symlinks cannot point a
-        // mount or a stub at the host) and every source inside its own root.
-        const int hosts_fd = clone_tree(spec.at("hosts").get<std::string>(), true);
-        const int resolv_fd = clone_tree(spec.at("resolv").get<std::string>(), true);
-        // Rootless: in a user namespace the kernel mounts a new proc or
-        // sysfs only while one is fully visible in the mount namespace
-        // ("mount_too_revealing"), so they are made here, before the pivot
-        // takes the host's away. sysfs moreover needs a network namespace
-        // the user namespace owns: with the host's network the host's /sys
-        // is bound read-only instead (as rootless runc and Podman do).
-        constexpr uint64_t kNoSuidDevExec = 0x2 | 0x4 | 0x8;  // MOUNT_ATTR_NOSUID|NODEV|NOEXEC
-        int proc_fd = -1, sys_fd = -1;
-        if (g_rootless) {
-            proc_fd = new_detached_mount("proc", kNoSuidDevExec);
-            if (proc_fd < 0) die("mount proc (for the container's PID namespace)");
-            sys_fd = new_detached_mount("sysfs", kNoSuidDevExec | 0x1 /* MOUNT_ATTR_RDONLY */);
-            if (sys_fd < 0 && errno != EPERM) die("mount sysfs");
-            if (sys_fd < 0) sys_fd = clone_tree("/sys", true);
-            take_host_devices();
-        }
-        json mounts = spec.value("mounts", json::array());
-        take_mount_sources(mounts);
-
-        if (::chdir(root.c_str()) != 0) die("chdir " + root);
-        if (::syscall(SYS_pivot_root, ".", ".") != 0) die("pivot_root " + root);
-        if (::umount2(".", MNT_DETACH) != 0) die("detach the old root");
-        if (::chdir("/") != 0) die("chdir /");
-
-        // Mount points the image lacks. As in Docker 20.10's BuildKit,
-        // /dev, /proc and /sys stay in the layer; the /etc/hosts and
-        // /etc/resolv.conf files made here are removed again by strata.
-        for (const char* d : {"/dev", "/proc", "/sys"})
-            make_dirs(d);
-        for (const char* f : {"/etc/hosts", "/etc/resolv.conf"}) {
-            if (exists(f)) continue;
-            make_dirs("/etc");
-            touch(f);
-            report_stub(real_path_of(f));
-        }
-        if (proc_fd >= 0)
-            attach_tree(proc_fd, "/proc");
-        else
-            do_mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
-        mount_dev("");
-        if (sys_fd >= 0)
-            attach_tree(sys_fd, "/sys");
-        else if (::mount("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                         nullptr) != 0)
-            die("mount sysfs on /sys");
-        attach_tree(hosts_fd, "/etc/hosts");
-        attach_tree(resolv_fd, "/etc/resolv.conf");
-        for (const auto& m : mounts)
-            mount_user(m);
-        for (const auto& f : spec.value("files", json::array()))
-            write_file(f.at("path").get<std::string>(), f.at("content").get<std::string>(),
-                       f.value("mode", 0755u));
-        mask_paths();
-        const std::string hostname = spec.value("hostname", std::string("buildkitsandbox"));
-        if (::sethostname(hostname.data(), hostname.size()) != 0) die("sethostname");
-        if (spec.value("network", std::string("host")) != "host") loopback_up();
-        if (spec.contains("rlimit_nofile")) {
-            // Docker's values; where strata may not raise the hard limit
-            // (no CAP_SYS_RESOURCE, itself in a container) the one it has.
-            const auto l = spec.at("rlimit_nofile").get<std::vector<long>>();
-            rlimit r{static_cast<rlim_t>(l.at(0)), static_cast<rlim_t>(l.at(1))};
-            rlimit cur{};
-            if (::setrlimit(RLIMIT_NOFILE, &r) != 0) {
-                if (errno != EPERM || ::getrlimit(RLIMIT_NOFILE, &cur) != 0)
-                    die("setrlimit RLIMIT_NOFILE");
-                r.rlim_max = std::min(r.rlim_max, cur.rlim_max);
-                r.rlim_cur = std::min(r.rlim_cur, r.rlim_max);
-                if (::setrlimit(RLIMIT_NOFILE, &r) != 0) die("setrlimit RLIMIT_NOFILE");
+    } else
+        try {
+            g_rootless = spec.value("rootless", false);
+            const std::string root = spec.at("rootfs").get<std::string>();
+            do_mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE);
+            mount_overlay(spec, root);
+            // Overlays for --mount sources (a stage's layers, a writable bind).
+            for (const auto& o : spec.value("overlays", json::array()))
+                mount_overlay(o, o.at("target").get<std::string>());
+            // What to bind in, taken as detached trees before the host
+            // disappears and attached after the pivot, so that every target
+            // resolves inside the container (an image's symlinks cannot point a
+            // mount or a stub at the host) and every source inside its own root.
+            const int hosts_fd = clone_tree(spec.at("hosts").get<std::string>(), true);
+            const int resolv_fd = clone_tree(spec.at("resolv").get<std::string>(), true);
+            // Rootless: in a user namespace the kernel mounts a new proc or
+            // sysfs only while one is fully visible in the mount namespace
+            // ("mount_too_revealing"), so they are made here, before the pivot
+            // takes the host's away. sysfs moreover needs a network namespace
+            // the user namespace owns: with the host's network the host's /sys
+            // is bound read-only instead (as rootless runc and Podman do).
+            constexpr uint64_t kNoSuidDevExec = 0x2 | 0x4 | 0x8;  // MOUNT_ATTR_NOSUID|NODEV|NOEXEC
+            int proc_fd = -1, sys_fd = -1;
+            if (g_rootless) {
+                proc_fd = new_detached_mount("proc", kNoSuidDevExec);
+                if (proc_fd < 0) die("mount proc (for the container's PID namespace)");
+                sys_fd = new_detached_mount("sysfs", kNoSuidDevExec | 0x1 /* MOUNT_ATTR_RDONLY */);
+                if (sys_fd < 0 && errno != EPERM) die("mount sysfs");
+                if (sys_fd < 0) sys_fd = clone_tree("/sys", true);
+                take_host_devices();
             }
+            json mounts = spec.value("mounts", json::array());
+            take_mount_sources(mounts);
+
+            if (::chdir(root.c_str()) != 0) die("chdir " + root);
+            if (::syscall(SYS_pivot_root, ".", ".") != 0) die("pivot_root " + root);
+            if (::umount2(".", MNT_DETACH) != 0) die("detach the old root");
+            if (::chdir("/") != 0) die("chdir /");
+
+            // Mount points the image lacks. As in Docker 20.10's BuildKit,
+            // /dev, /proc and /sys stay in the layer; the /etc/hosts and
+            // /etc/resolv.conf files made here are removed again by strata.
+            for (const char* d : {"/dev", "/proc", "/sys"})
+                make_dirs(d);
+            for (const char* f : {"/etc/hosts", "/etc/resolv.conf"}) {
+                if (exists(f)) continue;
+                make_dirs("/etc");
+                touch(f);
+                report_stub(real_path_of(f));
+            }
+            if (proc_fd >= 0)
+                attach_tree(proc_fd, "/proc");
+            else
+                do_mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+            mount_dev("");
+            if (sys_fd >= 0)
+                attach_tree(sys_fd, "/sys");
+            else if (::mount("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                             nullptr) != 0)
+                die("mount sysfs on /sys");
+            attach_tree(hosts_fd, "/etc/hosts");
+            attach_tree(resolv_fd, "/etc/resolv.conf");
+            for (const auto& m : mounts)
+                mount_user(m);
+            for (const auto& f : spec.value("files", json::array()))
+                write_file(f.at("path").get<std::string>(), f.at("content").get<std::string>(),
+                           f.value("mode", 0755u));
+            mask_paths();
+            const std::string hostname = spec.value("hostname", std::string("buildkitsandbox"));
+            if (::sethostname(hostname.data(), hostname.size()) != 0) die("sethostname");
+            if (spec.value("network", std::string("host")) != "host") loopback_up();
+            if (spec.contains("rlimit_nofile")) {
+                // Docker's values; where strata may not raise the hard limit
+                // (no CAP_SYS_RESOURCE, itself in a container) the one it has.
+                const auto l = spec.at("rlimit_nofile").get<std::vector<long>>();
+                rlimit r{static_cast<rlim_t>(l.at(0)), static_cast<rlim_t>(l.at(1))};
+                rlimit cur{};
+                if (::setrlimit(RLIMIT_NOFILE, &r) != 0) {
+                    if (errno != EPERM || ::getrlimit(RLIMIT_NOFILE, &cur) != 0)
+                        die("setrlimit RLIMIT_NOFILE");
+                    r.rlim_max = std::min(r.rlim_max, cur.rlim_max);
+                    r.rlim_cur = std::min(r.rlim_cur, r.rlim_max);
+                    if (::setrlimit(RLIMIT_NOFILE, &r) != 0) die("setrlimit RLIMIT_NOFILE");
+                }
+            }
+            make_dirs(spec.value("cwd", std::string("/")));  // BuildKit makes a missing cwd
+        } catch (const std::exception& e) {
+            die(std::string("bad spec: ") + e.what(), 0);
         }
-        make_dirs(spec.value("cwd", std::string("/")));  // BuildKit makes a missing cwd
-    } catch (const std::exception& e) {
-        die(std::string("bad spec: ") + e.what(), 0);
-    }
     const User user = resolve_user(spec.value("user", std::string()));
 
     // The command, with stdin from /dev/null; strata reads stdout/stderr.
@@ -993,7 +995,7 @@ int main(int argc, char** argv) {
             return 125;
         }
         if (p != g_child) continue;  // an orphan: reaped
-        kill_orphans();  // chroot isolation without a PID namespace
+        kill_orphans();              // chroot isolation without a PID namespace
         if (WIFEXITED(status)) return WEXITSTATUS(status);
         if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
     }

@@ -83,7 +83,8 @@ int64_t parse_memory(const std::string& text) {
 executor::RunnerOptions runner_options(const BuildCmdOptions& o) {
     executor::RunnerOptions r;
     r.network = o.network.empty() ? std::string("default") : o.network;
-    r.isolation = sandbox::parse_isolation_mode(o.isolation).value_or(sandbox::IsolationMode::kAuto);
+    r.isolation =
+        sandbox::parse_isolation_mode(o.isolation).value_or(sandbox::IsolationMode::kAuto);
     if (!o.memory.empty()) {
         r.limits.memory_bytes = parse_memory(o.memory);
         if (*r.limits.memory_bytes < 6 * 1024 * 1024)

@@ -36,14 +36,14 @@ struct CopyRequest {
     bool is_add = false;
     std::vector<std::string> sources;  // as written; ADD may give http(s) URLs
     std::vector<InlineSource> inline_sources;
-    std::string dest;                   // as written ("." , "app/", "/etc/conf")
-    std::string workdir = "/";          // the stage's WORKDIR, absolute
-    std::string chown;                  // --chown=user[:group] ("" = none)
-    std::string chmod;                  // --chmod=0755 | u+x,g-w ("" = none)
-    std::string checksum;               // ADD --checksum=sha256:<hex>
-    bool link = false;                  // --link
-    bool parents = false;               // --parents
-    bool keep_git_dir = false;          // ADD --keep-git-dir (git sources only: rejected)
+    std::string dest;           // as written ("." , "app/", "/etc/conf")
+    std::string workdir = "/";  // the stage's WORKDIR, absolute
+    std::string chown;          // --chown=user[:group] ("" = none)
+    std::string chmod;          // --chmod=0755 | u+x,g-w ("" = none)
+    std::string checksum;       // ADD --checksum=sha256:<hex>
+    bool link = false;          // --link
+    bool parents = false;       // --parents
+    bool keep_git_dir = false;  // ADD --keep-git-dir (git sources only: rejected)
     // ADD --unpack: unset unpacks local archives and not downloads (BuildKit).
     std::optional<bool> unpack;
     std::vector<std::string> excludes;  // --exclude patterns

@@ -20,6 +20,14 @@ namespace strata::executor {
 
 namespace {
 
+// A secret or ssh agent the build was not given: the step fails when the
+// mount is `required` (the message names the id, never a value), else
+// nothing is mounted — BuildKit's rule. Returns "present" (false).
+bool absent_unless_required(const planner::RunMount& m, std::string message) {
+    if (m.required) throw Error(ErrorKind::kNotFound, std::move(message));
+    return false;
+}
+
 using planner::Step;
 using planner::StepKind;
 
@@ -330,28 +338,21 @@ class StageRunner {
                 const std::string id = m.id.empty() ? m.target : m.id;
                 rm.sources = {s_.cache_mounts.dir(s_.store.cache_dir(), id, st.no_cache)};
             } else if (m.type == "secret") {
-                std::optional<std::string> value = s_.secrets.value(m.id);
-                if (value)
+                if (std::optional<std::string> value = s_.secrets.value(m.id))
                     rm.secret = std::move(*value);
-                else if (m.required)
-                    throw Error(ErrorKind::kNotFound,
-                                fmt::format("secret {} is required but was not given: pass it "
-                                            "with --secret id={},src=FILE or --secret "
-                                            "id={},env=VARIABLE",
-                                            m.id, m.id, m.id));
                 else
-                    rm.present = false;
+                    rm.present = absent_unless_required(
+                        m, fmt::format("secret {0} is required but was not given: pass it with "
+                                       "--secret id={0},src=FILE or --secret id={0},env=VARIABLE",
+                                       m.id));
             } else if (m.type == "ssh") {
                 if (auto socket = s_.ssh_agents.socket(m.id))
                     rm.ssh_socket = *socket;
-                else if (m.required)
-                    throw Error(ErrorKind::kNotFound,
-                                fmt::format("ssh agent {} is required but was not given: pass "
-                                            "--ssh {} (your $SSH_AUTH_SOCK) or --ssh "
-                                            "{}=SOCKET|KEYFILE",
-                                            m.id, m.id, m.id));
                 else
-                    rm.present = false;
+                    rm.present = absent_unless_required(
+                        m, fmt::format("ssh agent {0} is required but was not given: pass --ssh "
+                                       "{0} (your $SSH_AUTH_SOCK) or --ssh {0}=SOCKET|KEYFILE",
+                                       m.id));
             }
             req.mounts.push_back(std::move(rm));
         }

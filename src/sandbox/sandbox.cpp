@@ -338,7 +338,9 @@ Result Sandbox::run(const Spec& spec, const OutputSink& output) const {
     j["rootless"] = in_user_namespace();
     if (chroot_mode) {
         const ChrootAllowed& a = spec.isolation.chroot;
-        j["chroot"] = {{"mounts", a.mount_ns}, {"pid", a.pid_ns}, {"uts", a.uts_ns},
+        j["chroot"] = {{"mounts", a.mount_ns},
+                       {"pid", a.pid_ns},
+                       {"uts", a.uts_ns},
                        {"net", a.net_ns && spec.isolation.network == Network::kNone}};
     }
 

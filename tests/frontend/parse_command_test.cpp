@@ -54,8 +54,7 @@ TEST(ParseCommand, ErrorIsLocatedOnStderrWithExitCode1) {
     Result r = run("parse --format json -f -", "FROM busybox\nCOPY --chwon=1 a /x\n");
     EXPECT_EQ(r.code, 1);
     EXPECT_TRUE(r.out.empty());
-    EXPECT_NE(r.err.find("<stdin>:2:6: error: unknown flag: --chwon"), std::string::npos)
-        << r.err;
+    EXPECT_NE(r.err.find("<stdin>:2:6: error: unknown flag: --chwon"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("did you mean --chown?"), std::string::npos) << r.err;
 }
 

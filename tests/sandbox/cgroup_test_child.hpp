@@ -3,6 +3,8 @@
 // of which device nodes a process may create and open.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -10,6 +12,8 @@
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <cstring>
+#include <iostream>
 
 #include <cerrno>
 #include <filesystem>
@@ -193,6 +197,32 @@ inline std::vector<pid_t> procs_of(const std::string& dir) {
     while (in >> pid)
         pids.push_back(pid);
     return pids;
+}
+
+// runc's default allow-list at work in `cg`: any node may be made, only
+// the allowed ones (here /dev/null) opened. Outside the cgroup first, to
+// show what the host itself allows (some hosts, like this test VM, refuse
+// even root the root disk; /dev/kmsg and loop0 then show that the refusals
+// inside come from the cgroup).
+inline void expect_default_device_rules(const Cgroup& cg, const std::string& dir) {
+    const auto outside = testing::probe_in_child(nullptr, dir, "outside");
+    std::cout << "outside the cgroup: open of the root disk node: "
+              << std::strerror(outside.disk.open_errno)
+              << ", loop0: " << std::strerror(outside.loop.open_errno) << "\n";
+    EXPECT_EQ(outside.disk.mknod_errno, 0);
+    EXPECT_EQ(outside.kmsg.open_errno, 0);
+
+    const auto inside = testing::probe_in_child(&cg, dir, "inside");
+    EXPECT_EQ(inside.disk.mknod_errno, 0) << "mknod is allowed for every node (b *:* m)";
+    EXPECT_EQ(inside.disk.open_errno, EPERM);
+    EXPECT_EQ(inside.loop.mknod_errno, 0);
+    if (outside.loop.open_errno == 0) {
+        EXPECT_EQ(inside.loop.open_errno, EPERM);
+    }
+    EXPECT_EQ(inside.null.mknod_errno, 0);
+    EXPECT_EQ(inside.null.open_errno, 0);
+    EXPECT_EQ(inside.kmsg.mknod_errno, 0);
+    EXPECT_EQ(inside.kmsg.open_errno, EPERM);
 }
 
 }  // namespace strata::sandbox::testing
