@@ -5,6 +5,7 @@
 
 #include "base/error.hpp"
 #include "store/canonical_json.hpp"
+#include "store/image_config_time.hpp"
 
 namespace strata::store {
 
@@ -46,6 +47,23 @@ struct Reader {
             out.push_back(v.get<std::string>());
         }
         return out;
+    }
+
+    // A time, as Go's encoding/json reads a time.Time (what Docker and
+    // BuildKit decode "created" with): a bad one is an error naming the
+    // field, history[N].KEY when `history` is an entry's index.
+    std::optional<std::string> opt_time(const json& obj, const char* key,
+                                        std::optional<size_t> history = {}) const {
+        auto text = opt_str(obj, key);
+        if (!text) return text;
+        auto parsed = parse_timestamp_checked(*text);
+        if (!parsed.time) {
+            const std::string field =
+                history ? fmt::format("history[{}].{}", *history, key) : std::string(key);
+            throw Error(ErrorKind::kParse,
+                        fmt::format("{}: field \"{}\": {}", what, field, parsed.error));
+        }
+        return text;
     }
 
     std::vector<std::string> strings(const json& obj, const char* key) const {
@@ -196,7 +214,7 @@ ImageConfig ImageConfig::from_json(const json& j, std::string_view what) {
     Reader r{what};
     if (!j.is_object()) throw Error(ErrorKind::kParse, fmt::format("{}: not a JSON object", what));
     ImageConfig img;
-    img.created = r.opt_str(j, "created");
+    img.created = r.opt_time(j, "created");
     img.author = r.str(j, "author");
     img.architecture = r.str(j, "architecture");
     img.os = r.str(j, "os");
@@ -223,7 +241,7 @@ ImageConfig ImageConfig::from_json(const json& j, std::string_view what) {
         for (const auto& h : *it) {
             if (!h.is_object()) r.bad("history", "an array of objects");
             HistoryEntry e;
-            e.created = r.opt_str(h, "created");
+            e.created = r.opt_time(h, "created", img.history.size());
             e.created_by = r.str(h, "created_by");
             e.author = r.str(h, "author");
             e.comment = r.str(h, "comment");
