@@ -34,7 +34,13 @@ void fsync_dir(const std::filesystem::path& dir) {
 AtomicFile::AtomicFile(std::filesystem::path target, mode_t mode) : target_(std::move(target)) {
     auto dir = target_.parent_path();
     if (dir.empty()) dir = ".";
-    std::string tmpl = (dir / ("." + target_.filename().string() + ".tmpXXXXXX")).string();
+    // Built by appending: `"." + name` (operator+ with the literal first)
+    // makes GCC 12 at -O2/-O3 report a false -Wrestrict overlap in the
+    // inlined insert at position 0.
+    std::string name = ".";
+    name += target_.filename().native();
+    name += ".tmpXXXXXX";
+    std::string tmpl = (dir / name).native();
     int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
     if (fd < 0) throw system_error("create temp file", tmpl);
     fd_.reset(fd);
