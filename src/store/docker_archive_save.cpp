@@ -42,9 +42,10 @@ std::vector<SaveEntry> select_for_save(const ImageStore& store,
             auto tagged = names.in_repository(ref->repository());
             if (!tagged.empty()) {
                 for (const auto& [name, digest] : tagged) {
-                    auto img =
-                        std::find_if(images.begin(), images.end(),
-                                     [&](const ImageRecord& r) { return r.manifest == digest; });
+                    // (clang 14 cannot capture a structured binding: name it)
+                    auto img = std::find_if(
+                        images.begin(), images.end(),
+                        [&d = digest](const ImageRecord& r) { return r.manifest == d; });
                     if (img == images.end())
                         throw Error(ErrorKind::kCorrupt,
                                     fmt::format("{} points at {}, which has no image record",
