@@ -17,6 +17,7 @@
 #include "base/temp_dir.hpp"
 #include "base/unique_fd.hpp"
 #include "cache/build_record.hpp"
+#include "cli/build_output.hpp"
 #include "cli/build_progress.hpp"
 #include "cli/commands.hpp"
 #include "cli/image_commands_common.hpp"
@@ -24,6 +25,7 @@
 #include "executor/builder.hpp"
 #include "executor/container_runner.hpp"
 #include "sandbox/chroot_isolation.hpp"
+#include "store/blob_format.hpp"
 #include "store/layer_reader.hpp"
 
 namespace strata::cli {
@@ -40,6 +42,7 @@ struct BuildCmdOptions {
     int64_t pids_limit = 0;
     std::string context;
     bool no_cache = false, quiet = false, explain = false;
+    BuildOutputFlags out;  // --output, --annotation, --rewrite-timestamp, --push
     unsigned jobs = 0;
 };
 
@@ -284,6 +287,9 @@ void write_metadata(const std::string& file, const executor::BuildResult& r) {
              {"digest", r.image.manifest.str()},
              {"size", r.image.manifest_size}}},
            {"image.name", names},
+           // What determines the layer blobs' bytes, to make the same ones later.
+           {"strata.layer.compression", store::compression_description(store::Compression::kGzip)},
+           {"strata.layer.tar", store::tar_format_description()},
            {"strata.build", {{"seconds", r.seconds}, {"steps", std::move(steps)}}}};
     write_file_atomic(file, j.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
 }
@@ -292,6 +298,9 @@ int run_build(const GlobalOptions& global, const BuildCmdOptions& o) {
     executor::BuildRequest req;
     req.tags = parse_tags(o.tags);
     req.labels = parse_labels(o.labels);
+    const OutputPlan outputs = plan_outputs(o.out, o.quiet);  // checked before building
+    req.annotations = outputs.annotations;
+    req.tags.insert(req.tags.end(), outputs.image_names.begin(), outputs.image_names.end());
     req.plan.build_args = planner::resolve_build_args(
         o.build_args, [](const std::string& k) -> std::optional<std::string> {
             const char* v = std::getenv(k.c_str());
@@ -370,6 +379,7 @@ int run_build(const GlobalOptions& global, const BuildCmdOptions& o) {
         return 1;
     }
     progress.reset();
+    export_outputs(outputs, *store, result.image, result.names, result.source_date_epoch);
 
     if (!o.iidfile.empty()) write_file_atomic(o.iidfile, result.image.config.str());
     if (!o.metadata_file.empty()) write_metadata(o.metadata_file, result);
@@ -444,6 +454,7 @@ void add_build_command(CLI::App& app, const GlobalOptions& global) {
                     "repeatable");
     cmd->add_flag("--explain", o->explain,
                   "Say, for every step that misses the cache, which input changed");
+    add_build_output_flags(*cmd, o->out);
     cmd->add_option("context", o->context, "The build context: a directory, or - for stdin")
         ->required();
     cmd->callback([o, &global] {

@@ -128,7 +128,7 @@ store::ImageRecord export_image(BuildSession& s, const StageResult& target,
     config.diff_ids.clear();
     v.log("exporting layers done");
 
-    store::ImageRecord rec = s.store.write_image(config, target.layers);
+    store::ImageRecord rec = s.store.write_image(config, target.layers, s.request.annotations);
     v.log(fmt::format("exporting manifest {} done", rec.manifest.str()));
     v.log(fmt::format("writing image {} done", rec.config.str()));
 
@@ -247,6 +247,7 @@ BuildResult build(const BuildRequest& request_in, store::ImageStore& store, Prog
     run_stages(s, results);
     result.image = export_image(s, results.at(s.plan.target), result.names);
     result.steps = s.reports();
+    result.source_date_epoch = request.source_date_epoch;
     save_record(s);
     // Large duplicate layer directories set aside by LayerStore are deleted
     // by `strata prune`, never during a build: deleting thousands of files

@@ -45,6 +45,7 @@ struct BuildRequest {
     planner::PlanOptions plan;  // target, build args, --no-cache(-filter), platforms
     std::vector<store::Reference> tags;
     std::map<std::string, std::string> labels;  // --label, applied to the final image
+    std::map<std::string, std::string> annotations;  // --annotation: the manifest's
     std::optional<int64_t> source_date_epoch;
     unsigned jobs = 0;  // stages built at once; 0 = the number of cores
     bool explain = false;
@@ -69,6 +70,8 @@ struct BuildResult {
     std::vector<store::Reference> names;
     std::vector<StepReport> steps;  // stages in build order, steps in order
     std::vector<frontend::Diagnostic> warnings;
+    // The epoch in use (--source-date-epoch, the build arg or an ARG default).
+    std::optional<int64_t> source_date_epoch;
     double seconds = 0;
 };
 
