@@ -9,6 +9,8 @@
 #include <utility>
 
 #include "base/error.hpp"
+#include "base/go/path.hpp"
+#include "base/go/strings.hpp"
 #include "frontend/dockerignore_go.hpp"
 #include "frontend/dockerignore_pattern.hpp"
 #include "frontend/dockerignore_product.hpp"
@@ -223,13 +225,13 @@ DockerIgnore DockerIgnore::parse(std::string_view text, std::string_view source_
         if (line.starts_with('#')) continue;  // only at the very start of the line
 
         // ignorefile.ReadAll: trim, split off '!', clean, drop a leading '/'.
-        std::string_view pattern = di::trim_space(line);
+        std::string_view pattern = go::strings::trim_space(line);
         if (pattern.empty()) continue;
         const bool invert = pattern[0] == '!';
-        if (invert) pattern = di::trim_space(pattern.substr(1));
+        if (invert) pattern = go::strings::trim_space(pattern.substr(1));
         std::string entry;
         if (!pattern.empty()) {
-            entry = di::clean_path(pattern);
+            entry = go::path::clean(pattern);
             if (entry.size() > 1 && entry[0] == '/') entry.erase(0, 1);
         }
         if (invert) entry.insert(0, 1, '!');

@@ -4,7 +4,7 @@
 #include <string>
 #include <utility>
 
-#include "frontend/dockerignore_go.hpp"
+#include "base/go/utf8.hpp"
 #include "frontend/dockerignore_interner.hpp"
 
 namespace strata::frontend::dockerignore_detail {
@@ -121,7 +121,7 @@ bool Automaton::build_dfa() {
     // Partition the runes into intervals on which every class (and word-ness)
     // is constant, then merge intervals that behave alike into one DFA input
     // class.
-    std::vector<char32_t> cuts = {0, U'/', U'/' + 1, kMaxRune + 1};
+    std::vector<char32_t> cuts = {0, U'/', U'/' + 1, go::utf8::kMaxRune + 1};
     for (const RuneClass& cls : p.classes) {
         for (const RuneRange& r : cls) {
             cuts.push_back(r.lo);
@@ -371,8 +371,7 @@ bool Automaton::simulate(std::string_view text, bool check_parents) const {
     };
     for (size_t i = 0; i < text.size();) {
         if (check_parents && text[i] == '/' && matches_here()) return true;
-        size_t width = 0;
-        const char32_t r = decode_rune(text, i, &width);
+        const auto [r, width] = go::utf8::decode(text, i);
         ctx.next_word = is_word_rune(r);
         if (builder.closure(seeds, ctx, runes)) return true;
         builder.step(runes, r, seeds);

@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "frontend/dockerignore_go.hpp"
+#include "base/go/utf8.hpp"
 #include "frontend/dockerignore_regex.hpp"
 
 namespace strata::frontend::dockerignore_detail {
@@ -36,10 +36,9 @@ class RuneClasses {
             ++*i;
             return ascii_[b];
         }
-        size_t width = 0;
-        const uint32_t c = of_range(decode_rune(text, *i, &width));
-        *i += width;
-        return c;
+        const go::utf8::Rune r = go::utf8::decode(text, *i);
+        *i += r.width;
+        return of_range(r.rune);
     }
 
   private:

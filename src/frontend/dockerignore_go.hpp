@@ -1,33 +1,14 @@
-// Internal to the .dockerignore matcher: the few pieces of Go's standard library
-// and of moby/patternmatcher whose exact behaviour Docker's ignore semantics
-// depend on, re-implemented from their documented/observed behaviour.
+// Internal to the .dockerignore matcher: how moby/patternmatcher turns a
+// pattern into a Go regular expression, re-implemented from its documented and
+// observed behaviour. The Go standard-library rules it relies on (UTF-8
+// decoding, strings.TrimSpace, filepath.Clean, filepath.Match's syntax check)
+// live in base/go/.
 #pragma once
 
-#include <cstddef>
 #include <string>
 #include <string_view>
 
 namespace strata::frontend::dockerignore_detail {
-
-inline constexpr char32_t kRuneError = 0xFFFD;
-inline constexpr char32_t kMaxRune = 0x10FFFF;
-
-// Go's utf8.DecodeRuneInString at byte `i`: invalid or truncated sequences
-// (overlong forms, surrogates, > U+10FFFF) decode as U+FFFD of width 1.
-char32_t decode_rune(std::string_view s, size_t i, size_t* width);
-
-void append_utf8(std::string& out, char32_t r);
-
-// strings.TrimSpace: trims Unicode White_Space from both ends.
-std::string_view trim_space(std::string_view s);
-
-// filepath.Clean on Unix (lexical: "//" → "/", drops ".", folds "x/..",
-// "" → ".", no trailing slash except for "/").
-std::string clean_path(std::string_view path);
-
-// Whether filepath.Match would accept `pattern` (on Unix): the syntax check
-// patternmatcher.New runs on every pattern.
-bool is_valid_glob(std::string_view pattern);
 
 // How patternmatcher matches one (cleaned) pattern.
 enum class MatchKind {

@@ -5,6 +5,9 @@
 #include <utility>
 
 #include "base/error.hpp"
+#include "base/go/path.hpp"
+#include "base/go/strings.hpp"
+#include "base/go/utf8.hpp"
 #include "frontend/dockerignore_regex.hpp"
 
 namespace strata::frontend::dockerignore_detail {
@@ -84,10 +87,10 @@ bool CompiledPattern::could_match_below(std::string_view dir, uint32_t state) co
 }
 
 std::optional<CompiledPattern> compile_pattern(std::string_view entry) {
-    const std::string_view trimmed = trim_space(entry);
+    const std::string_view trimmed = go::strings::trim_space(entry);
     if (trimmed.empty()) return std::nullopt;
     CompiledPattern p;
-    p.text = clean_path(trimmed);
+    p.text = go::path::clean(trimmed);
     if (p.text[0] == '!') {
         if (p.text.size() == 1) {
             throw Error(ErrorKind::kParse, "illegal exclusion pattern: \"!\"");
@@ -98,7 +101,7 @@ std::optional<CompiledPattern> compile_pattern(std::string_view entry) {
     const auto invalid = [&](std::string_view why) {
         return Error(ErrorKind::kParse, fmt::format("invalid pattern \"{}\": {}", entry, why));
     };
-    if (!is_valid_glob(p.text)) throw invalid("syntax error in pattern");
+    if (!go::path::is_valid_pattern(p.text)) throw invalid("syntax error in pattern");
 
     Translation t = translate_pattern(p.text);
     p.kind = t.kind;
@@ -127,10 +130,11 @@ std::optional<CompiledPattern> compile_pattern(std::string_view entry) {
     // at a lead byte, and no invalid byte can match), so it also gets an
     // automaton and can run together with the other patterns.
     std::u32string runes;
-    size_t width = 0;
-    for (size_t i = 0; i < p.literal.size(); i += width) {
-        runes.push_back(decode_rune(p.literal, i, &width));
-        if (runes.back() == kRuneError) return p;
+    for (size_t i = 0; i < p.literal.size();) {
+        const go::utf8::Rune r = go::utf8::decode(p.literal, i);
+        if (r.rune == go::utf8::kRuneError) return p;
+        runes.push_back(r.rune);
+        i += r.width;
     }
     const LiteralShape shape = t.kind == MatchKind::kExact    ? LiteralShape::kExact
                                : t.kind == MatchKind::kPrefix ? LiteralShape::kPrefix

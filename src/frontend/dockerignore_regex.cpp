@@ -7,7 +7,7 @@
 #include <utility>
 
 #include "base/error.hpp"
-#include "frontend/dockerignore_go.hpp"
+#include "base/go/utf8.hpp"
 
 namespace strata::frontend::dockerignore_detail {
 
@@ -51,7 +51,7 @@ RuneClass negated(const RuneClass& cls) {  // cls must be normalized
         if (r.lo > next) out.push_back({next, r.lo - 1});
         next = r.hi + 1;
     }
-    if (next <= kMaxRune) out.push_back({next, kMaxRune});
+    if (next <= go::utf8::kMaxRune) out.push_back({next, go::utf8::kMaxRune});
     return out;
 }
 
@@ -161,7 +161,7 @@ class Parser {
                     t.remove_prefix(1);
                     break;
                 case '.':
-                    items.push_back(class_node({{0, '\n' - 1}, {'\n' + 1, kMaxRune}}));
+                    items.push_back(class_node({{0, '\n' - 1}, {'\n' + 1, go::utf8::kMaxRune}}));
                     t.remove_prefix(1);
                     break;
                 case '[':
@@ -236,12 +236,11 @@ class Parser {
 
     // Go's nextRune: an empty input yields U+FFFD without error.
     static char32_t next_rune(std::string_view& t) {
-        if (t.empty()) return kRuneError;
-        size_t width = 0;
-        const char32_t r = decode_rune(t, 0, &width);
-        if (r == kRuneError && width == 1) fail("invalid UTF-8", t);
-        t.remove_prefix(width);
-        return r;
+        if (t.empty()) return go::utf8::kRuneError;
+        const go::utf8::Rune r = go::utf8::decode(t);
+        if (r.invalid()) fail("invalid UTF-8", t);
+        t.remove_prefix(r.width);
+        return r.rune;
     }
 
     void parse_backslash(std::string_view& t, std::vector<Node>& items) {
@@ -336,7 +335,7 @@ class Parser {
                         const int v = unhex(c);
                         if (v < 0) break;
                         r = r * 16 + static_cast<char32_t>(v);
-                        if (r > kMaxRune) break;
+                        if (r > go::utf8::kMaxRune) break;
                         ++digits;
                     }
                     if (!closed || digits == 0) break;
@@ -586,7 +585,7 @@ Program literal_program(std::u32string_view literal, LiteralShape shape) {
             break;
     }
     Node any = make_node(Node::Kind::kClass);
-    any.cls = {{0, kMaxRune}};
+    any.cls = {{0, go::utf8::kMaxRune}};
     Node ends_with = literal_node(literal, true);
     ends_with.subs.insert(ends_with.subs.begin(), make_node(Node::Kind::kStar, {std::move(any)}));
     if (literal.empty() || literal[0] != '/') return compile_node(ends_with, false);

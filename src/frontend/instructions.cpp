@@ -10,6 +10,9 @@
 #include <functional>
 #include <map>
 
+#include "base/go/strconv.hpp"
+#include "base/go/strings.hpp"
+
 namespace strata::frontend {
 namespace {
 
@@ -86,7 +89,7 @@ std::string upper(std::string_view s) {
 // Text as it can go into a message: quoted and escaped if it holds control
 // characters or invalid UTF-8.
 std::string printable(std::string_view s) {
-    const std::string quoted = go_quote(s);
+    const std::string quoted = go::strconv::quote(s);
     return quoted.size() == s.size() + 2 ? std::string(s) : quoted;
 }
 
@@ -104,7 +107,7 @@ class InstructionBuilder {
 
     Instruction build() {
         ins_.keyword = upper(node_.name);
-        ins_.original = std::string(trim_space(node_.line.text));
+        ins_.original = std::string(go::strings::trim_space(node_.line.text));
         ins_.range = node_.range;
         ins_.args = node_.args;
         ins_.json = node_.json;
@@ -298,7 +301,8 @@ class InstructionBuilder {
         if (n == "volume") {
             at_least_one();
             for (const std::string& v : ins_.args) {
-                if (trim_space(v).empty()) fail_args("VOLUME specified can not be an empty string");
+                if (go::strings::trim_space(v).empty())
+                    fail_args("VOLUME specified can not be an empty string");
             }
             return VolumeCmd{ins_.args};
         }
@@ -497,9 +501,9 @@ class InstructionBuilder {
         trigger_node.args_offset = node_.trigger->args_offset;
         trigger_node.range = node_.range;
         o.trigger = std::make_shared<Instruction>(InstructionBuilder(df_, trigger_node).build());
-        o.expression = std::string(
-            trim_space(std::string_view(node_.line.text)
-                           .substr(std::min(node_.args_offset, node_.line.text.size()))));
+        o.expression = std::string(go::strings::trim_space(
+            std::string_view(node_.line.text)
+                .substr(std::min(node_.args_offset, node_.line.text.size()))));
         for (const Heredoc& h : node_.heredocs)
             o.expression += "\n" + h.content + h.spec.name;
         return o;

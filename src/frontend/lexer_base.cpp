@@ -3,6 +3,7 @@
 #include <DockerfileLexer.h>
 #include <fmt/format.h>
 
+#include "base/go/strings.hpp"
 #include "frontend/line_parsers.hpp"
 #include "frontend/source_text.hpp"
 
@@ -247,7 +248,7 @@ void DockerfileLexerBase::onDirective() {
         ++i;
     const std::string key = frontend::to_lower_ascii(text.substr(key_start, i - key_start));
     const size_t eq = text.find('=', i);
-    const std::string value(frontend::trim_space(text.substr(eq + 1)));
+    const std::string value(go::strings::trim_space(text.substr(eq + 1)));
 
     if ((key != "syntax" && key != "escape" && key != "check") || value.empty()) {
         // Not a directive: an ordinary comment, which ends the directives.

@@ -7,52 +7,15 @@
 #include <array>
 #include <utility>
 
+#include "base/go/strings.hpp"
+#include "base/go/unicode.hpp"
+#include "base/go/utf8.hpp"
+
 namespace strata::frontend {
 namespace {
 
-// One code point decoded from UTF-8; an invalid byte decodes as itself with
-// width 1 so that words keep their original bytes.
-struct Rune {
-    char32_t cp;
-    size_t width;
-};
-
-Rune decode_rune(std::string_view s, size_t i) {
-    const auto b0 = static_cast<unsigned char>(s[i]);
-    if (b0 < 0x80) return {b0, 1};
-    size_t len = (b0 & 0xE0) == 0xC0 ? 2 : (b0 & 0xF0) == 0xE0 ? 3 : (b0 & 0xF8) == 0xF0 ? 4 : 0;
-    if (len == 0 || i + len > s.size()) return {0xFFFD, 1};
-    char32_t cp = b0 & (0x7F >> len);
-    for (size_t k = 1; k < len; ++k) {
-        const auto b = static_cast<unsigned char>(s[i + k]);
-        if ((b & 0xC0) != 0x80) return {0xFFFD, 1};
-        cp = (cp << 6) | (b & 0x3F);
-    }
-    return {cp, len};
-}
-
-// Go's unicode.IsSpace.
-bool is_unicode_space(char32_t c) {
-    switch (c) {
-        case '\t':
-        case '\n':
-        case '\v':
-        case '\f':
-        case '\r':
-        case ' ':
-        case 0x85:
-        case 0xA0:
-        case 0x1680:
-        case 0x2028:
-        case 0x2029:
-        case 0x202F:
-        case 0x205F:
-        case 0x3000:
-            return true;
-        default:
-            return c >= 0x2000 && c <= 0x200A;
-    }
-}
+namespace utf8 = go::utf8;
+using go::unicode::is_space;
 
 // BuildKit's reWhitespace: [\t\v\f\r ]+
 bool is_token_space(char c) {
@@ -157,24 +120,9 @@ std::string to_lower_ascii(std::string_view s) {
     return out;
 }
 
-std::string_view trim_space(std::string_view s) {
-    size_t first = std::string_view::npos;
-    size_t last_end = 0;
-    for (size_t i = 0; i < s.size();) {
-        const Rune r = decode_rune(s, i);
-        if (!is_unicode_space(r.cp)) {
-            if (first == std::string_view::npos) first = i;
-            last_end = i + r.width;
-        }
-        i += r.width;
-    }
-    if (first == std::string_view::npos) return s.substr(s.size());
-    return s.substr(first, last_end - first);
-}
-
 CommandSplit split_command(std::string_view line) {
     CommandSplit out;
-    const std::string_view trimmed = trim_space(line);
+    const std::string_view trimmed = go::strings::trim_space(line);
     const size_t base = static_cast<size_t>(trimmed.data() - line.data());
     size_t i = 0;
     while (i < trimmed.size() && !is_token_space(trimmed[i]))
@@ -243,7 +191,7 @@ CommandSplit split_command(std::string_view line) {
             break;
         }
     }
-    const std::string_view args = trim_space(rest.substr(remaining));
+    const std::string_view args = go::strings::trim_space(rest.substr(remaining));
     out.args = std::string(args);
     out.args_offset = args.empty() ? line.size() : static_cast<size_t>(args.data() - line.data());
     return out;
@@ -262,16 +210,16 @@ std::vector<std::string> parse_words(std::string_view rest, char32_t escape) {
             if (phase != kInSpaces && (blank_ok || !word.empty())) words.push_back(word);
             break;
         }
-        Rune r = decode_rune(rest, pos);
+        utf8::Rune r = utf8::decode(rest, pos);
         if (phase == kInSpaces) {
-            if (is_unicode_space(r.cp)) {
+            if (is_space(r.rune)) {
                 pos += r.width;
                 continue;
             }
             phase = kInWord;
         }
         if (phase == kInWord) {
-            if (is_unicode_space(r.cp)) {
+            if (is_space(r.rune)) {
                 phase = kInSpaces;
                 if (blank_ok || !word.empty()) words.push_back(word);
                 word.clear();
@@ -279,27 +227,27 @@ std::vector<std::string> parse_words(std::string_view rest, char32_t escape) {
                 pos += r.width;
                 continue;
             }
-            if (r.cp == '\'' || r.cp == '"') {
-                quote = r.cp;
+            if (r.rune == '\'' || r.rune == '"') {
+                quote = r.rune;
                 blank_ok = true;
                 phase = kInQuote;
             }
-            if (r.cp == escape) {
+            if (r.rune == escape) {
                 if (pos + r.width == rest.size()) {
                     pos += r.width;  // an escape at the very end is dropped
                     continue;
                 }
                 append(pos, r.width);
                 pos += r.width;
-                r = decode_rune(rest, pos);
+                r = utf8::decode(rest, pos);
             }
             append(pos, r.width);
             pos += r.width;
             continue;
         }
         // kInQuote
-        if (r.cp == quote) phase = kInWord;
-        if (r.cp == escape && quote != '\'') {
+        if (r.rune == quote) phase = kInWord;
+        if (r.rune == escape && quote != '\'') {
             if (pos + r.width == rest.size()) {
                 phase = kInWord;
                 pos += r.width;
@@ -307,7 +255,7 @@ std::vector<std::string> parse_words(std::string_view rest, char32_t escape) {
             }
             append(pos, r.width);
             pos += r.width;
-            r = decode_rune(rest, pos);
+            r = utf8::decode(rest, pos);
         }
         append(pos, r.width);
         pos += r.width;
@@ -318,8 +266,8 @@ std::vector<std::string> parse_words(std::string_view rest, char32_t escape) {
 std::optional<std::vector<std::string>> parse_json_string_array(std::string_view text) {
     size_t b = 0;
     while (b < text.size()) {
-        const Rune r = decode_rune(text, b);
-        if (!is_unicode_space(r.cp)) break;
+        const utf8::Rune r = utf8::decode(text, b);
+        if (!is_space(r.rune)) break;
         b += r.width;
     }
     text.remove_prefix(b);

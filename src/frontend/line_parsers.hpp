@@ -75,6 +75,5 @@ std::optional<std::vector<std::string>> parse_json_string_array(std::string_view
 
 std::string to_lower_ascii(std::string_view s);
 bool is_space_ascii(char c);
-std::string_view trim_space(std::string_view s);
 
 }  // namespace strata::frontend

@@ -54,7 +54,4 @@ ParsedDockerfile parse_dockerfile(std::string bytes, std::string file_name);
 std::string dump_node(const Node& node);
 std::string dump_tree(const ParsedDockerfile& df);
 
-// Go's strconv.Quote.
-std::string go_quote(std::string_view s);
-
 }  // namespace strata::frontend

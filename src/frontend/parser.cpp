@@ -5,6 +5,7 @@
 #include <DockerfileParser.h>
 #include <fmt/format.h>
 
+#include "base/go/strings.hpp"
 #include "frontend/diagnostic.hpp"
 #include "frontend/node.hpp"
 
@@ -72,7 +73,7 @@ class TreeBuilder {
         for (DockerfileParser::LineContext* line : root->line()) {
             if (auto* c = line->comment()) {
                 std::string_view text = token_bytes(c->COMMENT()->getSymbol());
-                comments.emplace_back(trim_space(text.substr(1)));
+                comments.emplace_back(go::strings::trim_space(text.substr(1)));
                 check_late_directive(c->COMMENT()->getSymbol(), text);
             } else if (auto* ins = line->instruction()) {
                 Node node = build_instruction(ins);

@@ -7,12 +7,15 @@
 
 #include <fmt/format.h>
 
+#include "base/go/strconv.hpp"
+#include "base/go/unicode.hpp"
+#include "base/go/utf8.hpp"
 #include "frontend/shell_pattern.hpp"
-#include "frontend/shell_unicode.hpp"
 
 namespace strata::frontend {
 
-namespace su = shell_unicode;
+namespace utf8 = go::utf8;
+namespace unicode = go::unicode;
 
 namespace {
 
@@ -68,13 +71,13 @@ class WordSplitter {
                 i = end;
                 continue;
             }
-            const su::Rune r = su::decode(s, i);
-            if (su::is_space(r.cp)) {
+            const utf8::Rune r = utf8::decode(s, i);
+            if (unicode::is_space(r.rune)) {
                 flush();
             } else {
-                cur_.append(s.substr(i, r.len));
+                cur_.append(s.substr(i, r.width));
             }
-            i += r.len;
+            i += r.width;
         }
     }
 
@@ -143,7 +146,7 @@ class Lexer {
                 ++pos_;
                 if (raw_escapes_) dst += c;
                 if (at_end()) break;  // a trailing escape character is dropped
-                const size_t len = su::decode(src_, pos_).len;
+                const size_t len = utf8::decode(src_, pos_).width;
                 dst.append(src_.substr(pos_, len));
                 pos_ += len;
             } else {
@@ -252,10 +255,10 @@ class Lexer {
     std::string_view read_name() {
         const size_t begin = pos_;
         if (at_end()) return {};
-        su::Rune r = su::decode(src_, pos_);
-        if (su::is_digit(r.cp)) {
-            while (!at_end() && su::is_digit((r = su::decode(src_, pos_)).cp)) {
-                pos_ += r.len;
+        utf8::Rune r = utf8::decode(src_, pos_);
+        if (unicode::is_digit(r.rune)) {
+            while (!at_end() && unicode::is_digit((r = utf8::decode(src_, pos_)).rune)) {
+                pos_ += r.width;
             }
             return src_.substr(begin, pos_ - begin);
         }
@@ -264,9 +267,9 @@ class Lexer {
             return src_.substr(begin, 1);
         }
         while (!at_end()) {
-            r = su::decode(src_, pos_);
-            if (!su::is_letter(r.cp) && !su::is_digit(r.cp) && r.cp != '_') break;
-            pos_ += r.len;
+            r = utf8::decode(src_, pos_);
+            if (!unicode::is_letter(r.rune) && !unicode::is_digit(r.rune) && r.rune != '_') break;
+            pos_ += r.width;
         }
         return src_.substr(begin, pos_ - begin);
     }
@@ -308,7 +311,7 @@ class Lexer {
         if (at_end()) fail(start, kMissingBrace);
         const size_t mod_at = pos_;
         const char mod = src_[pos_];
-        pos_ += su::decode(src_, pos_).len;
+        pos_ += utf8::decode(src_, pos_).width;
         switch (mod) {
             case '}': {
                 const auto value = lookup(name);
@@ -322,7 +325,7 @@ class Lexer {
             case ':': {
                 if (at_end()) fail(start, kMissingBrace);
                 const char op = src_[pos_];
-                pos_ += su::decode(src_, pos_).len;
+                pos_ += utf8::decode(src_, pos_).width;
                 const std::string_view mods = src_.substr(mod_at, pos_ - mod_at);
                 if (op == '#' || op == '%') {
                     fail(mod_at, fmt::format("unsupported modifier ({}) in substitution", mods));
@@ -442,47 +445,11 @@ void finish_refs(VarRefs& refs) {
 // boundary) so that one bad 1 MB word does not make a 1 MB message.
 std::string quote(std::string_view s) {
     constexpr size_t kMaxQuoted = 256;
-    std::string out = "\"";
-    size_t i = 0;
-    while (i < s.size() && i < kMaxQuoted) {
-        const auto b = static_cast<unsigned char>(s[i]);
-        const su::Rune r = su::decode(s, i);
-        if (r.cp == su::kInvalid || b < 0x20 || b == 0x7F) {
-            switch (b) {
-                case '\a':
-                    out += "\\a";
-                    break;
-                case '\b':
-                    out += "\\b";
-                    break;
-                case '\f':
-                    out += "\\f";
-                    break;
-                case '\n':
-                    out += "\\n";
-                    break;
-                case '\r':
-                    out += "\\r";
-                    break;
-                case '\t':
-                    out += "\\t";
-                    break;
-                case '\v':
-                    out += "\\v";
-                    break;
-                default:
-                    out += fmt::format("\\x{:02x}", b);
-            }
-        } else if (b == '"' || b == '\\') {
-            out += '\\';
-            out += static_cast<char>(b);
-        } else {
-            out.append(s.substr(i, r.len));
-        }
-        i += r.len;
-    }
-    out += '"';
-    if (i < s.size()) out += "...";
+    size_t cut = 0;
+    while (cut < s.size() && cut < kMaxQuoted)
+        cut += utf8::decode(s, cut).width;
+    std::string out = go::strconv::quote(s.substr(0, cut));
+    if (cut < s.size()) out += "...";
     return out;
 }
 

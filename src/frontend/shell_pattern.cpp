@@ -2,13 +2,23 @@
 
 #include <optional>
 
-#include "frontend/shell_unicode.hpp"
+#include "base/go/unicode.hpp"
+#include "base/go/utf8.hpp"
 
 namespace strata::frontend::shell_pattern {
 
-namespace su = shell_unicode;
-
 namespace {
+
+namespace utf8 = go::utf8;
+namespace unicode = go::unicode;
+
+// What an invalid byte (of the value or inside a bracket expression) decodes
+// to here: not a code point, so no class range and no letter matches it.
+constexpr char32_t kNoRune = 0xFFFFFFFF;
+
+char32_t rune_or_none(const utf8::Rune& r) {
+    return r.invalid() ? kNoRune : r.rune;
+}
 
 // The POSIX character classes a bracket expression may name ([:digit:]).
 // They are ASCII classes, as in the C locale.
@@ -75,9 +85,9 @@ void expand_template(std::string& out, std::string_view tmpl, std::string_view m
         size_t k = brace ? 1 : 0;
         const size_t name_start = k;
         while (k < rest.size()) {
-            const su::Rune r = su::decode(rest, k);
-            if (!su::is_letter(r.cp) && !su::is_digit(r.cp) && r.cp != '_') break;
-            k += r.len;
+            const utf8::Rune r = utf8::decode(rest, k);
+            if (!unicode::is_letter(r.rune) && !unicode::is_digit(r.rune) && r.rune != '_') break;
+            k += r.width;
         }
         const std::string_view name = rest.substr(name_start, k - name_start);
         if (name.empty() || (brace && (k >= rest.size() || rest[k] != '}'))) {
@@ -103,9 +113,9 @@ class Pattern::Matcher {
         : p_(p), reversed_(reversed), greedy_(greedy) {
         units_.reserve(value.size() + 1);
         for (size_t pos = 0; pos < value.size();) {
-            const su::Rune r = su::decode(value, pos);
-            units_.push_back({pos, r.cp});
-            pos += r.len;
+            const utf8::Rune r = utf8::decode(value, pos);
+            units_.push_back({pos, rune_or_none(r)});
+            pos += r.width;
         }
         units_.push_back({value.size(), 0});  // sentinel: end offset of the last unit
         value_ = value;
@@ -234,7 +244,7 @@ Pattern Pattern::compile(std::string_view text, bool brackets) {
                 ++i;  // the escape only kept `}` or `/` inside ${...}
                 continue;
             }
-            const size_t len = su::decode(text, i + 1).len;
+            const size_t len = utf8::decode(text, i + 1).width;
             const bool ok = next == '*' || next == '?' || next == '\\' ||
                             (brackets && (next == '[' || next == ']'));
             if (!ok) {
@@ -246,7 +256,7 @@ Pattern Pattern::compile(std::string_view text, bool brackets) {
         } else if (c == '[' && brackets && p.parse_bracket(text, i)) {
             // parse_bracket advanced i past the closing ']'
         } else {
-            const size_t len = su::decode(text, i).len;
+            const size_t len = utf8::decode(text, i).width;
             literal(text.substr(i, len));
             i += len;
         }
@@ -267,9 +277,9 @@ bool Pattern::parse_bracket(std::string_view text, size_t& pos) {
     // Reads one (possibly escaped) character of the expression.
     auto read_char = [&](size_t& at) -> char32_t {
         if (text[at] == '\\' && at + 1 < text.size()) ++at;
-        const su::Rune r = su::decode(text, at);
-        at += r.len;
-        return r.cp;
+        const utf8::Rune r = utf8::decode(text, at);
+        at += r.width;
+        return rune_or_none(r);
     };
     bool first = true;
     while (j < text.size()) {
@@ -306,7 +316,7 @@ bool Pattern::parse_bracket(std::string_view text, size_t& pos) {
 bool Pattern::class_matches(const Class& c, char32_t cp) const {
     bool in = in_named(c.named, cp);
     for (size_t i = 0; !in && i < c.ranges.size(); ++i) {
-        in = cp != su::kInvalid && cp >= c.ranges[i].lo && cp <= c.ranges[i].hi;
+        in = cp != kNoRune && cp >= c.ranges[i].lo && cp <= c.ranges[i].hi;
     }
     return in != c.negated;
 }

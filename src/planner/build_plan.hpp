@@ -74,7 +74,7 @@ struct CopyStep {
     std::vector<std::string> sources;  // expanded, in order; for ADD may include URLs
     std::vector<InlineFile> inline_sources;
     std::string dest;       // expanded, as written (history uses it)
-    std::string dest_path;  // absolute, cleaned; a trailing '/' means "into this directory"
+    std::string dest_path;  // copy_dest(): ends with '/' or "/." for "into this directory"
     std::string workdir;    // the stage's WORKDIR at this step ("/" when unset)
     std::string chown, chmod, checksum;
     bool link = false, parents = false, keep_git_dir = false;

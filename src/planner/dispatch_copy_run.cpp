@@ -6,6 +6,7 @@
 
 #include "frontend/heredoc.hpp"
 #include "planner/cache_key.hpp"
+#include "planner/copy_dest.hpp"
 #include "planner/dispatch.hpp"
 #include "planner/instruction_checks.hpp"
 #include "planner/planner.hpp"
@@ -113,7 +114,7 @@ void dispatch_copy(Step& step, StageState& state, DispatchContext& ctx, StepCoun
         out.inline_sources.push_back(
             {inl.name, inl.expand ? ex.raw(inl.content) : inl.content, 0644});
     out.dest = ex.word(c.dest);
-    out.dest_path = resolve_dest(state.workdir, out.dest);
+    out.dest_path = copy_dest(state.workdir, out.dest);
     out.workdir = state.workdir.empty() ? "/" : state.workdir;
     out.link = c.link;
     out.parents = c.parents;

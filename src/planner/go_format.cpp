@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "frontend/node.hpp"
+#include "base/go/strconv.hpp"
 
 namespace strata::planner {
 
@@ -10,7 +10,7 @@ std::string go_quoted_list(const std::vector<std::string>& items) {
     std::string out = "[";
     for (size_t i = 0; i < items.size(); ++i) {
         if (i > 0) out += ' ';
-        out += frontend::go_quote(items[i]);
+        out += go::strconv::quote(items[i]);
     }
     return out + "]";
 }

@@ -7,6 +7,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "base/go/path.hpp"
+
 namespace strata::planner {
 namespace {
 
@@ -212,58 +214,14 @@ std::string normalize_shell_spacing(std::string_view command) {
     return trimmed;
 }
 
-std::string clean_path(std::string_view path) {
-    if (path.empty()) return ".";
-    const bool rooted = path[0] == '/';
-    std::vector<std::string_view> parts;
-    size_t i = 0;
-    while (i < path.size()) {
-        while (i < path.size() && path[i] == '/')
-            ++i;
-        const size_t start = i;
-        while (i < path.size() && path[i] != '/')
-            ++i;
-        const std::string_view part = path.substr(start, i - start);
-        if (part.empty() || part == ".") continue;
-        if (part == "..") {
-            if (!parts.empty() && parts.back() != "..") {
-                parts.pop_back();
-            } else if (!rooted) {
-                parts.push_back(part);
-            }
-            continue;
-        }
-        parts.push_back(part);
-    }
-    std::string out = rooted ? "/" : "";
-    for (size_t k = 0; k < parts.size(); ++k) {
-        if (k > 0) out += '/';
-        out += parts[k];
-    }
-    return out.empty() ? "." : out;
-}
-
 std::string normalize_workdir(std::string_view current, std::string_view requested) {
     // BuildKit's system.NormalizePath for Linux: a relative path is joined to
     // the current one; an absolute one is used as written.
     std::string parent = current.empty() ? "/" : std::string(current);
-    if (parent[0] != '/') parent = clean_path("/" + parent);
+    if (parent[0] != '/') parent = go::path::join("/", parent);
     if (requested.empty()) return parent;
     if (requested[0] == '/') return std::string(requested);
-    return clean_path(parent + "/" + std::string(requested));
-}
-
-std::string resolve_dest(std::string_view workdir, std::string_view dest) {
-    // BuildKit's pathRelativeToWorkingDir, cleaned: "dir/." and "dir/" both
-    // mean "into dir", written here with a trailing '/'.
-    const bool into = dest.empty() || dest == "." || dest.back() == '/' ||
-                      (dest.size() >= 2 && dest.substr(dest.size() - 2) == "/.");
-    std::string base = workdir.empty() ? "/" : std::string(workdir);
-    std::string out = !dest.empty() && dest[0] == '/' ? clean_path(dest)
-                                                      : clean_path(base + "/" + std::string(dest));
-    if (out[0] != '/') out = clean_path("/" + out);
-    if (into && out != "/") out += '/';
-    return out;
+    return go::path::join(parent, requested);
 }
 
 }  // namespace strata::planner

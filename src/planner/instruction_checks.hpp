@@ -1,6 +1,6 @@
 // Validation and normalization that BuildKit applies to expanded arguments:
-// STOPSIGNAL names, EXPOSE port specs, --chmod modes, WORKDIR and COPY
-// destination paths. Each returns an error message instead of throwing so
+// STOPSIGNAL names, EXPOSE port specs, --chmod modes, WORKDIR paths (COPY
+// destinations: copy_dest.hpp). Each returns an error message instead of throwing so
 // that the caller can locate it in the Dockerfile.
 #pragma once
 
@@ -29,17 +29,9 @@ std::string check_chmod(std::string_view mode);
 // does not distinguish, so that re-indenting a RUN line keeps its cache key.
 std::string normalize_shell_spacing(std::string_view command);
 
-// path.Clean of Go.
-std::string clean_path(std::string_view path);
-
 // WORKDIR: a relative path is joined to the current one and cleaned, an
 // absolute one is kept as written, an empty one keeps the current directory
 // (BuildKit's system.NormalizeWorkdir for Linux).
 std::string normalize_workdir(std::string_view current, std::string_view requested);
-
-// A COPY/ADD destination made absolute against the working directory and
-// cleaned; a trailing '/' (or "/.", or ".") becomes a trailing '/': "into
-// this directory".
-std::string resolve_dest(std::string_view workdir, std::string_view dest);
 
 }  // namespace strata::planner

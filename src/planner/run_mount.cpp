@@ -10,6 +10,7 @@
 #include <optional>
 #include <vector>
 
+#include "base/go/path.hpp"
 #include "frontend/instructions.hpp"
 
 namespace strata::planner {
@@ -110,14 +111,6 @@ std::optional<uint32_t> parse_uint32(const std::string& v, unsigned base) {
         if (n > UINT32_MAX) return std::nullopt;
     }
     return static_cast<uint32_t>(n);
-}
-
-std::string base_name(const std::string& path) {
-    std::string p = path;
-    while (p.size() > 1 && p.back() == '/')
-        p.pop_back();
-    const size_t slash = p.rfind('/');
-    return slash == std::string::npos ? p : p.substr(slash + 1);
 }
 
 }  // namespace
@@ -278,13 +271,13 @@ SecretMountInfo secret_mount_info(const MountSpec& m, size_t ssh_index) {
         return out;
     }
     out.id = m.source.empty() ? m.id : m.source;
-    if (out.id.empty()) out.id = base_name(m.target);
+    if (out.id.empty()) out.id = go::path::base(m.target);
     out.mode = m.mode.value_or(0400);
     if (m.env) {
         // env= with an empty name: the variable is named after the secret.
         out.env = m.env->empty() ? out.id : *m.env;
     } else if (out.target.empty()) {
-        out.target = "/run/secrets/" + base_name(out.id);
+        out.target = "/run/secrets/" + go::path::base(out.id);
     }
     return out;
 }

@@ -1,4 +1,4 @@
-// The matcher's internals: Go-compatible helpers, the Go regexp parser and the
+// The matcher's internals: patternmatcher's translation, the Go regexp parser and the
 // DFA / NFA-simulation engines (which must agree).
 #include <gtest/gtest.h>
 
@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/go/path.hpp"
 #include "frontend/dockerignore.hpp"
 #include "frontend/dockerignore_automaton.hpp"
 #include "frontend/dockerignore_go.hpp"
@@ -19,70 +20,8 @@ using strata::frontend::DockerIgnore;
 
 namespace {
 
-TEST(DockerIgnoreGo, CleanPathMatchesGo) {
-    // Go's path.Clean test table (a selection).
-    const std::pair<const char*, const char*> rows[] = {
-        {"", "."},
-        {"abc", "abc"},
-        {"abc/def", "abc/def"},
-        {"a/b/c", "a/b/c"},
-        {".", "."},
-        {"..", ".."},
-        {"../..", "../.."},
-        {"../../abc", "../../abc"},
-        {"/abc", "/abc"},
-        {"/", "/"},
-        {"abc/", "abc"},
-        {"abc/def/", "abc/def"},
-        {"a/b/c/", "a/b/c"},
-        {"./", "."},
-        {"../", ".."},
-        {"../../", "../.."},
-        {"/abc/", "/abc"},
-        {"abc//def//ghi", "abc/def/ghi"},
-        {"//abc", "/abc"},
-        {"///abc", "/abc"},
-        {"//abc//", "/abc"},
-        {"abc//", "abc"},
-        {"abc/./def", "abc/def"},
-        {"/./abc/def", "/abc/def"},
-        {"abc/.", "abc"},
-        {"abc/def/ghi/../jkl", "abc/def/jkl"},
-        {"abc/def/../ghi/../jkl", "abc/jkl"},
-        {"abc/def/..", "abc"},
-        {"abc/def/../..", "."},
-        {"/abc/def/../..", "/"},
-        {"abc/def/../../..", ".."},
-        {"/abc/def/../../..", "/"},
-        {"abc/def/../../../ghi/jkl/../../../mno", "../../mno"},
-        {"abc/./../def", "def"},
-        {"abc//./../def", "def"},
-        {"abc/../../././../def", "../../def"},
-    };
-    for (const auto& [in, want] : rows)
-        EXPECT_EQ(di::clean_path(in), want) << in;
-}
-
-TEST(DockerIgnoreGo, TrimSpaceIsUnicodeAware) {
-    EXPECT_EQ(di::trim_space(" \t\v\f\r\n a b \n"), "a b");
-    EXPECT_EQ(di::trim_space("\xE3\x80\x80x\xC2\x85"), "x");      // U+3000, U+0085
-    EXPECT_EQ(di::trim_space("\xEF\xBB\xBFx"), "\xEF\xBB\xBFx");  // U+FEFF is not a space
-    EXPECT_EQ(di::trim_space("\xFF "), "\xFF");
-    EXPECT_EQ(di::trim_space("   "), "");
-}
-
-TEST(DockerIgnoreGo, DecodeRuneLikeGo) {
-    size_t w = 0;
-    EXPECT_EQ(di::decode_rune("\xC3\xA9", 0, &w), U'\u00E9');
-    EXPECT_EQ(w, 2u);
-    EXPECT_EQ(di::decode_rune("\xF0\x9F\x98\x80", 0, &w), U'\U0001F600');
-    EXPECT_EQ(w, 4u);
-    // Invalid: overlong, surrogate, truncated, stray continuation, > U+10FFFF.
-    for (const char* bad : {"\xC0\xAF", "\xED\xA0\x80", "\xE2\x82", "\x80", "\xF4\x90\x80\x80"}) {
-        EXPECT_EQ(di::decode_rune(bad, 0, &w), di::kRuneError) << bad;
-        EXPECT_EQ(w, 1u);
-    }
-}
+// Go's path.Clean, strings.TrimSpace and UTF-8 decoding are tested in
+// tests/base/go_*_test.cpp.
 
 TEST(DockerIgnoreGo, TranslationMatchesPatternmatcher) {
     // patternmatcher's TestCompile expectations.
@@ -237,7 +176,7 @@ TEST(DockerIgnoreRegex, DfaAgreesWithBruteForceGlob) {
         for (int i = len(rng); i > 0; --i)
             pattern.push_back(pattern_chars[pc(rng)]);
         if (pattern.find("**") != std::string::npos) continue;
-        const std::string cleaned = di::clean_path(pattern);
+        const std::string cleaned = strata::go::path::clean(pattern);
         if (cleaned != pattern || pattern[0] == '/') continue;
         const DockerIgnore ig = DockerIgnore::from_patterns({pattern}, "t");
         for (int k = 0; k < 20; ++k) {
@@ -265,7 +204,7 @@ TEST(DockerIgnoreRegex, DfaAgreesWithNfa) {
         std::string pattern;
         for (int i = len(rng); i > 0; --i)
             pattern += atoms[atom(rng)];
-        if (!di::is_valid_glob(pattern)) continue;
+        if (!strata::go::path::is_valid_pattern(pattern)) continue;
         const di::Translation t = di::translate_pattern(pattern);
         if (t.kind != di::MatchKind::kRegex) continue;
         const di::Automaton dfa(di::compile_go_regex(t.regex));
