@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "base/go/utf8.hpp"
+
 namespace strata::frontend {
 namespace {
 
@@ -15,19 +17,7 @@ std::pair<std::string, size_t> excerpt(const std::string& line, size_t column0, 
     // Split into code points (byte ranges).
     std::vector<std::pair<size_t, size_t>> cps;
     for (size_t i = 0; i < line.size();) {
-        const auto b = static_cast<unsigned char>(line[i]);
-        size_t len = b < 0x80             ? 1
-                     : (b & 0xE0) == 0xC0 ? 2
-                     : (b & 0xF0) == 0xE0 ? 3
-                     : (b & 0xF8) == 0xF0 ? 4
-                                          : 1;
-        if (i + len > line.size()) len = 1;
-        for (size_t k = 1; k < len; ++k) {
-            if ((static_cast<unsigned char>(line[i + k]) & 0xC0) != 0x80) {
-                len = 1;
-                break;
-            }
-        }
+        const size_t len = go::utf8::decode(line, i).width;
         cps.emplace_back(i, len);
         i += len;
     }

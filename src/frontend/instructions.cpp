@@ -12,6 +12,7 @@
 
 #include "base/go/strconv.hpp"
 #include "base/go/strings.hpp"
+#include "base/go/utf8.hpp"
 
 namespace strata::frontend {
 namespace {
@@ -94,10 +95,7 @@ std::string printable(std::string_view s) {
 }
 
 size_t code_points(std::string_view s) {
-    size_t n = 0;
-    for (char c : s)
-        n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-    return n;
+    return go::utf8::rune_count(s);
 }
 
 // Builds one Instruction from a Node; errors are located in the node's line.

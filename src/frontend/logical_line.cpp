@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "base/go/utf8.hpp"
+
 namespace strata::frontend {
 
 using grammar::DockerfileLexer;
@@ -15,9 +17,11 @@ SourcePos LogicalLine::pos_at(size_t offset) const {
     if (it != segments.begin()) --it;
     SourcePos pos = it->pos;
     const size_t end = std::min(offset, text.size());
-    for (size_t i = it->offset; i < end; ++i) {
-        // Count code points: every byte that is not a UTF-8 continuation byte.
-        if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) ++pos.column;
+    // Columns count characters as the source text decodes them (an invalid
+    // byte is one).
+    if (it->offset < end) {
+        pos.column += static_cast<uint32_t>(
+            go::utf8::rune_count(std::string_view(text).substr(it->offset, end - it->offset)));
     }
     return pos;
 }

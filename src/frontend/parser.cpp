@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "base/go/strings.hpp"
+#include "base/go/utf8.hpp"
 #include "frontend/diagnostic.hpp"
 #include "frontend/node.hpp"
 
@@ -33,10 +34,7 @@ SourcePos pos_of(const antlr4::Token* t) {
 }
 
 size_t code_points(std::string_view s) {
-    size_t n = 0;
-    for (char c : s)
-        n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-    return n;
+    return go::utf8::rune_count(s);
 }
 
 class TreeBuilder {

@@ -3,44 +3,9 @@
 #include <limits>
 
 #include "base/error.hpp"
+#include "base/go/utf8.hpp"
 
 namespace strata::frontend {
-namespace {
-
-constexpr char32_t kReplacement = 0xFFFD;
-
-// Decodes one UTF-8 sequence at s[i]; returns its length, or 0 if invalid.
-size_t decode_utf8(std::string_view s, size_t i, char32_t& out) {
-    const auto b0 = static_cast<unsigned char>(s[i]);
-    if (b0 < 0x80) {
-        out = b0;
-        return 1;
-    }
-    size_t len;
-    char32_t cp;
-    char32_t min;
-    if ((b0 & 0xE0) == 0xC0) {
-        len = 2, cp = b0 & 0x1F, min = 0x80;
-    } else if ((b0 & 0xF0) == 0xE0) {
-        len = 3, cp = b0 & 0x0F, min = 0x800;
-    } else if ((b0 & 0xF8) == 0xF0) {
-        len = 4, cp = b0 & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (i + len > s.size()) return 0;
-    for (size_t k = 1; k < len; ++k) {
-        const auto b = static_cast<unsigned char>(s[i + k]);
-        if ((b & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (b & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    out = cp;
-    return len;
-}
-
-}  // namespace
-
 SourceText::SourceText(std::string bytes) : bytes_(std::move(bytes)) {
     if (bytes_.size() >= std::numeric_limits<uint32_t>::max()) {
         throw Error(ErrorKind::kParse, "Dockerfile is larger than 4 GiB");
@@ -49,14 +14,13 @@ SourceText::SourceText(std::string bytes) : bytes_(std::move(bytes)) {
     offsets_.reserve(bytes_.size() + 1);
     line_starts_.push_back(0);
     for (size_t i = 0; i < bytes_.size();) {
-        char32_t cp;
-        size_t len = decode_utf8(bytes_, i, cp);
-        if (len == 0) cp = kReplacement, len = 1;
-        code_points_.push_back(cp);
+        // An invalid byte is one U+FFFD, as Go (and so BuildKit) reads it.
+        const go::utf8::Rune r = go::utf8::decode(bytes_, i);
+        code_points_.push_back(r.rune);
         offsets_.push_back(static_cast<uint32_t>(i));
-        if (cp == '\n' && i + 1 < bytes_.size())
+        if (r.rune == '\n' && i + 1 < bytes_.size())
             line_starts_.push_back(static_cast<uint32_t>(i + 1));
-        i += len;
+        i += r.width;
     }
     offsets_.push_back(static_cast<uint32_t>(bytes_.size()));
 }

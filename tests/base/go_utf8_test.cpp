@@ -81,6 +81,17 @@ TEST(GoUtf8, DecodesAtAnOffsetAndAtTheEnd) {
     EXPECT_TRUE(decode(s, 2).invalid());
 }
 
+TEST(GoUtf8, RuneCountCountsEachInvalidByte) {
+    EXPECT_EQ(rune_count(""), 0u);
+    EXPECT_EQ(rune_count("abc"), 3u);
+    EXPECT_EQ(rune_count("a\xE2\x98\xBA"
+                         "b"),
+              3u);
+    EXPECT_EQ(rune_count("\xE2\x98"), 2u);      // truncated: two invalid bytes
+    EXPECT_EQ(rune_count("\xC0\xAF"), 2u);      // overlong: two invalid bytes
+    EXPECT_EQ(rune_count("\x80\x80\x80"), 3u);  // stray continuation bytes
+}
+
 TEST(GoUtf8, AppendEncodesAndReplacesInvalidRunes) {
     std::string out;
     for (char32_t r : {U'a', char32_t{0xE9}, char32_t{0x263A}, char32_t{0x1F600}})

@@ -36,6 +36,13 @@ Rune decode(std::string_view s, size_t pos) {
     return {r, len};
 }
 
+size_t rune_count(std::string_view s) {
+    size_t n = 0;
+    for (size_t i = 0; i < s.size(); ++n)
+        i += decode(s, i).width;
+    return n;
+}
+
 void append(std::string& out, char32_t r) {
     if (!valid_rune(r)) r = kRuneError;
     if (r < 0x80) {

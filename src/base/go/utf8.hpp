@@ -28,6 +28,10 @@ struct Rune {
 // missing continuation bytes); {kRuneError, 0} when pos is at the end.
 Rune decode(std::string_view s, size_t pos = 0);
 
+// utf8.RuneCountInString: the characters decode() finds in s (each invalid
+// byte counts as one).
+size_t rune_count(std::string_view s);
+
 // utf8.ValidRune: a Unicode scalar value (not a surrogate, at most U+10FFFF).
 constexpr bool valid_rune(char32_t r) {
     return r <= kMaxRune && (r < 0xD800 || r > 0xDFFF);
