@@ -49,7 +49,7 @@ std::string go_print(const ordered_json& v) {
         case ordered_json::value_t::array: {
             std::string out = "[";
             for (size_t i = 0; i < v.size(); ++i)
-                out += (i ? " " : "") + go_print(v[i]);
+                out.append(i ? " " : "").append(go_print(v[i]));
             return out + "]";
         }
         case ordered_json::value_t::object: {

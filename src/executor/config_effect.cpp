@@ -11,7 +11,7 @@ store::ImageConfig scratch_config(const planner::Platform& platform) {
     c.os = platform.os;
     c.architecture = platform.architecture;
     c.variant = platform.variant;
-    c.config.working_dir = "/";
+    c.config.working_dir.assign(1, '/');  // = "/" trips GCC 12's -Wrestrict at -O3
     return c;
 }
 

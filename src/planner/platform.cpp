@@ -58,7 +58,7 @@ Platform host_platform() {
     if (uname(&u) == 0) machine = u.machine;
     if (machine.rfind("armv", 0) == 0) {  // armv7l, armv6l
         p.architecture = "arm";
-        p.variant = "v" + std::string(1, machine.size() > 4 ? machine[4] : '7');
+        p.variant = {'v', machine.size() > 4 ? machine[4] : '7'};
     } else {
         p.architecture = machine;
     }

@@ -1,5 +1,7 @@
 #include "sandbox/isolation_setup.hpp"
 
+#include <fmt/format.h>
+
 #include <atomic>
 #include <mutex>
 
@@ -46,8 +48,7 @@ IsolationSetup IsolationSetup::prepare(const Isolation& iso, const std::string& 
         CgroupLimits limits = iso.limits;
         if (!limits.pids) limits.pids = kDefaultPidsLimit;
         if (*limits.pids <= 0) limits.pids.reset();  // --pids-limit -1: unlimited
-        s.cgroup_->cgroup =
-            Cgroup::create("c" + std::to_string(++g_counter), limits, s.cgroup_->why);
+        s.cgroup_->cgroup = Cgroup::create(fmt::format("c{}", ++g_counter), limits, s.cgroup_->why);
         if (!s.cgroup_->cgroup && (iso.limits.memory_bytes || iso.limits.cpus || iso.limits.pids))
             throw Error(ErrorKind::kUsage,
                         "--memory, --cpus and --pids-limit need cgroups, which cannot be used "
