@@ -189,6 +189,12 @@ TEST(GoPath, MatchDetails) {
         {"*[", "", kBad},
         {"**a", "ba", kYes},  // stars collapse
         {"a*", "a/", kNo},
+        // Go commits to the leftmost place where a chunk matches and never
+        // revisits an earlier star: here "[^a]" takes the 'b' and the last
+        // star cannot take the '/'. A backtracking matcher (strata's before)
+        // would let the first star take "b" + "\xC3\xA9" and "[^a]" the '/'.
+        {"*[^a]*", "b\xC3\xA9/", kNo},
+        {"*[^a]", "b/", kYes},  // the last chunk must reach the end, so it moves on
     };
     for (const auto& c : cases)
         EXPECT_EQ(match(c.pattern, c.name), c.want) << c.pattern << " ~ " << c.name;
