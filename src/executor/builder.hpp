@@ -21,9 +21,9 @@
 #include <string>
 #include <vector>
 
-#include "executor/build_secrets.hpp"
 #include "executor/progress.hpp"
-#include "executor/run_executor.hpp"
+#include "executor/run/build_secrets.hpp"
+#include "executor/run/run_executor.hpp"
 #include "frontend/diagnostic.hpp"
 #include "planner/planner.hpp"
 #include "store/compression.hpp"

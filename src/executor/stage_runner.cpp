@@ -10,9 +10,8 @@
 #include "base/temp_dir.hpp"
 #include "executor/build_session.hpp"
 #include "executor/config_effect.hpp"
-#include "executor/copy_request.hpp"
+#include "executor/copy/copy.hpp"
 #include "executor/explain.hpp"
-#include "executor/workdir_step.hpp"
 #include "store/image_config_time.hpp"
 #include "store/layer_writer.hpp"
 
@@ -272,7 +271,6 @@ class StageRunner {
     }
 
     void copy(const Step& st, size_t i, const std::filesystem::path& layer_dir, Vertex* v) {
-        const CopyRequest req = copy_request(st.copy, s_.request.source_date_epoch);
         LayerStackView parent(s_.unpack(r_.layers), "the image");
         std::optional<LayerStackView> from;
         const SourceView* source = nullptr;
@@ -303,7 +301,8 @@ class StageRunner {
         env.prefetched = s_.digester->prefetched();
         env.reuse_layer = previous_layer(i);
         const auto t0 = std::chrono::steady_clock::now();
-        const CopyResult result = run_copy(req, *source, parent, layer_dir, env);
+        const CopyResult result =
+            run_copy_step(st.copy, *source, parent, layer_dir, env, s_.request.source_date_epoch);
         if (v)
             v->log(fmt::format("copied {} entries, {} of file content in {:.2f}s{}", result.entries,
                                progress_bytes(result.bytes), seconds_since(t0),

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "executor/builder.hpp"
-#include "executor/container_runner.hpp"
+#include "executor/run/container_runner.hpp"
 #include "store/image_fixture.hpp"
 #include "store/image_import.hpp"
 #include "store/image_store.hpp"

@@ -15,7 +15,7 @@
 #include <linux/capability.h>
 
 #include "build_fixture.hpp"
-#include "executor/container_runner.hpp"
+#include "executor/run/container_runner.hpp"
 #include "frontend/diagnostic.hpp"
 
 namespace strata::buildtest {

@@ -11,7 +11,7 @@
 #include <fstream>
 
 #include "build_fixture.hpp"
-#include "executor/container_runner.hpp"
+#include "executor/run/container_runner.hpp"
 #include "store/prune.hpp"
 #include "store/store_check.hpp"
 

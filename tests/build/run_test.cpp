@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "build_fixture.hpp"
-#include "executor/container_runner.hpp"
+#include "executor/run/container_runner.hpp"
 #include "frontend/diagnostic.hpp"
 
 namespace strata::buildtest {

@@ -33,7 +33,7 @@
 #include <vector>
 
 #include "build_fixture.hpp"
-#include "executor/container_runner.hpp"
+#include "executor/run/container_runner.hpp"
 #include "frontend/diagnostic.hpp"
 #include "sandbox/cgroup.hpp"
 #include "sandbox/cgroup_place.hpp"

@@ -23,7 +23,7 @@
 #include <random>
 
 #include "build_fixture.hpp"
-#include "executor/container_runner.hpp"
+#include "executor/run/container_runner.hpp"
 #include "frontend/diagnostic.hpp"
 
 namespace strata::buildtest {

@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "base/error.hpp"
-#include "executor/archive_extract.hpp"
-#include "executor/copy_step.hpp"
+#include "executor/copy/archive_extract.hpp"
+#include "executor/copy/copy_step.hpp"
 #include "executor_test_util.hpp"
 
 namespace strata::executor {

@@ -3,7 +3,7 @@
 // copied beside them.
 #include <gtest/gtest.h>
 
-#include "executor/copy_step.hpp"
+#include "executor/copy/copy_step.hpp"
 #include "executor_test_util.hpp"
 
 namespace strata::executor {

@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "base/error.hpp"
-#include "executor/copy_step.hpp"
-#include "executor/url_fetch.hpp"
+#include "executor/copy/copy_step.hpp"
+#include "executor/copy/url_fetch.hpp"
 #include "executor_test_util.hpp"
 #include "support/http_server.hpp"
 

@@ -1,6 +1,6 @@
 // --secret and --ssh: buildx's flag syntax, BuildKit's rules for where a
 // secret comes from, and ssh-agent started for key files (and stopped).
-#include "executor/build_secrets.hpp"
+#include "executor/run/build_secrets.hpp"
 
 #include <gtest/gtest.h>
 #include <signal.h>

@@ -11,7 +11,7 @@
 #include "base/unique_fd.hpp"
 #include "cache/context_snapshot.hpp"
 #include "cache/filesystem.hpp"
-#include "executor/copy_step.hpp"
+#include "executor/copy/copy_step.hpp"
 #include "executor_test_util.hpp"
 
 namespace strata::executor {

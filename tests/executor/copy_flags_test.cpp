@@ -9,7 +9,7 @@
 #include <ctime>
 
 #include "base/error.hpp"
-#include "executor/copy_step.hpp"
+#include "executor/copy/copy_step.hpp"
 #include "executor_test_util.hpp"
 
 namespace strata::executor {

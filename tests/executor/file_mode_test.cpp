@@ -1,5 +1,5 @@
 // --chmod values: octal and chmod(1)-style symbolic modes.
-#include "executor/file_mode.hpp"
+#include "executor/copy/file_mode.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // The Go path semantics COPY's rules are written in: path.Clean, path.Base,
 // filepath.Match, wildcard splitting and destination normalization.
-#include "executor/go_path.hpp"
+#include "executor/copy/go_path.hpp"
 
 #include <gtest/gtest.h>
 

@@ -5,8 +5,8 @@
 #include <gtest/gtest.h>
 
 #include "base/error.hpp"
-#include "executor/copy_step.hpp"
-#include "executor/workdir_step.hpp"
+#include "executor/copy/copy_step.hpp"
+#include "executor/copy/workdir_step.hpp"
 #include "executor_test_util.hpp"
 
 namespace strata::executor {

@@ -1,11 +1,11 @@
 // --chown: parsing, /etc/passwd and /etc/group lookups in the destination
 // image, and the owners COPY gives files and the directories it creates.
-#include "executor/owner.hpp"
+#include "executor/copy/owner.hpp"
 
 #include <gtest/gtest.h>
 
 #include "base/error.hpp"
-#include "executor/copy_step.hpp"
+#include "executor/copy/copy_step.hpp"
 #include "executor_test_util.hpp"
 
 namespace strata::executor {

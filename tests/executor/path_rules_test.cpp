@@ -8,7 +8,7 @@
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
 #include "base/error.hpp"
-#include "executor/copy_step.hpp"
+#include "executor/copy/copy_step.hpp"
 #include "executor_test_util.hpp"
 
 namespace strata::executor {

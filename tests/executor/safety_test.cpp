@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "base/error.hpp"
-#include "executor/copy_step.hpp"
-#include "executor/layer_tree.hpp"
+#include "executor/copy/copy_step.hpp"
+#include "executor/copy/layer_tree.hpp"
 #include "executor_test_util.hpp"
 
 namespace strata::executor {

@@ -1,13 +1,13 @@
 // LayerStackView and BuildContext: merging a stack of overlay-style layer
 // directories (whiteouts, opaque directories), chroot-like symlink
 // resolution, .dockerignore visibility, and COPY --from reading a stack.
-#include "executor/source_view.hpp"
+#include "executor/copy/source_view.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
 #include "base/error.hpp"
-#include "executor/copy_step.hpp"
+#include "executor/copy/copy_step.hpp"
 #include "executor_test_util.hpp"
 
 namespace strata::executor {

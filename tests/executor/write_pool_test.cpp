@@ -1,6 +1,6 @@
 // WritePool: every task runs before drain() returns, the first error comes
 // back to the caller, and a pool without threads runs tasks inline.
-#include "executor/write_pool.hpp"
+#include "executor/copy/write_pool.hpp"
 
 #include <gtest/gtest.h>
 

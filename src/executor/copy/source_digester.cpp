@@ -1,4 +1,4 @@
-#include "executor/source_digester.hpp"
+#include "executor/copy/source_digester.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -10,9 +10,9 @@
 #include "base/unique_fd.hpp"
 #include "cache/context_digest.hpp"
 #include "cache/context_resolve.hpp"
-#include "executor/copy_items.hpp"
-#include "executor/copy_request.hpp"
-#include "executor/file_mode.hpp"
+#include "executor/copy/copy_items.hpp"
+#include "executor/copy/copy_request.hpp"
+#include "executor/copy/file_mode.hpp"
 
 namespace strata::executor {
 

@@ -1,7 +1,7 @@
-#include "executor/dest_state.hpp"
+#include "executor/copy/dest_state.hpp"
 
 #include "base/error.hpp"
-#include "executor/go_path.hpp"
+#include "executor/copy/go_path.hpp"
 
 namespace strata::executor {
 

@@ -1,9 +1,9 @@
-#include "executor/owner.hpp"
+#include "executor/copy/owner.hpp"
 
 #include <vector>
 
 #include "base/error.hpp"
-#include "executor/source_view.hpp"
+#include "executor/copy/source_view.hpp"
 
 namespace strata::executor {
 

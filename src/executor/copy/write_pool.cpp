@@ -1,4 +1,4 @@
-#include "executor/write_pool.hpp"
+#include "executor/copy/write_pool.hpp"
 
 #include <algorithm>
 

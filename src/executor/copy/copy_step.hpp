@@ -20,8 +20,8 @@
 #include <string>
 #include <vector>
 
-#include "executor/source_view.hpp"
-#include "executor/url_fetch.hpp"
+#include "executor/copy/source_view.hpp"
+#include "executor/copy/url_fetch.hpp"
 
 namespace strata::executor {
 

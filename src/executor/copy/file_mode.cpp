@@ -1,4 +1,4 @@
-#include "executor/file_mode.hpp"
+#include "executor/copy/file_mode.hpp"
 
 #include "base/error.hpp"
 

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "executor/copy_step.hpp"
+#include "executor/copy/copy_step.hpp"
 #include "planner/build_plan.hpp"
 
 namespace strata::executor {

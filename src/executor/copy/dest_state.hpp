@@ -13,9 +13,9 @@
 #include <optional>
 #include <string>
 
-#include "executor/layer_tree.hpp"
-#include "executor/owner.hpp"
-#include "executor/source_view.hpp"
+#include "executor/copy/layer_tree.hpp"
+#include "executor/copy/owner.hpp"
+#include "executor/copy/source_view.hpp"
 
 namespace strata::executor {
 

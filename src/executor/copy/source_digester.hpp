@@ -27,8 +27,8 @@
 
 #include "cache/cache_index.hpp"
 #include "cache/context_snapshot.hpp"
-#include "executor/source_view.hpp"
-#include "executor/url_fetch.hpp"
+#include "executor/copy/source_view.hpp"
+#include "executor/copy/url_fetch.hpp"
 #include "planner/cache_key.hpp"
 #include "store/image_store_record.hpp"
 

@@ -1,4 +1,4 @@
-#include "executor/copy_step.hpp"
+#include "executor/copy/copy_step.hpp"
 
 #include <fcntl.h>
 
@@ -9,14 +9,14 @@
 
 #include "base/error.hpp"
 #include "base/temp_dir.hpp"
-#include "executor/archive_extract.hpp"
-#include "executor/copy_items.hpp"
-#include "executor/dest_state.hpp"
-#include "executor/file_mode.hpp"
-#include "executor/go_path.hpp"
-#include "executor/owner.hpp"
-#include "executor/tree_walker.hpp"
-#include "executor/write_pool.hpp"
+#include "executor/copy/archive_extract.hpp"
+#include "executor/copy/copy_items.hpp"
+#include "executor/copy/dest_state.hpp"
+#include "executor/copy/file_mode.hpp"
+#include "executor/copy/go_path.hpp"
+#include "executor/copy/owner.hpp"
+#include "executor/copy/tree_walker.hpp"
+#include "executor/copy/write_pool.hpp"
 
 namespace strata::executor {
 

@@ -1,4 +1,4 @@
-#include "executor/url_fetch.hpp"
+#include "executor/copy/url_fetch.hpp"
 
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -12,7 +12,7 @@
 #include "base/curl_library.hpp"
 #include "base/error.hpp"
 #include "base/unique_fd.hpp"
-#include "executor/go_path.hpp"
+#include "executor/copy/go_path.hpp"
 
 namespace strata::executor {
 

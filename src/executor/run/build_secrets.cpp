@@ -1,4 +1,4 @@
-#include "executor/build_secrets.hpp"
+#include "executor/run/build_secrets.hpp"
 
 #include <fcntl.h>
 #include <poll.h>

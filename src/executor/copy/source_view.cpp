@@ -1,4 +1,4 @@
-#include "executor/source_view.hpp"
+#include "executor/copy/source_view.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -11,7 +11,7 @@
 
 #include "base/error.hpp"
 #include "base/in_root.hpp"
-#include "executor/go_path.hpp"
+#include "executor/copy/go_path.hpp"
 
 namespace strata::executor {
 

@@ -1,4 +1,4 @@
-#include "executor/layer_tree.hpp"
+#include "executor/copy/layer_tree.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "base/error.hpp"
-#include "executor/go_path.hpp"
+#include "executor/copy/go_path.hpp"
 
 namespace strata::executor {
 

@@ -1,11 +1,11 @@
-#include "executor/workdir_step.hpp"
+#include "executor/copy/workdir_step.hpp"
 
 #include <ctime>
 
-#include "executor/dest_state.hpp"
-#include "executor/go_path.hpp"
-#include "executor/layer_tree.hpp"
-#include "executor/owner.hpp"
+#include "executor/copy/dest_state.hpp"
+#include "executor/copy/go_path.hpp"
+#include "executor/copy/layer_tree.hpp"
+#include "executor/copy/owner.hpp"
 
 namespace strata::executor {
 

@@ -1,4 +1,4 @@
-#include "executor/cache_mount_dirs.hpp"
+#include "executor/run/cache_mount_dirs.hpp"
 
 #include <system_error>
 

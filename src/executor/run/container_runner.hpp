@@ -10,7 +10,7 @@
 #include <optional>
 
 #include "base/temp_dir.hpp"
-#include "executor/run_executor.hpp"
+#include "executor/run/run_executor.hpp"
 #include "sandbox/private_network.hpp"
 #include "sandbox/sandbox.hpp"
 

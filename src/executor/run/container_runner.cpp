@@ -1,4 +1,4 @@
-#include "executor/container_runner.hpp"
+#include "executor/run/container_runner.hpp"
 
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -8,7 +8,7 @@
 #include <fstream>
 
 #include "base/error.hpp"
-#include "executor/owner.hpp"
+#include "executor/copy/copy.hpp"
 #include "planner/run_mount.hpp"
 #include "sandbox/chroot_isolation.hpp"
 #include "sandbox/sandbox.hpp"

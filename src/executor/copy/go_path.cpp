@@ -1,4 +1,4 @@
-#include "executor/go_path.hpp"
+#include "executor/copy/go_path.hpp"
 
 #include <cstdint>
 

@@ -1,4 +1,4 @@
-#include "executor/archive_extract.hpp"
+#include "executor/copy/archive_extract.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "base/error.hpp"
-#include "executor/go_path.hpp"
+#include "executor/copy/go_path.hpp"
 
 namespace strata::executor {
 

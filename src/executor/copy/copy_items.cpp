@@ -1,7 +1,7 @@
-#include "executor/copy_items.hpp"
+#include "executor/copy/copy_items.hpp"
 
 #include "base/error.hpp"
-#include "executor/go_path.hpp"
+#include "executor/copy/go_path.hpp"
 
 namespace strata::executor {
 

@@ -14,8 +14,8 @@
 #include <optional>
 #include <string>
 
-#include "executor/dest_state.hpp"
-#include "executor/owner.hpp"
+#include "executor/copy/dest_state.hpp"
+#include "executor/copy/owner.hpp"
 
 namespace strata::executor {
 

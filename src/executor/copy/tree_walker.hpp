@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "executor/source_view.hpp"
+#include "executor/copy/source_view.hpp"
 #include "frontend/dockerignore.hpp"
 
 namespace strata::executor {

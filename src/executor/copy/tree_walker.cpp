@@ -1,6 +1,6 @@
-#include "executor/tree_walker.hpp"
+#include "executor/copy/tree_walker.hpp"
 
-#include "executor/go_path.hpp"
+#include "executor/copy/go_path.hpp"
 
 namespace strata::executor {
 

@@ -1,4 +1,4 @@
-#include "executor/copy_request.hpp"
+#include "executor/copy/copy_request.hpp"
 
 namespace strata::executor {
 

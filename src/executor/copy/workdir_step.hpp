@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "executor/source_view.hpp"
+#include "executor/copy/source_view.hpp"
 
 namespace strata::executor {
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "executor/copy_step.hpp"
-#include "executor/source_view.hpp"
+#include "executor/copy/copy_step.hpp"
+#include "executor/copy/source_view.hpp"
 #include "frontend/dockerignore.hpp"
 
 namespace strata::executor {
