@@ -15,7 +15,7 @@ std::string dump_node(const Node& node) {
     }
     if (node.trigger) out += " (" + dump_node(*node.trigger) + ")";
     for (const std::string& arg : node.args)
-        out += " " + go::strconv::quote(arg);
+        out.append(" ").append(go::strconv::quote(arg));
     return out;
 }
 
@@ -23,7 +23,7 @@ std::string dump_tree(const ParsedDockerfile& df) {
     std::string out;
     for (const Node& node : df.nodes) {
         if (!out.empty()) out += '\n';
-        out += "(" + dump_node(node) + ")";
+        out.append("(").append(dump_node(node)).append(")");
     }
     return out;
 }
