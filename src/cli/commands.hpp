@@ -22,5 +22,6 @@ struct ExitCode {
 void add_parse_command(CLI::App& app);
 void add_image_commands(CLI::App& app, const GlobalOptions& global);
 void add_build_command(CLI::App& app, const GlobalOptions& global);  // build_command.cpp
+void add_diff_command(CLI::App& app, const GlobalOptions& global);   // diff_command.cpp
 
 }  // namespace strata::cli

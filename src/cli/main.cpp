@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
     strata::cli::add_parse_command(app);
     strata::cli::add_build_command(app, global);
     strata::cli::add_image_commands(app, global);
+    strata::cli::add_diff_command(app, global);
 
     try {
         app.parse(argc, argv);
