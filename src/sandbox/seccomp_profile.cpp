@@ -327,7 +327,7 @@ std::string compile_seccomp_profile(std::string_view json_text,
     json doc;
     try {
         doc = json::parse(json_text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // also out_of_range: a number like 1e400
         fail(origin, "(document)", fmt::format("not valid JSON: {}", e.what()));
     }
     if (!doc.is_object()) fail(origin, "(document)", "must be a JSON object");

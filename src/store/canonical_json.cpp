@@ -17,7 +17,7 @@ std::string canonical_json(const nlohmann::json& value) {
 nlohmann::json parse_json(std::string_view text, std::string_view what) {
     try {
         return nlohmann::json::parse(text.begin(), text.end());
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // also out_of_range: a number like 1e400
         throw Error(ErrorKind::kParse, fmt::format("{}: invalid JSON: {}", what, e.what()));
     }
 }

@@ -376,6 +376,14 @@ std::string error_of(const std::string& text) {
     return "(no error)";
 }
 
+// nlohmann reports a number beyond a double's range as out_of_range, not
+// parse_error; it is still a bad profile (found by image_json_fuzzer, which
+// hit the same in the store's JSON reader).
+TEST(SeccompBadProfile, NumberOutOfRangeIsAParseError) {
+    EXPECT_NE(error_of(R"({"defaultAction": "SCMP_ACT_ALLOW", "x": 1e400})").find("not valid JSON"),
+              std::string::npos);
+}
+
 TEST(SeccompBadProfile, ErrorsNameTheFileAndTheField) {
     struct Row {
         std::string text, want;
