@@ -10,7 +10,8 @@
 #include <vector>
 
 #include "base/error.hpp"
-#include "executor/copy/go_path.hpp"
+#include "base/go/path.hpp"
+#include "executor/copy/path_parts.hpp"
 
 namespace strata::executor {
 
@@ -81,7 +82,7 @@ std::string clean_entry_name(const std::string& raw, const ExtractOptions& o) {
     size_t i = 0;
     while (i < raw.size() && raw[i] == '/')
         ++i;
-    std::string name = clean_path(raw.substr(i));
+    std::string name = go::path::clean(raw.substr(i));
     if (name == "." || name.empty()) return "";
     if (name == ".." || name.starts_with("../"))
         refuse(o, "archive path \"" + raw + "\" is outside the extraction root");
@@ -145,7 +146,7 @@ class Extractor {
                     next = clean_entry_name(target, o_);
                 } else {
                     const std::string base = join_rel(resolved, resolved.size());
-                    next = clean_path(base.empty() ? target : base + "/" + target);
+                    next = go::path::clean(base.empty() ? target : base + "/" + target);
                     if (next == ".") next.clear();
                     if (next == ".." || next.starts_with("../") || next.starts_with("/"))
                         refuse(o_, "archive symlink \"" + join_rel(candidate, candidate.size()) +

@@ -1,7 +1,8 @@
 #include "executor/copy/copy_items.hpp"
 
 #include "base/error.hpp"
-#include "executor/copy/go_path.hpp"
+#include "base/go/path.hpp"
+#include "executor/copy/path_parts.hpp"
 
 namespace strata::executor {
 
@@ -22,12 +23,12 @@ bool is_context(const SourceView& v) {
 // a path that climbs above the root is an error (BuildKit silently re-roots it).
 std::string clean_source(const CopyRequest& r, const SourceView& v, const std::string& src) {
     if (is_context(v) && (src.empty() || src.front() != '/')) {
-        const std::string rel = clean_path(src);
+        const std::string rel = go::path::clean(src);
         if (rel == ".." || rel.starts_with("../"))
             throw Error(ErrorKind::kUsage, std::string(instruction_name(r)) + " failed: \"" + src +
                                                "\" is outside the build context");
     }
-    return clean_path("/" + src);
+    return go::path::clean("/" + src);
 }
 
 std::vector<std::string> literal_prefix(const std::string& pattern) {
@@ -48,7 +49,9 @@ void collect_matches(const SourceView& v, const Node& dir, const std::string& re
     for (const Node& child : v.children(dir)) {
         const std::string child_rel = rel.empty() ? child.name : rel + "/" + child.name;
         if (depth + 1 == pattern_depth) {
-            if (match_pattern(pattern, child_rel)) out.push_back(child_rel);
+            // A malformed pattern (kBadPattern) matches nothing, as before.
+            if (go::path::match(pattern, child_rel) == go::path::MatchResult::kMatch)
+                out.push_back(child_rel);
         } else if (child.type == FileType::kDirectory) {
             collect_matches(v, child, child_rel, depth + 1, pattern, pattern_depth, out);
             child.dir->close();
@@ -69,7 +72,7 @@ std::vector<Match> expand(const CopyRequest& r, const SourceView& v, const std::
     if (!contains_wildcards(path)) {
         auto res = v.resolve(path, true);
         if (!res.node) not_found(r, v, path);
-        out.push_back({std::move(*res.node), path, base_name(path)});
+        out.push_back({std::move(*res.node), path, go::path::base(path)});
         return out;
     }
     const WildcardSplit split = split_wildcards(path);
@@ -108,7 +111,7 @@ void plan_parents(const CopyRequest& r, const SourceView& v, size_t index, const
         CopyItem item;
         item.source_index = index;
         item.display = src;
-        item.base = base_name(m.path);
+        item.base = go::path::base(m.path);
         item.node = std::move(m.node);
         if (item.node.type == FileType::kDirectory && !pattern_clean.empty()) {
             item.include = frontend::DockerIgnore::from_patterns({pattern_clean}, "--parents");
@@ -176,7 +179,7 @@ PlannedSources plan_sources(const CopyRequest& r, const SourceView& v, const Cop
             CopyItem item;
             item.source_index = i;
             item.display = src;
-            item.base = base_name(m.path);
+            item.base = go::path::base(m.path);
             item.node = std::move(m.node);
             item.wildcard_match = wildcard;
             item.match_rel = std::move(m.rel);
@@ -189,7 +192,7 @@ PlannedSources plan_sources(const CopyRequest& r, const SourceView& v, const Cop
         item.kind = CopyItem::Kind::kInline;
         item.source_index = r.sources.size() + k;
         item.display = "<<" + r.inline_sources[k].name;
-        item.base = base_name(r.inline_sources[k].name);
+        item.base = go::path::base(r.inline_sources[k].name);
         item.content = r.inline_sources[k].content;
         ++planned.matched;
         planned.matched_by_source[item.source_index] = 1;

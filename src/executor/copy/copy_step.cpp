@@ -8,15 +8,17 @@
 #include <utility>
 
 #include "base/error.hpp"
+#include "base/go/path.hpp"
 #include "base/temp_dir.hpp"
 #include "executor/copy/archive_extract.hpp"
 #include "executor/copy/copy_items.hpp"
 #include "executor/copy/dest_state.hpp"
 #include "executor/copy/file_mode.hpp"
-#include "executor/copy/go_path.hpp"
 #include "executor/copy/owner.hpp"
+#include "executor/copy/path_parts.hpp"
 #include "executor/copy/tree_walker.hpp"
 #include "executor/copy/write_pool.hpp"
+#include "planner/copy_dest.hpp"
 
 namespace strata::executor {
 
@@ -71,7 +73,7 @@ class Copier : public WalkSink {
     // directory (or the destination's parent) is made first.
     void place_source(const std::string& dest, const std::vector<const CopyItem*>& items) {
         const std::string ensure =
-            dest_is_dir_syntax(dest) ? dest : dest.substr(0, dest.rfind('/') + 1);
+            planner::copy_dest_is_dir(dest) ? dest : dest.substr(0, dest.rfind('/') + 1);
         ensure_resolved(ensure);
         links_.clear();
         for (const CopyItem* item : items)
@@ -165,7 +167,7 @@ class Copier : public WalkSink {
                 return;
             }
         }
-        Resolved r = dest_.merged().resolve(clean_path(dest), true);
+        Resolved r = dest_.merged().resolve(go::path::clean(dest), true);
         const bool dest_is_dir = r.node && r.node->type == FileType::kDirectory;
         if (item.kind == CopyItem::Kind::kNode && item.node.type == FileType::kDirectory) {
             // A directory source: its contents go into the destination.
@@ -374,17 +376,17 @@ CopyResult run_copy(const CopyRequest& req, const SourceView& source, const Laye
         throw Error(ErrorKind::kNotFound,
                     std::string(instruction_name(req)) + " failed: no source files were specified");
 
-    const std::string dest = normalize_dest(req.workdir, req.dest);
+    const std::string dest = planner::copy_dest(req.workdir, req.dest);
     bool all_dirs = true;
     for (const auto& item : planned.items)
         all_dirs = all_dirs && item.kind == CopyItem::Kind::kNode &&
                    item.node.type == FileType::kDirectory;
-    if (planned.items.size() > 1 && !all_dirs && !dest_is_dir_syntax(dest)) {
+    if (planned.items.size() > 1 && !all_dirs && !planner::copy_dest_is_dir(dest)) {
         // Docker's rule. Like BuildKit, strata also accepts an existing
         // directory, and several directories (whose contents merge anyway);
         // BuildKit's silent overwrite of one file by the next
         // (moby/buildkit#1853) cannot happen.
-        auto d = merged.lookup(clean_path(dest), true);
+        auto d = merged.lookup(go::path::clean(dest), true);
         if (!d || d->type != FileType::kDirectory)
             throw Error(ErrorKind::kUsage,
                         std::string("When using ") + instruction_name(req) +

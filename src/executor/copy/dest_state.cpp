@@ -1,7 +1,7 @@
 #include "executor/copy/dest_state.hpp"
 
 #include "base/error.hpp"
-#include "executor/copy/go_path.hpp"
+#include "executor/copy/path_parts.hpp"
 
 namespace strata::executor {
 

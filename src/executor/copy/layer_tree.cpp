@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "base/error.hpp"
-#include "executor/copy/go_path.hpp"
+#include "executor/copy/path_parts.hpp"
 
 namespace strata::executor {
 

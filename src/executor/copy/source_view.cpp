@@ -11,7 +11,7 @@
 
 #include "base/error.hpp"
 #include "base/in_root.hpp"
-#include "executor/copy/go_path.hpp"
+#include "executor/copy/path_parts.hpp"
 
 namespace strata::executor {
 

@@ -1,6 +1,6 @@
 #include "executor/copy/tree_walker.hpp"
 
-#include "executor/copy/go_path.hpp"
+#include "executor/copy/path_parts.hpp"
 
 namespace strata::executor {
 

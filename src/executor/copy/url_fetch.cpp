@@ -11,8 +11,8 @@
 
 #include "base/curl_library.hpp"
 #include "base/error.hpp"
+#include "base/go/path.hpp"
 #include "base/unique_fd.hpp"
-#include "executor/copy/go_path.hpp"
 
 namespace strata::executor {
 
@@ -152,7 +152,7 @@ std::string url_file_name(std::string_view url) {
         return "__unnamed__";
     std::string p(path);
     curl_library().free(path);
-    std::string base = base_name(p);
+    std::string base = go::path::base(p);
     if (base == "." || base == "/" || base.empty()) return "__unnamed__";
     return base;
 }

@@ -2,8 +2,8 @@
 
 #include <ctime>
 
+#include "base/go/path.hpp"
 #include "executor/copy/dest_state.hpp"
-#include "executor/copy/go_path.hpp"
 #include "executor/copy/layer_tree.hpp"
 #include "executor/copy/owner.hpp"
 
@@ -12,7 +12,7 @@ namespace strata::executor {
 void make_workdir(const std::string& path, const std::string& user, const LayerStackView& parent,
                   const std::filesystem::path& layer_dir,
                   std::optional<int64_t> source_date_epoch) {
-    const std::string clean = clean_path("/" + path);
+    const std::string clean = go::path::clean("/" + path);
     const Resolved there = parent.resolve(clean, true);
     if (there.node && there.node->type == FileType::kDirectory) return;
 
