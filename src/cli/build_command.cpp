@@ -17,6 +17,7 @@
 #include "base/temp_dir.hpp"
 #include "base/unique_fd.hpp"
 #include "cache/build_record.hpp"
+#include "cli/build_check.hpp"
 #include "cli/build_output.hpp"
 #include "cli/build_progress.hpp"
 #include "cli/commands.hpp"
@@ -42,6 +43,7 @@ struct BuildCmdOptions {
     int64_t pids_limit = 0;
     std::string context;
     bool no_cache = false, quiet = false, explain = false;
+    bool check_reproducible = false;  // --check-reproducible (build_check.hpp)
     BuildOutputFlags out;  // --output, --annotation, --rewrite-timestamp, --push
     unsigned jobs = 0;
 };
@@ -405,6 +407,7 @@ int run_build(const GlobalOptions& global, const BuildCmdOptions& o) {
                    result.image.config.str(), result.seconds, built, cached,
                    names.empty() ? "" : ":", names);
     }
+    if (o.check_reproducible) return check_reproducible(req, *store, result, mode, runner.get());
     return 0;
 }
 
@@ -452,6 +455,9 @@ void add_build_command(CLI::App& app, const GlobalOptions& global) {
     cmd->add_option("--ssh", o->ssh,
                     "SSH agent for RUN --mount=type=ssh: default|ID[=SOCKET|KEY[,KEY...]]; "
                     "repeatable");
+    cmd->add_flag("--check-reproducible", o->check_reproducible,
+                  "Build a second time without the cache and fail, with a diff report, "
+                  "unless both images are the same");
     cmd->add_flag("--explain", o->explain,
                   "Say, for every step that misses the cache, which input changed");
     add_build_output_flags(*cmd, o->out);

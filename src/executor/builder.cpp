@@ -146,7 +146,7 @@ store::ImageRecord export_image(BuildSession& s, const StageResult& target,
             changed = changed || !at || *at != rec.manifest;
         }
     }
-    if (changed) {
+    if (changed && !s.request.scratch) {
         auto tx = s.store.begin();
         if (auto existing = tx.image(rec.manifest))
             rec = *existing;
@@ -155,7 +155,7 @@ store::ImageRecord export_image(BuildSession& s, const StageResult& target,
         for (const auto& t : tags)
             tx.tag(t, rec.manifest);
         tx.commit();
-    } else {
+    } else if (present) {
         rec = *present;
     }
     for (const auto& t : tags)
@@ -248,7 +248,7 @@ BuildResult build(const BuildRequest& request_in, store::ImageStore& store, Prog
     result.image = export_image(s, results.at(s.plan.target), result.names);
     result.steps = s.reports();
     result.source_date_epoch = request.source_date_epoch;
-    save_record(s);
+    if (!request.scratch) save_record(s);
     // Large duplicate layer directories set aside by LayerStore are deleted
     // by `strata prune`, never during a build: deleting thousands of files
     // makes the next thousands of creations on ext4 slow (measured: a

@@ -49,6 +49,11 @@ struct BuildRequest {
     std::optional<int64_t> source_date_epoch;
     unsigned jobs = 0;  // stages built at once; 0 = the number of cores
     bool explain = false;
+    // A scratch build (`build --check-reproducible`'s second one): it neither
+    // records cache entries nor the --explain record, tags nothing and
+    // publishes no image record; its blobs are content-addressed (prune frees
+    // them). Combine with plan.no_cache to skip cache lookups.
+    bool scratch = false;
     store::Compression compression = store::Compression::kGzip;
     std::vector<SecretSource> secrets;  // --secret (values are read when a RUN needs them)
     std::vector<SshSource> ssh;         // --ssh

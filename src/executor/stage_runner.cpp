@@ -116,7 +116,7 @@ class StageRunner {
                     if (s_.request.explain) explain(i, st, record, rep, v ? &*v : nullptr);
                     const store::LayerRecord layer = execute(st, i, v ? &*v : nullptr);
                     created = store::format_timestamp(store::now_timestamp());
-                    s_.cache.put({rep.key, *created, layer, st.display});
+                    if (!s_.request.scratch) s_.cache.put({rep.key, *created, layer, st.display});
                     r_.layers.push_back(layer);
                     rep.outcome = StepReport::Outcome::kBuilt;
                     if (v) v->done();
