@@ -157,7 +157,7 @@ class BuildTest : public ::testing::Test {
             } else {
                 n.type = 'o';
             }
-            t["/" + it->path().lexically_relative(dir).string()] = n;
+            t[(fs::path("/") / it->path().lexically_relative(dir)).string()] = n;
         }
         return t;
     }

@@ -1,5 +1,6 @@
 // The live progress view, checked through a small terminal model: what
 // the bytes it writes leave on a screen of a given size, scrollback included.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -209,7 +210,7 @@ TEST_F(TtyProgressTest, ManyRunningStepsNeverOutgrowTheScreen) {
     {
         auto p = make_tty_progress(file_, 60, height);
         for (int i = 1; i <= 30; ++i) {
-            p->started(i, "[" + std::to_string(i) + "/30] RUN step");
+            p->started(i, fmt::format("[{}/30] RUN step", i));
             p->log(i, "output of " + std::to_string(i));
         }
         p->note("n");

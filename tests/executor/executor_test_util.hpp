@@ -142,7 +142,7 @@ inline std::vector<std::string> snapshot(const fs::path& root, SnapshotOptions o
     for (const auto& p : paths) {
         struct stat st {};
         if (::lstat(p.c_str(), &st) != 0) throw std::runtime_error("lstat " + p.string());
-        std::string rel = "/" + p.lexically_relative(root).string();
+        std::string rel = (fs::path("/") / p.lexically_relative(root)).string();
         char mode[16];
         snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
         std::string ids = std::to_string(st.st_uid) + ":" + std::to_string(st.st_gid);

@@ -3,6 +3,7 @@
 // resolution, .dockerignore visibility, and COPY --from reading a stack.
 #include "executor/copy/source_view.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
@@ -159,10 +160,10 @@ TEST(StackLimits, WideDirectoryUnderSmallDescriptorLimit) {
     TempDir tmp = TempDir::create(fs::temp_directory_path(), "strata-wide-");
     std::vector<fs::path> layers;
     for (int l = 0; l < 4; ++l) {
-        fs::path dir = tmp.path() / ("l" + std::to_string(l));
+        fs::path dir = tmp.path() / fmt::format("l{}", l);
         for (int i = 0; i < 600; ++i)
-            fs::create_directories(dir / "wide" / ("d" + std::to_string(i)));
-        write_text(dir / "wide/d7" / ("f" + std::to_string(l)), "x");
+            fs::create_directories(dir / "wide" / fmt::format("d{}", i));
+        write_text(dir / "wide/d7" / fmt::format("f{}", l), "x");
         layers.push_back(dir);
     }
     fs::path parent = tmp.path() / "parent", layer = tmp.path() / "layer";

@@ -1,4 +1,5 @@
 // Several strata processes share one store; kill -9 never leaves it unreadable.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -18,8 +19,7 @@ TEST(Concurrency, FourProcessesImportAndTagAtOnce) {
     fs::path root = dir.path() / "root";
     std::vector<fs::path> tars;
     for (int i = 0; i < 4; ++i)
-        tars.push_back(
-            make_busybox_rootfs(dir.path() / std::to_string(i), "p" + std::to_string(i)));
+        tars.push_back(make_busybox_rootfs(dir.path() / std::to_string(i), fmt::format("p{}", i)));
     // Each process: import its own rootfs under two names, tag a shared name
     // (last writer wins), tag and untag a private name, several rounds.
     std::vector<pid_t> pids;
@@ -49,8 +49,7 @@ TEST(Concurrency, FourProcessesImportAndTagAtOnce) {
     EXPECT_TRUE(names.get(Reference::parse("shared:latest")));
     for (int i = 0; i < 4; ++i)
         for (int r = 1; r <= 3; ++r)
-            EXPECT_TRUE(
-                names.get(Reference::parse("p" + std::to_string(i) + ":r" + std::to_string(r))));
+            EXPECT_TRUE(names.get(Reference::parse(fmt::format("p{}:r{}", i, r))));
     auto report = check_store(store);
     EXPECT_TRUE(report.ok()) << (report.problems.empty() ? "" : report.problems[0]);
     auto cli = strata(root, {"store", "check"});
