@@ -178,7 +178,7 @@ LayerTree::LayerTree(const std::filesystem::path& dir) : path_(dir) {
     UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!fd) throw system_error("open layer directory", dir.string());
     root_.fd = std::make_shared<const UniqueFd>(std::move(fd));
-    root_.path = "/";
+    root_.path.assign(1, '/');  // = "/" trips GCC 12's -Wrestrict at -O3
 }
 
 std::string LayerTree::child_path(const Dir& dir, const std::string& name) const {
