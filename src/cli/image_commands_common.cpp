@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "base/go/utf8.hpp"
 #include "cache/cache_index.hpp"
 #include "sandbox/user_namespace.hpp"
 #include "store/store_root.hpp"
@@ -104,12 +105,10 @@ std::string created_at(const std::string& rfc3339) {
 
 namespace {
 
-// Characters (UTF-8 code points) in s: what tabwriter and Ellipsis count.
+// Characters in s, counted as Go's utf8.RuneCountInString does: what
+// tabwriter and Ellipsis count.
 size_t runes(std::string_view s) {
-    size_t n = 0;
-    for (unsigned char c : s)
-        n += (c & 0xC0) != 0x80;
-    return n;
+    return go::utf8::rune_count(s);
 }
 
 }  // namespace
@@ -117,14 +116,10 @@ size_t runes(std::string_view s) {
 std::string ellipsis(std::string_view s, size_t width) {
     if (width == 0) return {};
     if (runes(s) <= width) return std::string(s);
-    std::string out;
-    size_t n = 0;
-    for (size_t i = 0; i < s.size(); ++i) {
-        unsigned char c = static_cast<unsigned char>(s[i]);
-        if ((c & 0xC0) != 0x80 && n++ == width - 1) break;
-        out += s[i];
-    }
-    return out + "…";
+    size_t end = 0;  // after width - 1 characters
+    for (size_t n = 0; n + 1 < width; ++n)
+        end += go::utf8::decode(s, end).width;
+    return std::string(s.substr(0, end)) + "…";
 }
 
 std::string Table::render() const {
