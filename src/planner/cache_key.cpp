@@ -66,6 +66,11 @@ std::string KeyComputer::base_key(size_t stage) {
     }
     const StagePlan& sp = plan_.stage(stage);
     std::vector<KeyField> fields{{"op", "FROM"}, {"platform", sp.platform.str()}};
+    // Every layer's file times are clamped to SOURCE_DATE_EPOCH (and COPY sets
+    // them to it), so a step's result depends on the epoch: it is part of each
+    // chain's root. Without an epoch the keys are as they always were.
+    if (plan_.source_date_epoch)
+        fields.push_back({"source-date-epoch", std::to_string(*plan_.source_date_epoch)});
     std::string parent;
     switch (sp.base_kind) {
         case StagePlan::BaseKind::kScratch:

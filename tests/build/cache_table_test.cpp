@@ -279,7 +279,14 @@ const Row kRows[] = {
      [](CacheTable& t, executor::BuildRequest&) {
          t.replace_in_dockerfile("--chown=app main.go", "--chown=nobody main.go");
      },
-     "CCCCBBBB"},
+     "CCCCBBBB"},    // COPY and the layer writer put the epoch into file times, so an entry
+    // made without it (or with another) must not be reused (the false hit
+    // of moby/buildkit#3180).
+    {"source_date_epoch_set",
+     [](CacheTable&, executor::BuildRequest& r) {
+         r.plan.build_args["SOURCE_DATE_EPOCH"] = "1700000000";
+     },
+     "BBBBBBBB"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Edits, CacheTable, ::testing::ValuesIn(kRows),

@@ -287,6 +287,16 @@ std::vector<KeyRow> rows() {
              in.replace("ENV MODE=prod", "ENV MODE=dev");
          },
          "HHHHHHHHH HHMMM"},
+        // Layer times are clamped to the epoch: entries made without it, or
+        // with another, are not reused (moby/buildkit#3180's false hit).
+        {"SOURCE_DATE_EPOCH set", none,
+         [](Inputs& in) { in.args["SOURCE_DATE_EPOCH"] = "1700000000"; }, "MMMMMMMMM MMMMM"},
+        {"SOURCE_DATE_EPOCH changed",
+         [](Inputs& in) { in.args["SOURCE_DATE_EPOCH"] = "1700000000"; },
+         [](Inputs& in) { in.args["SOURCE_DATE_EPOCH"] = "1700000001"; }, "MMMMMMMMM MMMMM"},
+        {"SOURCE_DATE_EPOCH spelled differently",
+         [](Inputs& in) { in.args["SOURCE_DATE_EPOCH"] = "1700000000"; },
+         [](Inputs& in) { in.args["SOURCE_DATE_EPOCH"] = "+1700000000"; }, all_hit},
     };
 }
 

@@ -55,7 +55,7 @@ WildcardSplit split_wildcards(std::string_view path) {
         if (!found && contains_wildcards(parts[k])) found = true;
         std::string& dst = found ? out.pattern : out.base;
         if (parts[k].empty()) {
-            if (k == 0 && !found) dst = "/";
+            if (k == 0 && !found) dst.push_back('/');  // dst is empty here
             continue;
         }
         if (!dst.empty() && dst.back() != '/') dst += '/';
