@@ -60,11 +60,11 @@ TEST_F(BuildOutputCli, TarToStdoutIsTheMergedFilesystemClamped) {
 
 TEST_F(BuildOutputCli, LocalWritesTheFilesIntoADirectory) {
     const fs::path out = dir_.path() / "out";
-    for (const std::string spec : {out.string(), "type=local,dest=" + out.string() + "2"}) {
+    for (const std::string& spec : {out.string(), "type=local,dest=" + out.string() + "2"}) {
         const auto r = build({"-o", spec});
         ASSERT_EQ(r.code, 0) << r.err;
     }
-    for (const fs::path d : {out, fs::path(out.string() + "2")}) {
+    for (const fs::path& d : {out, fs::path(out.string() + "2")}) {
         EXPECT_EQ(read_file(d / "app/a.txt"), "alpha\n");
         EXPECT_EQ(read_file(d / "app/b.txt"), "built\n");
         EXPECT_FALSE(fs::exists(d / "etc/motd"));
