@@ -14,6 +14,8 @@
 #include <deque>
 #include <vector>
 
+#include "base/go/path.hpp"
+
 namespace strata {
 
 namespace {
@@ -308,15 +310,8 @@ UniqueFd open_in_root(int root_fd, std::string_view path, int flags, unsigned mo
 }
 
 std::string clean_in_root(std::string_view path) {
-    std::vector<std::string> out;
-    for (auto& t : tokens(path)) {
-        if (t == "..") {
-            if (!out.empty()) out.pop_back();
-        } else {
-            out.push_back(std::move(t));
-        }
-    }
-    return join_abs(out, out.size());
+    // Rooted, path.Clean drops every ".." that would climb above "/".
+    return go::path::clean("/" + std::string(path));
 }
 
 InRootParent open_parent_in_root(int root_fd, std::string_view path, bool create,

@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "base/go/utf8.hpp"
+
 namespace strata::cli {
 
 namespace {
@@ -60,20 +62,17 @@ std::string printable(std::string_view line) {
     return out;
 }
 
-// Columns `s` takes, counting one per UTF-8 code point.
+// Columns `s` takes, counting one per code point (Go's utf8.RuneCountInString:
+// an invalid byte counts as one).
 size_t columns(std::string_view s) {
-    size_t n = 0;
-    for (char c : s)
-        n += (static_cast<unsigned char>(c) & 0xc0) != 0x80;
-    return n;
+    return go::utf8::rune_count(s);
 }
 
 // The first `cols` code points of `s`, never cutting a UTF-8 sequence.
 std::string first_columns(std::string_view s, size_t cols) {
-    size_t i = 0, n = 0;
-    for (; i < s.size(); ++i) {
-        if ((static_cast<unsigned char>(s[i]) & 0xc0) != 0x80 && n++ == cols) break;
-    }
+    size_t i = 0;
+    for (size_t n = 0; i < s.size() && n < cols; ++n)
+        i += go::utf8::decode(s, i).width;
     return std::string(s.substr(0, i));
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/go/path.hpp"
 #include "store/digest.hpp"
 #include "store/whiteout.hpp"
 
@@ -39,24 +40,7 @@ const char* entry_type_name(EntryType t) {
 }
 
 std::string clean_entry_path(std::string_view name) {
-    std::string out;
-    size_t i = 0;
-    while (i < name.size()) {
-        size_t j = name.find('/', i);
-        if (j == std::string_view::npos) j = name.size();
-        std::string_view part = name.substr(i, j - i);
-        if (!part.empty() && part != ".") {
-            if (part == "..") {
-                auto slash = out.rfind('/');
-                out.resize(slash == std::string::npos ? 0 : slash);
-            } else {
-                out += '/';
-                out += part;
-            }
-        }
-        i = j + 1;
-    }
-    return out.empty() ? "/" : out;
+    return go::path::clean("/" + std::string(name));
 }
 
 namespace {
