@@ -34,7 +34,7 @@ namespace {
 
 // init's fixed descriptors: 0 /dev/null, 1 and 2 the output pipe, 3 the
 // status pipe, 4 the spec; the spec names the rest (5, 6, ...).
-constexpr int kStatusFd = 3;
+[[maybe_unused]] constexpr int kStatusFd = 3;  // placed by position in fd_sources below
 constexpr int kSpecFd = 4;
 constexpr int kFirstExtraFd = 5;
 
