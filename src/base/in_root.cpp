@@ -311,7 +311,7 @@ UniqueFd open_in_root(int root_fd, std::string_view path, int flags, unsigned mo
 
 std::string clean_in_root(std::string_view path) {
     // Rooted, path.Clean drops every ".." that would climb above "/".
-    return go::path::clean("/" + std::string(path));
+    return go::path::clean(std::string("/").append(path));  // not "/" + ...: GCC 12 -Wrestrict
 }
 
 InRootParent open_parent_in_root(int root_fd, std::string_view path, bool create,

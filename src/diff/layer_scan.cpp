@@ -40,7 +40,7 @@ const char* entry_type_name(EntryType t) {
 }
 
 std::string clean_entry_path(std::string_view name) {
-    return go::path::clean("/" + std::string(name));
+    return go::path::clean(std::string("/").append(name));  // not "/" + ...: GCC 12 -Wrestrict
 }
 
 namespace {
