@@ -44,7 +44,7 @@ struct BuildCmdOptions {
     std::string context;
     bool no_cache = false, quiet = false, explain = false;
     bool check_reproducible = false;  // --check-reproducible (build_check.hpp)
-    BuildOutputFlags out;  // --output, --annotation, --rewrite-timestamp, --push
+    BuildOutputFlags out;             // --output, --annotation, --rewrite-timestamp, --push
     unsigned jobs = 0;
 };
 

@@ -44,7 +44,7 @@ struct BuildRequest {
     std::string explain_id;
     planner::PlanOptions plan;  // target, build args, --no-cache(-filter), platforms
     std::vector<store::Reference> tags;
-    std::map<std::string, std::string> labels;  // --label, applied to the final image
+    std::map<std::string, std::string> labels;       // --label, applied to the final image
     std::map<std::string, std::string> annotations;  // --annotation: the manifest's
     std::optional<int64_t> source_date_epoch;
     unsigned jobs = 0;  // stages built at once; 0 = the number of cores

@@ -15,6 +15,7 @@
 #include "base/unique_fd.hpp"
 #include "store/layer_reader.hpp"
 #include "store/layer_writer.hpp"
+#include "store/safe_path.hpp"
 
 namespace strata::store {
 
@@ -23,19 +24,7 @@ namespace {
 // Sets every mtime under `dirfd` that is later than `epoch` to it. Changing a
 // child's times does not touch its directory's mtime, so one pass suffices.
 void clamp_tree(int dirfd, const std::string& path, int64_t epoch) {
-    UniqueFd dup(::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!dup) throw system_error("open", path);
-    DIR* d = ::fdopendir(dup.get());
-    if (!d) throw system_error("opendir", path);
-    dup.release();
-    std::unique_ptr<DIR, int (*)(DIR*)> guard(d, ::closedir);
-    std::vector<std::string> names;
-    errno = 0;
-    while (struct dirent* e = ::readdir(d)) {
-        const std::string name = e->d_name;
-        if (name != "." && name != "..") names.push_back(name);
-    }
-    if (errno != 0) throw system_error("readdir", path);
+    const std::vector<std::string> names = list_dir(dirfd, path);
     for (const auto& name : names) {
         const std::string child = path + "/" + name;
         struct stat st {};

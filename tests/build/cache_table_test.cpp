@@ -279,7 +279,7 @@ const Row kRows[] = {
      [](CacheTable& t, executor::BuildRequest&) {
          t.replace_in_dockerfile("--chown=app main.go", "--chown=nobody main.go");
      },
-     "CCCCBBBB"},    // COPY and the layer writer put the epoch into file times, so an entry
+     "CCCCBBBB"},  // COPY and the layer writer put the epoch into file times, so an entry
     // made without it (or with another) must not be reused (the false hit
     // of moby/buildkit#3180).
     {"source_date_epoch_set",

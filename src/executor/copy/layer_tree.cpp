@@ -19,6 +19,7 @@
 
 #include "base/error.hpp"
 #include "executor/copy/path_parts.hpp"
+#include "store/safe_path.hpp"
 
 namespace strata::executor {
 
@@ -30,25 +31,7 @@ bool is_layer_xattr(std::string_view name) {
 }
 
 std::vector<std::string> list_dir_names(int dirfd, const std::string& what) {
-    int fd = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) throw system_error("open directory", what);
-    DIR* d = ::fdopendir(fd);
-    if (!d) {
-        int err = errno;
-        ::close(fd);
-        throw system_error("opendir", what, err);
-    }
-    std::vector<std::string> names;
-    errno = 0;
-    while (struct dirent* de = ::readdir(d)) {
-        std::string_view n = de->d_name;
-        if (n != "." && n != "..") names.emplace_back(n);
-        errno = 0;
-    }
-    int err = errno;
-    ::closedir(d);
-    if (err != 0) throw system_error("readdir", what, err);
-    return names;
+    return store::list_dir(dirfd, what);
 }
 
 void remove_at(int dirfd, const std::string& name, const std::string& what) {

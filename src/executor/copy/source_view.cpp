@@ -12,6 +12,7 @@
 #include "base/error.hpp"
 #include "base/in_root.hpp"
 #include "executor/copy/path_parts.hpp"
+#include "store/safe_path.hpp"
 
 namespace strata::executor {
 
@@ -46,25 +47,7 @@ std::string read_link(int dirfd, const std::string& name, const std::string& wha
 }
 
 std::vector<std::string> list_names(int dirfd, const std::string& what) {
-    int fd = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) throw system_error("open directory", what);
-    DIR* d = ::fdopendir(fd);
-    if (!d) {
-        int err = errno;
-        ::close(fd);
-        throw system_error("opendir", what, err);
-    }
-    std::vector<std::string> names;
-    errno = 0;
-    while (struct dirent* de = ::readdir(d)) {
-        std::string_view n = de->d_name;
-        if (n != "." && n != "..") names.emplace_back(n);
-        errno = 0;
-    }
-    int err = errno;
-    ::closedir(d);
-    if (err != 0) throw system_error("readdir", what, err);
-    return names;
+    return store::list_dir(dirfd, what);
 }
 
 std::string child_path(const std::string& dir, std::string_view name) {
