@@ -1,0 +1,214 @@
+#include "base/thread_pool.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include "base/error.hpp"
+
+namespace strata {
+
+namespace {
+constexpr unsigned kMaxThreads = 1024;
+}
+
+unsigned thread_pool_size() {
+    const char* env = std::getenv("STRATA_THREADS");
+    if (env && *env) {
+        unsigned n = 0;
+        const char* end = env + std::strlen(env);
+        auto [p, ec] = std::from_chars(env, end, n);
+        if (ec != std::errc() || p != end || n > kMaxThreads)
+            throw Error(ErrorKind::kUsage,
+                        "STRATA_THREADS='" + std::string(env) +
+                            "': expected a number of threads from 0 to 1024 (0: no worker "
+                            "threads); unset it for one per core");
+        return n;
+    }
+    return std::max(1u, std::thread::hardware_concurrency());
+}
+
+// One group's part of the pool's state, guarded by the pool's mutex.
+struct ThreadPool::GroupState {
+    TaskGroupOptions options;
+    std::deque<std::function<void()>> queue;
+    unsigned running = 0;
+    bool in_ready = false;  // listed in ThreadPool::ready_
+    std::exception_ptr error;
+    std::condition_variable cv;  // a task was queued or finished
+
+    bool can_start() const {
+        return !queue.empty() && !error &&
+               (options.max_parallel == 0 || running < options.max_parallel);
+    }
+};
+
+ThreadPool::ThreadPool(unsigned threads) : size_(threads) {}
+
+ThreadPool::~ThreadPool() {
+    {
+        std::lock_guard lock(mu_);
+        stop_ = true;
+    }
+    work_cv_.notify_all();
+    for (auto& t : threads_)
+        t.join();
+}
+
+ThreadPool& ThreadPool::shared() {
+    static ThreadPool* pool = new ThreadPool(thread_pool_size());
+    return *pool;
+}
+
+void ThreadPool::spawn_worker() {
+    try {
+        threads_.emplace_back([this] { worker(); });
+    } catch (const std::system_error&) {
+        // No thread to be had (EAGAIN): the tasks still run, on the threads
+        // that wait for their groups.
+    }
+}
+
+void ThreadPool::update_ready(GroupState& g) {
+    const bool want = g.can_start();
+    if (want && !g.in_ready) {
+        ready_.push_back(&g);
+        g.in_ready = true;
+    } else if (!want && g.in_ready) {
+        ready_.erase(std::find(ready_.begin(), ready_.end(), &g));
+        g.in_ready = false;
+    }
+    if (want) {
+        if (idle_ > 0) {
+            work_cv_.notify_one();
+        } else if (threads_.size() < size_) {
+            spawn_worker();
+        }
+    }
+}
+
+void ThreadPool::run_task(std::unique_lock<std::mutex>& lock, GroupState& g) {
+    std::function<void()> task;
+    if (g.options.lifo) {
+        task = std::move(g.queue.back());
+        g.queue.pop_back();
+    } else {
+        task = std::move(g.queue.front());
+        g.queue.pop_front();
+    }
+    ++g.running;
+    update_ready(g);
+    lock.unlock();
+    std::exception_ptr error;
+    try {
+        task();
+    } catch (...) {
+        error = std::current_exception();
+    }
+    task = nullptr;  // what it captured is released outside the lock
+    std::deque<std::function<void()>> dropped;
+    lock.lock();
+    --g.running;
+    if (error && !g.error) {
+        g.error = error;
+        dropped.swap(g.queue);
+    }
+    update_ready(g);
+    // Under the lock: once it is released, the group may be destroyed.
+    g.cv.notify_all();
+    if (!dropped.empty()) {
+        lock.unlock();
+        dropped.clear();
+        lock.lock();
+    }
+}
+
+void ThreadPool::worker() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+        while (!stop_ && ready_.empty()) {
+            ++idle_;
+            work_cv_.wait(lock);
+            --idle_;
+        }
+        if (stop_) return;
+        GroupState* g = ready_.front();
+        ready_.pop_front();
+        g->in_ready = false;
+        run_task(lock, *g);
+    }
+}
+
+TaskGroup::TaskGroup(TaskGroupOptions options, ThreadPool& pool)
+    : pool_(pool), state_(std::make_unique<ThreadPool::GroupState>()) {
+    state_->options = options;
+}
+
+TaskGroup::~TaskGroup() {
+    std::deque<std::function<void()>> dropped;
+    std::unique_lock lock(pool_.mu_);
+    dropped.swap(state_->queue);
+    pool_.update_ready(*state_);
+    state_->cv.wait(lock, [&] { return state_->running == 0; });
+    lock.unlock();
+}
+
+void TaskGroup::submit(std::function<void()> task) {
+    auto& g = *state_;
+    std::unique_lock lock(pool_.mu_);
+    if (g.options.max_queued > 0) {
+        // Room first: run a queued task here, or wait for one to finish.
+        while (!g.error && g.queue.size() >= g.options.max_queued) {
+            if (g.can_start()) {
+                pool_.run_task(lock, g);
+            } else {
+                g.cv.wait(lock);
+            }
+        }
+    }
+    if (g.error) {
+        lock.unlock();
+        return;  // dropped: wait() reports the failure
+    }
+    g.queue.push_back(std::move(task));
+    pool_.update_ready(g);
+    g.cv.notify_all();
+}
+
+void TaskGroup::rethrow_locked(std::unique_lock<std::mutex>& lock) {
+    auto& g = *state_;
+    g.cv.wait(lock, [&] { return g.running == 0; });
+    std::exception_ptr e = std::exchange(g.error, nullptr);
+    lock.unlock();
+    std::rethrow_exception(e);
+}
+
+void TaskGroup::run_until(const std::function<bool()>& done) {
+    auto& g = *state_;
+    std::unique_lock lock(pool_.mu_);
+    for (;;) {
+        if (g.error) rethrow_locked(lock);
+        if (done()) return;
+        if (g.can_start()) {
+            pool_.run_task(lock, g);
+        } else {
+            g.cv.wait(lock);
+        }
+    }
+}
+
+void TaskGroup::wait() {
+    const auto& g = *state_;
+    run_until([&] { return g.queue.empty() && g.running == 0; });
+}
+
+bool TaskGroup::failed() const {
+    std::lock_guard lock(pool_.mu_);
+    return state_->error != nullptr;
+}
+
+}  // namespace strata

@@ -1,0 +1,231 @@
+// ThreadPool/TaskGroup: every task runs before wait() returns, with any
+// number of threads including none; the first error comes back after the
+// running tasks ended; groups nest without deadlock on a pool of one thread;
+// max_parallel, max_queued and lifo hold; STRATA_THREADS is read and checked.
+#include "base/thread_pool.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <stdexcept>
+#include <vector>
+
+#include "base/error.hpp"
+
+namespace strata {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(ThreadPool, RunsEveryTaskBeforeWaitReturns) {
+    for (unsigned threads : {0u, 1u, 3u}) {
+        ThreadPool pool(threads);
+        TaskGroup group({}, pool);
+        std::atomic<int> done{0};
+        for (int i = 0; i < 5000; ++i)
+            group.submit([&] { ++done; });
+        group.wait();
+        EXPECT_EQ(done.load(), 5000) << threads;
+        group.submit([&] { ++done; });  // usable again after a wait
+        group.wait();
+        EXPECT_EQ(done.load(), 5001) << threads;
+    }
+}
+
+TEST(ThreadPool, TasksRunOnPoolThreadsToo) {
+    ThreadPool pool(2);
+    TaskGroup group({}, pool);
+    const auto caller = std::this_thread::get_id();
+    std::atomic<int> elsewhere{0};
+    for (int i = 0; i < 50; ++i)
+        group.submit([&] {
+            std::this_thread::sleep_for(1ms);
+            if (std::this_thread::get_id() != caller) ++elsewhere;
+        });
+    group.wait();
+    EXPECT_GT(elsewhere.load(), 0);
+}
+
+TEST(ThreadPool, TasksSubmitMoreTasksToTheirGroup) {
+    for (unsigned threads : {0u, 2u}) {
+        ThreadPool pool(threads);
+        TaskGroup group({}, pool);
+        std::atomic<int> done{0};
+        std::function<void(int)> tree = [&](int depth) {
+            ++done;
+            if (depth == 0) return;
+            for (int i = 0; i < 3; ++i)
+                group.submit([&, depth] { tree(depth - 1); });
+        };
+        group.submit([&] { tree(6); });
+        group.wait();
+        EXPECT_EQ(done.load(), (729 * 3 - 1) / 2) << threads;  // 1 + 3 + ... + 3^6
+    }
+}
+
+TEST(ThreadPool, FirstErrorComesBackAfterRunningTasksEndedAndTheRestIsDropped) {
+    ThreadPool pool(2);
+    TaskGroup group({}, pool);
+    std::atomic<bool> slow_finished{false};
+    std::atomic<int> done{0};
+    group.submit([&] {
+        std::this_thread::sleep_for(50ms);
+        slow_finished = true;
+    });
+    group.submit([] { throw std::runtime_error("disk full"); });
+    for (int i = 0; i < 10000; ++i)
+        group.submit([&] {
+            std::this_thread::sleep_for(10us);
+            ++done;
+        });
+    try {
+        group.wait();
+        FAIL() << "the error must come back";
+    } catch (const std::runtime_error& e) {
+        EXPECT_STREQ(e.what(), "disk full");
+        EXPECT_TRUE(slow_finished.load()) << "rethrown while a task still ran";
+    }
+    EXPECT_FALSE(group.failed());
+    EXPECT_LT(done.load(), 10000) << "queued work after the failure was dropped";
+    group.wait();  // reported once; the group is clean again
+    group.submit([&] { done = -1; });
+    group.wait();
+    EXPECT_EQ(done.load(), -1);
+}
+
+TEST(ThreadPool, NestedGroupsDoNotDeadlockOnOneThread) {
+    for (unsigned threads : {0u, 1u}) {
+        ThreadPool pool(threads);
+        TaskGroup outer({}, pool);
+        std::atomic<int> done{0};
+        for (int i = 0; i < 8; ++i)
+            outer.submit([&] {
+                // Occupies the only worker, and waits for work of its own.
+                TaskGroup inner({}, pool);
+                for (int j = 0; j < 8; ++j)
+                    inner.submit([&] { ++done; });
+                inner.wait();
+            });
+        outer.wait();
+        EXPECT_EQ(done.load(), 64) << threads;
+    }
+}
+
+TEST(ThreadPool, MaxParallelOneIsAStrandInSubmissionOrder) {
+    ThreadPool pool(4);
+    TaskGroup strand({.max_parallel = 1}, pool);
+    std::vector<int> order;
+    std::atomic<int> inside{0};
+    std::atomic<bool> overlapped{false};
+    for (int i = 0; i < 500; ++i)
+        strand.submit([&, i] {
+            if (++inside > 1) overlapped = true;
+            order.push_back(i);
+            --inside;
+        });
+    strand.wait();
+    EXPECT_FALSE(overlapped.load());
+    ASSERT_EQ(order.size(), 500u);
+    for (int i = 0; i < 500; ++i)
+        EXPECT_EQ(order[static_cast<size_t>(i)], i);
+}
+
+TEST(ThreadPool, MaxParallelBoundsConcurrency) {
+    ThreadPool pool(4);
+    TaskGroup group({.max_parallel = 2}, pool);
+    std::atomic<int> inside{0}, most{0};
+    for (int i = 0; i < 100; ++i)
+        group.submit([&] {
+            int now = ++inside;
+            int seen = most.load();
+            while (now > seen && !most.compare_exchange_weak(seen, now)) {
+            }
+            std::this_thread::sleep_for(200us);
+            --inside;
+        });
+    group.wait();
+    EXPECT_LE(most.load(), 2);
+    EXPECT_GE(most.load(), 1);
+}
+
+TEST(ThreadPool, MaxQueuedRunsTasksOnTheSubmitter) {
+    ThreadPool pool(0);  // nobody else: the submitter must make room itself
+    TaskGroup group({.max_queued = 4}, pool);
+    std::atomic<int> done{0};
+    for (int i = 0; i < 100; ++i) {
+        group.submit([&] { ++done; });
+        EXPECT_GE(done.load(), i - 4);
+    }
+    group.wait();
+    EXPECT_EQ(done.load(), 100);
+}
+
+TEST(ThreadPool, LifoTakesTheNewestFirst) {
+    ThreadPool pool(0);
+    TaskGroup group({.lifo = true}, pool);
+    std::vector<int> order;
+    for (int i = 0; i < 5; ++i)
+        group.submit([&, i] { order.push_back(i); });
+    group.wait();
+    EXPECT_EQ(order, (std::vector<int>{4, 3, 2, 1, 0}));
+}
+
+TEST(ThreadPool, RunUntilStopsWhenDone) {
+    ThreadPool pool(0);
+    TaskGroup group({}, pool);
+    int ran = 0;
+    for (int i = 0; i < 10; ++i)
+        group.submit([&] { ++ran; });
+    group.run_until([&] { return ran == 3; });
+    EXPECT_EQ(ran, 3);
+    group.wait();
+    EXPECT_EQ(ran, 10);
+}
+
+TEST(ThreadPool, DestructorDropsQueuedTasksAndWaitsForRunningOnes) {
+    ThreadPool pool(1);
+    std::atomic<bool> started{false}, finished{false};
+    std::atomic<int> others{0};
+    {
+        TaskGroup group({}, pool);
+        group.submit([&] {
+            started = true;
+            std::this_thread::sleep_for(50ms);
+            finished = true;
+        });
+        while (!started)
+            std::this_thread::yield();
+        for (int i = 0; i < 100; ++i)
+            group.submit([&] { ++others; });
+    }
+    EXPECT_TRUE(finished.load());
+    EXPECT_EQ(others.load(), 0);
+}
+
+TEST(ThreadPool, SizeFromStrataThreads) {
+    const char* old = std::getenv("STRATA_THREADS");
+    std::string saved = old ? old : "";
+    ::setenv("STRATA_THREADS", "3", 1);
+    EXPECT_EQ(thread_pool_size(), 3u);
+    ::setenv("STRATA_THREADS", "0", 1);
+    EXPECT_EQ(thread_pool_size(), 0u);
+    for (const char* bad : {"x", "-1", "2x", "5000"}) {
+        ::setenv("STRATA_THREADS", bad, 1);
+        try {
+            thread_pool_size();
+            ADD_FAILURE() << bad;
+        } catch (const Error& e) {
+            EXPECT_EQ(e.kind(), ErrorKind::kUsage);
+            EXPECT_NE(std::string(e.what()).find("STRATA_THREADS"), std::string::npos);
+        }
+    }
+    ::unsetenv("STRATA_THREADS");
+    EXPECT_EQ(thread_pool_size(), std::max(1u, std::thread::hardware_concurrency()));
+    if (old) ::setenv("STRATA_THREADS", saved.c_str(), 1);
+}
+
+}  // namespace
+}  // namespace strata
