@@ -11,7 +11,8 @@
 namespace strata::store {
 
 // "gzip, zlib 1.2.13, level 6, 256 KiB blocks with a 32 KiB dictionary,
-// no name, mtime 0"; "zstd, libzstd 1.5.4, level 3"; "none".
+// no name, mtime 0"; "zstd, libzstd 1.5.4, level 3, multithreaded format
+// with 8 MiB jobs, checksum, no content size"; "none".
 std::string compression_description(Compression c);
 
 // "pax_restricted, libarchive 3.6.2, entries sorted bytewise, numeric

@@ -10,6 +10,7 @@
 
 #include "base/error.hpp"
 #include "store/gzip_encoder.hpp"
+#include "store/zstd_encoder.hpp"
 
 namespace strata::store {
 
@@ -79,71 +80,21 @@ Compression detect_compression(const void* head, size_t n) {
 
 // --- Compressor ---------------------------------------------------------------
 //
-// libarchive's "raw" format with a compression filter: one entry whose data is
-// the byte stream. Options pin the output: gzip without timestamp (the 3.6
-// gzip filter stores time(NULL) unless told otherwise) and no file name,
-// fixed levels, no block padding after the compressed stream.
+// gzip: zlib in blocks (gzip_encoder.hpp), here on the caller's thread only;
+// zstd: libzstd with its worker threads (zstd_encoder.hpp). Both write the
+// same bytes for the same input on any machine.
 
 struct Compressor::Impl {
-    Compression compression;
     ByteSink sink;
-    std::unique_ptr<GzipEncoder> gzip;  // gzip: zlib in blocks (gzip_encoder.hpp)
-    struct archive* a = nullptr;
+    std::unique_ptr<GzipEncoder> gzip;
+    std::unique_ptr<ZstdEncoder> zstd;
     bool finished = false;
-    std::exception_ptr sink_error;
-
-    ~Impl() {
-        if (a) archive_write_free(a);
-    }
-
-    static la_ssize_t on_write(struct archive*, void* ctx, const void* buf, size_t n) {
-        auto* self = static_cast<Impl*>(ctx);
-        try {
-            self->sink(buf, n);
-        } catch (...) {
-            self->sink_error = std::current_exception();
-            return -1;
-        }
-        return static_cast<la_ssize_t>(n);
-    }
-
-    [[noreturn]] void fail(const char* op) {
-        if (sink_error) std::rethrow_exception(sink_error);
-        const char* msg = archive_error_string(a);
-        throw Error(ErrorKind::kInternal,
-                    std::string("compressor: ") + op + ": " + (msg ? msg : "unknown error"));
-    }
 };
 
 Compressor::Compressor(Compression c, ByteSink sink) : impl_(std::make_unique<Impl>()) {
-    impl_->compression = c;
     impl_->sink = std::move(sink);
-    if (c == Compression::kNone) return;  // pass-through, no libarchive needed
-    if (c == Compression::kGzip) {
-        impl_->gzip = std::make_unique<GzipEncoder>(impl_->sink, 0);
-        return;
-    }
-    auto& a = impl_->a;
-    a = archive_write_new();
-    if (!a) throw Error(ErrorKind::kInternal, "archive_write_new failed");
-    if (archive_write_add_filter_zstd(a) != ARCHIVE_OK) impl_->fail("zstd filter");
-    const std::string options = "zstd:compression-level=" + std::to_string(kZstdLevel);
-    if (archive_write_set_format_raw(a) != ARCHIVE_OK) impl_->fail("raw format");
-    if (archive_write_set_options(a, options.c_str()) != ARCHIVE_OK) impl_->fail("options");
-    // Unblocked output: the compressed bytes go to the sink as they come, with
-    // no zero padding after the end of the stream.
-    archive_write_set_bytes_per_block(a, 0);
-    archive_write_set_bytes_in_last_block(a, 1);
-    if (archive_write_open2(a, impl_.get(), nullptr, &Impl::on_write, nullptr, nullptr) !=
-        ARCHIVE_OK)
-        impl_->fail("open");
-    struct archive_entry* e = archive_entry_new();
-    archive_entry_set_pathname(e, "data");
-    archive_entry_set_filetype(e, AE_IFREG);
-    archive_entry_set_perm(e, 0644);
-    int r = archive_write_header(a, e);
-    archive_entry_free(e);
-    if (r != ARCHIVE_OK) impl_->fail("header");
+    if (c == Compression::kGzip) impl_->gzip = std::make_unique<GzipEncoder>(impl_->sink, 0);
+    if (c == Compression::kZstd) impl_->zstd = std::make_unique<ZstdEncoder>(impl_->sink);
 }
 
 Compressor::~Compressor() = default;
@@ -152,25 +103,15 @@ void Compressor::write(const void* data, size_t n) {
     if (impl_->finished) throw Error(ErrorKind::kInternal, "write to a finished compressor");
     if (n == 0) return;
     if (impl_->gzip) return impl_->gzip->write(data, n);
-    if (!impl_->a) {
-        impl_->sink(data, n);
-        return;
-    }
-    auto* p = static_cast<const char*>(data);
-    while (n > 0) {
-        la_ssize_t w = archive_write_data(impl_->a, p, n);
-        if (w <= 0) impl_->fail("write");
-        p += w;
-        n -= static_cast<size_t>(w);
-    }
+    if (impl_->zstd) return impl_->zstd->write(data, n);
+    impl_->sink(data, n);
 }
 
 void Compressor::finish() {
     if (impl_->finished) return;
     impl_->finished = true;
     if (impl_->gzip) return impl_->gzip->finish();
-    if (!impl_->a) return;
-    if (archive_write_close(impl_->a) != ARCHIVE_OK) impl_->fail("close");
+    if (impl_->zstd) return impl_->zstd->finish();
 }
 
 // --- Decompressor -----------------------------------------------------------

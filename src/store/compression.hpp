@@ -1,5 +1,6 @@
-// Layer compression: names, media types, and streaming (de)compressors built
-// on libarchive's filters.
+// Layer compression: names, media types, and streaming (de)compressors:
+// gzip through zlib (gzip_encoder.hpp), zstd through libzstd
+// (zstd_encoder.hpp), reading through libarchive's filters.
 #pragma once
 
 #include <cstddef>

@@ -21,26 +21,21 @@ void put_le32(std::string& out, uint32_t v) {
 
 }  // namespace
 
-GzipEncoder::GzipEncoder(ByteSink sink, unsigned threads) : sink_(std::move(sink)) {
+GzipEncoder::GzipEncoder(ByteSink sink, unsigned threads, int level)
+    : sink_(std::move(sink)),
+      level_(level),
+      max_in_flight_(kInFlightPerThread * std::max(1u, threads)) {
     pending_.reserve(kBlock);
-    for (unsigned i = 0; i < threads; ++i)
-        workers_.emplace_back([this] { work(); });
+    if (threads > 0)
+        tasks_ = std::make_unique<TaskGroup>(TaskGroupOptions{.max_parallel = threads});
 }
 
-GzipEncoder::~GzipEncoder() {
-    {
-        std::lock_guard lock(mu_);
-        stop_ = true;
-    }
-    work_cv_.notify_all();
-    for (auto& t : workers_)
-        t.join();
-}
+GzipEncoder::~GzipEncoder() = default;
 
-void GzipEncoder::deflate_block(Job& job) {
+void GzipEncoder::deflate_block(Job& job, int level) {
     z_stream z{};
     // Raw deflate (-15): the gzip framing is written around the blocks.
-    if (deflateInit2(&z, kGzipLevel, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    if (deflateInit2(&z, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
         throw Error(ErrorKind::kInternal, "deflateInit2 failed");
     std::unique_ptr<z_stream, int (*)(z_stream*)> guard(&z, deflateEnd);
     if (!job.dictionary.empty() &&
@@ -58,30 +53,7 @@ void GzipEncoder::deflate_block(Job& job) {
     job.output.resize(job.output.size() - z.avail_out);
     job.crc = static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(job.input.data()),
                                           static_cast<uInt>(job.input.size())));
-}
-
-void GzipEncoder::work() {
-    for (;;) {
-        Job* job = nullptr;
-        {
-            std::unique_lock lock(mu_);
-            work_cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-            if (stop_) return;
-            job = queue_.front();
-            queue_.pop_front();
-        }
-        try {
-            deflate_block(*job);
-        } catch (...) {
-            std::lock_guard lock(mu_);
-            if (!error_) error_ = std::current_exception();
-        }
-        {
-            std::lock_guard lock(mu_);
-            job->done = true;
-        }
-        done_cv_.notify_all();
-    }
+    job.done.store(true, std::memory_order_release);
 }
 
 void GzipEncoder::submit(bool last) {
@@ -102,44 +74,29 @@ void GzipEncoder::submit(bool last) {
     pending_.clear();
     pending_.reserve(kBlock);
 
-    if (workers_.empty()) {
-        deflate_block(*job);
-        job->done = true;
-        in_flight_.emplace(job->index, std::move(job));
-        emit_ready(false);
-        return;
+    Job* raw = job.get();
+    in_flight_.emplace(raw->index, std::move(job));
+    if (tasks_) {
+        tasks_->submit([raw, level = level_] { deflate_block(*raw, level); });
+    } else {
+        deflate_block(*raw, level_);
     }
-    {
-        std::lock_guard lock(mu_);
-        Job* raw = job.get();
-        in_flight_.emplace(raw->index, std::move(job));
-        queue_.push_back(raw);
-    }
-    work_cv_.notify_one();
     emit_ready(false);
 }
 
-// Writes finished blocks in order. Waits when too many are in flight (or,
-// with `wait_all`, until all are written).
+// Writes finished blocks in order. Waits (deflating queued blocks on this
+// thread meanwhile) when too many are in flight, or with `wait_all` until all
+// are written.
 void GzipEncoder::emit_ready(bool wait_all) {
-    const size_t limit = wait_all ? 0 : kInFlightPerThread * std::max<size_t>(1, workers_.size());
     for (;;) {
-        std::unique_ptr<Job> job;
-        {
-            std::unique_lock lock(mu_);
-            auto ready = [&] {
-                if (error_) return true;
-                auto it = in_flight_.find(next_emit_);
-                return it != in_flight_.end() && it->second->done;
-            };
-            if (in_flight_.size() > limit) done_cv_.wait(lock, ready);
-            if (error_) std::rethrow_exception(error_);
-            auto it = in_flight_.find(next_emit_);
-            if (it == in_flight_.end() || !it->second->done) return;
-            job = std::move(it->second);
-            in_flight_.erase(it);
+        auto it = in_flight_.find(next_emit_);
+        if (it == in_flight_.end()) return;
+        Job& job = *it->second;
+        if (!job.done.load(std::memory_order_acquire)) {
+            if (!wait_all && in_flight_.size() <= max_in_flight_) return;
+            // Rethrows a block's error: its Job is never done.
+            tasks_->run_until([&job] { return job.done.load(std::memory_order_acquire); });
         }
-        ++next_emit_;
         if (!header_written_) {
             // ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL=0 OS=255 (unknown): the
             // header says nothing about when or where it was written.
@@ -148,14 +105,16 @@ void GzipEncoder::emit_ready(bool wait_all) {
             header_written_ = true;
         }
         crc_ = static_cast<uint32_t>(
-            crc32_combine(crc_, job->crc, static_cast<z_off_t>(job->input.size())));
-        if (!job->output.empty()) sink_(job->output.data(), job->output.size());
-        if (job->last) {
+            crc32_combine(crc_, job.crc, static_cast<z_off_t>(job.input.size())));
+        if (!job.output.empty()) sink_(job.output.data(), job.output.size());
+        if (job.last) {
             std::string trailer;
             put_le32(trailer, crc_);
             put_le32(trailer, static_cast<uint32_t>(size_ & 0xffffffffu));
             sink_(trailer.data(), trailer.size());
         }
+        in_flight_.erase(it);
+        ++next_emit_;
     }
 }
 

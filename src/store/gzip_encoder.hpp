@@ -10,19 +10,18 @@
 // The bytes depend only on the input — never on the number of threads, nor
 // on how the input was cut into write() calls — so layers stay reproducible.
 // On the reference machine zlib deflates 15-40 MB/s on one core; a layer
-// export is bound by it, and this roughly doubles it on two cores.
+// export is bound by it, and this roughly doubles it on two cores. The
+// blocks are tasks on the process's ThreadPool (base/thread_pool.hpp); the
+// caller deflates queued blocks itself while it waits for the next one.
 #pragma once
 
-#include <condition_variable>
+#include <atomic>
 #include <cstdint>
-#include <deque>
-#include <exception>
 #include <map>
-#include <mutex>
+#include <memory>
 #include <string>
-#include <thread>
-#include <vector>
 
+#include "base/thread_pool.hpp"
 #include "store/compression.hpp"
 
 namespace strata::store {
@@ -32,10 +31,11 @@ class GzipEncoder {
     static constexpr size_t kBlock = 256 * 1024;
     static constexpr size_t kWindow = 32 * 1024;
 
-    // `threads` deflate blocks beside the caller (0: on the caller's thread
-    // only). The sink is called from the thread that calls write()/finish(),
-    // in order, one call at a time.
-    GzipEncoder(ByteSink sink, unsigned threads);
+    // Up to `threads` blocks deflate at once on the shared pool's threads
+    // and the caller's (0: on the caller's thread only). The sink is called
+    // from the thread that calls write()/finish(), in order, one call at a
+    // time. `level`: zlib's 1-9; strata's layers use kGzipLevel.
+    GzipEncoder(ByteSink sink, unsigned threads, int level = kGzipLevel);
     ~GzipEncoder();
     GzipEncoder(const GzipEncoder&) = delete;
     GzipEncoder& operator=(const GzipEncoder&) = delete;
@@ -50,18 +50,18 @@ class GzipEncoder {
         std::string input;
         std::string dictionary;
         bool last = false;
-        // Results, filled by a worker.
+        // Results, filled by whichever thread deflates it.
         std::string output;
         uint32_t crc = 0;
-        bool done = false;
+        std::atomic<bool> done{false};
     };
 
     void submit(bool last);
     void emit_ready(bool wait_all);
-    void work();
-    static void deflate_block(Job& job);
+    static void deflate_block(Job& job, int level);
 
     ByteSink sink_;
+    const int level_;
     std::string pending_;   // input not yet cut into a block
     std::string previous_;  // the last kWindow bytes of the previous block
     uint64_t next_index_ = 0;
@@ -70,14 +70,11 @@ class GzipEncoder {
     uint64_t size_ = 0;
     bool header_written_ = false;
     bool finished_ = false;
-
-    std::mutex mu_;
-    std::condition_variable work_cv_, done_cv_;
-    std::deque<Job*> queue_;
+    size_t max_in_flight_ = 0;
+    // Blocks submitted and not yet written; only the caller's thread changes
+    // the map, a task only its Job's results.
     std::map<uint64_t, std::unique_ptr<Job>> in_flight_;
-    bool stop_ = false;
-    std::exception_ptr error_;
-    std::vector<std::thread> workers_;
+    std::unique_ptr<TaskGroup> tasks_;  // last: destroyed (tasks ended) before the jobs
 };
 
 }  // namespace strata::store

@@ -2,37 +2,29 @@
 
 #include <algorithm>
 
-#include "base/error.hpp"
-
 namespace strata::store {
 
-ThreadedCompressor::ThreadedCompressor(Compression c, ByteSink sink)
-    : compression_(c), sink_(std::move(sink)) {
-    if (c == Compression::kGzip) {
-        const unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
-        gzip_ = std::make_unique<GzipEncoder>(sink_, threads);
-        return;
+ThreadedCompressor::ThreadedCompressor(Compression c, ByteSink sink) : sink_(std::move(sink)) {
+    switch (c) {
+        case Compression::kGzip:
+            gzip_ = std::make_unique<GzipEncoder>(sink_, ThreadPool::shared().size());
+            return;
+        case Compression::kZstd:
+            zstd_ = std::make_unique<ZstdEncoder>(sink_);
+            return;
+        case Compression::kNone:
+            break;
     }
     current_.reserve(kChunk);
-    worker_ = std::thread([this] { run(); });
+    strand_ =
+        std::make_unique<TaskGroup>(TaskGroupOptions{.max_parallel = 1, .max_queued = kDepth});
 }
 
-ThreadedCompressor::~ThreadedCompressor() {
-    {
-        std::lock_guard lock(mu_);
-        stop_ = true;
-        closed_ = true;
-    }
-    cv_.notify_all();
-    if (worker_.joinable()) worker_.join();
-}
-
-void ThreadedCompressor::rethrow_if_failed() {
-    if (error_) std::rethrow_exception(error_);
-}
+ThreadedCompressor::~ThreadedCompressor() = default;
 
 void ThreadedCompressor::write(const void* data, size_t n) {
     if (gzip_) return gzip_->write(data, n);
+    if (zstd_) return zstd_->write(data, n);
     auto* p = static_cast<const char*>(data);
     while (n > 0) {
         size_t k = std::min(n, kChunk - current_.size());
@@ -44,71 +36,28 @@ void ThreadedCompressor::write(const void* data, size_t n) {
 }
 
 void ThreadedCompressor::hand_over() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [this] { return queue_.size() < kDepth || done_; });
-    if (done_) {
-        rethrow_if_failed();
-        throw Error(ErrorKind::kInternal, "compressor worker stopped early");
-    }
-    queue_.push_back(std::move(current_));
+    if (strand_->failed()) strand_->wait();  // rethrows the sink's error
+    strand_->submit([this, chunk = std::move(current_)]() mutable {
+        sink_(chunk.data(), chunk.size());
+        chunk.clear();
+        std::lock_guard lock(spare_mu_);
+        spare_.push_back(std::move(chunk));
+    });
+    std::lock_guard lock(spare_mu_);
     if (!spare_.empty()) {
         current_ = std::move(spare_.back());
         spare_.pop_back();
-        current_.clear();
     } else {
         current_ = std::string();
         current_.reserve(kChunk);
     }
-    lock.unlock();
-    cv_.notify_all();
 }
 
 void ThreadedCompressor::finish() {
     if (gzip_) return gzip_->finish();
+    if (zstd_) return zstd_->finish();
     if (!current_.empty()) hand_over();
-    {
-        std::unique_lock lock(mu_);
-        closed_ = true;
-        cv_.notify_all();
-        cv_.wait(lock, [this] { return done_; });
-        rethrow_if_failed();
-    }
-    worker_.join();
-}
-
-void ThreadedCompressor::run() {
-    try {
-        Compressor compressor(compression_, sink_);
-        for (;;) {
-            std::string chunk;
-            {
-                std::unique_lock lock(mu_);
-                cv_.wait(lock, [this] { return !queue_.empty() || closed_; });
-                if (stop_) break;
-                if (queue_.empty()) break;  // closed and drained
-                chunk = std::move(queue_.front());
-                queue_.pop_front();
-            }
-            cv_.notify_all();
-            compressor.write(chunk.data(), chunk.size());
-            std::lock_guard lock(mu_);
-            spare_.push_back(std::move(chunk));
-        }
-        bool finished_normally;
-        {
-            std::lock_guard lock(mu_);
-            finished_normally = !stop_;
-        }
-        if (finished_normally) compressor.finish();
-    } catch (...) {
-        std::lock_guard lock(mu_);
-        error_ = std::current_exception();
-    }
-    {
-        std::lock_guard lock(mu_);
-        done_ = true;
-    }
-    cv_.notify_all();
+    strand_->wait();
 }
 
 }  // namespace strata::store
