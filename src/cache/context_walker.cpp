@@ -1,21 +1,22 @@
 // snapshot_context: the walk. Each directory is one task: list it, sort the
 // names, stat every entry relative to the open directory, apply the ignore
 // rules through the matcher's incremental DirState, take content hashes from
-// the stat cache or read the file. Subdirectories become new tasks, so a
-// few threads can walk a large context in parallel; the per-directory scans
-// are then stitched together in tree order.
+// the stat cache or read the file. Subdirectories become new tasks of a
+// TaskGroup on the process's thread pool (base/thread_pool.hpp), so a few
+// threads walk a large context in parallel; the per-directory scans are then
+// stitched together in tree order. The group takes the newest task first:
+// the walk stays depth-first, and only the directories on the way down and
+// their pending siblings' parent are open at a time.
 #include <sys/stat.h>
 #include <xxhash.h>
 
 #include <algorithm>
-#include <condition_variable>
-#include <exception>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <thread>
 
 #include "base/error.hpp"
+#include "base/thread_pool.hpp"
 #include "cache/context_digest.hpp"
 #include "cache/context_snapshot.hpp"
 #include "cache/stat_cache.hpp"
@@ -124,8 +125,7 @@ class SnapshotWalker {
     SnapshotWalker(Filesystem& fs, const std::string& root, const SnapshotOptions& opts)
         : fs_(fs), root_(root), cache_(opts.stat_cache) {
         if (opts.ignore && !opts.ignore->empty()) ignore_ = opts.ignore;
-        threads_ =
-            opts.threads ? opts.threads : std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+        threads_ = opts.threads ? opts.threads : std::clamp(thread_pool_size(), 1u, 4u);
         if (!fs.thread_safe()) threads_ = 1;
     }
 
@@ -140,23 +140,19 @@ class SnapshotWalker {
         scans_.push_back(std::make_unique<DirScan>());
         Task root;
         if (ignore_) root.state = ignore_->root();
-        stack_.push_back(std::move(root));
 
-        std::vector<std::unique_ptr<WorkerState>> workers;
-        workers.push_back(std::make_unique<WorkerState>());
-        work(*workers.front());
-        // work() returns when every task is done (or one failed): helpers
-        // are finishing too.
-        for (auto& h : helpers_)
-            h.join();
-        for (auto& w : helper_states_)
-            workers.push_back(std::move(w));
-        if (error_) std::rethrow_exception(error_);
+        // At most threads_ directories at once (this thread helps in wait());
+        // a filesystem that is not thread-safe gets them one at a time.
+        TaskGroup group({.max_parallel = threads_, .lifo = true});
+        group_ = &group;
+        submit(std::move(root));
+        group.wait();  // every directory scanned, or the first error rethrown
+        group_ = nullptr;
 
         assemble(snap, root_st);
         compute_digests(snap.entries_);
 
-        for (auto& w : workers) {
+        for (auto& w : states_) {
             SnapshotStats& s = w->stats;
             snap.stats_.files_hashed += s.files_hashed;
             snap.stats_.cache_hits += s.cache_hits;
@@ -168,57 +164,47 @@ class SnapshotWalker {
     }
 
   private:
-    void work(WorkerState& ws) {
-        std::unique_lock lock(mu_);
-        for (;;) {
-            cv_.wait(lock, [&] { return !stack_.empty() || active_ == 0 || error_; });
-            if (error_ || (stack_.empty() && active_ == 0)) break;
-            Task task = std::move(stack_.back());
-            stack_.pop_back();
-            DirScan* scan = scans_[task.scan].get();
-            ++active_;
-            lock.unlock();
-            std::vector<Task> subdirs;
-            try {
-                scan_dir(ws, task, *scan, subdirs);
-            } catch (...) {
-                lock.lock();
-                if (!error_) error_ = std::current_exception();
-                --active_;
-                cv_.notify_all();
-                break;
+    void submit(Task task) {
+        group_->submit([this, task = std::move(task)]() mutable { visit(task); });
+    }
+
+    // One directory, as a task: scan it, then queue its subdirectories.
+    void visit(Task& task) {
+        WorkerState* ws;
+        DirScan* scan;
+        {
+            std::lock_guard lock(mu_);
+            if (free_states_.empty()) {
+                states_.push_back(std::make_unique<WorkerState>());
+                free_states_.push_back(states_.back().get());
             }
-            lock.lock();
-            --active_;
+            ws = free_states_.back();
+            free_states_.pop_back();
+            scan = scans_[task.scan].get();
+        }
+        struct Release {
+            SnapshotWalker* w;
+            WorkerState* ws;
+            ~Release() {
+                std::lock_guard lock(w->mu_);
+                w->free_states_.push_back(ws);
+            }
+        } release{this, ws};
+        std::vector<Task> subdirs;
+        scan_dir(*ws, task, *scan, subdirs);
+        {
+            std::lock_guard lock(mu_);
             for (auto it = subdirs.rbegin(); it != subdirs.rend(); ++it) {
                 it->scan = static_cast<uint32_t>(scans_.size());
                 scans_.push_back(std::make_unique<DirScan>());
-                // The DirScan index was reserved on the item as a placeholder
-                // (-2 - position); fix it now that the real index is known.
-                stack_.push_back(std::move(*it));
             }
+            // The DirScan index was reserved on the item as a placeholder
+            // (-2 - position); fix it now that the real index is known.
             fix_children(*scan, subdirs);
-            if (stack_.size() >= 2 && helpers_.size() + 1 < threads_) spawn_helper();
-            cv_.notify_all();
         }
-    }
-
-    // Called with mu_ held. A helper that cannot be started is no error:
-    // the walk goes on with the threads it has.
-    void spawn_helper() noexcept {
-        try {
-            helper_states_.push_back(std::make_unique<WorkerState>());
-        } catch (...) {
-            threads_ = static_cast<unsigned>(helpers_.size()) + 1;
-            return;
-        }
-        try {
-            WorkerState* hs = helper_states_.back().get();
-            helpers_.emplace_back([this, hs] { work(*hs); });
-        } catch (...) {
-            helper_states_.pop_back();
-            threads_ = static_cast<unsigned>(helpers_.size()) + 1;
-        }
+        // Last submitted, first taken: the first subdirectory goes next.
+        for (auto it = subdirs.rbegin(); it != subdirs.rend(); ++it)
+            submit(std::move(*it));
     }
 
     // Items of walked subdirectories hold -2 - (their position in subdirs);
@@ -429,14 +415,13 @@ class SnapshotWalker {
     unsigned threads_ = 1;
     std::unique_ptr<Directory> root_dir_;
 
-    std::mutex mu_;
-    std::condition_variable cv_;
-    std::vector<Task> stack_;
+    TaskGroup* group_ = nullptr;  // during run()
+    std::mutex mu_;               // guards scans_ (the vector), states_, free_states_
     std::vector<std::unique_ptr<DirScan>> scans_;
-    size_t active_ = 0;
-    std::exception_ptr error_;
-    std::vector<std::thread> helpers_;
-    std::vector<std::unique_ptr<WorkerState>> helper_states_;
+    // What each thread accumulates, one per directory scanned at once;
+    // merged when the walk ends.
+    std::vector<std::unique_ptr<WorkerState>> states_;
+    std::vector<WorkerState*> free_states_;
     std::vector<StatRecord> seen_;  // files' stat records in tree order, for the cache
 };
 

@@ -7,46 +7,40 @@
 // other one idles. The walk stays on the calling thread (it decides names,
 // clears what is in the way, makes directories); plain files are handed
 // here. drain() is called before anything looks at the layer again.
+//
+// The writes are tasks of a TaskGroup on the process's thread pool
+// (base/thread_pool.hpp), not threads of their own.
 #pragma once
 
-#include <condition_variable>
-#include <deque>
-#include <exception>
 #include <functional>
-#include <mutex>
-#include <thread>
-#include <vector>
+#include <memory>
+
+#include "base/thread_pool.hpp"
 
 namespace strata::executor {
 
 class WritePool {
   public:
-    // `threads` workers; 0 runs every task on the caller's thread.
+    // Up to `threads` writes at once on the shared pool (the caller's thread
+    // included when the queue is full); 0 runs every task on the caller's
+    // thread.
     explicit WritePool(unsigned threads);
+    // Drops queued tasks, waits for running ones.
     ~WritePool();
     WritePool(const WritePool&) = delete;
     WritePool& operator=(const WritePool&) = delete;
 
-    // Queues a task (blocks while many are waiting). Rethrows the first
-    // error a task threw, if any.
+    // Queues a task (runs queued ones itself while many are waiting).
+    // Rethrows the first error a task threw, if any.
     void submit(std::function<void()> task);
     // Waits until every queued task has run; rethrows the first error.
     void drain();
 
-    // A pool size for this machine: one worker per core, at most 4.
+    // A pool size for this machine: the shared pool's (one per core).
     static unsigned default_threads();
 
   private:
-    void work();
-    void rethrow_locked(std::unique_lock<std::mutex>& lock);
-
-    std::mutex mu_;
-    std::condition_variable has_work_, has_room_, idle_;
-    std::deque<std::function<void()>> queue_;
-    size_t running_ = 0;
-    bool stop_ = false;
-    std::exception_ptr error_;
-    std::vector<std::thread> workers_;
+    std::unique_ptr<TaskGroup> group_;  // null: inline
 };
 
 }  // namespace strata::executor
