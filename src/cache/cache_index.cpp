@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <system_error>
 
@@ -101,12 +105,33 @@ std::optional<CacheEntry> CacheIndex::get(std::string_view key) const {
 
 void CacheIndex::put(const CacheEntry& entry) {
     write_file_atomic(entry_path(entry.key), to_json(entry));
+    bump_generation();
 }
 
 void CacheIndex::remove(std::string_view key) {
     std::error_code ec;
     fs::remove(entry_path(key), ec);
     if (ec) throw system_error("remove", entry_path(key).string(), ec.value());
+    bump_generation();
+}
+
+uint64_t CacheIndex::generation() const {
+    struct stat st {};
+    if (::stat((dir_ / "generation").c_str(), &st) != 0) return 0;
+    return static_cast<uint64_t>(st.st_size);
+}
+
+// An O_APPEND write of one byte is atomic between processes, so concurrent
+// builds each add theirs. Not fsynced: after a crash the generation may be
+// lower than the entries it counted, and a summary from before then may
+// still be taken — it names an image that build made from the same inputs.
+void CacheIndex::bump_generation() {
+    own_changes_->fetch_add(1);
+    const fs::path p = dir_ / "generation";
+    UniqueFd fd(::open(p.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644));
+    if (!fd) throw system_error("open", p.string());
+    const char one = '.';
+    write_all(fd.get(), &one, 1, p.string());
 }
 
 std::vector<CacheEntry> CacheIndex::list(std::vector<std::string>* unreadable) const {

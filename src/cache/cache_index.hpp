@@ -15,7 +15,10 @@
 // dropped by `strata prune`.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,6 +54,15 @@ class CacheIndex {
     // Writes (or replaces) the entry for entry.key.
     void put(const CacheEntry& entry);
     void remove(std::string_view key);
+
+    // The index's generation: a number that grows with every put() and
+    // remove() from any process (the size of cache/generation, one byte
+    // appended per change, after the change). A build summary
+    // (build_summary.hpp) recorded at generation G stays valid while the
+    // generation is G. 0 when nothing was ever written.
+    uint64_t generation() const;
+    // How many put() and remove() calls this object (and its copies) made.
+    uint64_t own_changes() const { return own_changes_->load(); }
     // Every readable entry, sorted by key; unreadable files are listed in
     // `unreadable` (file names) when given.
     std::vector<CacheEntry> list(std::vector<std::string>* unreadable = nullptr) const;
@@ -71,8 +83,11 @@ class CacheIndex {
 
   private:
     std::filesystem::path entry_path(std::string_view key) const;
+    void bump_generation();
 
     std::filesystem::path dir_;
+    std::shared_ptr<std::atomic<uint64_t>> own_changes_ =
+        std::make_shared<std::atomic<uint64_t>>(0);
 };
 
 // `strata prune`'s view of the build cache: entries whose layer blob is gone

@@ -27,16 +27,24 @@ BuildSession::BuildSession(const BuildRequest& req, store::ImageStore& st, Progr
 const cache::ContextSnapshot& BuildSession::snapshot() {
     std::call_once(snapshot_once_, [&] {
         Vertex v(progress, next_id(), "[internal] load build context");
-        std::filesystem::path stats;
-        if (request.cache_context_stats)
-            stats = store.cache_dir() / "contexts" / cache::context_cache_id(request.context_dir);
-        snapshot_.emplace(cache::hash_context(request.context_dir, ignore, stats));
-        const auto& s = snapshot_->stats();
-        v.log(fmt::format("transferring context: {} files, {} rehashed ({} read) done", s.files,
-                          s.files_hashed, progress_bytes(s.bytes_hashed)));
+        if (!snapshot_) snapshot_.emplace(hash_context_quietly());
+        v.log(context_transfer_line(*snapshot_));
         v.done();
     });
     return *snapshot_;
+}
+
+cache::ContextSnapshot BuildSession::hash_context_quietly() const {
+    std::filesystem::path stats;
+    if (request.cache_context_stats)
+        stats = store.cache_dir() / "contexts" / cache::context_cache_id(request.context_dir);
+    return cache::hash_context(request.context_dir, ignore, stats);
+}
+
+std::string context_transfer_line(const cache::ContextSnapshot& snapshot) {
+    const auto& s = snapshot.stats();
+    return fmt::format("transferring context: {} files, {} rehashed ({} read) done", s.files,
+                       s.files_hashed, progress_bytes(s.bytes_hashed));
 }
 
 bool BuildSession::has_snapshot() const {

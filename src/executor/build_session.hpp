@@ -88,6 +88,15 @@ class BuildSession {
     // The build context, hashed on first use (with the store's stat cache).
     const cache::ContextSnapshot& snapshot();
     bool has_snapshot() const;
+    // Hands in a snapshot already taken (a build summary's check): snapshot()
+    // reports it as usual without walking the context again. Before the
+    // stages start only.
+    void preload_snapshot(cache::ContextSnapshot snapshot) {
+        snapshot_.emplace(std::move(snapshot));
+    }
+    // The context hashed with `ignore` and the store's stat cache, without
+    // progress output.
+    cache::ContextSnapshot hash_context_quietly() const;
     const BuildContext& context();
 
     // Unpacked directories of `layers` (lowest first), unpacking as needed.
@@ -133,6 +142,13 @@ class BuildSession {
     std::once_flag previous_once_;
     std::optional<cache::BuildRecord> previous_;
 };
+
+// The context's .dockerignore (or <Dockerfile>.dockerignore), read inside
+// the context.
+frontend::DockerIgnore context_dockerignore(const BuildRequest& r);
+
+// The progress line of "[internal] load build context".
+std::string context_transfer_line(const cache::ContextSnapshot& snapshot);
 
 // Runs one planned stage: its base, then every step.
 StageResult run_stage(BuildSession& session, const planner::StagePlan& stage);

@@ -16,6 +16,7 @@
 #include "cache/context_digest.hpp"
 #include "executor/build_session.hpp"
 #include "executor/config_effect.hpp"
+#include "executor/summary_answer.hpp"
 #include "frontend/dockerignore.hpp"
 #include "frontend/instructions.hpp"
 
@@ -42,6 +43,8 @@ frontend::Dockerfile load_definition(BuildSession& s) {
     v.done();
     return df;
 }
+
+}  // namespace
 
 // The context's ignore file: `<Dockerfile>.dockerignore` next to a
 // Dockerfile in the context, else `.dockerignore` — both resolved inside the
@@ -70,6 +73,8 @@ frontend::DockerIgnore context_dockerignore(const BuildRequest& r) {
         return frontend::DockerIgnore::parse(*text, (r.context_dir / ".dockerignore").string());
     return frontend::DockerIgnore();
 }
+
+namespace {
 
 void load_ignore(BuildSession& s) {
     Vertex v(s.progress, s.next_id(), "[internal] load .dockerignore");
@@ -200,6 +205,22 @@ void save_record(BuildSession& s) {
     records.save(s.request.explain_id, rec);
 }
 
+// Large duplicate layer directories set aside by LayerStore are deleted by
+// `strata prune`, never during a build: deleting thousands of files makes
+// the next thousands of creations on ext4 slow (measured: a 10,000-file COPY
+// went from 0.4 s to 2 s), and a build should not pay for an earlier one.
+void note_trash(store::ImageStore& store, ProgressSink& progress) {
+    if (const size_t n = store.layers().trash_count(50); n >= 50)
+        progress.note(
+            fmt::format("note: {} or more set-aside layer directories in {}; "
+                        "`strata prune` frees them",
+                        n, store.tmp_dir().string()));
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 }  // namespace
 
 BuildResult build(const BuildRequest& request_in, store::ImageStore& store, ProgressSink& progress,
@@ -220,6 +241,23 @@ BuildResult build(const BuildRequest& request_in, store::ImageStore& store, Prog
     LockFile lease = store.lease();
     BuildSession s(request, store, progress, run);
 
+    // A rebuild with the inputs of the last build of this Dockerfile and
+    // context is confirmed from that build's summary (build_summary.hpp),
+    // read before any cache entry is.
+    cache::BuildSummaries summaries(store.cache_dir());
+    const std::string inputs = request.scratch ? std::string() : summary_inputs(request);
+    const uint64_t generation = s.cache.generation();
+    if (may_answer_from_summary(request)) {
+        const auto sum = summaries.load(request.explain_id);
+        if (sum && sum->inputs == inputs && sum->generation == generation) {
+            if (auto answer = answer_from_summary(s, *sum)) {
+                note_trash(store, progress);
+                answer->seconds = seconds_since(t0);
+                return std::move(*answer);
+            }
+        }
+    }
+
     const frontend::Dockerfile df = load_definition(s);
     load_ignore(s);
     s.plan = planner::plan_build(df, request.plan, s.resolver);
@@ -230,7 +268,8 @@ BuildResult build(const BuildRequest& request_in, store::ImageStore& store, Prog
     result.warnings = s.plan.warnings;
     for (const auto& w : s.plan.warnings)
         progress.note(frontend::render(w));
-    if (auto w = planner::unused_build_args_warning(s.plan); !w.empty()) progress.note(w);
+    const std::string unused_args = planner::unused_build_args_warning(s.plan);
+    if (!unused_args.empty()) progress.note(unused_args);
 
     DigesterHooks hooks;
     hooks.snapshot = [&s]() -> const cache::ContextSnapshot& { return s.snapshot(); };
@@ -248,18 +287,16 @@ BuildResult build(const BuildRequest& request_in, store::ImageStore& store, Prog
     result.image = export_image(s, results.at(s.plan.target), result.names);
     result.steps = s.reports();
     result.source_date_epoch = request.source_date_epoch;
-    if (!request.scratch) save_record(s);
-    // Large duplicate layer directories set aside by LayerStore are deleted
-    // by `strata prune`, never during a build: deleting thousands of files
-    // makes the next thousands of creations on ext4 slow (measured: a
-    // 10,000-file COPY went from 0.4 s to 2 s), and a build should not pay
-    // for an earlier one.
-    if (const size_t n = store.layers().trash_count(50); n >= 50)
-        progress.note(
-            fmt::format("note: {} or more set-aside layer directories in {}; "
-                        "`strata prune` frees them",
-                        n, store.tmp_dir().string()));
-    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!request.scratch) {
+        save_record(s);
+        const bool had_notes = !s.plan.warnings.empty() || !unused_args.empty();
+        if (auto sum = summarize(s, result, inputs, generation, had_notes))
+            summaries.save(request.explain_id, *sum);
+        else
+            summaries.remove(request.explain_id);
+    }
+    note_trash(store, progress);
+    result.seconds = seconds_since(t0);
     return result;
 }
 

@@ -78,6 +78,9 @@ struct BuildResult {
     // The epoch in use (--source-date-epoch, the build arg or an ARG default).
     std::optional<int64_t> source_date_epoch;
     double seconds = 0;
+    // Confirmed from the summary of the last build of the same Dockerfile
+    // and context (cache/build_summary.hpp) without looking at any step.
+    bool from_summary = false;
 };
 
 BuildResult build(const BuildRequest& request, store::ImageStore& store, ProgressSink& progress,

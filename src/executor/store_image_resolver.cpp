@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "base/error.hpp"
 
 namespace strata::executor {
@@ -51,6 +53,9 @@ planner::BaseImage StoreImageResolver::resolve(const std::string& ref,
     {
         std::lock_guard lock(mu_);
         by_digest_.emplace(base.digest, Resolved{match.image, std::move(config)});
+        std::pair<std::string, std::string> seen(ref, base.digest);
+        if (std::find(resolved_.begin(), resolved_.end(), seen) == resolved_.end())
+            resolved_.push_back(std::move(seen));
     }
     v.done();
     return base;
@@ -62,6 +67,11 @@ const store::ImageRecord& StoreImageResolver::record(const std::string& digest) 
     if (it == by_digest_.end())
         throw Error(ErrorKind::kInternal, "image " + digest + " was not resolved");
     return it->second.record;
+}
+
+std::vector<std::pair<std::string, std::string>> StoreImageResolver::resolved() const {
+    std::lock_guard lock(mu_);
+    return resolved_;
 }
 
 const store::ImageConfig& StoreImageResolver::config(const std::string& digest) const {

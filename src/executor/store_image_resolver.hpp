@@ -7,6 +7,8 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "executor/progress.hpp"
 #include "planner/planner.hpp"
@@ -25,6 +27,9 @@ class StoreImageResolver final : public planner::ImageResolver {
     // What resolve() found, by manifest digest ("sha256:…").
     const store::ImageRecord& record(const std::string& digest) const;
     const store::ImageConfig& config(const std::string& digest) const;
+    // Every reference resolved so far and the manifest digest it named, in
+    // order, without repeats (a build summary checks them again).
+    std::vector<std::pair<std::string, std::string>> resolved() const;
 
   private:
     struct Resolved {
@@ -36,6 +41,7 @@ class StoreImageResolver final : public planner::ImageResolver {
     std::function<int()> next_id_;
     mutable std::mutex mu_;
     std::map<std::string, Resolved> by_digest_;
+    std::vector<std::pair<std::string, std::string>> resolved_;
 };
 
 }  // namespace strata::executor

@@ -13,6 +13,7 @@
 #include <functional>
 
 #include "build_fixture.hpp"
+#include "cache/cache_index.hpp"
 
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
@@ -49,6 +50,9 @@ struct Row {
     std::string name;
     Edit edit;
     std::string expected;  // one letter per filesystem step
+    // Whether the rebuild must (1) or must not (0) be answered from the first
+    // build's summary (BuildResult::from_summary); -1: either.
+    int from_summary = -1;
 };
 
 class CacheTable : public BuildTest, public ::testing::WithParamInterface<Row> {
@@ -100,10 +104,26 @@ TEST_P(CacheTable, Row) {
     req.dockerfile_text = imagetest::read_file(req.dockerfile_path);
     const auto second = build(req);
     EXPECT_EQ(outcomes(second), row.expected) << row.name;
+
+    // Built again without the edit's --no-cache: every step cached, the same
+    // image — whether from the second build's summary (build_summary.hpp) or
+    // the usual way. The first build's summary must never have answered the
+    // second one unless nothing it depends on changed.
+    req.plan.no_cache = false;
+    req.plan.no_cache_filter.clear();
+    const auto third = build(req);
+    EXPECT_EQ(third.image.manifest, second.image.manifest) << row.name;
+    EXPECT_EQ(outcomes(third).find('B'), std::string::npos) << outcomes(third);
+    if (row.from_summary >= 0) {
+        EXPECT_EQ(second.from_summary, row.from_summary == 1) << row.name;
+    }
+    if (second.from_summary) {
+        EXPECT_EQ(second.image.manifest, first.image.manifest) << row.name;
+    }
 }
 
 const Row kRows[] = {
-    {"nothing_changed", [](CacheTable&, executor::BuildRequest&) {}, "CCCCCCCC"},
+    {"nothing_changed", [](CacheTable&, executor::BuildRequest&) {}, "CCCCCCCC", 1},
     {"touch_one_file_without_changing_it",
      [](CacheTable& t, executor::BuildRequest&) { t.touch("main.go", 2000000000); }, "CCCCCCCC"},
     {"touch_every_file",
@@ -287,6 +307,42 @@ const Row kRows[] = {
          r.plan.build_args["SOURCE_DATE_EPOCH"] = "1700000000";
      },
      "BBBBBBBB"},
+    // The build summary's own inputs (build_summary.hpp): each must make the
+    // rebuild look at its steps again.
+    {"source_date_epoch_flag",
+     [](CacheTable&, executor::BuildRequest& r) { r.source_date_epoch = 1700000000; }, "CCCCCCCC",
+     0},
+    {"target_the_first_stage",
+     [](CacheTable&, executor::BuildRequest& r) { r.plan.target = "build"; }, "CCCCC", 0},
+    {"base_tag_moved_to_another_image",
+     [](CacheTable& t, executor::BuildRequest&) {
+         const auto other =
+             t.import("other:latest", TarBuilder()
+                                          .dir("etc")
+                                          .file("etc/passwd", "app:x:7:7::/:/bin/sh\n")
+                                          .file("etc/group", "app:x:7:\n")
+                                          .finish());
+         auto tx = t.store().begin();
+         tx.tag(store::Reference::parse("base:latest"), other.manifest);
+         tx.commit();
+     },
+     "BBBBBBBB", 0},
+    {"cache_pruned",
+     [](CacheTable& t, executor::BuildRequest&) {
+         cache::CacheIndex index(t.store().cache_dir());
+         for (const auto& e : index.list())
+             index.remove(e.key);
+     },
+     "BBBBBBBB", 0},
+    {"one_cache_entry_replaced_by_another_build",
+     [](CacheTable& t, executor::BuildRequest&) {
+         cache::CacheIndex index(t.store().cache_dir());
+         auto entries = index.list();
+         ASSERT_FALSE(entries.empty());
+         entries.back().created = "2001-01-01T00:00:00Z";
+         index.put(entries.back());
+     },
+     "CCCCCCCC", 0},
 };
 
 INSTANTIATE_TEST_SUITE_P(Edits, CacheTable, ::testing::ValuesIn(kRows),
