@@ -1,5 +1,8 @@
 #include "base/thread_pool.hpp"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
@@ -65,12 +68,20 @@ ThreadPool& ThreadPool::shared() {
 }
 
 void ThreadPool::spawn_worker() {
+    // Workers block every signal (a new thread inherits its creator's mask):
+    // a signal sent to the process (SIGINT, SIGTERM, SIGCHLD) goes to a
+    // thread that expects it, never to a pool thread started before the
+    // process set up its handling.
+    sigset_t all, old;
+    sigfillset(&all);
+    ::pthread_sigmask(SIG_SETMASK, &all, &old);
     try {
         threads_.emplace_back([this] { worker(); });
     } catch (const std::system_error&) {
         // No thread to be had (EAGAIN): the tasks still run, on the threads
         // that wait for their groups.
     }
+    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
 void ThreadPool::update_ready(GroupState& g) {

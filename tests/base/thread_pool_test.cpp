@@ -5,6 +5,7 @@
 #include "base/thread_pool.hpp"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <stdlib.h>
 
 #include <atomic>
@@ -47,6 +48,29 @@ TEST(ThreadPool, TasksRunOnPoolThreadsToo) {
         });
     group.wait();
     EXPECT_GT(elsewhere.load(), 0);
+}
+
+TEST(ThreadPool, WorkersBlockSignals) {
+    // A signal sent to the process must reach the thread that handles it.
+    ThreadPool pool(1);
+    TaskGroup group({}, pool);
+    bool blocked = false;
+    std::thread::id ran;
+    std::atomic<bool> finished{false};
+    group.submit([&] {
+        sigset_t mask;
+        ::pthread_sigmask(SIG_SETMASK, nullptr, &mask);
+        blocked = sigismember(&mask, SIGINT) && sigismember(&mask, SIGTERM) &&
+                  sigismember(&mask, SIGCHLD);
+        ran = std::this_thread::get_id();
+        finished = true;
+    });
+    // Let the worker take it rather than running it here.
+    for (int i = 0; i < 200 && !finished; ++i)
+        std::this_thread::sleep_for(1ms);
+    group.wait();
+    if (ran == std::this_thread::get_id()) GTEST_SKIP() << "the task ran on the waiting thread";
+    EXPECT_TRUE(blocked);
 }
 
 TEST(ThreadPool, TasksSubmitMoreTasksToTheirGroup) {
