@@ -64,6 +64,15 @@ void AtomicFile::write(const void* data, size_t n) {
     write_all(fd_.get(), data, n, temp_.string());
 }
 
+void AtomicFile::commit_unsynced() {
+    if (committed_)
+        throw Error(ErrorKind::kInternal, "AtomicFile committed twice: " + target_.string());
+    fd_.reset();
+    if (::rename(temp_.c_str(), target_.c_str()) != 0)
+        throw system_error("rename", target_.string());
+    committed_ = true;
+}
+
 void AtomicFile::commit() {
     if (committed_)
         throw Error(ErrorKind::kInternal, "AtomicFile committed twice: " + target_.string());
@@ -80,6 +89,13 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view data,
     AtomicFile f(path, mode);
     f.write(data);
     f.commit();
+}
+
+void write_file_atomic_unsynced(const std::filesystem::path& path, std::string_view data,
+                                mode_t mode) {
+    AtomicFile f(path, mode);
+    f.write(data);
+    f.commit_unsynced();
 }
 
 }  // namespace strata

@@ -1,16 +1,10 @@
 #include "cache/build_summary.hpp"
 
-#include <fcntl.h>
-#include <stdlib.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <charconv>
 #include <system_error>
 
 #include "base/atomic_file.hpp"
 #include "base/error.hpp"
-#include "base/unique_fd.hpp"
 #include "store/image_store_io.hpp"
 
 namespace strata::cache {
@@ -184,9 +178,9 @@ std::optional<BuildSummary> BuildSummaries::load(const std::string& id) const {
     return BuildSummary::parse(*text);
 }
 
-// Renamed into place without an fsync: a summary lost or emptied by a crash
-// is a miss, never a wrong answer (parse() wants the end line), and the two
-// fsyncs write_file_atomic would add cost more than the summary saves.
+// Without fsyncs: a summary lost, emptied or cut short by a crash is a miss,
+// never a wrong answer (parse() wants the end line), and two fsyncs per
+// build would cost more than the summary saves.
 void BuildSummaries::save(const std::string& id, const BuildSummary& summary) {
     std::error_code ec;
     fs::create_directories(dir_, ec);
@@ -198,17 +192,7 @@ void BuildSummaries::save(const std::string& id, const BuildSummary& summary) {
     } catch (const Error&) {
         // unreadable: replaced below
     }
-    std::string temp = (dir_ / ("." + id + ".summary.XXXXXX")).string();
-    UniqueFd fd(::mkostemp(temp.data(), O_CLOEXEC));
-    if (!fd) throw system_error("create", temp);
-    try {
-        if (::fchmod(fd.get(), 0644) != 0) throw system_error("chmod", temp);
-        write_all(fd.get(), text.data(), text.size(), temp);
-        if (::rename(temp.c_str(), target.c_str()) != 0) throw system_error("rename", temp);
-    } catch (...) {
-        ::unlink(temp.c_str());
-        throw;
-    }
+    write_file_atomic_unsynced(target, text);
 }
 
 void BuildSummaries::remove(const std::string& id) {

@@ -72,6 +72,39 @@ TEST_F(CacheIndexTest, CorruptOrForeignFilesAreMisses) {
     EXPECT_EQ(index_.get(e.key), e);
 }
 
+// Entries are written without fsync (CacheIndex::put): a crash can leave
+// one empty or cut short at any byte, and each of those must read as a miss.
+TEST_F(CacheIndexTest, AnEntryCutShortAnywhereIsAMiss) {
+    const CacheEntry e = entry("cut", "layer bytes");
+    index_.put(e);
+    const fs::path file = dir_.path() / "cache" / "steps" / store::Digest::parse(e.key).hex;
+    const std::string whole = store::read_whole_file(file);
+    for (size_t n = 0; n < whole.size(); ++n) {
+        write_file_atomic(file, whole.substr(0, n));
+        EXPECT_FALSE(index_.get(e.key)) << n;
+    }
+    write_file_atomic(file, std::string(whole.size(), '\0'));
+    EXPECT_FALSE(index_.get(e.key));
+    write_file_atomic(file, whole);
+    EXPECT_EQ(index_.get(e.key), e);
+}
+
+TEST_F(CacheIndexTest, EveryPutAndRemoveAdvancesTheGeneration) {
+    const uint64_t g0 = index_.generation();
+    const CacheEntry e = entry("gen", std::nullopt);
+    index_.put(e);
+    EXPECT_EQ(index_.generation(), g0 + 1);
+    CacheIndex other(dir_.path() / "cache");  // another process, say
+    other.put(e);
+    other.remove(e.key);
+    EXPECT_EQ(index_.generation(), g0 + 3);
+    EXPECT_EQ(index_.own_changes(), 1u);
+    EXPECT_EQ(other.own_changes(), 2u);
+    index_.memo("x");
+    index_.put_memo("x", "y");  // memos are derived values, not entries
+    EXPECT_EQ(index_.generation(), g0 + 3);
+}
+
 TEST_F(CacheIndexTest, EntryWithoutItsBlobIsUnusableAndPruned) {
     const CacheEntry keep = entry("keep", "kept layer");
     const CacheEntry gone = entry("gone", "removed layer");
