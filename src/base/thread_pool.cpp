@@ -41,6 +41,7 @@ struct ThreadPool::GroupState {
     std::deque<std::function<void()>> queue;
     unsigned running = 0;
     bool in_ready = false;  // listed in ThreadPool::ready_
+    unsigned watchers = 0;  // threads in run_until(): woken by every finished task
     std::exception_ptr error;
     std::condition_variable cv;  // a task was queued or finished
 
@@ -129,8 +130,11 @@ void ThreadPool::run_task(std::unique_lock<std::mutex>& lock, GroupState& g) {
         dropped.swap(g.queue);
     }
     update_ready(g);
+    // Wake the group's waiters only when one can act: a task to take, the
+    // group idle or failed, or a run_until() predicate that may have changed
+    // (a walk's caller otherwise wakes and sleeps again at every directory).
     // Under the lock: once it is released, the group may be destroyed.
-    g.cv.notify_all();
+    if (g.watchers > 0 || g.running == 0 || g.error || g.can_start()) g.cv.notify_all();
     if (!dropped.empty()) {
         lock.unlock();
         dropped.clear();
@@ -198,11 +202,23 @@ void TaskGroup::rethrow_locked(std::unique_lock<std::mutex>& lock) {
     std::rethrow_exception(e);
 }
 
-void TaskGroup::run_until(const std::function<bool()>& done) {
+void TaskGroup::help(const std::function<bool()>& done, bool watch) {
     auto& g = *state_;
     std::unique_lock lock(pool_.mu_);
+    if (watch) ++g.watchers;
+    struct Unwatch {
+        ThreadPool::GroupState& g;
+        bool& watch;
+        ~Unwatch() {
+            if (watch) --g.watchers;
+        }
+    } unwatch{g, watch};  // destroyed before `lock`: still under the lock
     for (;;) {
-        if (g.error) rethrow_locked(lock);
+        if (g.error) {
+            if (watch) --g.watchers;
+            watch = false;
+            rethrow_locked(lock);  // releases the lock
+        }
         if (done()) return;
         if (g.can_start()) {
             pool_.run_task(lock, g);
@@ -212,9 +228,13 @@ void TaskGroup::run_until(const std::function<bool()>& done) {
     }
 }
 
+void TaskGroup::run_until(const std::function<bool()>& done) {
+    help(done, true);
+}
+
 void TaskGroup::wait() {
     const auto& g = *state_;
-    run_until([&] { return g.queue.empty() && g.running == 0; });
+    help([&] { return g.queue.empty() && g.running == 0; }, false);
 }
 
 bool TaskGroup::failed() const {

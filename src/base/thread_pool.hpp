@@ -115,6 +115,7 @@ class TaskGroup {
     bool failed() const;
 
   private:
+    void help(const std::function<bool()>& done, bool watch);
     void rethrow_locked(std::unique_lock<std::mutex>& lock);
 
     ThreadPool& pool_;
