@@ -219,14 +219,22 @@ class StageRunner {
     }
 
     store::LayerRecord execute(const Step& st, size_t i, Vertex* v) {
-        TempDir dir = TempDir::create(s_.store.tmp_dir(), "layer-");
+        // A COPY (not ADD, see run_copy) goes straight to its layer tar and
+        // makes only a scratch tree of its directories (direct_copy_scratch).
+        const bool direct_copy = st.kind == StepKind::kCopy && !st.copy.is_add;
+        TempDir dir = TempDir::create(
+            direct_copy ? direct_copy_scratch(s_.store.tmp_dir()) : s_.store.tmp_dir(), "layer-");
         // The layer's root is the merged root of any container over it.
         if (::chmod(dir.path().c_str(), 0755) != 0)
             throw system_error("chmod", dir.path().string());
         const auto epoch = s_.request.source_date_epoch;
+        // A COPY written straight to the tar: `dir` holds only its
+        // directories and links, the files are still in their sources, and
+        // layers/<diffID>/ is unpacked from the blob when first needed.
+        CopyResult direct;
         switch (st.kind) {
             case StepKind::kCopy:
-                copy(st, i, dir.path(), v);
+                direct = copy(st, i, dir.path(), v);
                 break;
             case StepKind::kWorkdir: {
                 LayerStackView parent(s_.unpack(r_.layers), "the image");
@@ -244,9 +252,12 @@ class StageRunner {
         lw.compression = s_.request.compression;
         lw.source_date_epoch = epoch;
         const auto t0 = std::chrono::steady_clock::now();
-        const store::LayerBlob blob = store::write_layer(dir.path(), s_.store.content(), lw);
-        s_.store.layers().adopt(dir.path(), blob.diff_id);
-        dir.keep();
+        const store::LayerBlob blob =
+            store::write_layer(dir.path(), direct.layer_files, s_.store.content(), lw);
+        if (!direct.direct) {
+            s_.store.layers().adopt(dir.path(), blob.diff_id);
+            dir.keep();
+        }
         if (v)
             v->log(fmt::format("layer {}: {} tar, {} {} in {:.2f}s",
                                blob.diff_id.str().substr(0, 19), progress_bytes(blob.tar_size),
@@ -270,7 +281,7 @@ class StageRunner {
         return {};
     }
 
-    void copy(const Step& st, size_t i, const std::filesystem::path& layer_dir, Vertex* v) {
+    CopyResult copy(const Step& st, size_t i, const std::filesystem::path& layer_dir, Vertex* v) {
         LayerStackView parent(s_.unpack(r_.layers), "the image");
         std::optional<LayerStackView> from;
         const SourceView* source = nullptr;
@@ -299,17 +310,24 @@ class StageRunner {
         CopyEnvironment env;
         env.scratch_dir = s_.store.tmp_dir();
         env.prefetched = s_.digester->prefetched();
-        env.reuse_layer = previous_layer(i);
+        env.direct = true;
+        if (st.copy.is_add) env.reuse_layer = previous_layer(i);  // ADD makes its directory
         const auto t0 = std::chrono::steady_clock::now();
-        const CopyResult result =
+        CopyResult result =
             run_copy_step(st.copy, *source, parent, layer_dir, env, s_.request.source_date_epoch);
-        if (v)
+        if (v && result.direct)
+            v->log(
+                fmt::format("planned {} entries, {} of file content in {:.2f}s (files go "
+                            "straight into the layer tar)",
+                            result.entries, progress_bytes(result.bytes), seconds_since(t0)));
+        else if (v)
             v->log(fmt::format("copied {} entries, {} of file content in {:.2f}s{}", result.entries,
                                progress_bytes(result.bytes), seconds_since(t0),
                                result.reused ? fmt::format(" ({} unchanged files linked from the "
                                                            "last build)",
                                                            result.reused)
                                              : std::string()));
+        return result;
     }
 
     void run(const Step& st, const TempDir& upper, Vertex* v) {

@@ -11,6 +11,7 @@
 
 #include "base/atomic_file.hpp"
 #include "base/error.hpp"
+#include "base/lock_file.hpp"
 #include "base/temp_dir.hpp"
 #include "base/unique_fd.hpp"
 #include "store/layer_copy.hpp"
@@ -28,6 +29,24 @@ void sync_filesystem(const std::filesystem::path& dir) {
     if (!fd) throw system_error("open", dir.string());
     if (::syncfs(fd.get()) != 0) throw system_error("syncfs", dir.string());
 }
+
+// The lock on layers/<name>.lock while layers/<name>/ is made. The file is
+// removed before the lock is let go, so that none is left beside the layers:
+// one who waited on it finds the layer made (or, after a failure, unpacks
+// it; a third arriving then may unpack beside it, which the rename into
+// place settles).
+class UnpackLock {
+  public:
+    explicit UnpackLock(std::filesystem::path path)
+        : lock_(LockFile::exclusive(path)), path_(std::move(path)) {}
+    ~UnpackLock() { ::unlink(path_.c_str()); }
+    UnpackLock(const UnpackLock&) = delete;
+    UnpackLock& operator=(const UnpackLock&) = delete;
+
+  private:
+    LockFile lock_;
+    std::filesystem::path path_;
+};
 
 bool is_exists_error(int err) {
     return err == EEXIST || err == ENOTEMPTY;
@@ -73,6 +92,10 @@ std::filesystem::path LayerStore::path(const Digest& diff_id, unsigned occurrenc
 
 std::filesystem::path LayerStore::marker(const std::string& name) const {
     return root_ / "layers" / (name + ".unsynced");
+}
+
+std::filesystem::path LayerStore::lock_path(const std::string& name) const {
+    return root_ / "layers" / (name + ".lock");
 }
 
 bool LayerStore::trusted(const std::string& name) const {
@@ -152,6 +175,11 @@ size_t LayerStore::trash_count(size_t up_to) const {
 std::filesystem::path LayerStore::ensure_unpacked(const Digest& blob_digest,
                                                   const Digest& diff_id) {
     auto final_path = path(diff_id);
+    if (has(diff_id)) return final_path;
+    // One unpacker per layer: a second one (another stage of the build,
+    // another strata process) waits here and then finds the layer made.
+    const auto name = final_path.filename().string();
+    UnpackLock lock(lock_path(name));
     if (has(diff_id)) return final_path;
     auto fd = blobs_.open(blob_digest);
     auto tmp = TempDir::create(root_ / "tmp", "layer-");
@@ -287,6 +315,8 @@ std::filesystem::path LayerStore::ensure_copy(const Digest& diff_id, unsigned oc
     if (occurrence < 2)
         throw Error(ErrorKind::kInternal, "layer copy number " + std::to_string(occurrence));
     const auto name = path(diff_id, occurrence).filename().string();
+    if (present(name)) return root_ / "layers" / name;
+    UnpackLock lock(lock_path(name));
     if (present(name)) return root_ / "layers" / name;
     if (!has(diff_id))
         throw Error(ErrorKind::kInternal,

@@ -27,6 +27,14 @@
 // layers/<hex>.<n>/, a copy whose files are hard links into layers/<hex>/
 // (layer_copy.hpp); made on first need, kept while the layer is, shared by
 // every chain that repeats the layer n times. docs/store-layers.md.
+//
+// A layer need not be unpacked to exist: a COPY writes its tar straight
+// from the source files, and layers/<hex>/ is made from the blob the first
+// time something needs the directory (ensure_unpacked / ensure_chain: a
+// RUN's overlay, COPY --from, a later COPY's view of the image, an export).
+// layers/<hex>.lock (there only while it is held) serialises the unpackers
+// of one layer, across threads and processes; the rename into place keeps a
+// present directory complete.
 #pragma once
 
 #include <cstdint>
@@ -98,6 +106,10 @@ class LayerStore {
     bool present(const std::string& name) const;
     bool trusted(const std::string& name) const;
     std::filesystem::path marker(const std::string& name) const;
+    // layers/<name>.lock: held (flock) while layers/<name>/ is being made,
+    // so that it is made once when several want it at the same moment;
+    // there only while someone makes it.
+    std::filesystem::path lock_path(const std::string& name) const;
     // Renames the complete directory `dir` to layers/<name>/ (see above).
     std::filesystem::path publish(const std::filesystem::path& dir, const std::string& name);
     // Moves layers/<name>/ out of layers/ and deletes it.

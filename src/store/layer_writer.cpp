@@ -27,28 +27,34 @@ namespace strata::store {
 namespace {
 
 // One tar entry to emit, found by the walk.
+// One tar entry to emit: found by the walk, or a LayerFile (kFile).
 struct Node {
-    enum class Kind { kPlain, kWhiteout, kOpaque };
+    enum class Kind { kPlain, kWhiteout, kOpaque, kFile };
     std::string name;    // tar path, no trailing slash
     std::string source;  // path in the tree, relative to its root
     Kind kind = Kind::kPlain;
     struct stat st {};
     std::vector<std::pair<std::string, std::string>> xattrs;
+    const LayerFile* file = nullptr;  // kFile
 };
 
-std::vector<std::pair<std::string, std::string>> read_layer_xattrs(const std::string& path) {
+// The layer xattrs of the file at `path`, or of the descriptor `fd` when
+// `path` is null; sorted by name.
+std::vector<std::pair<std::string, std::string>> read_layer_xattrs(const char* path, int fd,
+                                                                   const std::string& shown) {
     std::vector<std::pair<std::string, std::string>> out;
     std::string names(1024, '\0');
     ssize_t n;
     for (;;) {
-        n = ::llistxattr(path.c_str(), names.data(), names.size());
+        n = path ? ::llistxattr(path, names.data(), names.size())
+                 : ::flistxattr(fd, names.data(), names.size());
         if (n >= 0) break;
         if (errno == ERANGE) {
             names.resize(names.size() * 4);
             continue;
         }
         if (errno == ENOTSUP) return out;
-        throw system_error("listxattr", path);
+        throw system_error("listxattr", shown);
     }
     names.resize(static_cast<size_t>(n));
     for (size_t i = 0; i < names.size();) {
@@ -57,7 +63,8 @@ std::vector<std::pair<std::string, std::string>> read_layer_xattrs(const std::st
         if (!is_layer_xattr(name)) continue;
         std::string value(256, '\0');
         for (;;) {
-            ssize_t v = ::lgetxattr(path.c_str(), name.c_str(), value.data(), value.size());
+            ssize_t v = path ? ::lgetxattr(path, name.c_str(), value.data(), value.size())
+                             : ::fgetxattr(fd, name.c_str(), value.data(), value.size());
             if (v >= 0) {
                 value.resize(static_cast<size_t>(v));
                 break;
@@ -70,7 +77,7 @@ std::vector<std::pair<std::string, std::string>> read_layer_xattrs(const std::st
                 value.clear();
                 break;
             }
-            throw system_error("getxattr " + name, path);
+            throw system_error("getxattr " + name, shown);
         }
         out.emplace_back(std::move(name), std::move(value));
     }
@@ -82,17 +89,26 @@ class Walker {
   public:
     explicit Walker(std::filesystem::path root) : root_(std::move(root)) {}
 
-    std::vector<Node> walk() {
+    std::vector<Node> walk(const std::vector<LayerFile>& files) {
         UniqueFd fd(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (!fd) throw system_error("open layer directory", root_.string());
         visit(fd.get(), "");
+        for (const auto& f : files) {
+            Node node;
+            node.kind = Node::Kind::kFile;
+            node.name = f.name;
+            node.st = f.st;
+            node.file = &f;
+            nodes_.push_back(std::move(node));
+        }
         std::sort(nodes_.begin(), nodes_.end(),
                   [](const Node& a, const Node& b) { return a.name < b.name; });
         for (size_t i = 1; i < nodes_.size(); ++i)
             if (nodes_[i].name == nodes_[i - 1].name)
-                throw Error(ErrorKind::kConflict, "layer directory " + root_.string() +
-                                                      ": two entries map to '" + nodes_[i].name +
-                                                      "' (a whiteout and a file named like it)");
+                throw Error(ErrorKind::kConflict,
+                            "layer directory " + root_.string() + ": two entries map to '" +
+                                nodes_[i].name +
+                                "' (a whiteout and a file named like it, or a file given twice)");
         return std::move(nodes_);
     }
 
@@ -113,7 +129,8 @@ class Walker {
             }
             if (S_ISSOCK(node.st.st_mode)) continue;  // sockets do not belong in a layer
             node.name = path;
-            node.xattrs = read_layer_xattrs((root_ / path).string());
+            const std::string host = (root_ / path).string();
+            node.xattrs = read_layer_xattrs(host.c_str(), -1, host);
             if (S_ISDIR(node.st.st_mode)) {
                 UniqueFd sub(
                     ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -231,14 +248,18 @@ struct EntryDeleter {
     void operator()(struct archive_entry* e) const { archive_entry_free(e); }
 };
 
-void copy_file_data(TarOutput& out, int rootfd, const Node& node, const std::filesystem::path& root,
-                    std::vector<char>& buf) {
-    auto path = (root / node.source).string();
+UniqueFd open_tree_file(int rootfd, const Node& node, const std::filesystem::path& root) {
     UniqueFd fd(
         ::openat(rootfd, node.source.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME));
     if (!fd && errno == EPERM)  // O_NOATIME needs ownership or CAP_FOWNER
         fd.reset(::openat(rootfd, node.source.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-    if (!fd) throw system_error("open", path);
+    if (!fd) throw system_error("open", (root / node.source).string());
+    return fd;
+}
+
+// Streams exactly st_size bytes of `fd` (the file `path`) into the entry.
+void copy_file_data(TarOutput& out, const UniqueFd& fd, const Node& node, const std::string& path,
+                    std::vector<char>& buf) {
     auto remaining = static_cast<uint64_t>(node.st.st_size);
     while (remaining > 0) {
         size_t want = static_cast<size_t>(std::min<uint64_t>(remaining, buf.size()));
@@ -259,8 +280,13 @@ void copy_file_data(TarOutput& out, int rootfd, const Node& node, const std::fil
 
 LayerBlob write_layer_to(const std::filesystem::path& dir, const ByteSink& sink,
                          const LayerWriteOptions& opts) {
+    return write_layer_to(dir, {}, sink, opts);
+}
+
+LayerBlob write_layer_to(const std::filesystem::path& dir, const std::vector<LayerFile>& files,
+                         const ByteSink& sink, const LayerWriteOptions& opts) {
     ScopedUtf8Locale utf8;
-    auto nodes = Walker(dir).walk();
+    auto nodes = Walker(dir).walk(files);
     UniqueFd rootfd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!rootfd) throw system_error("open layer directory", dir.string());
 
@@ -270,7 +296,7 @@ LayerBlob write_layer_to(const std::filesystem::path& dir, const ByteSink& sink,
     std::vector<char> buf(1 << 20);
     uint64_t content_size = 0;
 
-    for (const auto& node : nodes) {
+    for (auto& node : nodes) {
         archive_entry_clear(e.get());
         const auto& st = node.st;
         archive_entry_copy_pathname(e.get(), node.name.c_str());
@@ -282,7 +308,7 @@ LayerBlob write_layer_to(const std::filesystem::path& dir, const ByteSink& sink,
             mtime = *opts.source_date_epoch;
         archive_entry_set_mtime(e.get(), mtime, 0);
 
-        if (node.kind != Node::Kind::kPlain) {
+        if (node.kind == Node::Kind::kWhiteout || node.kind == Node::Kind::kOpaque) {
             // Whiteout and opaque markers: empty regular files with the owner
             // of what they stand for. An opaque marker keeps its directory's
             // permission bits; a whiteout is 0600, as BuildKit writes them
@@ -294,6 +320,16 @@ LayerBlob write_layer_to(const std::filesystem::path& dir, const ByteSink& sink,
             continue;
         }
         archive_entry_set_mode(e.get(), st.st_mode);
+        // A LayerFile is opened here, its xattrs read like a found file's.
+        LayerFileSource source;
+        std::string path;
+        if (node.kind == Node::Kind::kFile) {
+            source = node.file->open();
+            path = node.file->shown;
+            if (source.xattrs) node.xattrs = read_layer_xattrs(nullptr, source.xattrs.get(), path);
+        } else {
+            path = (dir / node.source).string();
+        }
         for (const auto& [k, v] : node.xattrs)
             archive_entry_xattr_add_entry(e.get(), k.c_str(), v.data(), v.size());
 
@@ -310,7 +346,8 @@ LayerBlob write_layer_to(const std::filesystem::path& dir, const ByteSink& sink,
             case S_IFREG:
                 archive_entry_set_size(e.get(), st.st_size);
                 out.header(e.get(), node.name);
-                copy_file_data(out, rootfd.get(), node, dir, buf);
+                if (!source.data) source.data = open_tree_file(rootfd.get(), node, dir);
+                copy_file_data(out, source.data, node, path, buf);
                 content_size += static_cast<uint64_t>(st.st_size);
                 break;
             case S_IFLNK: {
@@ -345,9 +382,14 @@ LayerBlob write_layer_to(const std::filesystem::path& dir, const ByteSink& sink,
 
 LayerBlob write_layer(const std::filesystem::path& dir, ContentStore& store,
                       const LayerWriteOptions& opts) {
+    return write_layer(dir, {}, store, opts);
+}
+
+LayerBlob write_layer(const std::filesystem::path& dir, const std::vector<LayerFile>& files,
+                      ContentStore& store, const LayerWriteOptions& opts) {
     auto w = store.writer();
     auto blob = write_layer_to(
-        dir, [&w](const void* d, size_t n) { w.write(d, n); }, opts);
+        dir, files, [&w](const void* d, size_t n) { w.write(d, n); }, opts);
     w.commit(blob.digest);
     return blob;
 }

@@ -12,11 +12,16 @@
 // of the compressed bytes) are computed as the bytes stream out.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "base/unique_fd.hpp"
 #include "store/compression.hpp"
 #include "store/content_store.hpp"
 #include "store/digest.hpp"
@@ -42,6 +47,33 @@ struct LayerBlob {
 // Tars `dir` into a new blob in `store`.
 LayerBlob write_layer(const std::filesystem::path& dir, ContentStore& store,
                       const LayerWriteOptions& opts);
+
+// Where the bytes (and the xattrs) of a LayerFile come from, opened when its
+// entry is written.
+struct LayerFileSource {
+    UniqueFd data;    // read from offset 0, exactly `st.st_size` bytes
+    UniqueFd xattrs;  // its layer xattrs go into the entry; invalid: none
+};
+
+// A regular file of the layer that is not in the directory: a COPY writes
+// its files into the tar straight from their sources (executor/copy,
+// LayerTree::record_files) instead of making them first. The entry is
+// written by the same rules as a file found in the directory, its header
+// from `st` (mode, uid, gid, size, mtime; st_nlink 1: never a hardlink).
+struct LayerFile {
+    std::string name;  // tar path: relative, no trailing slash ("app/main.c")
+    struct stat st {};
+    std::string shown;  // for messages: the source file on disk
+    std::function<LayerFileSource()> open;
+};
+
+// Tars `dir` together with `files` (placed among the directory's entries in
+// the same sorted order) into a new blob in `store`. A name in both is a
+// kConflict.
+LayerBlob write_layer(const std::filesystem::path& dir, const std::vector<LayerFile>& files,
+                      ContentStore& store, const LayerWriteOptions& opts);
+LayerBlob write_layer_to(const std::filesystem::path& dir, const std::vector<LayerFile>& files,
+                         const ByteSink& sink, const LayerWriteOptions& opts);
 
 // Same, but the compressed bytes go to `sink` (benchmarks, streaming exports).
 // `size` in the result is the number of bytes given to the sink. The sink is

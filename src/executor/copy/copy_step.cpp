@@ -254,6 +254,16 @@ class Copier : public WalkSink {
                         return;
                     }
                 }
+                if (tree.records_files() && n.st.st_nlink <= 1) {
+                    // Read once, when the layer tar is written. (A hardlinked
+                    // file is made, as below: the tar keeps its links.)
+                    tree.record_file(
+                        f.dir, name,
+                        SourceFile{source_.layer_root(n.layer), n.path, source_.host_path(n),
+                                   static_cast<uint64_t>(n.st.st_size)},
+                        meta);
+                    return;
+                }
                 if (n.st.st_nlink > 1) {
                     // Later names link to this one: it must exist first.
                     UniqueFd fd = source_.open_file(n);
@@ -359,6 +369,20 @@ CopyResult run_copy(const CopyRequest& req, const SourceView& source, const Laye
     merged_layers.push_back(layer_dir);
     LayerStackView merged(std::move(merged_layers), "the destination");
 
+    LayerTree tree(layer_dir);
+    // Straight to the tar: the files are recorded, not made, and every rule
+    // below sees them through the tree and the merged view as if they were
+    // there. Not for ADD: unpacking an archive reads back (hardlink
+    // targets, replaced entries, metadata of what it extracted) through
+    // calls that need the files on disk, so ADD makes its layer directory.
+    const bool direct = env.direct && !req.is_add;
+    if (direct) {
+        tree.record_files();
+        merged.set_recorded_entries([&tree](const std::string& p) { return tree.recorded(p); });
+    } else if (!env.reuse_layer.empty()) {
+        tree.reuse_from(env.reuse_layer);
+    }
+
     std::optional<TempDir> downloads;
     for (const auto& s : req.sources) {
         if (is_url_source(s) && !env.prefetched.count(s)) {
@@ -394,8 +418,6 @@ CopyResult run_copy(const CopyRequest& req, const SourceView& source, const Laye
                             "directory and end with a /");
     }
 
-    LayerTree tree(layer_dir);
-    if (!env.reuse_layer.empty()) tree.reuse_from(env.reuse_layer);
     DestState state(tree, below, merged);
     Copier copier(req, source, state, mode, owner, exclude ? &*exclude : nullptr);
     const size_t groups = planned.matched_by_source.size();
@@ -414,6 +436,10 @@ CopyResult run_copy(const CopyRequest& req, const SourceView& source, const Laye
     result.entries = tree.entries_written();
     result.bytes = tree.bytes_written();
     result.reused = tree.entries_reused();
+    result.direct = direct;
+    if (direct)
+        result.layer_files =
+            tree.layer_files(env.scratch_dir.empty() ? layer_dir : env.scratch_dir);
     return result;
 }
 

@@ -7,7 +7,9 @@
 //   req.sources = {"src/", "*.json"}; req.dest = "/app/"; req.workdir = "/";
 //   CopyResult r = run_copy(req, context, parent, fresh_layer_dir);
 //   // fresh_layer_dir now holds only what the COPY wrote (plus the parent
-//   // directories it needed); hand it to store::write_layer.
+//   // directories it needed); hand it to store::write_layer. With
+//   // env.direct, hand it over with r.layer_files (the regular files, still
+//   // in their sources) and discard it afterwards.
 //
 // The layer directory is left half-written when run_copy throws; the caller
 // discards it.
@@ -22,6 +24,7 @@
 
 #include "executor/copy/source_view.hpp"
 #include "executor/copy/url_fetch.hpp"
+#include "store/layer_writer.hpp"
 
 namespace strata::executor {
 
@@ -61,6 +64,13 @@ struct CopyEnvironment {
     // An earlier layer of the same step (LayerTree::reuse_from): identical
     // files are linked from it instead of copied. Empty: none.
     std::filesystem::path reuse_layer;
+    // Write the layer straight to its tar: regular files are left in their
+    // sources and listed in CopyResult::layer_files, for store::write_layer
+    // to read once while it hashes (LayerTree::record_files). `layer_dir` then
+    // gets only the directories, symlinks and special files, and is no
+    // layer directory: the caller tars it with the files and throws it away.
+    // ADD ignores it (see run_copy).
+    bool direct = false;
 };
 
 struct CopyResult {
@@ -68,6 +78,9 @@ struct CopyResult {
     uint64_t entries = 0;             // entries created in the layer
     uint64_t bytes = 0;               // file content bytes written
     uint64_t reused = 0;              // files linked from env.reuse_layer
+    // env.direct took effect: layer_dir + layer_files make the layer.
+    bool direct = false;
+    std::vector<store::LayerFile> layer_files;
 };
 
 // Performs the COPY/ADD: reads `source` (the build context, or the stage or

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/in_root.hpp"
 #include "executor/copy/path_parts.hpp"
 #include "store/safe_path.hpp"
 
@@ -28,6 +29,19 @@ namespace {
 bool is_layer_xattr(std::string_view name) {
     if (name.starts_with("user.overlay.") || name.starts_with("trusted.overlay.")) return false;
     return name == "security.capability" || name.starts_with("user.");
+}
+
+// Whether the descriptor has an xattr copy_layer_xattrs would copy.
+bool has_layer_xattrs(int fd) {
+    char names[4096];
+    ssize_t len = ::flistxattr(fd, names, sizeof names);
+    if (len < 0 && errno == ERANGE) return true;  // many: let the copy look
+    for (ssize_t i = 0; i < len;) {
+        const std::string_view name(names + i);
+        if (is_layer_xattr(name)) return true;
+        i += static_cast<ssize_t>(name.size()) + 1;
+    }
+    return false;
 }
 
 std::vector<std::string> list_dir_names(int dirfd, const std::string& what) {
@@ -178,6 +192,8 @@ void LayerTree::check_name(const Dir& dir, const std::string& name) const {
 }
 
 std::optional<struct stat> LayerTree::lstat(const Dir& dir, const std::string& name) const {
+    if (recording_)
+        if (auto st = recorded(child_path(dir, name))) return st;
     struct stat st {};
     if (::fstatat(dir.fd->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
         if (errno == ENOENT) return std::nullopt;
@@ -229,7 +245,72 @@ void LayerTree::copy_dir_xattrs(int src_fd, const Dir& dir) {
 }
 
 void LayerTree::remove(const Dir& dir, const std::string& name) {
-    remove_at(dir.fd->get(), name, child_path(dir, name));
+    const std::string path = child_path(dir, name);
+    if (recording_) {
+        if (recorded_.erase(path)) return;  // never also on disk
+        // A directory: what was recorded below it goes with it.
+        const std::string below = path + "/";
+        recorded_.erase(recorded_.lower_bound(below),
+                        std::find_if(recorded_.lower_bound(below), recorded_.end(),
+                                     [&](const auto& e) { return !e.first.starts_with(below); }));
+    }
+    remove_at(dir.fd->get(), name, path);
+}
+
+void LayerTree::record_file(const Dir& dir, const std::string& name, SourceFile source,
+                            const EntryMeta& meta) {
+    check_name(dir, name);
+    if (!recording_) throw Error(ErrorKind::kInternal, "record_file outside record mode");
+    const uint64_t size = source.size;
+    if (!recorded_.try_emplace(child_path(dir, name), Recorded{std::move(source), meta}).second)
+        throw Error(ErrorKind::kInternal, "recorded twice: " + child_path(dir, name));
+    bytes_ += size;
+    ++entries_;
+}
+
+std::optional<struct stat> LayerTree::recorded(const std::string& path) const {
+    auto it = recorded_.find(path);
+    if (it == recorded_.end()) return std::nullopt;
+    // What the file would be had write_file made it: its mode after the
+    // chown (set-id bits kept: chmod comes second), owner, size, mtime.
+    struct stat st {};
+    st.st_mode = S_IFREG | (it->second.meta.mode & 07777);
+    st.st_uid = it->second.meta.uid;
+    st.st_gid = it->second.meta.gid;
+    st.st_size = static_cast<off_t>(it->second.source.size);
+    st.st_nlink = 1;
+    st.st_mtim = it->second.meta.mtime;
+    return st;
+}
+
+std::vector<store::LayerFile> LayerTree::layer_files(const std::filesystem::path& probe_dir) const {
+    std::vector<store::LayerFile> out;
+    out.reserve(recorded_.size());
+    // The xattrs a file gets are those the layer's filesystem takes
+    // (copy_layer_xattrs skips the rest): tried on an unnamed file there.
+    const std::string layer_dir = probe_dir.string();
+    for (const auto& [path, rec] : recorded_) {
+        store::LayerFile f;
+        f.name = path.substr(1);
+        f.st = *recorded(path);
+        f.shown = rec.source.shown.string();
+        f.open = [source = rec.source, layer_dir]() {
+            store::LayerFileSource out;
+            out.data = open_in_root(source.root->get(), source.path,
+                                    O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0,
+                                    InRootEscape::kRefuse);
+            if (!out.data) throw system_error("open", source.shown.string());
+            if (has_layer_xattrs(out.data.get())) {
+                out.xattrs.reset(::open(layer_dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+                if (!out.xattrs)
+                    throw system_error("create a file (O_TMPFILE) to try xattrs on in", layer_dir);
+                copy_layer_xattrs(out.data.get(), out.xattrs.get());
+            }
+            return out;
+        };
+        out.push_back(std::move(f));
+    }
+    return out;
 }
 
 void LayerTree::reuse_from(const std::filesystem::path& dir) {

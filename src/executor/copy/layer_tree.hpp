@@ -13,6 +13,13 @@
 //
 // write_file and defer_mtime may be called from several threads at once
 // (WritePool); the other operations from one thread.
+//
+// Record mode (record_files(), a COPY straight to the layer tar): regular
+// files are not made but recorded with where their bytes are; lstat() and
+// remove() treat a recorded file as if it were there, and layer_files()
+// hands them to store::write_layer, which writes them among the
+// directory's entries. Directories, symlinks and the rest are still made, so
+// every rule that looks at the layer works as before.
 #pragma once
 
 #include <sys/stat.h>
@@ -30,6 +37,7 @@
 #include <vector>
 
 #include "base/unique_fd.hpp"
+#include "store/layer_writer.hpp"
 
 namespace strata::executor {
 
@@ -38,6 +46,14 @@ struct EntryMeta {
     uint32_t uid = 0;
     uint32_t gid = 0;
     struct timespec mtime {};
+};
+
+// Where a recorded file's bytes are: a canonical path in a source layer.
+struct SourceFile {
+    std::shared_ptr<const UniqueFd> root;  // the layer's root (SourceView::layer_root)
+    std::string path;                      // canonical, in that layer
+    std::filesystem::path shown;           // the file on disk, for messages
+    uint64_t size = 0;                     // as the walk saw it
 };
 
 class LayerTree {
@@ -111,6 +127,20 @@ class LayerTree {
     void defer_mtime(const std::string& dir_path, const struct timespec& mtime);
     void finish();
 
+    // Record mode (above). Call before anything is written.
+    void record_files() { recording_ = true; }
+    bool records_files() const { return recording_; }
+    // Records the regular file `name` of `dir` (the name must be free).
+    void record_file(const Dir& dir, const std::string& name, SourceFile source,
+                     const EntryMeta& meta);
+    // The lstat a recorded file at canonical `path` ("/app/x") would have.
+    std::optional<struct stat> recorded(const std::string& path) const;
+    // The recorded files as entries for store::write_layer (tar paths
+    // relative to the layer root), in no particular order. The xattrs a file
+    // gets are those the filesystem of `probe_dir` takes (the store's, where
+    // write_file would have made it).
+    std::vector<store::LayerFile> layer_files(const std::filesystem::path& probe_dir) const;
+
     // Bytes of file content written so far.
     uint64_t bytes_written() const { return bytes_.load(); }
     uint64_t entries_written() const { return entries_.load(); }
@@ -127,6 +157,12 @@ class LayerTree {
     std::atomic<uint64_t> entries_{0};
     std::atomic<uint64_t> reused_{0};
     UniqueFd reuse_root_;
+    struct Recorded {
+        SourceFile source;
+        EntryMeta meta;
+    };
+    bool recording_ = false;
+    std::map<std::string, Recorded> recorded_;  // by canonical path
 
     // Links the identical file at `path` of the reuse directory as `name` of
     // `dir`; false when there is none (nothing changed then).

@@ -190,7 +190,12 @@ std::optional<Node> SourceView::child_impl(const Node& dir, std::string_view nam
         const size_t layer = layers[k].layer;
         const auto& fd = fds[k];
         struct stat st {};
-        if (::fstatat(fd->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        std::optional<struct stat> recorded;
+        if (recorded_ && layer + 1 == layer_roots_.size())
+            recorded = recorded_(child_path(dir.path, name));
+        if (recorded) {
+            st = *recorded;
+        } else if (::fstatat(fd->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
             if (errno == ENOENT || errno == ENOTDIR) continue;
             throw system_error(
                 "stat", (layer_paths_[layer] / relative_path(child_path(dir.path, name))).string());
@@ -359,6 +364,12 @@ std::string SourceView::read_all(const Node& node) const {
         if (n == 0) return out;
         out.append(buf, static_cast<size_t>(n));
     }
+}
+
+std::shared_ptr<const UniqueFd> SourceView::layer_root(size_t layer) const {
+    if (layer >= layer_roots_.size())
+        throw Error(ErrorKind::kInternal, "layer_root: no layer " + std::to_string(layer));
+    return layer_roots_[layer];
 }
 
 std::filesystem::path SourceView::host_path(const Node& node) const {

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -136,6 +137,18 @@ class SourceView {
     std::string read_all(const Node& node) const;
     // The file on disk that provides `node` (for hashing by path).
     std::filesystem::path host_path(const Node& node) const;
+    // The open root directory of layer `layer`: with a Node's canonical
+    // path, what opens its file later, after the view is gone
+    // (open_in_root, as open_file_at does).
+    std::shared_ptr<const UniqueFd> layer_root(size_t layer) const;
+
+    // Entries of the top layer that are not in its directory: for a
+    // canonical path, the lstat of a regular file that is there all the
+    // same (a COPY that writes its files straight into the layer tar records
+    // them instead of making them, LayerTree::record_files). child() and so
+    // resolve() see them like files on disk; children() does not list them.
+    using RecordedEntries = std::function<std::optional<struct stat>(const std::string& path)>;
+    void set_recorded_entries(RecordedEntries entries) { recorded_ = std::move(entries); }
 
   protected:
     struct Config {
@@ -159,6 +172,7 @@ class SourceView {
     bool overlay_ = true;
     bool keep_owner_ = true;
     bool escape_is_error_ = false;
+    RecordedEntries recorded_;
 };
 
 class LayerStackView : public SourceView {
