@@ -289,8 +289,10 @@ void write_metadata(const std::string& file, const executor::BuildResult& r) {
              {"digest", r.image.manifest.str()},
              {"size", r.image.manifest_size}}},
            {"image.name", names},
-           // What determines the layer blobs' bytes, to make the same ones later.
-           {"strata.layer.compression", store::compression_description(store::Compression::kGzip)},
+           // What determines the layer blobs' bytes, to make the same ones later:
+           // stored as plain tars, compressed when they leave (save, push).
+           {"strata.layer.compression", store::compression_description(store::Compression::kNone)},
+           {"strata.export.compression", store::compression_description(store::Compression::kGzip)},
            {"strata.layer.tar", store::tar_format_description()},
            {"strata.build", {{"seconds", r.seconds}, {"steps", std::move(steps)}}}};
     write_file_atomic(file, j.dump(2, ' ', false, json::error_handler_t::replace) + "\n");

@@ -105,7 +105,7 @@ struct ImportCmdOptions {
     std::vector<std::string> changes;
     std::string message;
     std::string platform;
-    std::string compression = "gzip";
+    std::string compression = "none";
 };
 
 void run_import(const GlobalOptions& global, const ImportCmdOptions& opts) {
@@ -178,7 +178,9 @@ void add_import_command(CLI::App& app, const GlobalOptions& global) {
     cmd->add_option("-m,--message", opts->message, "History comment for the imported image");
     cmd->add_option("--platform", opts->platform,
                     "Image platform OS/ARCH[/VARIANT] (default: host)");
-    cmd->add_option("--compression", opts->compression, "Layer compression: gzip, zstd or none");
+    cmd->add_option(
+        "--compression", opts->compression,
+        "How to store the layer: none (default; compressed on save/push), gzip or zstd");
     cmd->add_option("file", opts->source, "Tarball (any compression), or - for STDIN")->required();
     cmd->add_option("repository", opts->name, "REPOSITORY[:TAG] to name the image");
     cmd->callback([opts, &global] { run_import(global, *opts); });

@@ -54,7 +54,7 @@ struct BuildRequest {
     // publishes no image record; its blobs are content-addressed (prune frees
     // them). Combine with plan.no_cache to skip cache lookups.
     bool scratch = false;
-    store::Compression compression = store::Compression::kGzip;
+    store::Compression compression = store::Compression::kNone;
     std::vector<SecretSource> secrets;  // --secret (values are read when a RUN needs them)
     std::vector<SshSource> ssh;         // --ssh
 };

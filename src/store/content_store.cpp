@@ -131,6 +131,14 @@ Digest ContentStore::put_fd(int fd, const std::optional<Digest>& expected) {
 }
 
 ContentStore::Writer ContentStore::writer() {
+    return new_writer(true);
+}
+
+ContentStore::Writer ContentStore::prehashed_writer() {
+    return new_writer(false);
+}
+
+ContentStore::Writer ContentStore::new_writer(bool hash) {
     std::string tmpl = (tmp_dir() / "blob-XXXXXX").string();
     int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
     if (fd < 0) throw system_error("create temp file", tmpl);
@@ -140,7 +148,7 @@ ContentStore::Writer ContentStore::writer() {
         ::unlink(tmpl.c_str());
         throw system_error("chmod", tmpl, err);
     }
-    return Writer(*this, std::move(owned), tmpl);
+    return Writer(*this, std::move(owned), tmpl, hash);
 }
 
 void ContentStore::remove(const Digest& digest) {
@@ -178,8 +186,9 @@ bool ContentStore::verify(const Digest& digest) const {
 
 // --- Writer -----------------------------------------------------------------
 
-ContentStore::Writer::Writer(ContentStore& store, UniqueFd fd, std::filesystem::path temp)
-    : store_(&store), fd_(std::move(fd)), temp_(std::move(temp)) {
+ContentStore::Writer::Writer(ContentStore& store, UniqueFd fd, std::filesystem::path temp,
+                             bool hash)
+    : store_(&store), fd_(std::move(fd)), temp_(std::move(temp)), hashing_(hash) {
     buffer_.reserve(kWriteBuffer);
 }
 
@@ -190,7 +199,8 @@ ContentStore::Writer::Writer(Writer&& other) noexcept
       hash_(std::move(other.hash_)),
       size_(other.size_),
       buffer_(std::move(other.buffer_)),
-      done_(other.done_) {
+      done_(other.done_),
+      hashing_(other.hashing_) {
     other.done_ = true;
     other.temp_.clear();
 }
@@ -201,7 +211,7 @@ ContentStore::Writer::~Writer() {
 
 void ContentStore::Writer::write(const void* data, size_t n) {
     if (done_) throw Error(ErrorKind::kInternal, "write to a committed blob writer");
-    hash_.update(data, n);
+    if (hashing_) hash_.update(data, n);
     size_ += n;
     if (buffer_.size() + n > kWriteBuffer) flush();
     if (n >= kWriteBuffer) {
@@ -225,7 +235,9 @@ Digest ContentStore::Writer::digest_so_far() const {
 Digest ContentStore::Writer::commit(const std::optional<Digest>& expected) {
     if (done_) throw Error(ErrorKind::kInternal, "blob writer committed twice");
     flush();
-    auto digest = hash_.finish();
+    if (!hashing_ && !expected)
+        throw Error(ErrorKind::kInternal, "a prehashed blob writer needs the digest");
+    auto digest = hashing_ ? hash_.finish() : *expected;
     done_ = true;
     if (expected && *expected != digest) {
         ::unlink(temp_.c_str());
@@ -233,13 +245,21 @@ Digest ContentStore::Writer::commit(const std::optional<Digest>& expected) {
                                              digest.str() + " (" + std::to_string(size_) +
                                              " bytes)");
     }
+    auto target = store_->blob_path(digest);
+    // The same bytes again (a rebuild that made the same layer): the blob in
+    // place was verified and synced when it was written.
+    struct stat st {};
+    if (::stat(target.c_str(), &st) == 0 && static_cast<uint64_t>(st.st_size) == size_) {
+        fd_.reset();
+        ::unlink(temp_.c_str());
+        return digest;
+    }
     if (::fsync(fd_.get()) != 0) {
         int err = errno;
         ::unlink(temp_.c_str());
         throw system_error("fsync", temp_.string(), err);
     }
     fd_.reset();
-    auto target = store_->blob_path(digest);
     if (::rename(temp_.c_str(), target.c_str()) != 0) {
         int err = errno;
         ::unlink(temp_.c_str());

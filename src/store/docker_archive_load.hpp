@@ -26,7 +26,7 @@ struct LoadOptions {
     std::string architecture;
     std::string variant;
     // How to store layers that arrive as plain tar files (old docker-save).
-    Compression layer_compression = Compression::kGzip;
+    Compression layer_compression = Compression::kNone;
 };
 
 struct LoadedImage {

@@ -167,8 +167,14 @@ class TarWriter {
 
 }  // namespace
 
-void write_archive(const ImageStore& store, const std::vector<SaveEntry>& images,
-                   const ByteSink& out) {
+void write_archive(ImageStore& store, const std::vector<SaveEntry>& images_in, const ByteSink& out,
+                   const ExportOptions& opts) {
+    // The compressed copies are blobs no image refers to: keep prune away
+    // until they are in the archive.
+    LockFile lease = store.lease();
+    std::vector<SaveEntry> images = images_in;
+    for (auto& entry : images)
+        entry.image = export_image(store, entry.image, opts);
     std::set<Digest> blobs;
     Index index;
     json manifest_json = json::array();

@@ -5,14 +5,16 @@
 //
 // The bytes depend only on the images and names saved: entries sorted by
 // name, mtime 0, uid/gid 0 without user/group names, fixed modes, canonical
-// JSON, blobs copied as stored. Saving the same images from two stores gives
-// identical tarballs.
+// JSON, layers as export_image() gives them (gzip unless asked otherwise,
+// compressed once and memoized). Saving the same images from two stores
+// gives identical tarballs.
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "store/compression.hpp"
+#include "store/export_image.hpp"
 #include "store/image_store.hpp"
 
 namespace strata::store {
@@ -28,9 +30,11 @@ struct SaveEntry {
 std::vector<SaveEntry> select_for_save(const ImageStore& store,
                                        const std::vector<std::string>& args);
 
-// Writes the tarball to `out`. A blob that fails verification while being
-// copied is Error(kCorrupt) (what was written so far must be discarded).
-void write_archive(const ImageStore& store, const std::vector<SaveEntry>& images,
-                   const ByteSink& out);
+// Writes the tarball to `out`, compressing (and memoizing) the layers that
+// are not yet in `opts.compression` first. A blob that fails verification
+// while being copied is Error(kCorrupt) (what was written so far must be
+// discarded).
+void write_archive(ImageStore& store, const std::vector<SaveEntry>& images, const ByteSink& out,
+                   const ExportOptions& opts = {});
 
 }  // namespace strata::store

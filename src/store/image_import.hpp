@@ -17,7 +17,7 @@ struct ImportOptions {
     std::optional<Reference> name;  // tagged (with_default_tag); none: an unnamed image
     std::string source = "-";       // for the default history comment "Imported from <source>"
     std::string message;            // history comment; empty: "Imported from <source>"
-    Compression compression = Compression::kGzip;
+    Compression compression = Compression::kNone;
     // The config's and history's "created"; default: now.
     std::optional<int64_t> source_date_epoch;
     // Dockerfile instructions applied to the config, as `docker import -c`:

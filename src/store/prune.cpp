@@ -6,6 +6,7 @@
 
 #include "base/error.hpp"
 #include "base/temp_dir.hpp"
+#include "store/export_image.hpp"
 
 namespace strata::store {
 
@@ -125,6 +126,8 @@ PruneReport prune_store(ImageStore& store, const PruneOptions& opts) {
     for (const auto& d : store.layers().list())
         everything.layers.insert(d);
     delete_unreferenced(store, everything, roots, report);
+    // Compressed copies made for save/push are not roots: they went above.
+    remove_stale_export_memos(store);
     remove_orphan_copies(store, roots, report);
     remove_leftovers(store, report);
     return report;

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "base/error.hpp"
+#include "store/export_image.hpp"
 #include "store/image_store_scan.hpp"
 #include "store/layer_copy.hpp"
 
@@ -55,15 +56,20 @@ class Checker {
                 problem(fmt::format("name {} points at {}, which has no image record",
                                     name.familiar(), entry.manifest.str()));
         }
-        size_t unused = 0;
-        uint64_t unused_bytes = 0;
+        size_t unused = 0, copies = 0;
+        uint64_t unused_bytes = 0, copy_bytes = 0;
+        const std::set<Digest> memo_blobs = export_memo_blobs(store_);
         for (const auto& [d, ok] : blob_ok_)
             if (!used_blobs.count(d)) {
-                ++unused;
-                unused_bytes += store_.content().size(d);
+                const bool copy = memo_blobs.count(d) != 0;
+                (copy ? copies : unused) += 1;
+                (copy ? copy_bytes : unused_bytes) += store_.content().size(d);
             }
         if (unused)
             note(fmt::format("{} blob(s), {} bytes, not used by any image", unused, unused_bytes));
+        if (copies)
+            note(fmt::format("{} compressed layer cop{}, {} bytes, kept for the next save or push",
+                             copies, copies == 1 ? "y" : "ies", copy_bytes));
         auto layers = store_.layers().list();
         report_.layers = layers.size();
         for (const auto& l : layers) {

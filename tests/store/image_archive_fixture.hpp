@@ -7,6 +7,7 @@
 #include "base/unique_fd.hpp"
 #include "store/docker_archive_load.hpp"
 #include "store/docker_archive_save.hpp"
+#include "store/export_image.hpp"
 #include "store/image_fixture.hpp"
 #include "store/image_import.hpp"
 
@@ -31,13 +32,18 @@ inline store::ImageRecord import_tar(store::ImageStore& store, const fs::path& t
     return store::import_rootfs(store, fd.get(), opts).image;
 }
 
-inline std::string save_bytes(const store::ImageStore& store,
-                              const std::vector<std::string>& args) {
+inline std::string save_bytes(store::ImageStore& store, const std::vector<std::string>& args) {
     std::string out;
     store::write_archive(store, store::select_for_save(store, args), [&](const void* d, size_t n) {
         out.append(static_cast<const char*>(d), n);
     });
     return out;
+}
+
+// The image as `save` writes it: layers stored as plain tars leave
+// gzip-compressed, under another manifest; the config (the image ID) is the same.
+inline store::ImageRecord as_saved(store::ImageStore& store, const store::ImageRecord& image) {
+    return store::export_image(store, image, {});
 }
 
 inline store::LoadReport load_bytes(store::ImageStore& store, const std::string& bytes,

@@ -34,7 +34,9 @@ class InteropTest : public ::testing::Test {
             GTEST_SKIP() << "skopeo and umoci are not installed";
         tar_ = make_busybox_rootfs(dir_.path());
         store_ = std::make_unique<ImageStore>(dir_.path() / "root");
-        img_ = import_tar(*store_, tar_, "busybox:latest");
+        // The image as the archive holds it (gzip layers).
+        stored_ = import_tar(*store_, tar_, "busybox:latest");
+        img_ = as_saved(*store_, stored_);
         saved_ = (dir_.path() / "saved.tar").string();
         write_file(saved_, save_bytes(*store_, {"busybox"}));
     }
@@ -48,7 +50,8 @@ class InteropTest : public ::testing::Test {
     TempDir dir_ = scratch();
     fs::path tar_;
     std::unique_ptr<ImageStore> store_;
-    ImageRecord img_;
+    ImageRecord stored_;  // as the store keeps it (plain tar layers)
+    ImageRecord img_;     // as the archive holds it
     std::string saved_;
 };
 
@@ -125,7 +128,7 @@ TEST_F(InteropTest, DockerLoadsOurArchiveWhenADaemonIsReachable) {
     std::string name = "strata-interop-test:" + img_.config.hex.substr(0, 8);
     {
         auto txn = store_->begin();
-        txn.tag(Reference::parse(name), img_.manifest);
+        txn.tag(Reference::parse(name), stored_.manifest);
         txn.commit();
     }
     std::string file = (dir_.path() / "for-docker.tar").string();
