@@ -22,8 +22,8 @@ if ! "$STRATA" --root "$R" inspect busybox:latest >/dev/null 2>&1; then
 fi
 "$STRATA" --root "$R" build --network host -q -t w5 "$CTX" >/dev/null
 DOCKER=""
-if [ -S "$P/docker.sock" ] && DOCKER_HOST=unix://$P/docker.sock docker info >/dev/null 2>&1; then
-  DOCKER="docker -H unix://$P/docker.sock"
+if [ -S "$P/docker.sock" ] && DOCKER_HOST=unix://$P/docker.sock /usr/bin/docker info >/dev/null 2>&1; then
+  DOCKER="/usr/bin/docker -H unix://$P/docker.sock"  # the peers' Docker 20.10 client
   DOCKER_BUILDKIT=1 $DOCKER build --network host -q -t bench-w5-save "$CTX" >/dev/null
 fi
 # The uncompressed size of what is saved: the context's tar.
@@ -43,7 +43,7 @@ for _ in $(seq "$N"); do
 done
 row() { # label key
   local m; m=$(printf '%s\n' ${T[$2]} | median)
-  printf '| %s | %s | %s |\n' "$1" "$m" "$(awk -v mb="$MB" -v ms="$m" 'BEGIN { printf "%.0f", ms > 0 ? mb / (ms / 1000) : 0 }')"
+  printf '| %s | %s | %s |\n' "$1" "$m" "$(awk -v mb="$MB" -v ms="$m" 'BEGIN { printf "%.0f", (ms > 0 ? mb / (ms / 1000) : 0) }')"
 }
 echo "layer: $MB MB uncompressed; $N runs, medians; $(nproc) cores; $(date -u +%F)"
 printf '| what | wall ms | MB/s |\n|---|---|---|\n'

@@ -167,14 +167,16 @@ OutputSpec parse_output(const std::string& text) {
                 push = *b;
             else
                 out.rewrite_timestamp = *b;
-        } else if (key == "compression" && value == "gzip") {
-            // What strata writes anyway.
+        } else if (key == "compression" &&
+                   (value == "gzip" || value == "zstd" || value == "uncompressed")) {
+            out.compression = store::parse_compression(value);
         } else if (key == "oci-mediatypes" && parse_go_bool(value).value_or(false)) {
             // Likewise: strata's manifests and layers use the OCI media types.
         } else {
             usage(fmt::format(
                 "--output \"{}\": strata does not support the option \"{}\" (it knows type, dest, "
-                "name, rewrite-timestamp, push=false, compression=gzip, oci-mediatypes=true)",
+                "name, rewrite-timestamp, push=false, compression=gzip|zstd|uncompressed, "
+                "oci-mediatypes=true)",
                 text, f));
         }
     }
@@ -339,7 +341,9 @@ void export_outputs(const OutputPlan& plan, store::ImageStore& store,
                     // (strata save's format): `docker load` and OCI tools read it.
                     store::SaveEntry entry{image, out.names.empty() ? tags : out.names};
                     write_to_dest(out.dest, [&](const store::ByteSink& sink) {
-                        store::write_archive(store, {entry}, sink);
+                        store::ExportOptions eo;
+                        eo.compression = out.compression;
+                        store::write_archive(store, {entry}, sink, eo);
                     });
                     break;
                 }

@@ -12,6 +12,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "store/compression.hpp"
 #include "store/image_store.hpp"
 
 namespace strata::cli {
@@ -33,7 +34,9 @@ struct OutputSpec {
     std::string dest;                       // "-": standard output; empty: none
     std::vector<store::Reference> names;    // name=… (comma-separated when quoted)
     std::optional<bool> rewrite_timestamp;  // rewrite-timestamp=BOOL
-    std::string text;                       // as given, for messages
+    // compression=gzip|zstd|uncompressed: the layers of a docker/oci archive.
+    store::Compression compression = store::Compression::kGzip;
+    std::string text;  // as given, for messages
 };
 // Error(kUsage) for a malformed spec, an unknown type or option, and for
 // what belongs to the registry issue (type=registry, push=true).

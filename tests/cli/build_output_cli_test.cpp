@@ -103,6 +103,37 @@ TEST_F(BuildOutputCli, DockerAndOciArchivesLoadIntoAnotherStore) {
     }
 }
 
+TEST_F(BuildOutputCli, ArchiveLayersInTheAskedCompression) {
+    // The layer media types in the archive's manifest, by compression= value.
+    const std::map<std::string, std::string> want{
+        {"", "application/vnd.oci.image.layer.v1.tar+gzip"},
+        {",compression=gzip", "application/vnd.oci.image.layer.v1.tar+gzip"},
+        {",compression=zstd", "application/vnd.oci.image.layer.v1.tar+zstd"},
+        {",compression=uncompressed", "application/vnd.oci.image.layer.v1.tar"}};
+    std::string id;
+    for (const auto& [option, media_type] : want) {
+        SCOPED_TRACE(option);
+        const fs::path archive = dir_.path() / "c.tar";
+        const auto r = build({"-q", "-o", "type=oci,dest=" + archive.string() + option});
+        ASSERT_EQ(r.code, 0) << r.err;
+        if (id.empty()) id = r.out;
+        EXPECT_EQ(r.out, id) << "the image ID does not depend on the compression";
+        const auto members = tar_members(read_file(archive));
+        const auto index = nlohmann::json::parse(members.at("index.json"));
+        const std::string digest = index["manifests"][0]["digest"];
+        const auto manifest = nlohmann::json::parse(members.at("blobs/sha256/" + digest.substr(7)));
+        for (const auto& layer : manifest["layers"])
+            EXPECT_EQ(layer["mediaType"], media_type);
+        const fs::path other = dir_.path() / "root-c";
+        fs::remove_all(other);
+        const auto load = strata(other, {"load", "-i", archive.string()});
+        EXPECT_EQ(load.code, 0) << load.err;
+    }
+    const auto bad = build({"-o", "type=oci,dest=x.tar,compression=lz4"});
+    EXPECT_NE(bad.code, 0);
+    EXPECT_NE(bad.err.find("compression=gzip|zstd|uncompressed"), std::string::npos) << bad.err;
+}
+
 TEST_F(BuildOutputCli, RegistryAndBadSpecsAreRefusedBeforeBuilding) {
     const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
         {{"--push"}, "strata cannot push to a registry yet"},
