@@ -387,7 +387,8 @@ LayerBlob write_layer(const std::filesystem::path& dir, ContentStore& store,
 
 LayerBlob write_layer(const std::filesystem::path& dir, const std::vector<LayerFile>& files,
                       ContentStore& store, const LayerWriteOptions& opts) {
-    auto w = store.writer();
+    // write_layer_to hashes exactly the bytes it hands to the sink.
+    auto w = store.prehashed_writer();
     auto blob = write_layer_to(
         dir, files, [&w](const void* d, size_t n) { w.write(d, n); }, opts);
     w.commit(blob.digest);
