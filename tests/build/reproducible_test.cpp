@@ -115,12 +115,13 @@ namespace {
 
 // A rebuild after an edit links the unchanged files from the last build's
 // layer instead of copying them; the layer it makes is the same as one
-// built from nothing.
+// built from nothing. (ADD: it makes its layer directory. A COPY writes its
+// tar straight from the sources, below.)
 TEST_F(Reproducible, UnchangedFilesAreLinkedFromTheLastLayerWithTheSameResult) {
     for (int i = 0; i < 50; ++i)
         file("many/f" + std::to_string(i), "content " + std::to_string(i));
     file("many/special", "setuid", 04755);
-    dockerfile("FROM base:latest\nCOPY many /many\n");
+    dockerfile("FROM base:latest\nADD many /many\n");
     build();
     file("many/f7", "changed");
     const auto edited = build();
@@ -141,6 +142,31 @@ TEST_F(Reproducible, UnchangedFilesAreLinkedFromTheLastLayerWithTheSameResult) {
     EXPECT_EQ(clean.image.layers.back().diff_id, layer.diff_id);
     EXPECT_EQ(rootfs(edited).at("/many/f7").data, "changed");
     EXPECT_EQ(rootfs(edited).at("/many/special").mode, 04755u);
+}
+
+// A COPY's layer is a tar made straight from the context: its directory is
+// unpacked from the blob only when something needs it, and then holds the
+// same files; the same context in another store gives the same layer.
+TEST_F(Reproducible, ACopyLayerIsUnpackedWhenNeededAndTheSameAsAnywhere) {
+    for (int i = 0; i < 50; ++i)
+        file("many/f" + std::to_string(i), "content " + std::to_string(i));
+    file("many/special", "setuid", 04755);
+    dockerfile("FROM base:latest\nCOPY many /many\n");
+    const auto built = build();
+    const auto& layer = built.image.layers.back();
+    EXPECT_FALSE(store().layers().has(layer.diff_id)) << "unpacked though nothing needed it";
+    const fs::path dir = store().layers().ensure_unpacked(layer.digest, layer.diff_id);
+    struct stat st {};
+    ASSERT_EQ(::stat((dir / "many/special").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 04755u);
+    EXPECT_EQ(imagetest::read_file(dir / "many/f7"), "content 7");
+
+    BuildEnv fresh;
+    fresh.SetUp();
+    fs::remove_all(fresh.ctx());
+    ASSERT_EQ(imagetest::shell("cp -a '" + ctx().string() + "' '" + fresh.ctx().string() + "'"), 0);
+    const auto clean = fresh.build(fresh.request());
+    EXPECT_EQ(clean.image.layers.back().diff_id, layer.diff_id);
 }
 
 }  // namespace
