@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -64,8 +65,32 @@ ThreadPool::~ThreadPool() {
 }
 
 ThreadPool& ThreadPool::shared() {
-    static ThreadPool* pool = new ThreadPool(thread_pool_size());
+    static ThreadPool* pool = [] {
+        auto* p = new ThreadPool(thread_pool_size());
+        // A forked child has none of the workers: without this, work queued
+        // in it would wait for threads that do not exist. The lock around
+        // fork() keeps the pool's state whole; the child starts afresh.
+        ::pthread_atfork([] { shared().mu_.lock(); }, [] { shared().mu_.unlock(); },
+                         [] { shared().reset_in_child(); });
+        return p;
+    }();
     return *pool;
+}
+
+void ThreadPool::reset_in_child() {
+    // The std::thread objects name threads of the parent: never joined or
+    // destroyed here (that would terminate), only forgotten.
+    new std::vector<std::thread>(std::move(threads_));
+    threads_.clear();
+    // Groups of the parent's other threads: nobody waits for them here.
+    for (GroupState* g : ready_)
+        g->in_ready = false;
+    ready_.clear();
+    idle_ = 0;
+    // The condition variable counts the parent's waiting workers: a signal
+    // would wait for them to wake. Made anew (the old one is not destroyed).
+    new (&work_cv_) std::condition_variable();
+    mu_.unlock();
 }
 
 void ThreadPool::spawn_worker() {

@@ -67,6 +67,8 @@ class ThreadPool {
     void update_ready(GroupState& g);
     void run_task(std::unique_lock<std::mutex>& lock, GroupState& g);
     void spawn_worker();
+    // pthread_atfork's child handler for the shared pool (mu_ is held).
+    void reset_in_child();
 
     const unsigned size_;
     std::mutex mu_;
