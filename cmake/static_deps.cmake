@@ -56,6 +56,9 @@ foreach(dep nettle xml2 icuuc icudata zstd lz4 lzma bz2 z)
   endif()
   list(APPEND _archive_deps ${_a})
 endforeach()
+# Whether libzstd.a (single-threaded) is linked in with libarchive: tests/
+# must then not link libzstd.so beside it (see tests/CMakeLists.txt).
+set(STRATA_ARCHIVE_STATIC ${_archive_ok})
 if(_archive_ok)
   set_target_properties(LibArchive::LibArchive PROPERTIES
     IMPORTED_LOCATION ${STRATA_ARCHIVE_A}
