@@ -24,6 +24,16 @@ const char* kDockerfile =
 
 class Reproducible : public BuildTest {
   public:
+    // The diffID of the last layer when this context is built in a store
+    // that never saw it.
+    store::Digest last_diff_id_in_a_fresh_store() {
+        BuildEnv fresh;
+        fresh.SetUp();
+        fs::remove_all(fresh.ctx());
+        EXPECT_EQ(imagetest::shell("cp -a '" + ctx().string() + "' '" + fresh.ctx().string() + "'"),
+                  0);
+        return fresh.build(fresh.request()).image.layers.back().diff_id;
+    }
     void fill_context() {
         file("run", "#!/bin/sh\n", 0755);
         file("lib/a.txt", "a\n");
@@ -134,12 +144,7 @@ TEST_F(Reproducible, UnchangedFilesAreLinkedFromTheLastLayerWithTheSameResult) {
     EXPECT_EQ(st.st_nlink, 1u) << "changed: a copy of its own";
 
     // The same context built in a store that never saw it: the same layer.
-    BuildEnv fresh;
-    fresh.SetUp();
-    fs::remove_all(fresh.ctx());
-    ASSERT_EQ(imagetest::shell("cp -a '" + ctx().string() + "' '" + fresh.ctx().string() + "'"), 0);
-    const auto clean = fresh.build(fresh.request());
-    EXPECT_EQ(clean.image.layers.back().diff_id, layer.diff_id);
+    EXPECT_EQ(last_diff_id_in_a_fresh_store(), layer.diff_id);
     EXPECT_EQ(rootfs(edited).at("/many/f7").data, "changed");
     EXPECT_EQ(rootfs(edited).at("/many/special").mode, 04755u);
 }
@@ -161,12 +166,7 @@ TEST_F(Reproducible, ACopyLayerIsUnpackedWhenNeededAndTheSameAsAnywhere) {
     EXPECT_EQ(st.st_mode & 07777, 04755u);
     EXPECT_EQ(imagetest::read_file(dir / "many/f7"), "content 7");
 
-    BuildEnv fresh;
-    fresh.SetUp();
-    fs::remove_all(fresh.ctx());
-    ASSERT_EQ(imagetest::shell("cp -a '" + ctx().string() + "' '" + fresh.ctx().string() + "'"), 0);
-    const auto clean = fresh.build(fresh.request());
-    EXPECT_EQ(clean.image.layers.back().diff_id, layer.diff_id);
+    EXPECT_EQ(last_diff_id_in_a_fresh_store(), layer.diff_id);
 }
 
 }  // namespace
