@@ -114,8 +114,7 @@ const KernelVersion& running_kernel() {
     return version;
 }
 
-bool kernel_at_least(const KernelVersion& min) {
-    const auto& k = running_kernel();
+bool at_least(const KernelVersion& k, const KernelVersion& min) {
     return k.kernel > min.kernel || (k.kernel == min.kernel && k.major >= min.major);
 }
 
@@ -235,15 +234,15 @@ bool contains(const std::vector<std::string>& v, std::string_view s) {
 // and when includes name arches that are not ours, capabilities that are not
 // all held, or a kernel newer than ours.
 bool entry_applies(const Condition& inc, const Condition& exc, std::string_view arch,
-                   const std::vector<std::string>& caps) {
+                   const std::vector<std::string>& caps, const KernelVersion& kernel) {
     if (contains(exc.arches, arch)) return false;
     for (const auto& c : exc.caps)
         if (contains(caps, c)) return false;
-    if (exc.min_kernel && kernel_at_least(*exc.min_kernel)) return false;
+    if (exc.min_kernel && at_least(kernel, *exc.min_kernel)) return false;
     if (!inc.arches.empty() && !contains(inc.arches, arch)) return false;
     for (const auto& c : inc.caps)
         if (!contains(caps, c)) return false;
-    if (inc.min_kernel && !kernel_at_least(*inc.min_kernel)) return false;
+    if (inc.min_kernel && !at_least(kernel, *inc.min_kernel)) return false;
     return true;
 }
 
@@ -319,11 +318,7 @@ std::string read_all(int fd, std::string_view what) {
     return out;
 }
 
-}  // namespace
-
-std::string compile_seccomp_profile(std::string_view json_text,
-                                    const std::vector<std::string>& caps_in,
-                                    std::string_view origin) {
+json parse_document(std::string_view json_text, std::string_view origin) {
     json doc;
     try {
         doc = json::parse(json_text);
@@ -331,6 +326,12 @@ std::string compile_seccomp_profile(std::string_view json_text,
         fail(origin, "(document)", fmt::format("not valid JSON: {}", e.what()));
     }
     if (!doc.is_object()) fail(origin, "(document)", "must be a JSON object");
+    return doc;
+}
+
+std::string compile_for(std::string_view json_text, const std::vector<std::string>& caps_in,
+                        std::string_view origin, const KernelVersion& kernel) {
+    const json doc = parse_document(json_text, origin);
     const Fields f(origin);
     const auto caps = canonical_caps(caps_in);
     const NativeArch native = native_arch();
@@ -422,7 +423,7 @@ std::string compile_seccomp_profile(std::string_view json_text,
                 f, f.object(entry, "includes", rule.field + ".includes"), rule.field + ".includes");
             const Condition exc = parse_condition(
                 f, f.object(entry, "excludes", rule.field + ".excludes"), rule.field + ".excludes");
-            if (!entry_applies(inc, exc, native.go_name, caps)) continue;
+            if (!entry_applies(inc, exc, native.go_name, caps, kernel)) continue;
             rule_names += rule.names.size();
             rules.push_back(std::move(rule));
         }
@@ -464,20 +465,54 @@ std::string compile_seccomp_profile(std::string_view json_text,
     return read_all(out.get(), "strata-seccomp-bpf");
 }
 
-const std::string& default_seccomp_bpf(const std::vector<std::string>& caps) {
-    static std::mutex mu;
-    static std::map<std::vector<std::string>, std::string> compiled;  // nodes never move
-    auto key = canonical_caps(caps);
-    // Held while compiling: threads asking for the same set wait for the
-    // first one's result instead of compiling it again.
-    std::lock_guard lock(mu);
-    auto it = compiled.find(key);
-    if (it == compiled.end()) {
-        std::string bpf = compile_seccomp_profile(docker_default_seccomp_profile(), key,
-                                                  "src/sandbox/docker-seccomp-default.json");
-        it = compiled.emplace(std::move(key), std::move(bpf)).first;
+}  // namespace
+
+std::string compile_seccomp_profile(std::string_view json_text,
+                                    const std::vector<std::string>& caps, std::string_view origin) {
+    return compile_for(json_text, caps, origin, running_kernel());
+}
+
+std::string compile_seccomp_profile_for_kernel(std::string_view json_text,
+                                               const std::vector<std::string>& caps,
+                                               std::string_view origin,
+                                               std::string_view kernel_release) {
+    const auto kernel = parse_kernel_version(std::string(kernel_release));
+    if (!kernel)
+        throw Error(ErrorKind::kUsage,
+                    fmt::format("invalid kernel version \"{}\", expected \"<kernel>.<major>\"",
+                                kernel_release));
+    return compile_for(json_text, caps, origin, *kernel);
+}
+
+std::string newest_min_kernel(std::string_view json_text, std::string_view origin) {
+    const json doc = parse_document(json_text, origin);
+    const Fields f(origin);
+    std::optional<KernelVersion> newest;
+    std::string text;
+    const json* syscalls = f.array(doc, "syscalls", "syscalls");
+    if (!syscalls) return text;
+    for (size_t i = 0; i < syscalls->size(); ++i) {
+        const std::string field = fmt::format("syscalls[{}]", i);
+        if (!(*syscalls)[i].is_object()) fail(origin, field, "must be an object");
+        for (const char* which : {"includes", "excludes"}) {
+            const auto c = parse_condition(f, f.object((*syscalls)[i], which, field + "." + which),
+                                           field + "." + which);
+            if (c.min_kernel && (!newest || !at_least(*newest, *c.min_kernel))) {
+                newest = c.min_kernel;
+                text = fmt::format("{}.{}", newest->kernel, newest->major);
+            }
+        }
     }
-    return it->second;
+    return text;
+}
+
+bool running_kernel_at_least(std::string_view release) {
+    const auto min = parse_kernel_version(std::string(release));
+    return min && at_least(running_kernel(), *min);
+}
+
+std::vector<std::string> canonical_capabilities(const std::vector<std::string>& caps) {
+    return canonical_caps(caps);
 }
 
 UniqueFd seccomp_bpf_memfd(std::string_view bpf) {

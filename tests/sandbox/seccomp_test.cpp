@@ -29,6 +29,7 @@
 #include "../../runtime/seccomp_load.hpp"
 #include "base/error.hpp"
 #include "sandbox/capabilities.hpp"
+#include "sandbox/seccomp_embedded.hpp"
 
 namespace strata::sandbox {
 namespace {
@@ -140,6 +141,26 @@ TEST(SeccompDefaultProfile, CompilesToWholeBpfInstructions) {
     ASSERT_FALSE(bpf.empty());
     EXPECT_EQ(bpf.size() % sizeof(sock_filter), 0u);
     EXPECT_LE(bpf.size() / sizeof(sock_filter), size_t{BPF_MAXINSNS});
+}
+
+// The program compiled when strata was built is what a compile here gives
+// (this kernel is newer than the profile's newest minKernel), and it is the
+// one default_seccomp_bpf hands out for Docker's default capabilities.
+TEST(SeccompDefaultProfile, BuildTimeProgramEqualsACompileHere) {
+    const auto origin = "docker-seccomp-default.json";
+    const EmbeddedSeccomp& e = embedded_default_seccomp();
+    EXPECT_EQ(e.min_kernel, newest_min_kernel(docker_default_seccomp_profile(), origin));
+    ASSERT_TRUE(running_kernel_at_least(e.min_kernel));
+    const std::string here =
+        compile_seccomp_profile(docker_default_seccomp_profile(), default_capabilities(), origin);
+    EXPECT_EQ(std::string(e.bpf), here);
+    EXPECT_EQ(default_seccomp_bpf(default_capabilities()), here);
+    // The capabilities in another order and spelling are the same set.
+    std::vector<std::string> shuffled(default_capabilities().rbegin(),
+                                      default_capabilities().rend());
+    for (auto& c : shuffled)
+        c = c.substr(4);  // "CAP_CHOWN" -> "CHOWN"
+    EXPECT_EQ(&default_seccomp_bpf(shuffled), &default_seccomp_bpf(default_capabilities()));
 }
 
 TEST(SeccompDefaultProfile, MemoizedPerCapabilitySet) {
@@ -343,6 +364,21 @@ TEST(SeccompCustomProfile, SelectsEntriesAsMobyDoes) {
     EXPECT_EQ(compile(with_rule(deny + R"(, "includes": {"arches": ["s390x", "x86"]}})")), base);
     EXPECT_EQ(compile(with_rule(deny + R"(, "excludes": {"arches": ["amd64"]}})")), base);
 #endif
+}
+
+TEST(SeccompCustomProfile, CompiledForAGivenKernel) {
+    const auto profile = with_rule(
+        R"({"names": ["getuid"], "action": "SCMP_ACT_ERRNO", "includes": {"minKernel": "5.4"}})");
+    EXPECT_EQ(newest_min_kernel(profile, "test"), "5.4");
+    EXPECT_EQ(newest_min_kernel(kBase, "test"), "");
+    EXPECT_EQ(compile_seccomp_profile_for_kernel(profile, {}, "test", "5.4"),
+              compile_seccomp_profile_for_kernel(profile, {}, "test", "6.1"));
+    EXPECT_NE(compile_seccomp_profile_for_kernel(profile, {}, "test", "5.3"),
+              compile_seccomp_profile_for_kernel(profile, {}, "test", "5.4"));
+    EXPECT_THROW(compile_seccomp_profile_for_kernel(profile, {}, "test", "five"), Error);
+    EXPECT_TRUE(running_kernel_at_least("2.6"));
+    EXPECT_FALSE(running_kernel_at_least("99.0"));
+    EXPECT_FALSE(running_kernel_at_least("junk"));
 }
 
 TEST(SeccompCustomProfile, EmptyProfileMeansNoFilter) {
