@@ -31,6 +31,10 @@ struct Endpoint {
     std::string path_prefix;       // a mirror's URL path ("" or "/prefix"), no trailing '/'
     bool plain_http = false;       // http:// (insecure registries, localhost)
     bool skip_tls_verify = false;  // https:// without checking the certificate (insecure)
+    // An insecure registry (Docker's rule): when the HTTPS connection fails
+    // because the server speaks plain HTTP (or TLS cannot be set up), try the
+    // same request again over http:// and keep using http:// for this host.
+    bool http_fallback = false;
     bool mirror = false;           // a registry-mirrors entry: pull only, fall back to the next
     TlsFiles tls;
 
