@@ -15,6 +15,7 @@ CurlLibrary load() {
     lib.bind(c.easy_perform, "curl_easy_perform");
     lib.bind(c.easy_getinfo, "curl_easy_getinfo");
     lib.bind(c.easy_cleanup, "curl_easy_cleanup");
+    lib.bind(c.easy_reset, "curl_easy_reset");
     lib.bind(c.easy_strerror, "curl_easy_strerror");
     lib.bind(c.url, "curl_url");
     lib.bind(c.url_set, "curl_url_set");

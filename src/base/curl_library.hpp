@@ -18,6 +18,7 @@ struct CurlLibrary {
     CURLcode (*easy_perform)(CURL*);
     CURLcode (*easy_getinfo)(CURL*, CURLINFO, ...);
     void (*easy_cleanup)(CURL*);
+    void (*easy_reset)(CURL*);  // options back to defaults; keeps live connections
     const char* (*easy_strerror)(CURLcode);
     CURLU* (*url)();
     CURLUcode (*url_set)(CURLU*, CURLUPart, const char*, unsigned int);
