@@ -18,6 +18,9 @@ PKGS=(
   openssh-client
   # RUN steps' private network (pasta), and the fake host its tests build
   passt iproute2
+  # the real registry the registry tests start (tests/support/registry_fixture.hpp),
+  # htpasswd for its basic auth, and the JWT modules of its test token server
+  docker-registry apache2-utils python3-jwt python3-cryptography
 )
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -25,4 +28,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=300 "${missing[@]}" >/dev/null
+fi
+# docker-registry's postinst starts the packaged registry (:5000 on every
+# address) through invoke-rc.d or systemd where nothing forbids it; the tests
+# start their own on 127.0.0.1, so when this run installed it, stop that one
+# and keep it from coming back at boot.
+if [[ " ${missing[*]} " == *" docker-registry "* ]]; then
+  if [ -x /etc/init.d/docker-registry ]; then
+    /etc/init.d/docker-registry stop >/dev/null 2>&1 || true
+    update-rc.d docker-registry disable >/dev/null 2>&1 || true
+  fi
+  if [ -d /run/systemd/system ]; then
+    systemctl disable --now docker-registry.service >/dev/null 2>&1 || true
+  fi
 fi
