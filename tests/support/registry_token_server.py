@@ -164,10 +164,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def log_message(self, fmt, *args):
-        # One line per request on stderr (the fixture keeps it in its temp dir).
-        super().log_message(fmt, *args)
-
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
