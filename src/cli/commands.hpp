@@ -6,11 +6,14 @@
 
 #include <string>
 
+#include "cli/registry_options.hpp"
+
 namespace strata::cli {
 
 // Options every subcommand sees.
 struct GlobalOptions {
     std::string root;  // --root; empty means STRATA_ROOT or the default location
+    RegistryOptions registry;  // --insecure-registry (registry_options.hpp)
 };
 
 // Thrown by a subcommand that has already reported its failure to the user
@@ -23,5 +26,6 @@ void add_parse_command(CLI::App& app);
 void add_image_commands(CLI::App& app, const GlobalOptions& global);
 void add_build_command(CLI::App& app, const GlobalOptions& global);  // build_command.cpp
 void add_diff_command(CLI::App& app, const GlobalOptions& global);   // diff_command.cpp
+void add_login_commands(CLI::App& app, const GlobalOptions& global);  // login_command.cpp
 
 }  // namespace strata::cli

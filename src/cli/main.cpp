@@ -26,11 +26,13 @@ int main(int argc, char** argv) {
     app.add_option("--root", global.root,
                    "Store directory (default: $STRATA_ROOT, else /var/lib/strata as root, "
                    "else $XDG_DATA_HOME/strata)");
+    strata::cli::add_registry_options(app, global.registry);
 
     strata::cli::add_parse_command(app);
     strata::cli::add_build_command(app, global);
     strata::cli::add_image_commands(app, global);
     strata::cli::add_diff_command(app, global);
+    strata::cli::add_login_commands(app, global);
 
     try {
         app.parse(argc, argv);

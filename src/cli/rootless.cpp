@@ -66,7 +66,7 @@ std::string command_of(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         const std::string_view a = argv[i];
         if (a == "--") return {};
-        if (a == "--root") {
+        if (a == "--root" || a == "--insecure-registry") {
             ++i;
             continue;
         }
@@ -78,7 +78,8 @@ std::string command_of(int argc, char** argv) {
 
 bool command_needs_store(int argc, char** argv) {
     const std::string cmd = command_of(argc, argv);
-    if (cmd.empty() || cmd == "parse") return false;
+    // login/logout only touch the user's Docker client configuration.
+    if (cmd.empty() || cmd == "parse" || cmd == "login" || cmd == "logout") return false;
     for (int i = 1; i < argc; ++i) {
         const std::string_view a = argv[i];
         if (a == "-h" || a == "--help" || a == "--version") return false;
