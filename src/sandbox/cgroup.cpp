@@ -211,9 +211,21 @@ class CgroupBuilder {
         return true;
     }
 
+    // v1: the `tasks` file, not `cgroup.procs`. The kernel moves a whole
+    // thread group (cgroup.procs, or any write naming a pid) only under the
+    // global cgroup_threadgroup_rwsem taken for writing, and taking that
+    // percpu rwsem waits for an RCU grace period — up to 20 ms on this
+    // class of machine, once per RUN step. Writing "0" to `tasks` moves the
+    // calling thread alone and skips that lock (cgroup_procs_write_start:
+    // "pid || threadgroup" decides; kernels without that test took it for
+    // both, so `tasks` is never the slower one). For the
+    // sandbox's child, a single-threaded process between clone and exec,
+    // the thread is the whole process. v2 has no such file for domain
+    // cgroups (cgroup.threads is for threaded subtrees only).
     bool open_join_fds() {
+        const char* file = cg_.version_ == CgroupVersion::kV1 ? "tasks" : "cgroup.procs";
         for (const std::string& dir : cg_.dirs_) {
-            const std::string path = dir + "/cgroup.procs";
+            const std::string path = dir + "/" + file;
             UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
             if (!fd) {
                 why_ = fmt::format("cannot open {} for writing ({}), {}", path,
@@ -343,10 +355,13 @@ std::string Cgroup::dir_of(std::string_view controller) const {
 }
 
 void Cgroup::add(pid_t pid) const {
+    // cgroup.procs (not the join descriptors, which are `tasks` on v1): the
+    // whole thread group of `pid` moves.
     const std::string text = std::to_string(pid);
-    for (size_t i = 0; i < join_fds_.size(); ++i) {
-        if (::write(join_fds_[i].get(), text.data(), text.size()) < 0)
-            throw system_error(fmt::format("write pid {} to", pid), dirs_[i] + "/cgroup.procs");
+    for (const std::string& dir : dirs_) {
+        const std::string path = dir + "/cgroup.procs";
+        if (const int err = cgroup_files::write_value(path, text))
+            throw system_error(fmt::format("write pid {} to", pid), path, err);
     }
 }
 

@@ -50,9 +50,12 @@ class Cgroup {
     // Kills whatever is still inside and removes the directories.
     ~Cgroup();
 
-    // Descriptors of the `cgroup.procs` files (O_WRONLY|O_CLOEXEC). The
-    // child writes "0" to each between clone() and exec — write(2) only —
-    // so that it and everything it starts are inside.
+    // Descriptors of the files to join by (O_WRONLY|O_CLOEXEC): `tasks` on
+    // v1, `cgroup.procs` on v2. The child writes "0" to each between
+    // clone() and exec — write(2) only — so that it and everything it
+    // starts are inside. On v1 that moves only the writing thread (without
+    // the global lock whose RCU grace period made a RUN step wait): the
+    // writer must be single-threaded, as a fresh child of clone() is.
     const std::vector<int>& join_fds() const { return join_fd_numbers_; }
     // Same, done from outside for `pid`. Throws Error.
     void add(pid_t pid) const;

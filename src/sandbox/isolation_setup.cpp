@@ -4,10 +4,12 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 
 #include "base/error.hpp"
 #include "sandbox/capabilities.hpp"
 #include "sandbox/cgroup.hpp"
+#include "sandbox/cgroup_place.hpp"
 #include "sandbox/seccomp_profile.hpp"
 
 namespace strata::sandbox {
@@ -26,6 +28,24 @@ namespace {
 std::once_flag g_stale_once;
 std::atomic<bool> g_warned{false};
 std::atomic<uint64_t> g_counter{0};
+
+// strata's own place in the cgroup hierarchies, read once per process
+// (/proc/self/mountinfo and /proc/self/cgroup) instead of once per step.
+const std::optional<CgroupPlace>& own_place() {
+    static const std::optional<CgroupPlace> place = [] {
+        std::string why;
+        return own_cgroup_place(why);
+    }();
+    return place;
+}
+
+std::optional<Cgroup> create_cgroup(const std::string& name, const CgroupLimits& limits,
+                                    std::string& why) {
+    const auto& place = own_place();
+    // Without a place, create() checks the limits and says why.
+    if (!place) return Cgroup::create(name, limits, why);
+    return Cgroup::create_in(*place, name, limits, why);
+}
 
 }  // namespace
 
@@ -48,7 +68,7 @@ IsolationSetup IsolationSetup::prepare(const Isolation& iso, const std::string& 
         CgroupLimits limits = iso.limits;
         if (!limits.pids) limits.pids = kDefaultPidsLimit;
         if (*limits.pids <= 0) limits.pids.reset();  // --pids-limit -1: unlimited
-        s.cgroup_->cgroup = Cgroup::create(fmt::format("c{}", ++g_counter), limits, s.cgroup_->why);
+        s.cgroup_->cgroup = create_cgroup(fmt::format("c{}", ++g_counter), limits, s.cgroup_->why);
         if (!s.cgroup_->cgroup && (iso.limits.memory_bytes || iso.limits.cpus || iso.limits.pids))
             throw Error(ErrorKind::kUsage,
                         "--memory, --cpus and --pids-limit need cgroups, which cannot be used "

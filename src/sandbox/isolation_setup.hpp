@@ -31,7 +31,8 @@ class IsolationSetup {
     const std::vector<std::string>& capabilities() const { return caps_; }
     // The BPF program (an array of struct sock_filter), "" for none.
     const std::string& seccomp_bpf() const { return seccomp_; }
-    // cgroup.procs files the child writes "0" to, to join its cgroup.
+    // Cgroup files the (single-threaded) child writes "0" to, to join its
+    // cgroup (Cgroup::join_fds).
     const std::vector<int>& cgroup_join_fds() const;
     // After the process ended: what the cgroup saw (OOM kill, pids limit,
     // a warning when there was no cgroup); then the cgroup is emptied and

@@ -78,6 +78,52 @@ TEST(Cgroup, ChildThatJoinsIsInEveryHierarchyAndIsKilledWithIt) {
         EXPECT_FALSE(std::filesystem::exists(d)) << d;
 }
 
+// v1: the join descriptors are the `tasks` files (a thread moving itself
+// skips the global lock that cgroup.procs takes); a single-threaded child
+// that joins is wholly inside, and so is everything it starts afterwards.
+TEST(Cgroup, JoinMovesTheWholeChildAndWhatItStartsWithoutCgroupProcs) {
+    REQUIRE_ROOT();
+    auto cg = must_create("tasks", {.pids = 20});
+    ASSERT_TRUE(cg);
+    ASSERT_EQ(cg->join_fds().size(), cg->dirs().size());
+    for (size_t i = 0; i < cg->join_fds().size(); ++i) {
+        const std::string target = std::filesystem::read_symlink(
+                                       "/proc/self/fd/" + std::to_string(cg->join_fds()[i]))
+                                       .string();
+        EXPECT_EQ(target, cg->dirs()[i] + (cg->version() == CgroupVersion::kV1
+                                               ? "/tasks"
+                                               : "/cgroup.procs"));
+    }
+
+    Pipe pipe;
+    Child child([&] {
+        pipe.close_read();
+        testing::join(*cg);
+        const pid_t grandchild = ::fork();
+        if (grandchild == 0) {
+            ::pause();
+            ::_exit(0);
+        }
+        pipe.send(&grandchild, sizeof grandchild);
+        ::pause();
+        return 0;
+    });
+    pipe.close_write();
+    pid_t grandchild = -1;
+    ASSERT_TRUE(pipe.receive(&grandchild, sizeof grandchild));
+    ASSERT_GT(grandchild, 0);
+    for (const auto& d : cg->dirs()) {
+        const auto procs = testing::procs_of(d);
+        EXPECT_TRUE(contains(procs, child.pid())) << d;
+        EXPECT_TRUE(contains(procs, grandchild)) << d;
+    }
+    EXPECT_EQ(read(cg->dir_of("pids") + "/pids.current"), "2\n");
+    cg.reset();  // kills both
+    const int status = child.wait();
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+    EXPECT_FALSE(testing::running(grandchild));
+}
+
 TEST(Cgroup, AddPutsAProcessInFromOutside) {
     REQUIRE_ROOT();
     auto cg = must_create("add", {.pids = 10, .devices = false});
