@@ -257,6 +257,10 @@ class StageRunner {
         if (!direct.direct) {
             s_.store.layers().adopt(dir.path(), blob.diff_id);
             dir.keep();
+        } else {
+            // Unpacked when a later step needs it: the files that did not
+            // change since the last build are linked from its layer.
+            s_.store.layers().note_written(blob.diff_id, previous_layer_id(i));
         }
         if (v)
             v->log(fmt::format("layer {}: {} tar, {} {} in {:.2f}s",
@@ -270,15 +274,20 @@ class StageRunner {
     // The layer the last build of this Dockerfile made for step `i`, when it
     // is still unpacked: the COPY links the files that did not change from it.
     std::filesystem::path previous_layer(size_t i) {
+        const auto id = previous_layer_id(i);
+        if (!id || !s_.store.layers().has(*id)) return {};
+        return s_.store.layers().path(*id);
+    }
+    std::optional<store::Digest> previous_layer_id(size_t i) {
         const auto& prev = s_.previous();
-        if (!prev) return {};
+        if (!prev) return std::nullopt;
         for (const auto& b : prev->steps) {
             if (b.stage != sp_.index || b.step != i) continue;
             const auto entry = s_.cache.get(b.key);
-            if (!entry || !entry->layer || !s_.store.layers().has(entry->layer->diff_id)) return {};
-            return s_.store.layers().path(entry->layer->diff_id);
+            if (!entry || !entry->layer) return std::nullopt;
+            return entry->layer->diff_id;
         }
-        return {};
+        return std::nullopt;
     }
 
     CopyResult copy(const Step& st, size_t i, const std::filesystem::path& layer_dir, Vertex* v) {
@@ -338,7 +347,14 @@ class StageRunner {
         TempDir work = TempDir::create(s_.store.tmp_dir(), "work-");
         RunRequest req;
         req.step = &st.run;
+        const uint64_t linked_before = s_.store.layers().files_linked();
+        const auto t_unpack = std::chrono::steady_clock::now();
         req.lower_layers = s_.unpack(r_.layers);
+        if (const uint64_t linked = s_.store.layers().files_linked() - linked_before; v && linked)
+            v->log(
+                fmt::format("unpacked the layers below in {:.2f}s ({} unchanged files linked "
+                            "from the last build)",
+                            seconds_since(t_unpack), linked));
         req.upper_dir = upper.path();
         req.work_dir = work.path();
         req.description = st.display;

@@ -3,14 +3,20 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
+#include <set>
 #include <string>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "base/atomic_file.hpp"
@@ -36,10 +42,43 @@ struct DeferredDir {
     struct timespec mtime;
 };
 
+// Copies bytes [0, len) of `in` to the same offsets of `out`.
+void copy_prefix(int in, int out, int64_t len, const std::string& name) {
+    loff_t in_off = 0, out_off = 0;
+    while (in_off < len) {
+        const ssize_t n =
+            ::copy_file_range(in, &in_off, out, &out_off, static_cast<size_t>(len - in_off), 0);
+        if (n > 0) continue;
+        if (n < 0 && errno == EINTR) continue;
+        break;  // EXDEV, EINVAL, ...: read and write the rest
+    }
+    char buf[65536];
+    while (in_off < len) {
+        const ssize_t n = ::pread(in, buf, std::min<int64_t>(sizeof buf, len - in_off), in_off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) throw system_error("read (copying an identical file)", name);
+        for (ssize_t done = 0; done < n;) {
+            const ssize_t w =
+                ::pwrite(out, buf + done, static_cast<size_t>(n - done), in_off + done);
+            if (w < 0 && errno == EINTR) continue;
+            if (w < 0) throw system_error("write", name);
+            done += w;
+        }
+        in_off += n;
+    }
+}
+
 class Applier {
   public:
     Applier(const std::filesystem::path& target, const ApplyOptions& opts)
-        : root_(target), opts_(opts) {}
+        : root_(target), opts_(opts) {
+        if (!opts.link_from.empty() && opts.same_owner) {
+            like_root_.reset(::open(opts.link_from.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+            if (!like_root_) throw system_error("open layer directory", opts.link_from.string());
+        }
+    }
+
+    const ApplyStats& stats() const { return stats_; }
 
     void apply(TarInput& in, struct archive_entry* e) {
         std::string name = in.entry_name();
@@ -190,10 +229,28 @@ class Applier {
                 apply_xattrs_dir(pfd, leaf, e, name);
                 return;
             case AE_IFREG: {
-                UniqueFd fd(::openat(pfd, leaf.c_str(),
-                                     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-                if (!fd) throw system_error("create", name);
+                ++stats_.files;
+                // The same file in `link_from`: compared while the entry's
+                // bytes stream by; linked when all of them match, else made
+                // here from the matching prefix and the rest of the entry.
+                UniqueFd like = like_file(comps, e);
+                int64_t same = 0;  // bytes known equal to `like`'s
+                UniqueFd fd;
+                const auto create_file = [&] {
+                    fd.reset(::openat(pfd, leaf.c_str(),
+                                      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+                    if (!fd) throw system_error("create", name);
+                    if (same > 0) copy_prefix(like.get(), fd.get(), same, name);
+                };
+                if (!like) create_file();
                 in.read_data([&](const void* d, size_t n, int64_t off) {
+                    if (!fd) {
+                        if (off == same && equal_at(like.get(), d, n, off)) {
+                            same += static_cast<int64_t>(n);
+                            return;
+                        }
+                        create_file();
+                    }
                     auto* p = static_cast<const char*>(d);
                     while (n > 0) {
                         ssize_t w = ::pwrite(fd.get(), p, n, off);
@@ -206,6 +263,13 @@ class Applier {
                         off += w;
                     }
                 });
+                if (!fd) {
+                    if (same == archive_entry_size(e) && link_like(like.get(), pfd, leaf)) {
+                        ++stats_.linked;
+                        return;
+                    }
+                    create_file();  // the link failed (EMLINK, ...): copy the bytes
+                }
                 if (::ftruncate(fd.get(), archive_entry_size(e)) != 0)  // sparse tails
                     throw system_error("truncate", name);
                 if (opts_.same_owner &&
@@ -311,6 +375,61 @@ class Applier {
         }
     }
 
+    // The regular file at the entry's path in `link_from` (never through a
+    // symlink) when its metadata is what the entry's file gets here, and no
+    // file of this layer is linked to it yet (that would make a hardlink the
+    // tar does not have). Null otherwise.
+    UniqueFd like_file(const std::vector<std::string>& comps, struct archive_entry* e) {
+        if (!like_root_ || archive_entry_sparse_count(e) > 0 || archive_entry_xattr_count(e) > 0)
+            return UniqueFd();
+        struct open_how how {};
+        how.flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC;
+        how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+        const std::string rel = join_path(comps);
+        UniqueFd fd(static_cast<int>(
+            ::syscall(SYS_openat2, like_root_.get(), rel.c_str(), &how, sizeof how)));
+        if (!fd) return fd;
+        struct stat st {};
+        const struct timespec t = mtime_of(e);
+        if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
+            st.st_size != archive_entry_size(e) ||
+            (st.st_mode & 07777) != static_cast<mode_t>(archive_entry_perm(e)) ||
+            st.st_uid != static_cast<uid_t>(archive_entry_uid(e)) ||
+            st.st_gid != static_cast<gid_t>(archive_entry_gid(e)) ||
+            st.st_mtim.tv_sec != t.tv_sec || st.st_mtim.tv_nsec != t.tv_nsec ||
+            ::flistxattr(fd.get(), nullptr, 0) != 0 || linked_inodes_.count({st.st_dev, st.st_ino}))
+            return UniqueFd();
+        return fd;
+    }
+
+    // Whether `like` holds `d[0, n)` at `off`.
+    static bool equal_at(int like, const void* d, size_t n, int64_t off) {
+        char buf[65536];
+        for (size_t done = 0; done < n;) {
+            const size_t want = std::min(sizeof buf, n - done);
+            const ssize_t r = ::pread(like, buf, want, off + static_cast<int64_t>(done));
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0 ||
+                std::memcmp(buf, static_cast<const char*>(d) + done, static_cast<size_t>(r)) != 0)
+                return false;
+            done += static_cast<size_t>(r);
+        }
+        return true;
+    }
+
+    // Links the open file `like` as `leaf` of `pfd`; false when it cannot.
+    bool link_like(int like, int pfd, const std::string& leaf) {
+        struct stat st {};
+        if (::fstat(like, &st) != 0) return false;
+        // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; /proc/self/fd does not.
+        if (::linkat(like, "", pfd, leaf.c_str(), AT_EMPTY_PATH) != 0 &&
+            ::linkat(AT_FDCWD, ("/proc/self/fd/" + std::to_string(like)).c_str(), pfd, leaf.c_str(),
+                     AT_SYMLINK_FOLLOW) != 0)
+            return false;
+        linked_inodes_.insert({st.st_dev, st.st_ino});
+        return true;
+    }
+
     static struct timespec mtime_of(struct archive_entry* e) {
         struct timespec t {};
         if (archive_entry_mtime_is_set(e)) {
@@ -324,17 +443,27 @@ class Applier {
     ApplyOptions opts_;
     std::unordered_set<std::string> written_;  // paths this layer created
     std::vector<DeferredDir> dirs_;
+    UniqueFd like_root_;  // opts_.link_from, open
+    std::set<std::pair<dev_t, ino_t>> linked_inodes_;
+    ApplyStats stats_;
 };
 
 }  // namespace
 
-Digest apply_layer(int fd, const std::filesystem::path& target, const ApplyOptions& opts) {
+Digest apply_layer(int fd, const std::filesystem::path& target, const ApplyOptions& opts,
+                   ApplyStats* stats) {
     ScopedUtf8Locale utf8;
     Applier applier(target, opts);
     TarInput in(fd, "layer");
+    if (!opts.compute_diff_id) {
+        if (opts.expected_diff_id)
+            throw Error(ErrorKind::kInternal, "apply_layer: a diffID to check, but none computed");
+        in.skip_digest();
+    }
     while (struct archive_entry* e = in.next())
         applier.apply(in, e);
     applier.finish();
+    if (stats) *stats = applier.stats();
     auto diff_id = in.finish();
     if (opts.expected_diff_id && *opts.expected_diff_id != diff_id)
         throw Error(ErrorKind::kCorrupt, "layer diffID mismatch: expected " +

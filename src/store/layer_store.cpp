@@ -189,13 +189,32 @@ std::filesystem::path LayerStore::ensure_unpacked(const Digest& blob_digest,
     opts.same_owner = opts_.same_owner.value_or(::geteuid() == 0);
     opts.user_xattr_overlay = opts_.user_xattr_overlay;
     opts.expected_diff_id = diff_id;
+    if (auto written = written_like(diff_id)) {
+        if (*written && **written != diff_id && has(**written)) opts.link_from = path(**written);
+        opts.expected_diff_id.reset();  // written and hashed by this process
+        opts.compute_diff_id = false;
+    }
+    ApplyStats stats;
     try {
-        apply_layer(fd.get(), tmp.path(), opts);
+        apply_layer(fd.get(), tmp.path(), opts, &stats);
+        linked_ += stats.linked;
     } catch (const Error& e) {
         throw Error(e.kind(), "unpacking layer " + diff_id.str() + " (blob " + blob_digest.str() +
                                   "): " + e.what());
     }
     return adopt(tmp.path(), diff_id);  // tmp's destructor finds it gone, or removes it
+}
+
+void LayerStore::note_written(const Digest& diff_id, const std::optional<Digest>& like) {
+    std::lock_guard<std::mutex> g(known_mu_);
+    written_.insert_or_assign(diff_id, like);
+}
+
+std::optional<std::optional<Digest>> LayerStore::written_like(const Digest& diff_id) const {
+    std::lock_guard<std::mutex> g(known_mu_);
+    auto it = written_.find(diff_id);
+    if (it == written_.end()) return std::nullopt;
+    return it->second;
 }
 
 std::filesystem::path LayerStore::adopt(const std::filesystem::path& dir, const Digest& diff_id) {

@@ -37,8 +37,10 @@
 // present directory complete.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -79,6 +81,18 @@ class LayerStore {
     // Unpacks blob `blob_digest` (which must be in the content store) unless
     // layers/<diff_id>/ exists; verifies the diffID (kCorrupt). Returns the path.
     std::filesystem::path ensure_unpacked(const Digest& blob_digest, const Digest& diff_id);
+    // Layer `diff_id` was just written by this process (its blob hashed as it
+    // was written), and is not unpacked yet. When this process unpacks it,
+    // the diffID is not hashed again (as a layer directory adopted from a
+    // build was never checked against its tar either), and a file that is the same
+    // (bytes and metadata) at the same path in layer `like` (the previous
+    // build's result of the same COPY) is hard-linked from layers/<like>/
+    // instead of written — if `like` is then unpacked and trusted. Both are
+    // read-only lower layers, as in layer copies (layer_copy.hpp). A rebuild
+    // after an edit then writes only what changed.
+    void note_written(const Digest& diff_id, const std::optional<Digest>& like);
+    // Regular files linked from a `like` layer by this process's unpacks.
+    uint64_t files_linked() const { return linked_.load(); }
     // Moves an already populated overlay-format directory (e.g. a committed
     // upperdir, on the same filesystem) into place as layers/<diff_id>/.
     // If the layer exists already, `dir` is removed instead.
@@ -105,6 +119,8 @@ class LayerStore {
     // no marker layers/<name>.unsynced, or one from this boot.
     bool present(const std::string& name) const;
     bool trusted(const std::string& name) const;
+    // note_written's entry for `diff_id`: none when not written here.
+    std::optional<std::optional<Digest>> written_like(const Digest& diff_id) const;
     std::filesystem::path marker(const std::string& name) const;
     // layers/<name>.lock: held (flock) while layers/<name>/ is being made,
     // so that it is made once when several want it at the same moment;
@@ -124,6 +140,10 @@ class LayerStore {
     // for the whole parent chain at every step, and layers never change.
     mutable std::mutex known_mu_;
     mutable std::set<std::string> known_;  // directory names under layers/
+    // note_written: layers this process wrote, and their `like` (if any);
+    // guarded by known_mu_.
+    std::map<Digest, std::optional<Digest>> written_;
+    std::atomic<uint64_t> linked_{0};
 };
 
 }  // namespace strata::store

@@ -17,6 +17,7 @@ struct TarInput::Impl {
     std::string last_name;
     std::exception_ptr source_error;
     bool finished = false;
+    bool hash = true;
 
     Impl(int fd, std::string w, ByteSink raw_tee, ByteSink tee)
         : what(std::move(w)), tar_tee(std::move(tee)), source(fd, std::move(raw_tee), what) {}
@@ -25,7 +26,7 @@ struct TarInput::Impl {
     }
 
     void consume(std::string_view chunk) {
-        diff_id.update(chunk.data(), chunk.size());
+        if (hash) diff_id.update(chunk.data(), chunk.size());
         if (tar_tee) tar_tee(chunk.data(), chunk.size());
     }
 
@@ -106,7 +107,12 @@ Digest TarInput::finish() {
         if (chunk.empty()) break;
         impl_->consume(chunk);
     }
+    if (!impl_->hash) return Digest{};
     return impl_->diff_id.finish();
+}
+
+void TarInput::skip_digest() {
+    impl_->hash = false;
 }
 
 Compression TarInput::compression() const {

@@ -36,6 +36,9 @@ class TarInput {
     // so that the hooks have seen every byte, and returns the diffID.
     Digest finish();
     Compression compression() const;
+    // Call before next(): the diffID is not computed (finish() returns an
+    // empty Digest) — for a tar this process has just written and hashed.
+    void skip_digest();
 
   private:
     struct Impl;

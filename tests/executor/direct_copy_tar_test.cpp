@@ -4,19 +4,31 @@
 // diffID, the cache and the reproducibility tests rest on that. Each row
 // runs one COPY both ways and compares the tars byte for byte (and the
 // error, when the COPY must fail).
+//
+// The layer directory such a COPY leaves to be unpacked later is made from
+// the tar, linking the files that are the same in the previous build's layer
+// (ApplyOptions::link_from); each row also unpacks its tar that way and
+// plainly, and compares the two trees in every byte and attribute.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/xattr.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <functional>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/unique_fd.hpp"
 #include "executor/copy/copy_step.hpp"
 #include "executor_test_util.hpp"
+#include "store/layer_reader.hpp"
 #include "store/layer_writer.hpp"
 
 namespace strata::executor {
@@ -246,6 +258,71 @@ std::vector<Row> rows() {
     return r;
 }
 
+// Every attribute of every entry below `root` (the root included), one line
+// each, sorted by path: type, mode, owner, mtime to the nanosecond, size,
+// content, link target, device number, all xattrs, and the hardlink groups
+// inside the tree (by inode, counted here: a link to a file of another
+// layer does not show). The root's mtime is left out: a tar without a "./"
+// entry leaves it at the time of the unpack.
+std::string describe(const fs::path& root) {
+    std::vector<fs::path> paths{root};
+    for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator();
+         ++it)
+        paths.push_back(it->path());
+    std::sort(paths.begin(), paths.end());
+    std::map<ino_t, std::string> first_path;
+    std::string out;
+    for (const auto& p : paths) {
+        struct stat st {};
+        if (::lstat(p.c_str(), &st) != 0) throw std::runtime_error("lstat " + p.string());
+        const std::string rel = "/" + p.lexically_relative(root).string();
+        char line[256];
+        snprintf(line, sizeof line, "%s %o %u:%u @%lld.%09ld", rel.c_str(), st.st_mode, st.st_uid,
+                 st.st_gid, static_cast<long long>(st.st_mtim.tv_sec), st.st_mtim.tv_nsec);
+        out += p == root ? std::string(line).substr(0, std::string(line).find(" @")) : line;
+        if (S_ISREG(st.st_mode)) {
+            out += " size=" + std::to_string(st.st_size) + " =" + read_text(p);
+            auto [it, first] = first_path.try_emplace(st.st_ino, rel);
+            if (!first) out += " same-inode-as=" + it->second;
+        } else if (S_ISLNK(st.st_mode)) {
+            out += " -> " + fs::read_symlink(p).string();
+        } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+            out += " dev=" + std::to_string(major(st.st_rdev)) + ":" +
+                   std::to_string(minor(st.st_rdev));
+        }
+        char names[4096];
+        const ssize_t n = ::llistxattr(p.c_str(), names, sizeof names);
+        std::set<std::string> keys;
+        for (ssize_t off = 0; off < n; off += static_cast<ssize_t>(strlen(names + off)) + 1)
+            keys.insert(names + off);
+        for (const auto& k : keys) {
+            char value[4096];
+            const ssize_t v = ::lgetxattr(p.c_str(), k.c_str(), value, sizeof value);
+            out += " xattr " + k + "=" + std::string(value, v > 0 ? static_cast<size_t>(v) : 0);
+        }
+        out += "\n";
+    }
+    return out;
+}
+
+// Unpacks `tar` as the layer store does (overlay whiteouts, owners kept)
+// into a new directory `dir`, linking from `like` when given.
+store::ApplyStats unpack(const std::string& tar, const fs::path& dir, const fs::path& like = {}) {
+    const fs::path file = dir.string() + ".tar";
+    write_text(file, tar);
+    fs::create_directories(dir);
+    ::chmod(dir.c_str(), 0755);
+    store::ApplyOptions ao;
+    ao.whiteouts = store::WhiteoutMode::kOverlay;
+    ao.same_owner = true;
+    ao.link_from = like;
+    store::ApplyStats stats;
+    UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) throw std::runtime_error("open " + file.string());
+    store::apply_layer(fd.get(), dir, ao, &stats);
+    return stats;
+}
+
 void PrintTo(const Row& row, std::ostream* os) {
     *os << row.name;
 }
@@ -275,6 +352,87 @@ TEST_P(DirectCopyTar, SameBytesAsTheLayerDirectory) {
     ASSERT_FALSE(old_way.tar.empty());
     EXPECT_EQ(tar_names(direct.tar), tar_names(old_way.tar));
     EXPECT_TRUE(direct.tar == old_way.tar) << "the tars differ in their bytes";
+}
+
+TEST_P(DirectCopyTar, UnpackedWithLinksIsTheSameTree) {
+    const Row& row = GetParam();
+    if (row.expect_error) GTEST_SKIP() << "an error row makes no layer";
+    auto tmp = TempDir::create(fs::temp_directory_path(), "strata-direct-");
+    const fs::path ctx = tmp.path() / "ctx";
+    tree(ctx, row.context);
+    tree(tmp.path() / "parent", row.parent);
+    tree(tmp.path() / "stage", row.stage);
+    if (row.prepare) row.prepare(ctx);
+    const Outcome direct = run_one(row, true, tmp.path());
+    ASSERT_TRUE(direct.error.empty()) << direct.error;
+    const fs::path plain = tmp.path() / "plain", prev = tmp.path() / "prev",
+                   linked = tmp.path() / "linked";
+    unpack(direct.tar, plain);
+    const std::string want = describe(plain);
+
+    // The previous build gave the same layer: its files are linked.
+    unpack(direct.tar, prev);
+    const store::ApplyStats same = unpack(direct.tar, linked, prev);
+    EXPECT_EQ(describe(linked), want);
+    EXPECT_GT(same.linked, 0u) << "no file was linked from the earlier layer";
+
+    // The previous build's files had other bytes (the last one of each,
+    // size and times kept): each is made from the tar (after the prefix that
+    // matched), never linked.
+    const fs::path changed = tmp.path() / "changed", relinked = tmp.path() / "relinked";
+    unpack(direct.tar, changed);
+    std::set<ino_t> edited;
+    for (auto it = fs::recursive_directory_iterator(changed);
+         it != fs::recursive_directory_iterator(); ++it) {
+        struct stat st {};
+        if (::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0 ||
+            !edited.insert(st.st_ino).second)
+            continue;
+        UniqueFd fd(::open(it->path().c_str(), O_RDWR | O_CLOEXEC));
+        ASSERT_TRUE(fd) << it->path();
+        char c = 0;
+        ASSERT_EQ(::pread(fd.get(), &c, 1, st.st_size - 1), 1);
+        c = static_cast<char>(c ^ 0x5a);
+        ASSERT_EQ(::pwrite(fd.get(), &c, 1, st.st_size - 1), 1);
+        struct timespec times[2] = {st.st_atim, st.st_mtim};
+        ASSERT_EQ(::futimens(fd.get(), times), 0);
+    }
+    unpack(direct.tar, relinked, changed);
+    EXPECT_EQ(describe(relinked), want);
+    for (auto it = fs::recursive_directory_iterator(relinked);
+         it != fs::recursive_directory_iterator(); ++it) {
+        struct stat st {};
+        if (::lstat(it->path().c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+            EXPECT_FALSE(edited.count(st.st_ino)) << it->path() << " linked to an edited file";
+        }
+    }
+}
+
+// A file of the earlier layer is linked into the new one at most once (two
+// of its names must not become a hardlink the tar does not have), and only
+// when its metadata is the entry's too.
+TEST(DirectCopyTarCheck, LinksNeitherJoinFilesNorIgnoreMetadata) {
+    auto tmp = TempDir::create(fs::temp_directory_path(), "strata-direct-");
+    tree(tmp.path() / "src", {"f x 0644 =same", "f y 0644 =same", "f z 0644 =zzz"});
+    std::string tar;
+    store::LayerWriteOptions lw;
+    lw.compression = store::Compression::kNone;
+    store::write_layer_to(
+        tmp.path() / "src", {},
+        [&tar](const void* d, size_t n) { tar.append(static_cast<const char*>(d), n); }, lw);
+    const fs::path prev = tmp.path() / "prev";
+    tree(prev, {"f x 0644 =same", "h y x", "f z 0600 =zzz"});
+    const fs::path plain = tmp.path() / "plain", linked = tmp.path() / "linked";
+    unpack(tar, plain);
+    const store::ApplyStats stats = unpack(tar, linked, prev);
+    EXPECT_EQ(describe(linked), describe(plain));
+    EXPECT_EQ(stats.files, 3u);
+    EXPECT_EQ(stats.linked, 1u) << "x or y linked, not both; z has another mode";
+    struct stat x {};
+    struct stat y {};
+    ASSERT_EQ(::stat((linked / "x").c_str(), &x), 0);
+    ASSERT_EQ(::stat((linked / "y").c_str(), &y), 0);
+    EXPECT_NE(x.st_ino, y.st_ino);
 }
 
 INSTANTIATE_TEST_SUITE_P(Rows, DirectCopyTar, ::testing::ValuesIn(rows()),
