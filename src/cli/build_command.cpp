@@ -22,6 +22,7 @@
 #include "cli/build_progress.hpp"
 #include "cli/commands.hpp"
 #include "cli/image_commands_common.hpp"
+#include "cli/pull_push.hpp"
 #include "executor/builder.hpp"
 #include "executor/copy/copy.hpp"
 #include "executor/run/container_runner.hpp"
@@ -43,6 +44,7 @@ struct BuildCmdOptions {
     int64_t pids_limit = 0;
     std::string context;
     bool no_cache = false, quiet = false, explain = false;
+    bool pull = false;                // --pull
     bool check_reproducible = false;  // --check-reproducible (build_check.hpp)
     BuildOutputFlags out;             // --output, --annotation, --rewrite-timestamp, --push
     unsigned jobs = 0;
@@ -312,6 +314,7 @@ int run_build(const GlobalOptions& global, const BuildCmdOptions& o) {
         });
     req.plan.target = o.target;
     req.plan.no_cache = o.no_cache;
+    req.always_pull = o.pull;
     req.plan.no_cache_filter = o.no_cache_filter;
     req.plan.default_network = o.network == "default" ? "" : o.network;
     if (!o.platform.empty()) {
@@ -345,6 +348,7 @@ int run_build(const GlobalOptions& global, const BuildCmdOptions& o) {
     if (mode == "auto") mode = is_terminal(STDERR_FILENO) ? "tty" : "plain";
 
     auto store = open_store(global);
+    req.pull = make_image_puller(global, *store);
     Input in;
     read_input(o, *store, in);
     req.context_dir = in.context_dir;
@@ -423,6 +427,7 @@ void add_build_command(CLI::App& app, const GlobalOptions& global) {
     cmd->add_option("--build-arg", o->build_args, "Set a build-time variable (K=V, or K from env)");
     cmd->add_option("--target", o->target, "Build this stage (default: the last one)");
     cmd->add_flag("--no-cache", o->no_cache, "Do not use the cache");
+    cmd->add_flag("--pull", o->pull, "Always attempt to pull all referenced images");
     cmd->add_option("--no-cache-filter", o->no_cache_filter, "Do not use the cache for a stage");
     cmd->add_option("--label", o->labels, "Set a label on the image (K=V); repeatable");
     cmd->add_option("--iidfile", o->iidfile, "Write the image ID to this file");

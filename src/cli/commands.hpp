@@ -12,7 +12,7 @@ namespace strata::cli {
 
 // Options every subcommand sees.
 struct GlobalOptions {
-    std::string root;  // --root; empty means STRATA_ROOT or the default location
+    std::string root;          // --root; empty means STRATA_ROOT or the default location
     RegistryOptions registry;  // --insecure-registry (registry_options.hpp)
 };
 
@@ -24,8 +24,9 @@ struct ExitCode {
 
 void add_parse_command(CLI::App& app);
 void add_image_commands(CLI::App& app, const GlobalOptions& global);
-void add_build_command(CLI::App& app, const GlobalOptions& global);  // build_command.cpp
-void add_diff_command(CLI::App& app, const GlobalOptions& global);   // diff_command.cpp
-void add_login_commands(CLI::App& app, const GlobalOptions& global);  // login_command.cpp
+void add_build_command(CLI::App& app, const GlobalOptions& global);       // build_command.cpp
+void add_diff_command(CLI::App& app, const GlobalOptions& global);        // diff_command.cpp
+void add_login_commands(CLI::App& app, const GlobalOptions& global);      // login_command.cpp
+void add_pull_push_commands(CLI::App& app, const GlobalOptions& global);  // pull_push_commands.cpp
 
 }  // namespace strata::cli

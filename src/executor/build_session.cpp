@@ -19,7 +19,8 @@ BuildSession::BuildSession(const BuildRequest& req, store::ImageStore& st, Progr
       run(runner),
       cache(st.cache_dir()),
       locator(req.dockerfile_name, req.dockerfile_text),
-      resolver(st, prog, [this] { return next_id(); }),
+      resolver(
+          st, prog, [this] { return next_id(); }, req.pull, req.always_pull),
       slots(req.jobs),
       secrets(req.secrets),
       ssh_agents(req.ssh) {}

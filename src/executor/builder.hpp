@@ -24,6 +24,7 @@
 #include "executor/progress.hpp"
 #include "executor/run/build_secrets.hpp"
 #include "executor/run/run_executor.hpp"
+#include "executor/store_image_resolver.hpp"
 #include "frontend/diagnostic.hpp"
 #include "planner/planner.hpp"
 #include "store/compression.hpp"
@@ -57,6 +58,13 @@ struct BuildRequest {
     store::Compression compression = store::Compression::kNone;
     std::vector<SecretSource> secrets;  // --secret (values are read when a RUN needs them)
     std::vector<SshSource> ssh;         // --ssh
+    // Brings an image the store lacks (FROM, COPY --from=IMAGE) in from its
+    // registry for the build's platform and returns it; unset: such an image
+    // is an error that says how to bring it in.
+    ImagePuller pull;
+    // --pull: every FROM name is resolved against its registry again (a
+    // newer image is pulled), so a rebuild is never answered from the summary.
+    bool always_pull = false;
 };
 
 struct StepReport {

@@ -9,25 +9,48 @@
 namespace strata::executor {
 
 StoreImageResolver::StoreImageResolver(store::ImageStore& store, ProgressSink& progress,
-                                       std::function<int()> next_id)
-    : store_(store), progress_(progress), next_id_(std::move(next_id)) {}
+                                       std::function<int()> next_id, ImagePuller pull,
+                                       bool always_pull)
+    : store_(store),
+      progress_(progress),
+      next_id_(std::move(next_id)),
+      pull_(std::move(pull)),
+      always_pull_(always_pull) {}
 
 planner::BaseImage StoreImageResolver::resolve(const std::string& ref,
                                                const planner::Platform& platform) {
     const auto parsed = store::Reference::try_parse(ref);
     const std::string shown = parsed ? parsed->with_default_tag().str() : ref;
     Vertex v(progress_, next_id_(), "[internal] load metadata for " + shown);
+    // A name (not an image ID) can be pulled: always with --pull, else
+    // when the store lacks it.
+    const bool pullable = pull_ && parsed && !store::looks_like_id(ref);
     store::ImageMatch match;
-    try {
-        match = store_.lookup(ref);
-    } catch (const Error& e) {
-        if (e.kind() != ErrorKind::kNotFound) throw;
-        v.failed("not found");
-        throw Error(ErrorKind::kNotFound,
-                    fmt::format("{}: image not found in the store; strata does not pull from "
-                                "registries yet: bring it in with `strata load -i IMAGE.tar` or "
-                                "`strata import ROOTFS.tar {}`",
-                                ref, ref));
+    bool found = false;
+    if (!(pullable && always_pull_)) {
+        try {
+            match = store_.lookup(ref);
+            found = true;
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::kNotFound) throw;
+            if (!pullable) {
+                v.failed("not found");
+                throw Error(ErrorKind::kNotFound,
+                            fmt::format("{}: image not found in the store: pull it from a "
+                                        "registry (`strata pull {}`), or bring it in with "
+                                        "`strata load -i IMAGE.tar` or `strata import ROOTFS.tar "
+                                        "{}`",
+                                        ref, ref, ref));
+            }
+        }
+    }
+    if (!found) {
+        try {
+            match.image = pull_(*parsed, platform);
+        } catch (const Error& e) {
+            v.failed(e.what());
+            throw;
+        }
     }
     store::ImageConfig config = store_.config(match.image);
     const std::string os = config.os.empty() ? "linux" : config.os;

@@ -1,9 +1,11 @@
 // The planner's ImageResolver over the local store: FROM IMAGE and
-// COPY --from=IMAGE name images that `strata load`, `import` or an earlier
-// build put there. (Pulling from a registry is the registry's issue; until
-// then a missing image is an error that says how to bring it in.)
+// COPY --from=IMAGE name images that `strata load`, `import`, `pull` or an
+// earlier build put there; an image the store lacks is pulled from its
+// registry when the build was given a puller (the CLI's registry session),
+// and every name is pulled again with `--pull`.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -16,11 +18,16 @@
 
 namespace strata::executor {
 
+// Pulls `ref` for `platform` into the store and returns the image.
+using ImagePuller = std::function<store::ImageRecord(const store::Reference& ref,
+                                                     const planner::Platform& platform)>;
+
 class StoreImageResolver final : public planner::ImageResolver {
   public:
     // `next_id` hands out progress vertex ids.
     StoreImageResolver(store::ImageStore& store, ProgressSink& progress,
-                       std::function<int()> next_id);
+                       std::function<int()> next_id, ImagePuller pull = {},
+                       bool always_pull = false);
 
     planner::BaseImage resolve(const std::string& ref, const planner::Platform& platform) override;
 
@@ -39,6 +46,8 @@ class StoreImageResolver final : public planner::ImageResolver {
     store::ImageStore& store_;
     ProgressSink& progress_;
     std::function<int()> next_id_;
+    ImagePuller pull_;
+    bool always_pull_ = false;
     mutable std::mutex mu_;
     std::map<std::string, Resolved> by_digest_;
     std::vector<std::pair<std::string, std::string>> resolved_;

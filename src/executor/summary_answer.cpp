@@ -125,7 +125,8 @@ std::string summary_inputs(const BuildRequest& r) {
 }
 
 bool may_answer_from_summary(const BuildRequest& r) {
-    return !r.scratch && !r.explain && !r.plan.no_cache && r.plan.no_cache_filter.empty();
+    return !r.scratch && !r.explain && !r.always_pull && !r.plan.no_cache &&
+           r.plan.no_cache_filter.empty();
 }
 
 std::optional<BuildResult> answer_from_summary(BuildSession& s, const cache::BuildSummary& sum) {
