@@ -87,6 +87,10 @@ TEST(RootlessCommand, OnlyCommandsThatUseTheStoreEnterTheNamespace) {
     EXPECT_FALSE(needs({"strata"}));
     EXPECT_FALSE(needs({"strata", "--version"}));
     EXPECT_FALSE(needs({"strata", "build", "--help"}));
+    // login/logout touch only the Docker client config; --insecure-registry takes a value.
+    EXPECT_FALSE(needs({"strata", "login", "-u", "a", "host:5000"}));
+    EXPECT_FALSE(needs({"strata", "--insecure-registry", "build", "logout"}));
+    EXPECT_TRUE(needs({"strata", "--insecure-registry", "h:5000", "build", "."}));
 }
 
 TEST(RootlessStoreRoot, InsideTheNamespaceTheDefaultIsTheOneComputedOutside) {
