@@ -155,20 +155,28 @@ struct RegistryClient::Impl {
     // One request with auth and (when `retry`) retries: `build` makes the
     // request anew for each attempt. Returns the last answer; the caller
     // judges its status.
-    HttpResponse send(const Endpoint& ep, const Scopes& scopes,
+    HttpResponse send(std::string_view what, const Endpoint& ep, const Scopes& scopes,
                       const std::function<HttpRequest()>& build, bool retry = true) {
         bool auth_round = false;
+        // Auth failures (the token server's answers) get the request's context.
+        auto with_context = [&](auto&& f) {
+            try {
+                return f();
+            } catch (const Error& e) {
+                throw Error(e.kind(), std::string(what) + ": " + e.what());
+            }
+        };
         for (int attempt = 1;;) {
             HttpRequest req = build();
             // Our Authorization goes to the registry's host only, never to
             // the storage a Location points at.
             if (url_authority(req.url) == lower(ep.host))
-                if (auto a = auth.authorization(ep, scopes))
+                if (auto a = with_context([&] { return auth.authorization(ep, scopes); }))
                     req.headers.push_back("Authorization: " + *a);
             HttpResponse r = transport.perform(ep, req);
             if (!r.failed() && r.status == 401 && !auth_round) {
                 auth_round = true;
-                if (auth.on_unauthorized(ep, r, scopes)) continue;
+                if (with_context([&] { return auth.on_unauthorized(ep, r, scopes); })) continue;
                 return r;
             }
             if (!retry || attempt >= options.retry.max_attempts || !is_retriable(r)) return r;
@@ -199,13 +207,14 @@ struct RegistryClient::Impl {
         const std::string name = display_name(ep, repo, ref);
         const std::string url = repository_url(ep, repo, "manifests/" + std::string(ref));
         const auto wanted = store::Digest::try_parse(ref);
-        HttpResponse r = send(ep, {repository_scope(std::string(repo), false)}, [&] {
-            HttpRequest q;
-            q.url = url;
-            if (!accept.empty()) q.headers.push_back("Accept: " + join(accept, ", "));
-            q.max_body = kMaxManifestSize;
-            return q;
-        });
+        HttpResponse r =
+            send("pull " + name, ep, {repository_scope(std::string(repo), false)}, [&] {
+                HttpRequest q;
+                q.url = url;
+                if (!accept.empty()) q.headers.push_back("Accept: " + join(accept, ", "));
+                q.max_body = kMaxManifestSize;
+                return q;
+            });
         if (r.failed()) throw transfer_error("pull " + name, ep, url, r);
         if (r.status == 404) {
             std::string msg =
@@ -235,13 +244,14 @@ struct RegistryClient::Impl {
                                               const std::vector<std::string>& accept) {
         const std::string name = display_name(ep, repo, ref);
         const std::string url = repository_url(ep, repo, "manifests/" + std::string(ref));
-        HttpResponse r = send(ep, {repository_scope(std::string(repo), false)}, [&] {
-            HttpRequest q;
-            q.method = "HEAD";
-            q.url = url;
-            if (!accept.empty()) q.headers.push_back("Accept: " + join(accept, ", "));
-            return q;
-        });
+        HttpResponse r =
+            send("look up " + name, ep, {repository_scope(std::string(repo), false)}, [&] {
+                HttpRequest q;
+                q.method = "HEAD";
+                q.url = url;
+                if (!accept.empty()) q.headers.push_back("Accept: " + join(accept, ", "));
+                return q;
+            });
         if (r.failed()) throw transfer_error("look up " + name, ep, url, r);
         if (r.status == 404) return std::nullopt;
         if (r.status != 200) throw status_error("look up " + name, ep, r);
@@ -267,7 +277,7 @@ struct RegistryClient::Impl {
         const std::string what = "pull blob " + digest.str() + " of " + display_name(ep, repo, "");
         const std::string url = repository_url(ep, repo, "blobs/" + digest.str());
         uint64_t skip = 0;  // bytes of this answer the sink already has
-        HttpResponse r = send(ep, {repository_scope(std::string(repo), false)}, [&] {
+        HttpResponse r = send(what, ep, {repository_scope(std::string(repo), false)}, [&] {
             HttpRequest q;
             q.url = url;
             q.follow_redirects = true;
@@ -419,7 +429,7 @@ std::optional<uint64_t> RegistryClient::blob_exists(std::string_view repo,
     const Endpoint& ep = impl_->push_endpoint();
     const std::string url = repository_url(ep, repo, "blobs/" + digest.str());
     const std::string what = "look up blob " + digest.str() + " in " + display_name(ep, repo, "");
-    HttpResponse r = impl_->send(ep, {repository_scope(std::string(repo), true)}, [&] {
+    HttpResponse r = impl_->send(what, ep, {repository_scope(std::string(repo), true)}, [&] {
         HttpRequest q;
         q.method = "HEAD";
         q.url = url;
@@ -443,7 +453,7 @@ bool RegistryClient::mount_blob(std::string_view repo, const store::Digest& dige
                              " into " + display_name(ep, repo, "");
     const Scopes scopes{repository_scope(std::string(repo), true),
                         repository_scope(std::string(from_repo), false)};
-    HttpResponse r = impl_->send(ep, scopes, [&] {
+    HttpResponse r = impl_->send(what, ep, scopes, [&] {
         HttpRequest q;
         q.method = "POST";
         q.url = url;
@@ -456,7 +466,7 @@ bool RegistryClient::mount_blob(std::string_view repo, const store::Digest& dige
         if (auto loc = r.header("location")) {
             const std::string session = resolve_location(url, *loc);
             (void)impl_->send(
-                ep, scopes,
+                what, ep, scopes,
                 [&] {
                     HttpRequest q;
                     q.method = "DELETE";
@@ -489,7 +499,7 @@ void RegistryClient::upload_blob(std::string_view repo, const store::Digest& dig
     // One upload session; nullopt when done, else the answer that failed
     // in a way worth starting over for.
     auto session = [&]() -> std::optional<HttpResponse> {
-        HttpResponse r = im.send(ep, scopes, [&] {
+        HttpResponse r = im.send(what, ep, scopes, [&] {
             HttpRequest q;
             q.method = "POST";
             q.url = start_url;
@@ -511,7 +521,7 @@ void RegistryClient::upload_blob(std::string_view repo, const store::Digest& dig
             for (uint64_t off = 0; off < size;) {
                 const uint64_t n = std::min<uint64_t>(im.options.chunk_size, size - off);
                 r = im.send(
-                    ep, scopes,
+                    what, ep, scopes,
                     [&] {
                         HttpRequest q = body_request("PATCH", location, n, read(off));
                         q.headers = {"Content-Type: application/octet-stream",
@@ -530,7 +540,7 @@ void RegistryClient::upload_blob(std::string_view repo, const store::Digest& dig
             }
             const std::string put_url = add_query(location, "digest", digest.str());
             r = im.send(
-                ep, scopes,
+                what, ep, scopes,
                 [&] {
                     HttpRequest q;
                     q.method = "PUT";
@@ -542,7 +552,7 @@ void RegistryClient::upload_blob(std::string_view repo, const store::Digest& dig
         } else {
             const std::string put_url = add_query(location, "digest", digest.str());
             r = im.send(
-                ep, scopes,
+                what, ep, scopes,
                 [&] {
                     HttpRequest q = body_request("PUT", put_url, size, read(0));
                     q.headers = {"Content-Type: application/octet-stream"};
@@ -576,16 +586,17 @@ store::Digest RegistryClient::put_manifest(std::string_view repo, std::string_vi
     if (auto wanted = store::Digest::try_parse(ref); wanted && *wanted != digest)
         throw Error(ErrorKind::kUsage,
                     "push " + name + ": the manifest's digest is " + digest.str());
-    HttpResponse r = impl_->send(ep, {repository_scope(std::string(repo), true)}, [&] {
-        HttpRequest q =
-            body_request("PUT", url, bytes.size(), [bytes](uint64_t off, char* buf, size_t n) {
-                const size_t k = std::min<size_t>(n, bytes.size() - static_cast<size_t>(off));
-                std::copy_n(bytes.data() + off, k, buf);
-                return k;
-            });
-        q.headers = {"Content-Type: " + std::string(media_type)};
-        return q;
-    });
+    HttpResponse r =
+        impl_->send("push " + name, ep, {repository_scope(std::string(repo), true)}, [&] {
+            HttpRequest q =
+                body_request("PUT", url, bytes.size(), [bytes](uint64_t off, char* buf, size_t n) {
+                    const size_t k = std::min<size_t>(n, bytes.size() - static_cast<size_t>(off));
+                    std::copy_n(bytes.data() + off, k, buf);
+                    return k;
+                });
+            q.headers = {"Content-Type: " + std::string(media_type)};
+            return q;
+        });
     if (r.failed()) throw transfer_error("push " + name, ep, url, r);
     if (r.status != 201 && r.status != 200) throw status_error("push " + name, ep, r);
     if (auto h = header_digest(r); h && *h != digest)
