@@ -163,15 +163,37 @@ bool CacheIndex::usable(const CacheEntry& entry, const store::ContentStore& blob
 }
 
 std::optional<std::string> CacheIndex::memo(std::string_view input) const {
+    const std::string hex = store::sha256_of(input).hex;
+    std::optional<std::string> value;
     try {
-        return store::read_file_if_exists(dir_ / "memo" / store::sha256_of(input).hex);
+        value = store::read_file_if_exists(dir_ / "memo" / hex);
     } catch (const Error&) {
-        return std::nullopt;
     }
+    std::lock_guard lock(memo_log_->mu);
+    if (!value) {
+        auto it = memo_log_->imported.find(hex);
+        if (it != memo_log_->imported.end()) value = it->second;
+    }
+    if (value) memo_log_->used[hex] = *value;
+    return value;
 }
 
 void CacheIndex::put_memo(std::string_view input, std::string_view value) {
-    write_file_atomic(dir_ / "memo" / store::sha256_of(input).hex, value);
+    const std::string hex = store::sha256_of(input).hex;
+    write_file_atomic(dir_ / "memo" / hex, value);
+    std::lock_guard lock(memo_log_->mu);
+    memo_log_->used[hex] = std::string(value);
+}
+
+std::map<std::string, std::string> CacheIndex::memos_used() const {
+    std::lock_guard lock(memo_log_->mu);
+    return memo_log_->used;
+}
+
+void CacheIndex::import_memos(const std::map<std::string, std::string>& by_input_hex) {
+    std::lock_guard lock(memo_log_->mu);
+    for (const auto& [k, v] : by_input_hex)
+        memo_log_->imported.emplace(k, v);
 }
 
 void CacheGcParticipant::prune(const store::GcRoots&, store::PruneReport& report) {

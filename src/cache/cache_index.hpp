@@ -18,6 +18,8 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <string>
@@ -75,6 +77,11 @@ class CacheIndex {
     // hashed to a file name); the value is an opaque string.
     std::optional<std::string> memo(std::string_view input) const;
     void put_memo(std::string_view input, std::string_view value);
+    // Memos read or written through this object and its copies, by the
+    // sha256 hex of their input (a cache export carries them), and memos
+    // imported with --cache-from, read when the store has none.
+    std::map<std::string, std::string> memos_used() const;
+    void import_memos(const std::map<std::string, std::string>& by_input_hex);
 
     // Serialization (exposed for tests).
     static std::string to_json(const CacheEntry& entry);
@@ -88,6 +95,11 @@ class CacheIndex {
     std::filesystem::path dir_;
     std::shared_ptr<std::atomic<uint64_t>> own_changes_ =
         std::make_shared<std::atomic<uint64_t>>(0);
+    struct MemoLog {
+        std::mutex mu;
+        std::map<std::string, std::string> used, imported;
+    };
+    std::shared_ptr<MemoLog> memo_log_ = std::make_shared<MemoLog>();
 };
 
 // `strata prune`'s view of the build cache: entries whose layer blob is gone

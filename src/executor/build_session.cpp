@@ -23,7 +23,9 @@ BuildSession::BuildSession(const BuildRequest& req, store::ImageStore& st, Progr
           st, prog, [this] { return next_id(); }, req.pull, req.always_pull),
       slots(req.jobs),
       secrets(req.secrets),
-      ssh_agents(req.ssh) {}
+      ssh_agents(req.ssh) {
+    if (req.cache_from) cache.import_memos(req.cache_from->memos());
+}
 
 const cache::ContextSnapshot& BuildSession::snapshot() {
     std::call_once(snapshot_once_, [&] {
@@ -62,11 +64,16 @@ std::vector<std::filesystem::path> BuildSession::unpack(
     const std::vector<store::LayerRecord>& layers) {
     // One distinct directory per position: a chain may repeat a layer, and
     // the kernel refuses one directory twice among an overlay's lowerdirs.
+    provide(layers);
     std::vector<store::ChainLayer> chain;
     chain.reserve(layers.size());
     for (const auto& l : layers)
         chain.push_back({l.digest, l.diff_id});
     return store.layers().ensure_chain(chain);
+}
+
+void BuildSession::provide(const std::vector<store::LayerRecord>& layers) {
+    if (request.cache_from) request.cache_from->provide(layers, store.content());
 }
 
 std::vector<store::LayerRecord> BuildSession::layers_of(const planner::SourceRef& ref) {

@@ -101,6 +101,10 @@ class BuildSession {
 
     // Unpacked directories of `layers` (lowest first), unpacking as needed.
     std::vector<std::filesystem::path> unpack(const std::vector<store::LayerRecord>& layers);
+    // Fetches the blobs of `layers` that only an imported cache has (the
+    // one place a --cache-from blob comes in: before unpacking, before the
+    // image is written).
+    void provide(const std::vector<store::LayerRecord>& layers);
     // The layers of what a COPY --from / RUN --mount=from names.
     std::vector<store::LayerRecord> layers_of(const planner::SourceRef& ref);
 
@@ -149,6 +153,9 @@ frontend::DockerIgnore context_dockerignore(const BuildRequest& r);
 
 // The progress line of "[internal] load build context".
 std::string context_transfer_line(const cache::ContextSnapshot& snapshot);
+
+// What --cache-to exports after the stages ran (cache_collect.cpp).
+cache::CacheExport collect_cache_export(BuildSession& s);
 
 // Runs one planned stage: its base, then every step.
 StageResult run_stage(BuildSession& session, const planner::StagePlan& stage);

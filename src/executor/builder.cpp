@@ -133,6 +133,7 @@ store::ImageRecord export_image(BuildSession& s, const StageResult& target,
     config.diff_ids.clear();
     v.log("exporting layers done");
 
+    s.provide(target.layers);
     store::ImageRecord rec = s.store.write_image(config, target.layers, s.request.annotations);
     v.log(fmt::format("exporting manifest {} done", rec.manifest.str()));
     v.log(fmt::format("writing image {} done", rec.config.str()));
@@ -247,7 +248,8 @@ BuildResult build(const BuildRequest& request_in, store::ImageStore& store, Prog
     cache::BuildSummaries summaries(store.cache_dir());
     const std::string inputs = request.scratch ? std::string() : summary_inputs(request);
     const uint64_t generation = s.cache.generation();
-    if (may_answer_from_summary(request)) {
+    if (may_answer_from_summary(request) &&
+        request.cache_export == BuildRequest::CacheExportMode::kNone) {
         const auto sum = summaries.load(request.explain_id);
         if (sum && sum->inputs == inputs && sum->generation == generation) {
             if (auto answer = answer_from_summary(s, *sum)) {
@@ -287,6 +289,8 @@ BuildResult build(const BuildRequest& request_in, store::ImageStore& store, Prog
     result.image = export_image(s, results.at(s.plan.target), result.names);
     result.steps = s.reports();
     result.source_date_epoch = request.source_date_epoch;
+    if (request.cache_export != BuildRequest::CacheExportMode::kNone && !request.scratch)
+        result.cache_export = collect_cache_export(s);
     if (!request.scratch) {
         save_record(s);
         const bool had_notes = !s.plan.warnings.empty() || !unused_args.empty();

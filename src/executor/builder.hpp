@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "cache/cache_export.hpp"
 #include "executor/progress.hpp"
 #include "executor/run/build_secrets.hpp"
 #include "executor/run/run_executor.hpp"
@@ -65,6 +66,14 @@ struct BuildRequest {
     // --pull: every FROM name is resolved against its registry again (a
     // newer image is pulled), so a rebuild is never answered from the summary.
     bool always_pull = false;
+    // --cache-from: entries consulted when the store's own index misses;
+    // their blobs are fetched only when a later step or the image needs them.
+    std::shared_ptr<cache::ImportedCache> cache_from;
+    // --cache-to: which entries BuildResult::cache_export collects (min: the
+    // steps of the target stage and the stages it is built FROM; max: every
+    // step of every stage). A build that exports is never answered from the
+    // summary.
+    enum class CacheExportMode { kNone, kMin, kMax } cache_export = CacheExportMode::kNone;
 };
 
 struct StepReport {
@@ -89,6 +98,9 @@ struct BuildResult {
     // Confirmed from the summary of the last build of the same Dockerfile
     // and context (cache/build_summary.hpp) without looking at any step.
     bool from_summary = false;
+    // The entries and memos --cache-to exports (BuildRequest::cache_export),
+    // layers as the store (or the imported cache) has them.
+    cache::CacheExport cache_export;
 };
 
 BuildResult build(const BuildRequest& request, store::ImageStore& store, ProgressSink& progress,

@@ -106,6 +106,7 @@ class StageRunner {
                 if (!st.no_cache) {
                     hit = s_.cache.get(rep.key);
                     if (hit && !cache::CacheIndex::usable(*hit, s_.store.content())) hit.reset();
+                    if (!hit && s_.request.cache_from) hit = s_.request.cache_from->get(rep.key);
                 }
                 if (hit) {
                     created = hit->created;
