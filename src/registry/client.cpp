@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -125,22 +127,45 @@ struct RegistryClient::Impl {
     HttpTransport transport;
     std::shared_ptr<TokenCache> tokens;
     Authenticator auth;
+    // One per endpoint: the scheme of an insecure one is settled once.
+    std::unique_ptr<std::once_flag[]> scheme_once;
 
     Impl(std::vector<Endpoint> eps, CredentialLookup lookup, ClientOptions opts)
         : endpoints(std::move(eps)),
           options(std::move(opts)),
           transport(options.transport),
           tokens(options.tokens ? options.tokens : std::make_shared<TokenCache>()),
-          auth(transport, *tokens, std::move(lookup)) {
+          auth(transport, *tokens, std::move(lookup)),
+          scheme_once(new std::once_flag[endpoints.size()]) {
         if (endpoints.empty())
             throw Error(ErrorKind::kInternal, "RegistryClient without an endpoint");
         if (!options.sleep)
             options.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
     }
 
-    const Endpoint& push_endpoint() const {
-        for (const Endpoint& ep : endpoints)
-            if (!ep.mirror) return ep;
+    // Docker's rule for an insecure registry: HTTPS without checking the
+    // certificate, and plain HTTP when that cannot even connect or shake
+    // hands (a registry that speaks HTTP only). Settled with one GET /v2/,
+    // the first time the endpoint is used, for the client's lifetime.
+    Endpoint& at(size_t i) {
+        Endpoint& ep = endpoints[i];
+        std::call_once(scheme_once[i], [&] {
+            if (!ep.http_fallback || ep.plain_http) return;
+            HttpRequest q;
+            q.url = api_root_url(ep);
+            q.max_body = 1u << 20;
+            const HttpResponse r = transport.perform(ep, q);
+            if (r.failed() && (is_tls_failure(r.curl_code) || is_connect_failure(r.curl_code))) {
+                ep.plain_http = true;
+                ep.skip_tls_verify = false;
+            }
+        });
+        return ep;
+    }
+
+    const Endpoint& push_endpoint() {
+        for (size_t i = 0; i < endpoints.size(); ++i)
+            if (!endpoints[i].mirror) return at(i);
         throw Error(ErrorKind::kUsage, "cannot push to " + endpoints.front().domain +
                                            ": only mirrors are configured for it");
     }
@@ -195,7 +220,7 @@ struct RegistryClient::Impl {
     auto on_pull_endpoints(F&& f) {
         for (size_t i = 0;; ++i) {
             try {
-                return f(endpoints[i]);
+                return f(at(i));
             } catch (const Error&) {
                 if (i + 1 == endpoints.size()) throw;
             }
@@ -341,9 +366,9 @@ struct RegistryClient::Impl {
         BlobDownload d;
         const Endpoint* used = nullptr;
         for (size_t i = 0; i < endpoints.size(); ++i) {
-            used = &endpoints[i];
+            used = &at(i);
             try {
-                fetch_blob_from(endpoints[i], repo, digest, expected_size, sink, progress, d);
+                fetch_blob_from(at(i), repo, digest, expected_size, sink, progress, d);
                 break;
             } catch (const Error&) {
                 // The sink's own failure, or the last endpoint's, is final.
@@ -409,7 +434,7 @@ std::optional<ManifestInfo> RegistryClient::head_manifest(std::string_view repo,
     for (size_t i = 0; i < impl_->endpoints.size(); ++i) {
         const bool last = i + 1 == impl_->endpoints.size();
         try {
-            auto info = impl_->head_manifest(impl_->endpoints[i], repo, ref, accept);
+            auto info = impl_->head_manifest(impl_->at(i), repo, ref, accept);
             if (info || last) return info;
         } catch (const Error&) {
             if (last) throw;

@@ -387,3 +387,36 @@ TEST(ClientToken, AnonymousPullAndRefusedPush) {
 
 }  // namespace
 }  // namespace strata::registry
+
+namespace strata::registry {
+namespace {
+
+// An insecure registry as RegistryHosts describes 127.0.0.1 (HTTPS without
+// verification, then plain HTTP): the client settles on the scheme the
+// registry speaks, once, and every verb works.
+TEST(ClientInsecure, FallsBackToPlainHttpOnlyWhenHttpsCannotWork) {
+    for (Mode mode : {Mode::kPlainHttp, Mode::kTlsBasicAuth}) {
+        std::string why;
+        auto server = RegistryServer::start(mode, why);
+        if (!server) GTEST_SKIP() << why;
+        Endpoint ep;
+        ep.domain = ep.host = server->host();
+        ep.skip_tls_verify = true;
+        ep.http_fallback = true;
+        RegistryClient c(ep, credentials_of(*server));
+        const std::string blob = pattern(1000, 7);
+        const store::Digest d = store::sha256_of(blob);
+        c.upload_blob("fallback/repo", d,
+                      BlobSource::from_string(std::make_shared<const std::string>(blob)));
+        EXPECT_EQ(fetch(c, "fallback/repo", d, blob.size()), blob);
+        // The TLS registry was used over TLS: the plain one answered the
+        // probe's handshake with HTTP, the TLS one took it.
+        const auto requests = server->requests();
+        EXPECT_GE(count(requests, "PUT /v2/fallback/repo/blobs/uploads/"), 1u) << joined(requests);
+        EXPECT_EQ(c.ping().status, mode == Mode::kPlainHttp ? PingResult::Status::kOk
+                                                             : PingResult::Status::kNeedsAuth);
+    }
+}
+
+}  // namespace
+}  // namespace strata::registry
