@@ -284,6 +284,9 @@ void write_metadata(const std::string& file, const executor::BuildResult& r) {
     std::string names;
     for (const auto& n : r.names)
         names += (names.empty() ? "" : ",") + n.str();
+    json bases = json::array();
+    for (const auto& [ref, digest] : r.base_images)
+        bases.push_back({{"ref", ref}, {"digest", digest}});
     json j{{"containerimage.config.digest", r.image.config.str()},
            {"containerimage.digest", r.image.manifest.str()},
            {"containerimage.descriptor",
@@ -296,6 +299,7 @@ void write_metadata(const std::string& file, const executor::BuildResult& r) {
            {"strata.layer.compression", store::compression_description(store::Compression::kNone)},
            {"strata.export.compression", store::compression_description(store::Compression::kGzip)},
            {"strata.layer.tar", store::tar_format_description()},
+           {"strata.base-images", std::move(bases)},
            {"strata.build", {{"seconds", r.seconds}, {"steps", std::move(steps)}}}};
     write_file_atomic(file, j.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
 }
@@ -307,6 +311,7 @@ int run_build(const GlobalOptions& global, const BuildCmdOptions& o) {
     const OutputPlan outputs = plan_outputs(o.out, o.quiet);  // checked before building
     req.annotations = outputs.annotations;
     req.tags.insert(req.tags.end(), outputs.image_names.begin(), outputs.image_names.end());
+    const std::vector<store::Reference> pushes = push_destinations(outputs, req.tags);
     req.plan.build_args = planner::resolve_build_args(
         o.build_args, [](const std::string& k) -> std::optional<std::string> {
             const char* v = std::getenv(k.c_str());
@@ -348,7 +353,9 @@ int run_build(const GlobalOptions& global, const BuildCmdOptions& o) {
     if (mode == "auto") mode = is_terminal(STDERR_FILENO) ? "tty" : "plain";
 
     auto store = open_store(global);
-    req.pull = make_image_puller(global, *store);
+    // FROM pulls and the pushes after the build share one session (tokens).
+    auto registries = std::make_shared<LazyRegistrySession>(global);
+    req.pull = make_image_puller(registries, *store);
     Input in;
     read_input(o, *store, in);
     req.context_dir = in.context_dir;
@@ -388,6 +395,9 @@ int run_build(const GlobalOptions& global, const BuildCmdOptions& o) {
     }
     progress.reset();
     export_outputs(outputs, *store, result.image, result.names, result.source_date_epoch);
+    if (!pushes.empty())
+        push_built_image(*registries, *store, result.image, pushes,
+                         mode == "quiet" ? nullptr : stderr);
 
     if (!o.iidfile.empty()) write_file_atomic(o.iidfile, result.image.config.str());
     if (!o.metadata_file.empty()) write_metadata(o.metadata_file, result);

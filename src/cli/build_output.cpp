@@ -17,10 +17,6 @@ namespace strata::cli {
 
 namespace {
 
-constexpr const char* kNoRegistry =
-    "strata cannot push to a registry yet (that is the registry issue, not built); build into "
-    "the store or write an archive with -o type=docker,dest=FILE and load it where it is needed";
-
 [[noreturn]] void usage(const std::string& message) {
     throw Error(ErrorKind::kUsage, message);
 }
@@ -124,7 +120,8 @@ void add_build_output_flags(CLI::App& cmd, BuildOutputFlags& flags) {
     cmd.add_flag("--rewrite-timestamp", flags.rewrite_timestamp,
                  "Clamp file timestamps to SOURCE_DATE_EPOCH (strata does whenever an epoch is "
                  "set; accepted as BuildKit's explicit spelling)");
-    cmd.add_flag("--push", flags.push, "Push the image (not supported yet: no registry client)");
+    cmd.add_flag("--push", flags.push,
+                 "Push the image to the registry of each -t name (--output=type=registry)");
 }
 
 OutputSpec parse_output(const std::string& text) {
@@ -175,14 +172,15 @@ OutputSpec parse_output(const std::string& text) {
         } else {
             usage(fmt::format(
                 "--output \"{}\": strata does not support the option \"{}\" (it knows type, dest, "
-                "name, rewrite-timestamp, push=false, compression=gzip|zstd|uncompressed, "
+                "name, rewrite-timestamp, push, compression=gzip|zstd|uncompressed, "
                 "oci-mediatypes=true)",
                 text, f));
         }
     }
     if (!type) usage(fmt::format("--output \"{}\": type is required for output", text));
-    if (*type == "registry" || push) usage(fmt::format("--output \"{}\": {}", text, kNoRegistry));
-    if (*type == "image")
+    // buildx: type=registry is type=image,push=true.
+    out.push = push || *type == "registry";
+    if (*type == "image" || *type == "registry")
         out.type = OutputSpec::Type::kImage;
     else if (*type == "docker")
         out.type = OutputSpec::Type::kDocker;
@@ -195,7 +193,7 @@ OutputSpec parse_output(const std::string& text) {
     else
         usage(
             fmt::format("--output \"{}\": unknown type \"{}\" (strata writes image, docker, oci, "
-                        "tar and local; registry is not built yet)",
+                        "tar, local and registry)",
                         text, *type));
     switch (out.type) {
         case OutputSpec::Type::kImage:
@@ -223,6 +221,9 @@ OutputSpec parse_output(const std::string& text) {
         case OutputSpec::Type::kOci:
             break;
     }
+    if (out.push && out.type != OutputSpec::Type::kImage)
+        usage(fmt::format("--output \"{}\": push=true applies to type=image (or type=registry)",
+                          text));
     // As buildx: an archive without dest goes to stdout, never to a terminal.
     // type=docker without dest "loads" the image: with strata it is in the store.
     if (out.dest.empty() &&
@@ -287,8 +288,8 @@ std::map<std::string, std::string> parse_annotations(const std::vector<std::stri
 }
 
 OutputPlan plan_outputs(const BuildOutputFlags& flags, bool quiet) {
-    if (flags.push) usage(std::string("--push: ") + kNoRegistry);
     OutputPlan plan;
+    plan.push_tags = flags.push;
     plan.annotations = parse_annotations(flags.annotations);
     plan.rewrite_timestamp = flags.rewrite_timestamp;
     bool to_stdout = false;
@@ -309,11 +310,34 @@ OutputPlan plan_outputs(const BuildOutputFlags& flags, bool quiet) {
         if (spec.type == OutputSpec::Type::kImage ||
             (spec.type == OutputSpec::Type::kDocker && spec.dest.empty())) {
             plan.image_names.insert(plan.image_names.end(), spec.names.begin(), spec.names.end());
+            if (spec.push) {
+                if (spec.names.empty()) plan.push_tags = true;
+                plan.push_names.insert(plan.push_names.end(), spec.names.begin(),
+                                       spec.names.end());
+            }
             continue;  // the store: what every build writes
         }
         plan.outputs.push_back(std::move(spec));
     }
     return plan;
+}
+
+std::vector<store::Reference> push_destinations(const OutputPlan& plan,
+                                                const std::vector<store::Reference>& tags) {
+    std::vector<store::Reference> out;
+    auto add = [&out](const store::Reference& r) {
+        for (const auto& o : out)
+            if (o.str() == r.str()) return;
+        out.push_back(r);
+    };
+    for (const auto& r : plan.push_names)
+        add(r);
+    if (plan.push_tags) {
+        for (const auto& r : tags)
+            add(r);
+        if (out.empty()) usage("tag is needed when pushing to registry (add -t HOST/REPO:TAG)");
+    }
+    return out;
 }
 
 void export_outputs(const OutputPlan& plan, store::ImageStore& store,

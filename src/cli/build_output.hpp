@@ -22,7 +22,7 @@ struct BuildOutputFlags {
     std::vector<std::string> outputs;      // -o/--output, repeatable
     std::vector<std::string> annotations;  // --annotation, repeatable
     bool rewrite_timestamp = false;        // --rewrite-timestamp
-    bool push = false;                     // --push (refused: no registry yet)
+    bool push = false;                     // --push: every -t name
 };
 void add_build_output_flags(CLI::App& cmd, BuildOutputFlags& flags);
 
@@ -36,10 +36,11 @@ struct OutputSpec {
     std::optional<bool> rewrite_timestamp;  // rewrite-timestamp=BOOL
     // compression=gzip|zstd|uncompressed: the layers of a docker/oci archive.
     store::Compression compression = store::Compression::kGzip;
-    std::string text;  // as given, for messages
+    bool push = false;  // type=registry, or type=image,push=true
+    std::string text;   // as given, for messages
 };
-// Error(kUsage) for a malformed spec, an unknown type or option, and for
-// what belongs to the registry issue (type=registry, push=true).
+// type=registry is type=image,push=true. Error(kUsage) for a malformed spec,
+// an unknown type or option, push=true on a type other than image.
 OutputSpec parse_output(const std::string& text);
 
 // `KEY=VALUE`, `manifest:KEY=VALUE` or `manifest[PLATFORM]:KEY=VALUE` (the
@@ -55,8 +56,19 @@ struct OutputPlan {
     std::vector<store::Reference> image_names;  // type=image,name=…: more tags
     bool rewrite_timestamp = false;             // asked for by the flag or an output
     bool rewrite_timestamp_off = false;         // rewrite-timestamp=false given
+    // Pushed after the build (push_destinations): the names of type=registry
+    // / push=true outputs, and every name of the image (-t) when --push or a
+    // pushing output names none.
+    std::vector<store::Reference> push_names;
+    bool push_tags = false;
 };
 OutputPlan plan_outputs(const BuildOutputFlags& flags, bool quiet);
+
+// The names a build pushes, without repeats: plan.push_names, then `tags`
+// when plan.push_tags. Error(kUsage) when a push is asked for and there is no
+// name (buildx: "tag is needed when pushing to registry").
+std::vector<store::Reference> push_destinations(const OutputPlan& plan,
+                                                const std::vector<store::Reference>& tags);
 
 // After the build: warnings about rewrite-timestamp (on stderr), then every
 // output in order. `tags` are the image's names (-t), used by type=docker|oci

@@ -27,11 +27,7 @@ namespace strata::cli {
 namespace {
 
 std::unique_ptr<registry::RegistrySession> open_session(const GlobalOptions& global) {
-    return std::make_unique<registry::RegistrySession>(
-        registry_hosts(global.registry),
-        registry::make_credential_lookup(
-            registry::default_docker_config_dir(),
-            [](const std::string& m) { std::fprintf(stderr, "WARNING: %s\n", m.c_str()); }));
+    return open_registry_session(global);
 }
 
 struct PullFlags {
@@ -191,21 +187,27 @@ void run_push(const GlobalOptions& global, const PushFlags& f) {
 
 }  // namespace
 
+std::unique_ptr<registry::RegistrySession> open_registry_session(const GlobalOptions& global) {
+    return std::make_unique<registry::RegistrySession>(
+        registry_hosts(global.registry),
+        registry::make_credential_lookup(
+            registry::default_docker_config_dir(),
+            [](const std::string& m) { std::fprintf(stderr, "WARNING: %s\n", m.c_str()); }));
+}
+
 executor::ImagePuller make_image_puller(const GlobalOptions& global, store::ImageStore& store) {
-    struct Shared {
-        std::once_flag once;
-        std::unique_ptr<registry::RegistrySession> session;
-    };
-    auto shared = std::make_shared<Shared>();
-    return [&global, &store, shared](const store::Reference& ref_in,
-                                     const planner::Platform& platform) {
-        std::call_once(shared->once, [&] { shared->session = open_session(global); });
+    return make_image_puller(std::make_shared<LazyRegistrySession>(global), store);
+}
+
+executor::ImagePuller make_image_puller(std::shared_ptr<LazyRegistrySession> session,
+                                        store::ImageStore& store) {
+    return [session, &store](const store::Reference& ref_in, const planner::Platform& platform) {
         const store::Reference ref = ref_in.digest ? ref_in : ref_in.with_default_tag();
         registry::PullOptions opts;
         opts.platform.os = platform.os;
         opts.platform.architecture = platform.architecture;
         opts.platform.variant = platform.variant;
-        registry::RegistryImageSource source(shared->session->puller(ref.domain), ref.domain,
+        registry::RegistryImageSource source(session->get().puller(ref.domain), ref.domain,
                                              ref.path);
         return registry::pull_image(store, source, ref, opts).image;
     };

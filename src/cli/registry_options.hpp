@@ -20,7 +20,7 @@ struct RegistryOptions {
 void add_registry_options(CLI::App& app, RegistryOptions& options);
 
 // The host configuration for a command: daemon.json and certs.d at Docker's
-// paths, plus the flags. Warnings (an insecure entry with a scheme) are
+// paths (certs.d: $STRATA_CERTS_D instead when set), plus the flags. Warnings (an insecure entry with a scheme) are
 // printed to stderr as Docker logs them.
 registry::RegistryHosts registry_hosts(const RegistryOptions& options);
 

@@ -288,6 +288,7 @@ BuildResult build(const BuildRequest& request_in, store::ImageStore& store, Prog
     run_stages(s, results);
     result.image = export_image(s, results.at(s.plan.target), result.names);
     result.steps = s.reports();
+    result.base_images = s.resolver.resolved();
     result.source_date_epoch = request.source_date_epoch;
     if (request.cache_export != BuildRequest::CacheExportMode::kNone && !request.scratch)
         result.cache_export = collect_cache_export(s);

@@ -19,6 +19,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cache/cache_export.hpp"
@@ -98,6 +99,9 @@ struct BuildResult {
     // Confirmed from the summary of the last build of the same Dockerfile
     // and context (cache/build_summary.hpp) without looking at any step.
     bool from_summary = false;
+    // Every image reference the build resolved (FROM, COPY --from) and the
+    // manifest digest it named, in order (--metadata-file's strata.base-images).
+    std::vector<std::pair<std::string, std::string>> base_images;
     // The entries and memos --cache-to exports (BuildRequest::cache_export),
     // layers as the store (or the imported cache) has them.
     cache::CacheExport cache_export;

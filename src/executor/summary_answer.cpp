@@ -211,6 +211,8 @@ std::optional<BuildResult> answer_from_summary(BuildSession& s, const cache::Bui
     result.names = tags;
     result.source_date_epoch = sum.source_date_epoch;
     result.from_summary = true;
+    for (const auto& b : sum.bases)
+        result.base_images.emplace_back(b.ref, b.digest);
     return result;
 }
 

@@ -136,9 +136,10 @@ TEST_F(BuildOutputCli, ArchiveLayersInTheAskedCompression) {
 
 TEST_F(BuildOutputCli, RegistryAndBadSpecsAreRefusedBeforeBuilding) {
     const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
-        {{"--push"}, "strata cannot push to a registry yet"},
-        {{"-o", "type=registry,name=x/y"}, "strata cannot push to a registry yet"},
-        {{"-o", "type=image,name=x/y,push=true"}, "strata cannot push to a registry yet"},
+        {{"--push"}, "tag is needed when pushing to registry"},
+        {{"-o", "type=registry"}, "tag is needed when pushing to registry"},
+        {{"-o", "type=image,push=true"}, "tag is needed when pushing to registry"},
+        {{"-o", "type=local,dest=x,push=true"}, "push=true applies to type=image"},
         {{"-o", "type=local"}, "dest directory is required for local exporter"},
         {{"-o", "type=local,dest=-"}, "dest directory is required for local exporter"},
         {{"-o", "dest=x"}, "type is required for output"},
