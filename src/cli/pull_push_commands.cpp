@@ -16,6 +16,7 @@
 #include "cli/image_commands_common.hpp"
 #include "cli/pull_push.hpp"
 #include "cli/registry_options.hpp"
+#include "cli/transfer_progress.hpp"
 #include "planner/build_plan.hpp"
 #include "registry/credentials.hpp"
 #include "registry/pull.hpp"
@@ -28,6 +29,14 @@ namespace {
 
 std::unique_ptr<registry::RegistrySession> open_session(const GlobalOptions& global) {
     return open_registry_session(global);
+}
+
+// docker's live view when stdout is a terminal, its plain lines otherwise.
+TransferProgress::Options transfer_view_options() {
+    TransferProgress::Options o;
+    o.live = wants_live_transfer_view(STDOUT_FILENO);
+    o.width_fd = o.live ? STDOUT_FILENO : -1;
+    return o;
 }
 
 struct PullFlags {
@@ -70,32 +79,8 @@ void run_pull(const GlobalOptions& global, const PullFlags& f) {
     if (!f.quiet) {
         std::printf("%s\n", pulling_line(ref).c_str());
         std::fflush(stdout);
-        opts.progress = [](const registry::PullEvent& e) {
-            using K = registry::PullEvent::Kind;
-            const char* what = nullptr;
-            switch (e.kind) {
-                case K::kWaiting:
-                    what = "Pulling fs layer";
-                    break;
-                case K::kAlreadyExists:
-                    what = "Already exists";
-                    break;
-                case K::kVerifying:
-                    what = "Verifying Checksum";
-                    break;
-                case K::kComplete:
-                    what = "Pull complete";
-                    break;
-                case K::kResolved:
-                case K::kDownloading:
-                    break;
-            }
-            if (what) {
-                if (e.kind == K::kComplete) std::printf("%s: Download complete\n", e.id.c_str());
-                std::printf("%s: %s\n", e.id.c_str(), what);
-                std::fflush(stdout);
-            }
-        };
+        auto view = std::make_shared<TransferProgress>(stdout, transfer_view_options());
+        opts.progress = [view](const registry::PullEvent& e) { view->pull(e); };
     }
     auto store = open_store(global);
     auto session = open_session(global);
@@ -143,30 +128,8 @@ void run_push(const GlobalOptions& global, const PushFlags& f) {
     if (!f.quiet) {
         std::printf("The push refers to repository [%s]\n", dest.repository().c_str());
         std::fflush(stdout);
-        opts.progress = [](const registry::PushEvent& e) {
-            using K = registry::PushEvent::Kind;
-            std::string what;
-            switch (e.kind) {
-                case K::kPreparing:
-                    what = "Preparing";
-                    break;
-                case K::kPushed:
-                    what = "Pushed";
-                    break;
-                case K::kExists:
-                    what = "Layer already exists";
-                    break;
-                case K::kMounted:
-                    what = "Mounted from " + e.from;
-                    break;
-                case K::kPushing:
-                    break;
-            }
-            if (!what.empty()) {
-                std::printf("%s: %s\n", e.id.c_str(), what.c_str());
-                std::fflush(stdout);
-            }
-        };
+        auto view = std::make_shared<TransferProgress>(stdout, transfer_view_options());
+        opts.progress = [view](const registry::PushEvent& e) { view->push(e); };
     }
     auto session = open_session(global);
     const registry::PushResult r = registry::push_image(*store, session->pusher(dest.domain),
@@ -201,7 +164,8 @@ executor::ImagePuller make_image_puller(const GlobalOptions& global, store::Imag
 
 executor::ImagePuller make_image_puller(std::shared_ptr<LazyRegistrySession> session,
                                         store::ImageStore& store) {
-    return [session, &store](const store::Reference& ref_in, const planner::Platform& platform) {
+    return [session, &store](const store::Reference& ref_in, const planner::Platform& platform,
+                             const executor::PullLog& log) {
         const store::Reference ref = ref_in.digest ? ref_in : ref_in.with_default_tag();
         registry::PullOptions opts;
         opts.platform.os = platform.os;
@@ -209,6 +173,7 @@ executor::ImagePuller make_image_puller(std::shared_ptr<LazyRegistrySession> ses
         opts.platform.variant = platform.variant;
         registry::RegistryImageSource source(session->get().puller(ref.domain), ref.domain,
                                              ref.path);
+        if (log) opts.progress = build_pull_progress(ref.str(), log);
         return registry::pull_image(store, source, ref, opts).image;
     };
 }

@@ -46,7 +46,7 @@ planner::BaseImage StoreImageResolver::resolve(const std::string& ref,
     }
     if (!found) {
         try {
-            match.image = pull_(*parsed, platform);
+            match.image = pull_(*parsed, platform, [&v](std::string_view l) { v.log(l); });
         } catch (const Error& e) {
             v.failed(e.what());
             throw;

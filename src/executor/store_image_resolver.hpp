@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -18,9 +19,12 @@
 
 namespace strata::executor {
 
-// Pulls `ref` for `platform` into the store and returns the image.
-using ImagePuller = std::function<store::ImageRecord(const store::Reference& ref,
-                                                     const planner::Platform& platform)>;
+// Pulls `ref` for `platform` into the store and returns the image; `log`
+// takes status lines for the build's progress (the resolved digest, each
+// layer's download, as BuildKit shows them).
+using PullLog = std::function<void(std::string_view line)>;
+using ImagePuller = std::function<store::ImageRecord(
+    const store::Reference& ref, const planner::Platform& platform, const PullLog& log)>;
 
 class StoreImageResolver final : public planner::ImageResolver {
   public:
