@@ -32,6 +32,9 @@ class ImageSource {
     // digest itself; pull checks it again.
     virtual void blob(const store::Digest& digest, int64_t size,
                       const std::function<void(const char*, size_t)>& sink) = 0;
+    // Whether blob() itself refuses bytes that do not hash to `digest` (with
+    // `size` bytes), before it returns: then pull does not hash them again.
+    virtual bool verifies_blobs() const { return false; }
 };
 
 }  // namespace strata::registry

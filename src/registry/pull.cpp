@@ -60,7 +60,9 @@ void check_not_schema1(const std::string& bytes, const std::string& what) {
 Digest download_blob(store::ImageStore& store, ImageSource& source, const store::Descriptor& d,
                      const std::string& what,
                      const std::function<void(int64_t)>& on_bytes = nullptr) {
-    auto w = store.content().writer();
+    // Hashed once: by the source when it checks digests itself.
+    auto w =
+        source.verifies_blobs() ? store.content().prehashed_writer() : store.content().writer();
     int64_t got = 0;
     source.blob(d.digest, d.size, [&](const char* data, size_t n) {
         got += static_cast<int64_t>(n);

@@ -22,6 +22,8 @@ class RegistryImageSource final : public ImageSource {
     FetchedManifest manifest(const std::string& reference) override;
     void blob(const store::Digest& digest, int64_t size,
               const std::function<void(const char*, size_t)>& sink) override;
+    // RegistryClient::fetch_blob hashes every byte and checks size and digest.
+    bool verifies_blobs() const override { return true; }
 
   private:
     RegistryClient& client_;

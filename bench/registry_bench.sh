@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Pull and push of a ~300 MB, 5-layer image through a loopback registry
+# (scripts/local-registry.sh), side by side with skopeo (to an OCI layout)
+# and, when the peers' daemon from ../shared/bench/setup-peers.sh runs,
+# Docker 20.10 (`docker pull` / `docker push`), interleaved run by run
+# (docs/performance.md). Every pull starts from an empty destination; every
+# push goes to a fresh repository (so every blob is uploaded).
+# Prints median wall milliseconds and MB/s over the compressed bytes moved.
+# Usage: bench/registry_bench.sh [path/to/strata] [N]
+set -euo pipefail
+STRATA=$(readlink -f "${1:-build/strata}"); N=${2:-3}
+HERE=$(cd "$(dirname "$0")" && pwd)
+B=${BENCH_DIR:-/tmp/strata-registry-bench}; R=$B/root
+P=${PEERS_DIR:-/tmp/strata-peers}; PORT=${PORT:-5077}; REG=127.0.0.1:$PORT
+SHARED=${SHARED:-$HERE/../../shared}
+mkdir -p "$B"
+"$SHARED/bench/workloads/make-contexts.sh" "$B/ctx" >/dev/null
+CTX=$B/ctx/w5-300mb
+# Five layers of about 60 MB each: eight of the context's forty directories each.
+{ echo 'FROM busybox:latest'
+  for i in 0 1 2 3 4; do
+    dirs=""; for j in $(seq $((i * 8)) $((i * 8 + 7))); do dirs="$dirs d$j"; done
+    echo "COPY$dirs /l$i/"
+  done; } >"$CTX/Dockerfile.registry-bench"
+if ! "$STRATA" --root "$R" inspect busybox:latest >/dev/null 2>&1; then
+  "$HERE/../scripts/busybox-rootfs.sh" "$B/busybox.tar" >/dev/null
+  "$STRATA" --root "$R" import "$B/busybox.tar" busybox:latest >/dev/null
+fi
+"$STRATA" --root "$R" build --network host -q -f "$CTX/Dockerfile.registry-bench" -t big "$CTX" >/dev/null
+"$HERE/../scripts/local-registry.sh" stop "$B/registry" >/dev/null
+rm -rf "$B/registry"
+"$HERE/../scripts/local-registry.sh" start "$PORT" "$B/registry" >/dev/null
+trap '"$HERE/../scripts/local-registry.sh" stop "$B/registry"' EXIT
+"$STRATA" --root "$R" push -q big "$REG/bench/big:1" >/dev/null
+MB=$(skopeo inspect --raw --tls-verify=false "docker://$REG/bench/big:1" |
+  python3 -c 'import json,sys; m=json.load(sys.stdin); print("%.1f" % (sum(l["size"] for l in m["layers"]) / 1e6))')
+DOCKER=""
+if [ -S "$P/docker.sock" ] && /usr/bin/docker -H "unix://$P/docker.sock" info >/dev/null 2>&1; then
+  DOCKER="/usr/bin/docker -H unix://$P/docker.sock"
+fi
+ms() { local t0 t1; t0=$(date +%s%N); "$@" >/dev/null 2>&1 || { echo "FAILED: $*" >&2; return 1; }; t1=$(date +%s%N); echo $(((t1 - t0) / 1000000)); }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
+declare -A T
+for i in $(seq "$N"); do
+  rm -rf "$B/pulled" "$B/oci"
+  T[strata-pull]+="$(ms "$STRATA" --root "$B/pulled" pull -q "$REG/bench/big:1") "
+  T[skopeo-pull]+="$(ms skopeo copy -q --src-tls-verify=false "docker://$REG/bench/big:1" "oci:$B/oci:big") "
+  if [ -n "$DOCKER" ]; then
+    $DOCKER rmi -f "$REG/bench/big:1" >/dev/null 2>&1 || true
+    T[docker-pull]+="$(ms $DOCKER pull -q "$REG/bench/big:1") "
+  fi
+  # Pushes to a new repository each time: nothing is there yet.
+  T[strata-push]+="$(ms "$STRATA" --root "$B/pulled" push -q "$REG/bench/big:1" "$REG/s$i/big:1") "
+  T[skopeo-push]+="$(ms skopeo copy -q --dest-tls-verify=false "oci:$B/oci:big" "docker://$REG/k$i/big:1") "
+  if [ -n "$DOCKER" ]; then
+    $DOCKER tag "$REG/bench/big:1" "$REG/d$i/big:1"
+    T[docker-push]+="$(ms $DOCKER push -q "$REG/d$i/big:1") "
+  fi
+done
+echo "| what | median ms | MB/s ($MB MB compressed) |"
+echo "|---|---:|---:|"
+for k in strata-pull skopeo-pull docker-pull strata-push skopeo-push docker-push; do
+  [ -n "${T[$k]:-}" ] || continue
+  m=$(echo "${T[$k]}" | tr ' ' '\n' | grep . | median)
+  echo "| $k | $m | $(awk -v mb="$MB" -v ms="$m" 'BEGIN {printf "%.0f", mb / (ms / 1000)}') |"
+done
