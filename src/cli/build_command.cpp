@@ -22,6 +22,7 @@
 #include "cli/build_progress.hpp"
 #include "cli/commands.hpp"
 #include "cli/image_commands_common.hpp"
+#include "cli/cache_flags.hpp"
 #include "cli/pull_push.hpp"
 #include "executor/builder.hpp"
 #include "executor/copy/copy.hpp"
@@ -47,6 +48,8 @@ struct BuildCmdOptions {
     bool pull = false;                // --pull
     bool check_reproducible = false;  // --check-reproducible (build_check.hpp)
     BuildOutputFlags out;             // --output, --annotation, --rewrite-timestamp, --push
+    std::string cache_to;                 // --cache-to (cache_flags.hpp)
+    std::vector<std::string> cache_from;  // --cache-from
     unsigned jobs = 0;
 };
 
@@ -356,6 +359,17 @@ int run_build(const GlobalOptions& global, const BuildCmdOptions& o) {
     // FROM pulls and the pushes after the build share one session (tokens).
     auto registries = std::make_shared<LazyRegistrySession>(global);
     req.pull = make_image_puller(registries, *store);
+    const RegistryClientFor clients = [registries](const std::string& domain,
+                                                   bool push) -> registry::RegistryClient& {
+        return push ? registries->get().pusher(domain) : registries->get().puller(domain);
+    };
+    std::vector<CacheFromSpec> cache_from;
+    for (const auto& spec : o.cache_from)
+        cache_from.push_back(parse_cache_from(spec));
+    const std::optional<CacheToSpec> cache_to =
+        o.cache_to.empty() ? std::nullopt : std::optional(parse_cache_to(o.cache_to));
+    req.cache_from = import_caches(cache_from, clients, stderr);
+    if (cache_to) req.cache_export = cache_to->mode;
     Input in;
     read_input(o, *store, in);
     req.context_dir = in.context_dir;
@@ -398,6 +412,9 @@ int run_build(const GlobalOptions& global, const BuildCmdOptions& o) {
     if (!pushes.empty())
         push_built_image(*registries, *store, result.image, pushes,
                          mode == "quiet" ? nullptr : stderr);
+    if (cache_to)
+        export_cache(*cache_to, clients, *store, req.cache_from.get(), result.cache_export,
+                     mode == "quiet" ? nullptr : stderr);
 
     if (!o.iidfile.empty()) write_file_atomic(o.iidfile, result.image.config.str());
     if (!o.metadata_file.empty()) write_metadata(o.metadata_file, result);
@@ -478,6 +495,12 @@ void add_build_command(CLI::App& app, const GlobalOptions& global) {
     cmd->add_flag("--explain", o->explain,
                   "Say, for every step that misses the cache, which input changed");
     add_build_output_flags(*cmd, o->out);
+    cmd->add_option("--cache-to", o->cache_to,
+                    "Export the build cache: type=registry,ref=REF or type=local,dest=DIR "
+                    "[,mode=min|max][,compression=gzip|zstd|uncompressed]");
+    cmd->add_option("--cache-from", o->cache_from,
+                    "Import a build cache: type=registry,ref=REF or type=local,src=DIR; "
+                    "repeatable");
     cmd->add_option("context", o->context, "The build context: a directory, or - for stdin")
         ->required();
     cmd->callback([o, &global] {

@@ -6,6 +6,7 @@
 
 #include "base/error.hpp"
 #include "registry/cache_transport.hpp"
+#include "store/compression.hpp"
 #include "store/export_image.hpp"
 
 namespace strata::cli {
@@ -176,7 +177,12 @@ void export_cache_now(const CacheToSpec& spec, const RegistryClientFor& clients,
         cache::CacheEntry x = e;
         if (x.layer) {
             if (imported) imported->provide({*x.layer}, store.content());
-            x.layer = store::export_layer(store, *x.layer, opts);
+            store::LayerRecord out = store::export_layer(store, *x.layer, opts);
+            // export_layer names the compressed blob; the media type says
+            // how (as export_image sets it).
+            if (out.digest != x.layer->digest)
+                out.media_type = store::layer_media_type(spec.compression);
+            x.layer = std::move(out);
         }
         leaving.entries.push_back(std::move(x));
     }
