@@ -12,6 +12,7 @@ STRATA=$(readlink -f "${1:-build/strata}"); N=${2:-3}
 HERE=$(cd "$(dirname "$0")" && pwd)
 B=${BENCH_DIR:-/tmp/strata-registry-bench}; R=$B/root
 P=${PEERS_DIR:-/tmp/strata-peers}; PORT=${PORT:-5077}; REG=127.0.0.1:$PORT
+PORT2=$((PORT + 1)); REG2=127.0.0.1:$PORT2
 SHARED=${SHARED:-$HERE/../../shared}
 mkdir -p "$B"
 "$SHARED/bench/workloads/make-contexts.sh" "$B/ctx" >/dev/null
@@ -30,7 +31,7 @@ fi
 "$HERE/../scripts/local-registry.sh" stop "$B/registry" >/dev/null
 rm -rf "$B/registry"
 "$HERE/../scripts/local-registry.sh" start "$PORT" "$B/registry" >/dev/null
-trap '"$HERE/../scripts/local-registry.sh" stop "$B/registry"' EXIT
+trap '"$HERE/../scripts/local-registry.sh" stop "$B/registry"; "$HERE/../scripts/local-registry.sh" stop "$B/registry2"' EXIT
 "$STRATA" --root "$R" push -q big "$REG/bench/big:1" >/dev/null
 MB=$(skopeo inspect --raw --tls-verify=false "docker://$REG/bench/big:1" |
   python3 -c 'import json,sys; m=json.load(sys.stdin); print("%.1f" % (sum(l["size"] for l in m["layers"]) / 1e6))')
@@ -46,15 +47,23 @@ for i in $(seq "$N"); do
   T[strata-pull]+="$(ms "$STRATA" --root "$B/pulled" pull -q "$REG/bench/big:1") "
   T[skopeo-pull]+="$(ms skopeo copy -q --src-tls-verify=false "docker://$REG/bench/big:1" "oci:$B/oci:big") "
   if [ -n "$DOCKER" ]; then
-    $DOCKER rmi -f "$REG/bench/big:1" >/dev/null 2>&1 || true
+    # Every tag of the image (the pushes below add some), so nothing is left.
+    id=$($DOCKER images -q --no-trunc "$REG/bench/big:1")
+    [ -z "$id" ] || $DOCKER rmi -f "$id" >/dev/null
     T[docker-pull]+="$(ms $DOCKER pull -q "$REG/bench/big:1") "
   fi
-  # Pushes to a new repository each time: nothing is there yet.
-  T[strata-push]+="$(ms "$STRATA" --root "$B/pulled" push -q "$REG/bench/big:1" "$REG/s$i/big:1") "
-  T[skopeo-push]+="$(ms skopeo copy -q --dest-tls-verify=false "oci:$B/oci:big" "docker://$REG/k$i/big:1") "
+  # Pushes go to a second registry, emptied before each one: every blob is
+  # uploaded (no "already exists", no cross-repository mount).
+  push_to() { # name command...
+    "$HERE/../scripts/local-registry.sh" stop "$B/registry2" >/dev/null; rm -rf "$B/registry2"
+    "$HERE/../scripts/local-registry.sh" start "$PORT2" "$B/registry2" >/dev/null
+    local name=$1; shift; T[$name]+="$(ms "$@") "
+  }
+  push_to strata-push "$STRATA" --root "$B/pulled" push -q "$REG/bench/big:1" "$REG2/s$i/big:1"
+  push_to skopeo-push skopeo copy -q --dest-tls-verify=false "oci:$B/oci:big" "docker://$REG2/k$i/big:1"
   if [ -n "$DOCKER" ]; then
-    $DOCKER tag "$REG/bench/big:1" "$REG/d$i/big:1"
-    T[docker-push]+="$(ms $DOCKER push -q "$REG/d$i/big:1") "
+    $DOCKER tag "$REG/bench/big:1" "$REG2/d$i/big:1"
+    push_to docker-push $DOCKER push -q "$REG2/d$i/big:1"
   fi
 done
 echo "| what | median ms | MB/s ($MB MB compressed) |"
