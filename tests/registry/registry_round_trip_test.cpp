@@ -9,7 +9,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -54,17 +53,11 @@ store::Platform host_platform() {
     return p;
 }
 
-// The setups every test runs in. Plain HTTP and the token realm (served
-// over plain HTTP) reach 127.0.0.1 through the client's HTTPS → HTTP
-// fallback for insecure hosts (Endpoint::http_fallback), which
-// src/registry/client.cpp does not do yet (the pull fails with "wrong
-// version number"); until it does they run only with
-// STRATA_TEST_ALL_REGISTRY_SETUPS=1.
+// The fixture's three setups: plain HTTP (reached through the client's
+// HTTPS → HTTP fallback for an insecure host), TLS + basic auth, and a
+// bearer-token realm.
 std::vector<Mode> setups() {
-    const char* all = std::getenv("STRATA_TEST_ALL_REGISTRY_SETUPS");
-    if (all && std::string(all) == "1")
-        return {Mode::kPlainHttp, Mode::kTlsBasicAuth, Mode::kTokenAuth};
-    return {Mode::kTlsBasicAuth};
+    return {Mode::kPlainHttp, Mode::kTlsBasicAuth, Mode::kTokenAuth};
 }
 
 class RegistryRoundTrip : public ::testing::TestWithParam<Mode> {
@@ -137,13 +130,16 @@ TEST_P(RegistryRoundTrip, PushThenPullIntoAFreshStore) {
         EXPECT_EQ(served.digest, pushed.manifest);
     }
 
-    // Again: every blob is there; nothing is uploaded.
+    // Again: every blob is there; nothing is uploaded, and the session's
+    // token is reused.
+    const int tokens_after_push = reg_->tokens_issued();
     reg_->clear_log();
     const PushResult again = push_image(a_, pusher, "rt/app", "v1", image_, {});
     EXPECT_EQ(again.uploaded, 0u);
     EXPECT_EQ(again.manifest, pushed.manifest);
     auto reqs = reg_->requests();
     EXPECT_EQ(count_with(reqs, "/blobs/uploads/"), 0u) << joined(reqs);
+    EXPECT_EQ(reg_->tokens_issued(), tokens_after_push);
 
     // Another repository: mounted from the first.
     reg_->clear_log();
@@ -163,6 +159,7 @@ TEST_P(RegistryRoundTrip, PushThenPullIntoAFreshStore) {
     EXPECT_TRUE(first.newer);
     EXPECT_GT(first.downloaded, 0u);
 
+    const int tokens_after_pull = reg_->tokens_issued();
     reg_->clear_log();
     const PullResult second = pull(b, s2, "rt/app:v1");
     EXPECT_FALSE(second.newer);
@@ -170,9 +167,13 @@ TEST_P(RegistryRoundTrip, PushThenPullIntoAFreshStore) {
     reqs = reg_->requests();
     EXPECT_EQ(count_with(reqs, "/blobs/"), 0u) << joined(reqs);
 
+    EXPECT_EQ(reg_->tokens_issued(), tokens_after_pull);
     if (GetParam() == Mode::kTokenAuth) {
-        // One token per scope set, reused: not one per request.
-        EXPECT_LE(reg_->tokens_issued(), 6) << reg_->tokens_issued();
+        // A token per session and scope set (push app; push copy + pull app
+        // for the mount; pull app), not one per request.
+        const int tokens = reg_->tokens_issued();
+        EXPECT_GE(tokens, 3);
+        EXPECT_LE(tokens, 8);
     }
 }
 
