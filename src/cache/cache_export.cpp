@@ -177,14 +177,19 @@ std::optional<CacheEntry> ImportedCache::get(std::string_view key) const {
 void ImportedCache::provide(const std::vector<store::LayerRecord>& layers,
                             store::ContentStore& blobs) {
     // One fetch at a time: simple, and a blob two stages want is fetched once.
-    std::lock_guard lock(mu_);
+    std::lock_guard fetching(fetch_mu_);
     for (const auto& l : layers) {
         if (blobs.has(l.digest)) continue;
-        auto it = sources_.find(l.digest);
-        if (it == sources_.end()) continue;
+        std::shared_ptr<CacheBlobSource> source;
+        {
+            std::lock_guard lock(mu_);
+            auto it = sources_.find(l.digest);
+            if (it == sources_.end()) continue;
+            source = it->second;
+        }
         const std::string what =
-            fmt::format("layer {} from the build cache in {}", l.digest.str(), it->second->name());
-        it->second->fetch(l, blobs);
+            fmt::format("layer {} from the build cache in {}", l.digest.str(), source->name());
+        source->fetch(l, blobs);
         if (const uint64_t got = blobs.size(l.digest); got != l.size) {
             blobs.remove(l.digest);
             throw Error(ErrorKind::kCorrupt,
@@ -198,6 +203,7 @@ void ImportedCache::provide(const std::vector<store::LayerRecord>& layers,
                                     "(build without this --cache-from, or export it again)",
                                     what, scan.diff_id.str(), l.diff_id.str()));
         }
+        std::lock_guard lock(mu_);
         fetched_.insert(l.digest);
     }
 }

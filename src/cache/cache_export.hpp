@@ -93,7 +93,10 @@ class ImportedCache {
     std::map<std::string, std::string> memos_;
     // blob digest → where it comes from
     std::map<store::Digest, std::shared_ptr<CacheBlobSource>> sources_;
+    // Entries, memos and sources are set before the build starts (add())
+    // and only read during it; mu_ guards them against a late add().
     mutable std::mutex mu_;
+    std::mutex fetch_mu_;  // one fetch at a time; lookups never wait for one
     std::set<store::Digest> fetched_;
 };
 
