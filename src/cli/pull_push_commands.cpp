@@ -102,7 +102,7 @@ struct PushFlags {
     std::string source;
     std::string dest;
     bool quiet = false;
-    std::string compression = "gzip";
+    std::string compression;  // "": gzip for plain layers, compressed ones as they are
 };
 
 void run_push(const GlobalOptions& global, const PushFlags& f) {
@@ -118,7 +118,12 @@ void run_push(const GlobalOptions& global, const PushFlags& f) {
     if (dest.name_only()) dest = dest.with_default_tag();
 
     registry::PushOptions opts;
-    opts.compression = store::parse_compression(f.compression);
+    // Given: every layer leaves in that compression (buildx's
+    // force-compression); else a pulled layer goes back as it came.
+    if (!f.compression.empty()) {
+        opts.compression = store::parse_compression(f.compression);
+        opts.force_compression = true;
+    }
     // Other repositories of the same registry that have this image (it was
     // pulled or pushed under another name there): cross-repository mounts.
     std::set<std::string> from;
@@ -194,8 +199,8 @@ void add_pull_push_commands(CLI::App& app, const GlobalOptions& global) {
     push->add_option("DEST", sf->dest, "push it as DEST (NAME[:TAG]) instead");
     push->add_flag("-q,--quiet", sf->quiet, "Suppress verbose output");
     push->add_option("--compression", sf->compression,
-                     "Compression of layers that leave uncompressed: gzip (default), zstd, "
-                     "uncompressed");
+                     "Compress every layer this way (gzip, zstd, uncompressed); default: "
+                     "gzip for layers the store keeps as plain tars, others as they are");
     push->callback([&global, sf] { run_push(global, *sf); });
 }
 

@@ -34,6 +34,7 @@ PushResult push_image(store::ImageStore& store, RegistryClient& client, const st
     auto lease = store.lease();
     store::ExportOptions eo;
     eo.compression = options.compression;
+    eo.keep_compressed = !options.force_compression;
     const store::ImageRecord out = store::export_image(store, image, eo);
 
     std::vector<Blob> blobs;

@@ -34,7 +34,10 @@ struct PushEvent {
 };
 
 struct PushOptions {
+    // For layers stored as plain tars (what a build makes); a layer that is
+    // compressed already leaves as it is unless `force_compression`.
     store::Compression compression = store::Compression::kGzip;
+    bool force_compression = false;
     // Blobs uploaded at once (dockerd's max-concurrent-uploads).
     unsigned parallel = 5;
     // Repositories of the same registry that may hold the image's blobs

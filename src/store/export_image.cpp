@@ -81,7 +81,9 @@ fs::path export_memo_path(const ImageStore& store, const Digest& diff_id, Compre
 }
 
 LayerRecord export_layer(ImageStore& store, const LayerRecord& layer, const ExportOptions& opts) {
-    if (compression_from_media_type(layer.media_type) == opts.compression) return layer;
+    const auto have = compression_from_media_type(layer.media_type);
+    if (have == opts.compression) return layer;
+    if (opts.keep_compressed && have && *have != Compression::kNone) return layer;
     if (auto memo = read_memo(store, layer, opts.compression)) return *memo;
     if (opts.on_compress) opts.on_compress(layer);
     return compress_layer(store, layer, opts.compression);

@@ -24,6 +24,11 @@ namespace strata::store {
 
 struct ExportOptions {
     Compression compression = Compression::kGzip;
+    // A layer that is compressed already (gzip or zstd: pulled, loaded)
+    // leaves as it is, whatever `compression` says — push's rule, as Docker
+    // and buildx without force-compression push a pulled image back byte for
+    // byte. `compression` then applies to plain tars only.
+    bool keep_compressed = false;
     // Called before a layer is compressed (not for a memo hit): progress.
     std::function<void(const LayerRecord&)> on_compress;
 };
