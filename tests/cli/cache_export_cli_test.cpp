@@ -322,3 +322,25 @@ TEST_F(CacheExportCli, RegistryRoundTripFetchesOnlyTheImageLayers) {
 
 }  // namespace
 }  // namespace strata::imagetest
+
+namespace strata::imagetest {
+namespace {
+
+// docker-registry takes an artifact without layers (a build whose steps only
+// change the config), and importing it is a cache of nothing, not an error.
+TEST_F(CacheExportCli, RegistryTakesACacheWithoutLayers) {
+    std::string skip;
+    auto reg = test::RegistryServer::start(test::RegistryServer::Mode::kPlainHttp, skip);
+    if (!reg) GTEST_SKIP() << skip;
+    write_file(ctx_ / "Dockerfile", "FROM scratch\nLABEL a=b\nENV X=1\n");
+    const std::string ref = reg->host() + "/team/empty:main";
+    global_ = {"--insecure-registry", reg->host()};
+    RunResult r;
+    build("A", {"--cache-to", "type=registry,ref=" + ref + ",mode=max"}, &r);
+    EXPECT_TRUE(has(r.err, "exported build cache to " + ref + ": 0 entries, 0 layers")) << r.err;
+    build("B", {"--cache-from", ref}, &r);
+    EXPECT_FALSE(has(r.err, "WARNING")) << r.err;
+}
+
+}  // namespace
+}  // namespace strata::imagetest
