@@ -208,6 +208,11 @@ void ImportedCache::provide(const std::vector<store::LayerRecord>& layers,
     }
 }
 
+bool ImportedCache::has_source(const store::Digest& blob) const {
+    std::lock_guard lock(mu_);
+    return sources_.contains(blob);
+}
+
 std::vector<store::Digest> ImportedCache::fetched() const {
     std::lock_guard lock(mu_);
     return {fetched_.begin(), fetched_.end()};

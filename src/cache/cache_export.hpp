@@ -85,6 +85,8 @@ class ImportedCache {
     // is fetched once.
     void provide(const std::vector<store::LayerRecord>& layers, store::ContentStore& blobs);
 
+    // Whether an imported entry names this blob (provide() can fetch it).
+    bool has_source(const store::Digest& blob) const;
     // Blob digests fetched so far (tests, progress).
     std::vector<store::Digest> fetched() const;
 

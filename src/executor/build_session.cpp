@@ -73,7 +73,23 @@ std::vector<std::filesystem::path> BuildSession::unpack(
 }
 
 void BuildSession::provide(const std::vector<store::LayerRecord>& layers) {
-    if (request.cache_from) request.cache_from->provide(layers, store.content());
+    if (!request.cache_from) return;
+    std::vector<store::LayerRecord> wanted;
+    for (const auto& l : layers)
+        if (!store.content().has(l.digest) && request.cache_from->has_source(l.digest))
+            wanted.push_back(l);
+    if (wanted.empty()) return;
+    // What a lazy --cache-from costs shows as a vertex of its own.
+    Vertex v(progress, next_id(), "[internal] fetch layers from the build cache");
+    try {
+        request.cache_from->provide(wanted, store.content());
+    } catch (const Error& e) {
+        v.failed(e.what());
+        throw;
+    }
+    for (const auto& l : wanted)
+        v.log(fmt::format("{} {} done", l.digest.str(), progress_bytes(l.size)));
+    v.done();
 }
 
 std::vector<store::LayerRecord> BuildSession::layers_of(const planner::SourceRef& ref) {

@@ -174,8 +174,14 @@ TEST_F(CacheExportCli, LocalRoundTripIsAllCachedAndFetchesOnlyTheImageLayers) {
     }
     ASSERT_EQ(builder_blobs.size(), 2u);
     const auto held = blobs_of("B");
-    for (const auto& bl : builder_blobs)
+    for (const auto& bl : builder_blobs) {
         EXPECT_FALSE(held.contains(bl)) << "B fetched the builder stage's layer " << bl;
+        EXPECT_FALSE(has(rb.err, bl)) << rb.err;
+    }
+    // The lazy fetch shows as a vertex naming each layer it fetched.
+    EXPECT_TRUE(has(rb.err, "[internal] fetch layers from the build cache")) << rb.err;
+    for (const auto& bl : final_blobs)
+        EXPECT_TRUE(has(rb.err, bl + " ")) << rb.err;
     for (const auto& bl : final_blobs)
         EXPECT_TRUE(held.contains(bl)) << bl;
     EXPECT_EQ(held.size(), final_blobs.size() + 2) << "layers + config + manifest";
