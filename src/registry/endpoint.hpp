@@ -21,6 +21,9 @@ struct TlsFiles {
         std::string key;
     };
     std::vector<ClientPair> client_pairs;
+    // Where they were looked for (certs.d/HOST), for messages; "" when the
+    // host reads none (Docker Hub, insecure hosts).
+    std::string dir;
 };
 
 // One place to send requests for a registry domain: the registry itself or
@@ -35,7 +38,7 @@ struct Endpoint {
     // because the server speaks plain HTTP (or TLS cannot be set up), try the
     // same request again over http:// and keep using http:// for this host.
     bool http_fallback = false;
-    bool mirror = false;           // a registry-mirrors entry: pull only, fall back to the next
+    bool mirror = false;  // a registry-mirrors entry: pull only, fall back to the next
     TlsFiles tls;
 
     // "https://registry-1.docker.io" / "http://127.0.0.1:5000/prefix"

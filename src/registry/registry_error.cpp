@@ -74,12 +74,13 @@ Error transfer_error(std::string_view what, const Endpoint& endpoint, std::strin
                      const HttpResponse& response) {
     std::string msg = std::string(what) + ": ";
     if (is_tls_failure(response.curl_code)) {
-        msg += "TLS connection to " + endpoint.host + " failed: " + response.curl_error +
-               ". If the registry uses a private CA, put it in /etc/docker/certs.d/" +
-               endpoint.host +
-               "/ca.crt; if it speaks plain HTTP or its certificate cannot be "
-               "checked, mark it insecure (--insecure-registry " +
-               endpoint.host + " or \"insecure-registries\" in /etc/docker/daemon.json)";
+        msg +=
+            "TLS connection to " + endpoint.host + " failed: " + response.curl_error +
+            ". If the registry uses a private CA, put it in " +
+            (endpoint.tls.dir.empty() ? "/etc/docker/certs.d/" + endpoint.host : endpoint.tls.dir) +
+            "/ca.crt; if it speaks plain HTTP or its certificate cannot be "
+            "checked, mark it insecure (--insecure-registry " +
+            endpoint.host + " or \"insecure-registries\" in /etc/docker/daemon.json)";
     } else if (is_connect_failure(response.curl_code)) {
         msg += "cannot connect to " + without_query(url) + ": " + response.curl_error +
                "; is the registry running and reachable?";

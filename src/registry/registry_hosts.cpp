@@ -176,6 +176,7 @@ std::string canonical_domain(std::string_view domain) {
 
 TlsFiles read_certs_dir(const std::string& dir) {
     TlsFiles out;
+    out.dir = dir;
     std::error_code ec;
     std::vector<std::string> names;
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))

@@ -232,7 +232,7 @@ TEST_P(TlsVerification, CertsDirCaIsUsedAndItsAbsenceExplained) {
 // directory (HostsOptions::certs_d, $STRATA_CERTS_D): registry_error.cpp
 // hard-codes Docker's path, and Endpoint does not carry the one in use.
 // Enable when it does.
-TEST_P(TlsVerification, DISABLED_ErrorNamesTheCertsDirInUse) {
+TEST_P(TlsVerification, ErrorNamesTheCertsDirInUse) {
     auto unknown_ca = session(/*loopback_insecure=*/false, /*with_certs=*/false);
     store::ImageStore b(dir_.path() / "b");
     try {
