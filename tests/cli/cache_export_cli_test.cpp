@@ -350,3 +350,48 @@ TEST_F(CacheExportCli, RegistryTakesACacheWithoutLayers) {
 
 }  // namespace
 }  // namespace strata::imagetest
+
+namespace strata::imagetest {
+namespace {
+
+// The fleet: runner A builds and exports every step (mode=max) to a
+// registry; runners B and C start empty and import it. Both build with every
+// step CACHED and download only what their final image needs (never the
+// builder's 200 KB layer); a changed source file then makes only its step
+// run on B. No --insecure-registry: 127.0.0.1 is insecure by Docker's rule.
+TEST_F(CacheExportCli, FleetSharesWorkThroughARegistry) {
+    std::string skip;
+    auto reg = test::RegistryServer::start(test::RegistryServer::Mode::kPlainHttp, skip);
+    if (!reg) GTEST_SKIP() << skip;
+    const std::string ref = reg->host() + "/fleet/cache:main";
+    const Json a = build("A", {"--cache-to", "type=registry,ref=" + ref + ",mode=max"});
+    for (const std::string runner : {"B", "C"}) {
+        SCOPED_TRACE(runner);
+        reg->clear_log();
+        const Json m = build(runner, {"--cache-from", "type=registry,ref=" + ref});
+        const auto s = steps(m);
+        ASSERT_EQ(s.size(), 4u);
+        for (const auto& [name, v] : s)
+            EXPECT_EQ(v.second, "cached") << name;
+        EXPECT_EQ(m["containerimage.config.digest"], a["containerimage.config.digest"]);
+        // What was downloaded: the config and the image's layers, a few KB;
+        // the builder's 200 KB layer never.
+        uint64_t bytes = 0;
+        for (const auto& e : fs::directory_iterator(root(runner) / "blobs/sha256"))
+            bytes += fs::file_size(e.path());
+        EXPECT_LT(bytes, 50u * 1024) << "runner " << runner << " holds " << bytes << " bytes";
+        size_t blob_gets = 0;
+        for (const auto& line : reg->requests())
+            blob_gets += has(line, "GET /v2/fleet/cache/blobs/");
+        EXPECT_EQ(blob_gets, 3u);  // the cache config and the image's two layers
+    }
+    write_file(ctx_ / "b", "changed on B\n");
+    const auto s = steps(build("B", {"--cache-from", "type=registry,ref=" + ref}));
+    EXPECT_EQ(s.at("[builder 1/2] COPY big /big").second, "cached");
+    EXPECT_EQ(s.at("[builder 2/2] COPY a /a").second, "cached");
+    EXPECT_EQ(s.at("[stage-1 1/2] COPY --from=builder /a /a2").second, "cached");
+    EXPECT_EQ(s.at("[stage-1 2/2] COPY b /b").second, "built");
+}
+
+}  // namespace
+}  // namespace strata::imagetest
