@@ -180,6 +180,28 @@ PullResult pull_image(store::ImageStore& store, ImageSource& source, const store
             known.emplace(l.digest, l);
 
     std::vector<store::LayerRecord> layers(manifest.layers.size());
+    // "Pulling fs layer" for every layer to fetch, up front (docker's first
+    // lines); "Pull complete" in layer order, as docker's extraction is.
+    std::vector<char> fetched(layers.size(), 0), finished(layers.size(), 0);
+    for (size_t i = 0; i < layers.size(); ++i) {
+        const auto& l = manifest.layers[i];
+        if (!store.content().has(l.digest)) {
+            fetched[i] = 1;
+            progress({PullEvent::Kind::kWaiting, l.digest.short_id(), 0, l.size, l.digest});
+        }
+    }
+    std::mutex order_mu;
+    size_t next_complete = 0;
+    auto finish = [&](size_t i) {
+        std::lock_guard lock(order_mu);
+        finished[i] = 1;
+        for (; next_complete < layers.size() && finished[next_complete]; ++next_complete) {
+            const auto& l = manifest.layers[next_complete];
+            if (fetched[next_complete])
+                progress(
+                    {PullEvent::Kind::kComplete, l.digest.short_id(), l.size, l.size, l.digest});
+        }
+    };
     std::atomic<size_t> next{0};
     std::atomic<bool> failed{false};
     std::atomic<uint64_t> downloaded{0};
@@ -196,11 +218,11 @@ PullResult pull_image(store::ImageStore& store, ImageSource& source, const store
                     layers[i] = it->second;
                     layers[i].media_type = l.media_type;
                     progress({PullEvent::Kind::kAlreadyExists, id, 0, l.size, l.digest});
+                    finish(i);
                     continue;
                 }
-                const bool have = store.content().has(l.digest);
+                const bool have = !fetched[i];  // in the store before the pull began
                 if (!have) {
-                    progress({PullEvent::Kind::kWaiting, id, 0, l.size, l.digest});
                     download_blob(store, source, l, what, [&](int64_t done) {
                         progress({PullEvent::Kind::kDownloading, id, done, l.size, l.digest});
                     });
@@ -216,8 +238,8 @@ PullResult pull_image(store::ImageStore& store, ImageSource& source, const store
                 layers[i] =
                     store::LayerRecord{l.digest, scan.diff_id, static_cast<uint64_t>(l.size),
                                        l.media_type, scan.unpacked_size};
-                progress({have ? PullEvent::Kind::kAlreadyExists : PullEvent::Kind::kComplete, id,
-                          l.size, l.size, l.digest});
+                if (have) progress({PullEvent::Kind::kAlreadyExists, id, l.size, l.size, l.digest});
+                finish(i);
             } catch (...) {
                 std::lock_guard lock(error_mu);
                 if (!error) error = std::current_exception();
