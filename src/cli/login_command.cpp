@@ -82,18 +82,7 @@ class NoEcho {
 // falls back from its https:// endpoint to its http:// one.
 registry::Endpoint resolve_login_endpoint(const registry::RegistryHosts& hosts,
                                           const std::string& domain) {
-    registry::Endpoint e = hosts.push_endpoint(domain);
-    if (!e.http_fallback || e.plain_http) return e;
-    // The probe must not fall back itself (the client does for an insecure
-    // endpoint): check_login below talks to the endpoint this returns.
-    registry::Endpoint https_only = e;
-    https_only.http_fallback = false;
-    registry::RegistryClient probe(https_only, [](std::string_view) { return std::nullopt; });
-    if (probe.ping().status != registry::PingResult::Status::kError) return e;
-    e.plain_http = true;
-    e.skip_tls_verify = false;
-    e.http_fallback = false;
-    return e;
+    return registry::settle_scheme(hosts.push_endpoint(domain));
 }
 
 // The credentials are checked by the distribution client (GET /v2/ and the

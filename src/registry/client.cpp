@@ -121,6 +121,28 @@ BlobSource BlobSource::from_fd(int fd, uint64_t size) {
     return s;
 }
 
+// Docker's rule for an insecure registry: HTTPS without verification, plain
+// HTTP when that cannot even connect or shake hands (a registry that speaks
+// HTTP only). One GET /v2/.
+static void settle(HttpTransport& transport, Endpoint& ep) {
+    if (!ep.http_fallback || ep.plain_http) return;
+    HttpRequest q;
+    q.url = api_root_url(ep);
+    q.max_body = 1u << 20;
+    const HttpResponse r = transport.perform(ep, q);
+    if (r.failed() && (is_tls_failure(r.curl_code) || is_connect_failure(r.curl_code))) {
+        ep.plain_http = true;
+        ep.skip_tls_verify = false;
+    }
+    ep.http_fallback = false;
+}
+
+Endpoint settle_scheme(Endpoint endpoint, const TransportOptions& options) {
+    HttpTransport transport(options);
+    settle(transport, endpoint);
+    return endpoint;
+}
+
 struct RegistryClient::Impl {
     std::vector<Endpoint> endpoints;
     ClientOptions options;
@@ -149,17 +171,7 @@ struct RegistryClient::Impl {
     // the first time the endpoint is used, for the client's lifetime.
     Endpoint& at(size_t i) {
         Endpoint& ep = endpoints[i];
-        std::call_once(scheme_once[i], [&] {
-            if (!ep.http_fallback || ep.plain_http) return;
-            HttpRequest q;
-            q.url = api_root_url(ep);
-            q.max_body = 1u << 20;
-            const HttpResponse r = transport.perform(ep, q);
-            if (r.failed() && (is_tls_failure(r.curl_code) || is_connect_failure(r.curl_code))) {
-                ep.plain_http = true;
-                ep.skip_tls_verify = false;
-            }
-        });
+        std::call_once(scheme_once[i], [&] { settle(transport, ep); });
         return ep;
     }
 

@@ -132,6 +132,12 @@ class RegistryClient {
     std::unique_ptr<Impl> impl_;
 };
 
+// An insecure endpoint (Endpoint::http_fallback) with its scheme settled by
+// Docker's rule: HTTPS without verification, plain HTTP when that cannot
+// connect or shake hands (one GET /v2/). Other endpoints come back as they
+// are. RegistryClient does this itself on first use.
+Endpoint settle_scheme(Endpoint endpoint, const TransportOptions& options = {});
+
 // What `strata login` checks: Error naming the host with a clear "refused"
 // when the registry (or its token server) does not take `credentials`.
 void check_login(const Endpoint& endpoint, const Credentials& credentials,
