@@ -59,17 +59,6 @@ std::vector<store::GcParticipant*> raw_pointers(
     return out;
 }
 
-std::string human_size(uint64_t bytes) {
-    static const char* const units[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"};
-    double size = static_cast<double>(bytes);
-    size_t i = 0;
-    while (size >= 1000.0 && i + 1 < std::size(units)) {
-        size /= 1000.0;
-        ++i;
-    }
-    return fmt::format("{:.3g}{}", size, units[i]);
-}
-
 std::string human_duration(int64_t seconds) {
     if (seconds < 1) return "Less than a second";
     if (seconds == 1) return "1 second";

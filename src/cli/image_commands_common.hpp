@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "cli/human_size.hpp"
 #include "store/image_config_time.hpp"
 #include "store/image_store.hpp"
 #include "store/prune.hpp"
@@ -26,8 +27,6 @@ std::vector<std::unique_ptr<store::GcParticipant>> make_gc_participants(
 std::vector<store::GcParticipant*> raw_pointers(
     const std::vector<std::unique_ptr<store::GcParticipant>>& participants);
 
-// go-units HumanSizeWithPrecision(size, 3): decimal units, "%.3g": "2.13MB".
-std::string human_size(uint64_t bytes);
 // go-units HumanDuration: "Less than a second", "About a minute", "3 weeks".
 std::string human_duration(int64_t seconds);
 // "<HumanDuration> ago" for an RFC 3339 time, "N/A" when unknown.

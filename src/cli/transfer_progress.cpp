@@ -1,5 +1,7 @@
 #include "cli/transfer_progress.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -8,19 +10,13 @@
 #include <iterator>
 #include <utility>
 
+#include "cli/human_size.hpp"
 #include "executor/progress.hpp"
 
 namespace strata::cli {
 
 std::string transfer_size(int64_t bytes) {
-    static const char* const units[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"};
-    double size = static_cast<double>(bytes);
-    size_t i = 0;
-    while (size >= 1000.0 && i + 1 < std::size(units)) {
-        size /= 1000.0;
-        ++i;
-    }
-    return fmt::format("{:.4g}{}", size, units[i]);
+    return human_size(static_cast<uint64_t>(std::max<int64_t>(bytes, 0)), 4);
 }
 
 std::string progress_text(int64_t current, int64_t total, int width) {

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "base/error.hpp"
+#include "registry/parallel.hpp"
 #include "registry/platform_select.hpp"
 #include "store/compression.hpp"
 #include "store/image_config.hpp"
@@ -202,60 +203,37 @@ PullResult pull_image(store::ImageStore& store, ImageSource& source, const store
                     {PullEvent::Kind::kComplete, l.digest.short_id(), l.size, l.size, l.digest});
         }
     };
-    std::atomic<size_t> next{0};
-    std::atomic<bool> failed{false};
     std::atomic<uint64_t> downloaded{0};
-    std::exception_ptr error;
-    std::mutex error_mu;
-    auto work = [&] {
-        for (size_t i = next++; i < layers.size() && !failed; i = next++) {
-            const store::Descriptor& l = manifest.layers[i];
-            const std::string id = l.digest.short_id();
-            try {
-                auto it = known.find(l.digest);
-                if (it != known.end() && it->second.diff_id == config.diff_ids[i] &&
-                    store.content().has(l.digest)) {
-                    layers[i] = it->second;
-                    layers[i].media_type = l.media_type;
-                    progress({PullEvent::Kind::kAlreadyExists, id, 0, l.size, l.digest});
-                    finish(i);
-                    continue;
-                }
-                const bool have = !fetched[i];  // in the store before the pull began
-                if (!have) {
-                    download_blob(store, source, l, what, [&](int64_t done) {
-                        progress({PullEvent::Kind::kDownloading, id, done, l.size, l.digest});
-                    });
-                    downloaded += static_cast<uint64_t>(l.size);
-                    progress({PullEvent::Kind::kVerifying, id, l.size, l.size, l.digest});
-                }
-                const store::LayerScan scan = store::scan_layer_blob(
-                    store.content(), l.digest, fmt::format("{}: layer {}", what, l.digest.str()));
-                if (scan.diff_id != config.diff_ids[i])
-                    corrupt(fmt::format("{}: layer {} has diffID {}, but the config says {}", what,
-                                        l.digest.str(), scan.diff_id.str(),
-                                        config.diff_ids[i].str()));
-                layers[i] =
-                    store::LayerRecord{l.digest, scan.diff_id, static_cast<uint64_t>(l.size),
-                                       l.media_type, scan.unpacked_size};
-                if (have) progress({PullEvent::Kind::kAlreadyExists, id, l.size, l.size, l.digest});
-                finish(i);
-            } catch (...) {
-                std::lock_guard lock(error_mu);
-                if (!error) error = std::current_exception();
-                failed = true;
-            }
+    run_parallel(layers.size(), options.parallel, [&](size_t i) {
+        const store::Descriptor& l = manifest.layers[i];
+        const std::string id = l.digest.short_id();
+        auto it = known.find(l.digest);
+        if (it != known.end() && it->second.diff_id == config.diff_ids[i] &&
+            store.content().has(l.digest)) {
+            layers[i] = it->second;
+            layers[i].media_type = l.media_type;
+            progress({PullEvent::Kind::kAlreadyExists, id, 0, l.size, l.digest});
+            finish(i);
+            return;
         }
-    };
-    const size_t n_threads =
-        std::min<size_t>(std::max(1u, options.parallel), std::max<size_t>(1, layers.size()));
-    std::vector<std::thread> threads;
-    for (size_t t = 1; t < n_threads; ++t)
-        threads.emplace_back(work);
-    work();
-    for (auto& t : threads)
-        t.join();
-    if (error) std::rethrow_exception(error);
+        const bool have = !fetched[i];  // in the store before the pull began
+        if (!have) {
+            download_blob(store, source, l, what, [&](int64_t done) {
+                progress({PullEvent::Kind::kDownloading, id, done, l.size, l.digest});
+            });
+            downloaded += static_cast<uint64_t>(l.size);
+            progress({PullEvent::Kind::kVerifying, id, l.size, l.size, l.digest});
+        }
+        const store::LayerScan scan = store::scan_layer_blob(
+            store.content(), l.digest, fmt::format("{}: layer {}", what, l.digest.str()));
+        if (scan.diff_id != config.diff_ids[i])
+            corrupt(fmt::format("{}: layer {} has diffID {}, but the config says {}", what,
+                                l.digest.str(), scan.diff_id.str(), config.diff_ids[i].str()));
+        layers[i] = store::LayerRecord{l.digest, scan.diff_id, static_cast<uint64_t>(l.size),
+                                       l.media_type, scan.unpacked_size};
+        if (have) progress({PullEvent::Kind::kAlreadyExists, id, l.size, l.size, l.digest});
+        finish(i);
+    });
     result.downloaded = downloaded;
 
     // The manifest last, exactly as served: its digest is the image's.

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "base/error.hpp"
+#include "registry/parallel.hpp"
 #include "store/export_image.hpp"
 
 namespace strata::registry {
@@ -46,57 +47,31 @@ PushResult push_image(store::ImageStore& store, RegistryClient& client, const st
     blobs.push_back({out.config, out.config_size, false});
 
     PushResult result;
-    std::atomic<size_t> next{0};
-    std::atomic<bool> failed{false};
     std::atomic<uint64_t> uploaded{0};
     std::atomic<int> skipped{0};
-    std::exception_ptr error;
-    std::mutex error_mu;
-    auto work = [&] {
-        for (size_t i = next++; i < blobs.size() && !failed; i = next++) {
-            const Blob& b = blobs[i];
-            const std::string id = b.digest.short_id();
-            try {
-                if (client.blob_exists(repo, b.digest)) {
-                    ++skipped;
-                    if (b.layer) progress({PushEvent::Kind::kExists, id, b.size, b.size, ""});
-                    continue;
-                }
-                bool mounted = false;
-                for (const auto& from : options.mount_from) {
-                    if (from == repo) continue;
-                    if (client.mount_blob(repo, b.digest, from)) {
-                        mounted = true;
-                        ++skipped;
-                        if (b.layer)
-                            progress({PushEvent::Kind::kMounted, id, b.size, b.size, from});
-                        break;
-                    }
-                }
-                if (mounted) continue;
-                UniqueFd fd = store.content().open(b.digest);
-                client.upload_blob(
-                    repo, b.digest, BlobSource::from_fd(fd.get(), b.size),
-                    [&](uint64_t done, uint64_t) {
-                        if (b.layer) progress({PushEvent::Kind::kPushing, id, done, b.size, ""});
-                    });
-                uploaded += b.size;
-                if (b.layer) progress({PushEvent::Kind::kPushed, id, b.size, b.size, ""});
-            } catch (...) {
-                std::lock_guard lock(error_mu);
-                if (!error) error = std::current_exception();
-                failed = true;
-            }
+    run_parallel(blobs.size(), options.parallel, [&](size_t i) {
+        const Blob& b = blobs[i];
+        const std::string id = b.digest.short_id();
+        if (client.blob_exists(repo, b.digest)) {
+            ++skipped;
+            if (b.layer) progress({PushEvent::Kind::kExists, id, b.size, b.size, ""});
+            return;
         }
-    };
-    const size_t n_threads = std::min<size_t>(std::max(1u, options.parallel), blobs.size());
-    std::vector<std::thread> threads;
-    for (size_t t = 1; t < n_threads; ++t)
-        threads.emplace_back(work);
-    work();
-    for (auto& t : threads)
-        t.join();
-    if (error) std::rethrow_exception(error);
+        for (const auto& from : options.mount_from) {
+            if (from == repo || !client.mount_blob(repo, b.digest, from)) continue;
+            ++skipped;
+            if (b.layer) progress({PushEvent::Kind::kMounted, id, b.size, b.size, from});
+            return;
+        }
+        UniqueFd fd = store.content().open(b.digest);
+        client.upload_blob(repo, b.digest, BlobSource::from_fd(fd.get(), b.size),
+                           [&](uint64_t done, uint64_t) {
+                               if (b.layer)
+                                   progress({PushEvent::Kind::kPushing, id, done, b.size, ""});
+                           });
+        uploaded += b.size;
+        if (b.layer) progress({PushEvent::Kind::kPushed, id, b.size, b.size, ""});
+    });
 
     // The manifest last: the registry checks that every blob it names is there.
     const std::string manifest = store.content().read(out.manifest);
