@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/platform_names.hpp"
 #include "planner/build_plan.hpp"
 
 namespace strata::planner {
@@ -17,30 +18,9 @@ std::string lower(std::string_view s) {
     return out;
 }
 
-// containerd's normalizeArch: aliases to GOARCH names; arm64's default
-// variant v8 is dropped, arm defaults to v7.
+// containerd's normalizeArch (base/platform_names.hpp).
 void normalize_arch(Platform& p) {
-    std::string& a = p.architecture;
-    std::string& v = p.variant;
-    if (a == "i386" || a == "i686" || a == "x86") {
-        a = "386";
-        v.clear();
-    } else if (a == "x86_64" || a == "x86-64" || a == "amd64") {
-        a = "amd64";
-        if (v == "v1") v.clear();
-    } else if (a == "aarch64" || a == "arm64") {
-        a = "arm64";
-        if (v == "8" || v == "v8") v.clear();
-    } else if (a == "armhf") {
-        a = "arm";
-        v = "v7";
-    } else if (a == "armel") {
-        a = "arm";
-        v = "v6";
-    } else if (a == "arm") {
-        if (v.empty() || v == "7") v = "v7";
-        if (v == "5" || v == "6" || v == "8") v = "v" + v;
-    }
+    normalize_architecture(p.architecture, p.variant);
 }
 
 }  // namespace
