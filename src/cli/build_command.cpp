@@ -20,9 +20,9 @@
 #include "cli/build_check.hpp"
 #include "cli/build_output.hpp"
 #include "cli/build_progress.hpp"
+#include "cli/cache_flags.hpp"
 #include "cli/commands.hpp"
 #include "cli/image_commands_common.hpp"
-#include "cli/cache_flags.hpp"
 #include "cli/pull_push.hpp"
 #include "executor/builder.hpp"
 #include "executor/copy/copy.hpp"
@@ -45,9 +45,9 @@ struct BuildCmdOptions {
     int64_t pids_limit = 0;
     std::string context;
     bool no_cache = false, quiet = false, explain = false;
-    bool pull = false;                // --pull
-    bool check_reproducible = false;  // --check-reproducible (build_check.hpp)
-    BuildOutputFlags out;             // --output, --annotation, --rewrite-timestamp, --push
+    bool pull = false;                    // --pull
+    bool check_reproducible = false;      // --check-reproducible (build_check.hpp)
+    BuildOutputFlags out;                 // --output, --annotation, --rewrite-timestamp, --push
     std::string cache_to;                 // --cache-to (cache_flags.hpp)
     std::vector<std::string> cache_from;  // --cache-from
     unsigned jobs = 0;

@@ -312,8 +312,7 @@ OutputPlan plan_outputs(const BuildOutputFlags& flags, bool quiet) {
             plan.image_names.insert(plan.image_names.end(), spec.names.begin(), spec.names.end());
             if (spec.push) {
                 if (spec.names.empty()) plan.push_tags = true;
-                plan.push_names.insert(plan.push_names.end(), spec.names.begin(),
-                                       spec.names.end());
+                plan.push_names.insert(plan.push_names.end(), spec.names.begin(), spec.names.end());
             }
             continue;  // the store: what every build writes
         }

@@ -20,8 +20,8 @@ struct RegistryOptions {
 void add_registry_options(CLI::App& app, RegistryOptions& options);
 
 // The host configuration for a command: daemon.json and certs.d at Docker's
-// paths (certs.d: $STRATA_CERTS_D instead when set), plus the flags. Warnings (an insecure entry with a scheme) are
-// printed to stderr as Docker logs them.
+// paths (certs.d: $STRATA_CERTS_D instead when set), plus the flags. Warnings (an insecure entry
+// with a scheme) are printed to stderr as Docker logs them.
 registry::RegistryHosts registry_hosts(const RegistryOptions& options);
 
 }  // namespace strata::cli

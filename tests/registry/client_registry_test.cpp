@@ -414,7 +414,7 @@ TEST(ClientInsecure, FallsBackToPlainHttpOnlyWhenHttpsCannotWork) {
         const auto requests = server->requests();
         EXPECT_GE(count(requests, "PUT /v2/fallback/repo/blobs/uploads/"), 1u) << joined(requests);
         EXPECT_EQ(c.ping().status, mode == Mode::kPlainHttp ? PingResult::Status::kOk
-                                                             : PingResult::Status::kNeedsAuth);
+                                                            : PingResult::Status::kNeedsAuth);
     }
 }
 

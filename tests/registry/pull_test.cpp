@@ -2,6 +2,7 @@
 // what is skipped. (Against a real registry: registry_pull_test.cpp.)
 #include "registry/pull.hpp"
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -226,6 +227,55 @@ TEST_F(PullTest, LayerThatIsNotWhatTheConfigSaysIsRefused) {
         EXPECT_NE(std::string(e.what()).find("the config says"), std::string::npos) << e.what();
     }
     EXPECT_TRUE(store.images().empty());
+}
+
+// A registry is untrusted: a layer whose entries climb out of the root, or
+// link out of it, is refused before the image exists — whatever its digests.
+TEST_F(PullTest, LayerThatEscapesItsRootIsRefused) {
+    const struct {
+        const char* name;
+        std::function<void(imagetest::TarBuilder&)> add;
+    } rows[] = {
+        {"dotdot", [](imagetest::TarBuilder& t) { t.file("../../etc/evil", "x"); }},
+        {"absolute", [](imagetest::TarBuilder& t) { t.file("/etc/evil", "x"); }},
+        {"through-symlink",
+         [](imagetest::TarBuilder& t) { t.symlink("up", "../..").file("up/evil", "x"); }},
+        {"hardlink-out", [](imagetest::TarBuilder& t) { t.hardlink("h", "../../etc/passwd"); }},
+    };
+    for (const auto& row : rows) {
+        SCOPED_TRACE(row.name);
+        imagetest::TarBuilder plain, gz(true);
+        row.add(plain);
+        row.add(gz);
+        const std::string tar = plain.finish(), tgz = gz.finish();
+        const Digest layer = source.add_blob(tgz);
+        const std::string config =
+            json{{"architecture", "amd64"},
+                 {"os", "linux"},
+                 {"rootfs", {{"type", "layers"}, {"diff_ids", {store::sha256_of(tar).str()}}}}}
+                .dump();
+        const Digest c = source.add_blob(config);
+        const std::string manifest = json{
+            {"schemaVersion", 2},
+            {"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+            {"config",
+             {{"mediaType", "application/vnd.oci.image.config.v1+json"},
+              {"digest", c.str()},
+              {"size", config.size()}}},
+            {"layers",
+             {{{"mediaType", "application/vnd.oci.image.layer.v1.tar+gzip"},
+               {"digest", layer.str()},
+               {"size", tgz.size()}}}}}.dump();
+        source.add_manifest(row.name, manifest);
+        try {
+            pull("localhost:5000/app:" + std::string(row.name));
+            ADD_FAILURE() << "pulled a layer that escapes its root";
+        } catch (const Error& e) {
+            EXPECT_EQ(e.kind(), ErrorKind::kCorrupt) << e.what();
+        }
+        EXPECT_TRUE(store.images().empty());
+    }
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / "etc" / "evil"));
 }
 
 TEST_F(PullTest, ManifestMustMatchTheDigestAsked) {

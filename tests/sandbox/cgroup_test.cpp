@@ -87,12 +87,11 @@ TEST(Cgroup, JoinMovesTheWholeChildAndWhatItStartsWithoutCgroupProcs) {
     ASSERT_TRUE(cg);
     ASSERT_EQ(cg->join_fds().size(), cg->dirs().size());
     for (size_t i = 0; i < cg->join_fds().size(); ++i) {
-        const std::string target = std::filesystem::read_symlink(
-                                       "/proc/self/fd/" + std::to_string(cg->join_fds()[i]))
-                                       .string();
-        EXPECT_EQ(target, cg->dirs()[i] + (cg->version() == CgroupVersion::kV1
-                                               ? "/tasks"
-                                               : "/cgroup.procs"));
+        const std::string target =
+            std::filesystem::read_symlink("/proc/self/fd/" + std::to_string(cg->join_fds()[i]))
+                .string();
+        EXPECT_EQ(target, cg->dirs()[i] +
+                              (cg->version() == CgroupVersion::kV1 ? "/tasks" : "/cgroup.procs"));
     }
 
     Pipe pipe;

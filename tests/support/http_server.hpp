@@ -35,8 +35,8 @@ class TestHttpServer {
               location(std::move(location_)) {}
         int status = 200;
         std::string body;
-        std::string last_modified;  // header value, "" for none
-        std::string location;       // for redirects
+        std::string last_modified;         // header value, "" for none
+        std::string location;              // for redirects
         std::vector<std::string> headers;  // more "Name: value" lines
         // Close the connection after this many body bytes (Content-Length
         // still says the whole body): a transfer cut mid-way.
@@ -113,8 +113,8 @@ class TestHttpServer {
         }
         // The body (Content-Length), read so that closing does not reset
         // the connection under a client still sending it.
-        if (size_t cl = req.find("\r\nContent-Length: "); cl != std::string::npos &&
-                                                            cl < req.find("\r\n\r\n")) {
+        if (size_t cl = req.find("\r\nContent-Length: ");
+            cl != std::string::npos && cl < req.find("\r\n\r\n")) {
             const size_t want = req.find("\r\n\r\n") + 4 + std::stoul(req.substr(cl + 18));
             while (req.size() < want) {
                 pollfd p{c, POLLIN, 0};
@@ -158,12 +158,12 @@ class TestHttpServer {
         }
         std::string head = "HTTP/1.1 " + std::to_string(r.status) + " X\r\n";
         head += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
-        for (const std::string& h : r.headers) head += h + "\r\n";
+        for (const std::string& h : r.headers)
+            head += h + "\r\n";
         if (!r.last_modified.empty()) head += "Last-Modified: " + r.last_modified + "\r\n";
         if (!r.location.empty()) head += "Location: " + r.location + "\r\n";
         head += "Connection: close\r\n\r\n";
-        const std::string out =
-            head + r.body.substr(0, std::min(r.body.size(), r.cut_after));
+        const std::string out = head + r.body.substr(0, std::min(r.body.size(), r.cut_after));
         for (size_t off = 0; off < out.size();) {
             ssize_t w = ::write(c, out.data() + off, out.size() - off);
             if (w <= 0) return;
