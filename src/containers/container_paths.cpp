@@ -1,0 +1,1 @@
+#include "containers/container_paths.hpp"
