@@ -8,16 +8,10 @@
 #include <charconv>
 
 #include "base/go/path.hpp"
+#include "base/signal_names.hpp"
 
 namespace strata::planner {
 namespace {
-
-std::string upper(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-    return out;
-}
 
 bool is_digits(std::string_view s) {
     return !s.empty() &&
@@ -53,32 +47,11 @@ std::optional<Range> parse_port_range(std::string_view s) {
 }  // namespace
 
 bool is_valid_signal(std::string_view signal) {
+    // Docker's check takes any non-zero number; names by the one table.
     int64_t number = 0;
     const auto [ptr, ec] = std::from_chars(signal.data(), signal.data() + signal.size(), number);
     if (ec == std::errc() && ptr == signal.data() + signal.size()) return number != 0;
-    std::string name = upper(signal);
-    if (name.rfind("SIG", 0) == 0) name.erase(0, 3);
-    static const std::array<std::string_view, 34> kNames = {
-        "ABRT", "ALRM",   "BUS",  "CHLD",   "CLD",   "CONT", "FPE",  "HUP",  "ILL",
-        "INT",  "IO",     "IOT",  "KILL",   "PIPE",  "POLL", "PROF", "PWR",  "QUIT",
-        "SEGV", "STKFLT", "STOP", "SYS",    "TERM",  "TRAP", "TSTP", "TTIN", "TTOU",
-        "URG",  "USR1",   "USR2", "VTALRM", "WINCH", "XCPU", "XFSZ",
-    };
-    if (std::find(kNames.begin(), kNames.end(), name) != kNames.end()) return true;
-    if (name == "RTMIN" || name == "RTMAX") return true;
-    // RTMIN+1 … RTMIN+15 and RTMAX-14 … RTMAX-1
-    for (const auto& [prefix, max] : {std::pair<std::string_view, int>{"RTMIN+", 15},
-                                      std::pair<std::string_view, int>{"RTMAX-", 14}}) {
-        if (name.rfind(prefix, 0) == 0) {
-            const std::string_view rest = std::string_view(name).substr(prefix.size());
-            int n = 0;
-            const auto [p, e] = std::from_chars(rest.data(), rest.data() + rest.size(), n);
-            if (e == std::errc() && p == rest.data() + rest.size() && rest[0] != '0' && n >= 1 &&
-                n <= max)
-                return true;
-        }
-    }
-    return false;
+    return signal_number(signal).has_value();
 }
 
 PortsOrError parse_port_spec(std::string_view spec) {
