@@ -29,6 +29,9 @@ struct RunIo {  // where the container's process talks
     // -t: called once with the pty master, for the caller to forward its
     // terminal (raw mode, SIGWINCH → TIOCSWINSZ, bytes both ways).
     std::function<void(int master_fd)> on_terminal;
+    // Called once the process runs and state.json says Running (the -d
+    // monitor then tells `run -d` to print the ID and return).
+    std::function<void()> on_started;
 };
 
 // Runs the container to its end: marks it Running (pid, pid_start,
