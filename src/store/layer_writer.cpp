@@ -87,7 +87,8 @@ std::vector<std::pair<std::string, std::string>> read_layer_xattrs(const char* p
 
 class Walker {
   public:
-    explicit Walker(std::filesystem::path root) : root_(std::move(root)) {}
+    Walker(std::filesystem::path root, const std::set<std::string>& exclude)
+        : root_(std::move(root)), exclude_(exclude) {}
 
     std::vector<Node> walk(const std::vector<LayerFile>& files) {
         UniqueFd fd(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -116,6 +117,7 @@ class Walker {
     void visit(int dirfd, const std::string& rel) {
         for (auto& name : list_dir(dirfd, (root_ / rel).string())) {
             std::string path = rel.empty() ? name : rel + "/" + name;
+            if (exclude_.count(path)) continue;
             Node node;
             if (::fstatat(dirfd, name.c_str(), &node.st, AT_SYMLINK_NOFOLLOW) != 0)
                 throw system_error("stat", (root_ / path).string());
@@ -152,6 +154,7 @@ class Walker {
     }
 
     std::filesystem::path root_;
+    const std::set<std::string>& exclude_;
     std::vector<Node> nodes_;
 };
 
@@ -286,9 +289,20 @@ LayerBlob write_layer_to(const std::filesystem::path& dir, const ByteSink& sink,
 LayerBlob write_layer_to(const std::filesystem::path& dir, const std::vector<LayerFile>& files,
                          const ByteSink& sink, const LayerWriteOptions& opts) {
     ScopedUtf8Locale utf8;
-    auto nodes = Walker(dir).walk(files);
+    auto nodes = Walker(dir, opts.exclude).walk(files);
     UniqueFd rootfd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!rootfd) throw system_error("open layer directory", dir.string());
+    if (!opts.name_prefix.empty()) {
+        for (auto& node : nodes)
+            node.name = opts.name_prefix + "/" + node.name;
+        Node top;
+        top.name = opts.name_prefix;
+        top.source = ".";
+        if (::fstat(rootfd.get(), &top.st) != 0) throw system_error("stat", dir.string());
+        const std::string host = dir.string();
+        top.xattrs = read_layer_xattrs(host.c_str(), -1, host);
+        nodes.insert(nodes.begin(), std::move(top));
+    }
 
     TarOutput out(opts.compression, sink);
     std::map<std::pair<dev_t, ino_t>, std::string> first_link;  // hardlink groups

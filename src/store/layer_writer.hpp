@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,14 @@ namespace strata::store {
 struct LayerWriteOptions {
     Compression compression = Compression::kGzip;
     std::optional<int64_t> source_date_epoch;
+    // Paths in the directory ("etc/hosts": relative, no trailing slash) left
+    // out of the tar with everything under them: the mount points a sandbox
+    // made in a container's upper directory (containers/container_diff.hpp).
+    std::set<std::string> exclude;
+    // Entries named "<name_prefix>/<path>", preceded by the directory itself
+    // as "<name_prefix>" (`strata cp`'s archive of a directory, as docker cp
+    // names it); "": plain relative names and no entry for the directory.
+    std::string name_prefix;
 };
 
 struct LayerBlob {
