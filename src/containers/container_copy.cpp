@@ -278,6 +278,8 @@ Source host_source(const std::string& path, bool follow_link) {
     const std::string trimmed = trim_slashes(path);
     const bool follow = follow_link || asserts_dir(path);
     UniqueFd fd(::open(path.c_str(), O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW)));
+    if (!fd && errno == ENOTDIR)
+        throw Error(ErrorKind::kUsage, fmt::format("{}: not a directory", path));
     if (!fd) throw system_error("lstat", path);
     std::string base = ends_with_dot(path) || trimmed == "/" ? "." : base_name(trimmed);
     if (base.empty() || base == "..") base = ".";
