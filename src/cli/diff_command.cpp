@@ -2,14 +2,17 @@
 //
 // Two arguments: compares two images (store names or IDs, docker-archive:FILE,
 // oci-archive:FILE, oci:DIR[:TAG]); exit 0 when identical, 1 when they
-// differ, 2 on an error (as diff(1) and cmp(1)). One argument: lists what each
-// layer of the image adds, changes and deletes (docker diff's A/C/D).
+// differ, 2 on an error (as diff(1) and cmp(1)). One argument: a container's
+// changes to its image, as `docker diff CTR` prints them
+// (container_commands_fs.cpp); when no container has that name or ID, what
+// each layer of the image adds, changes and deletes (the same A/C/D).
 #include <fmt/format.h>
 
 #include <future>
 
 #include "base/error.hpp"
 #include "cli/commands.hpp"
+#include "cli/container_commands_fs.hpp"
 #include "cli/image_commands_common.hpp"
 #include "diff/image_diff.hpp"
 
@@ -21,13 +24,6 @@ struct DiffCommandOptions {
     std::string format = "text";
     std::vector<std::string> ignore;
 };
-
-// What a single argument names. Containers (`strata diff CTR`) will be looked
-// up here first, once they exist; today every argument is an image.
-enum class TargetKind { kImage };
-TargetKind classify_target(const std::string&) {
-    return TargetKind::kImage;
-}
 
 void run_diff(const GlobalOptions& global, const DiffCommandOptions& opts) {
     if (opts.format != "text" && opts.format != "json")
@@ -44,7 +40,8 @@ void run_diff(const GlobalOptions& global, const DiffCommandOptions& opts) {
     diff::LayerCache cache;
 
     if (opts.targets.size() == 1) {
-        classify_target(opts.targets[0]);
+        // A container first, as `docker diff CTR`; else an image's layers.
+        if (print_container_diff(global, opts.targets[0], opts.format == "json")) return;
         auto img = diff::load_image(opts.targets[0], root, &cache);
         auto changes = diff::layer_changes(img, &cache);
         std::fputs((opts.format == "json" ? diff::render_changes_json(changes)
@@ -72,16 +69,17 @@ void add_diff_command(CLI::App& app, const GlobalOptions& global) {
     auto opts = std::make_shared<DiffCommandOptions>();
     CLI::App* cmd = app.add_subcommand(
         "diff",
-        "Compare two images (exit 0: identical, 1: different, 2: error), or list what "
-        "each layer of one image adds, changes and deletes");
+        "Compare two images (exit 0: identical, 1: different, 2: error); with one argument, "
+        "list a container's changes (A/C/D as docker diff), or what each layer of an image "
+        "adds, changes and deletes");
     cmd->add_option("--format", opts->format, "Output format: text (default) or json");
     cmd->add_option("--ignore", opts->ignore,
                     "Leave out differences of a kind: timestamps, history, owners, modes, "
                     "xattrs, config, manifest, files, order (comma-separated or repeated)")
         ->allow_extra_args(false);
     cmd->add_option("targets", opts->targets,
-                    "IMAGE [IMAGE]: name, ID, docker-archive:FILE, oci-archive:FILE or "
-                    "oci:DIR[:TAG]")
+                    "CONTAINER, or IMAGE [IMAGE]: name, ID, docker-archive:FILE, "
+                    "oci-archive:FILE or oci:DIR[:TAG]")
         ->required()
         ->expected(1, 2);
     cmd->callback([opts, &global] {
