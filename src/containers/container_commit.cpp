@@ -16,6 +16,7 @@
 #include "containers/container_diff.hpp"
 #include "containers/container_record.hpp"
 #include "containers/image_layers.hpp"
+#include "sandbox/cgroup_name.hpp"
 #include "store/image_config_time.hpp"
 #include "store/image_import.hpp"
 #include "store/layer_writer.hpp"
@@ -134,9 +135,15 @@ CgroupFreeze::CgroupFreeze(pid_t pid) {
         else if (("," + controllers + ",").find(",freezer,") != std::string::npos)
             v1 = path;
     }
-    if (!v1.empty() && v1 != "/") {
+    // Only a cgroup the sandbox made for the container: never the caller's
+    // session or a slice that holds more (a rootless container has none).
+    auto sandbox_made = [](const std::string& path) {
+        return path.size() > 1 &&
+               sandbox::parse_cgroup_owner(fs::path(path).filename().string()).has_value();
+    };
+    if (sandbox_made(v1)) {
         file_ = fs::path("/sys/fs/cgroup/freezer") / v1.substr(1) / "freezer.state";
-    } else if (!v2.empty() && v2 != "/") {
+    } else if (sandbox_made(v2)) {
         for (const char* mount : {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"}) {
             const fs::path f = fs::path(mount) / v2.substr(1) / "cgroup.freeze";
             if (::access(f.c_str(), W_OK) == 0) {
@@ -181,29 +188,27 @@ CommitResult commit_container(store::ImageStore& store, Container c, const Commi
     store::ContainerConfig config = c.spec.config;
     apply_commit_changes(config, opts.changes);
 
-    ContainerStore containers(store.root());
-    containers.refresh(c);
-    std::optional<LockFile> lock;
-    std::optional<CgroupFreeze> freeze;
-    if (c.state.status == Status::kRunning) {
-        if (opts.pause && c.state.pid > 0) freeze.emplace(c.state.pid);
-    } else {
-        // A stopped container cannot start while its layer is read.
-        lock.emplace(containers.lock(c));
-        containers.reload_state(c);
-        if (c.state.status == Status::kRunning && opts.pause && c.state.pid > 0)
-            freeze.emplace(c.state.pid);
-    }
-
     const auto image = store.image(store::Digest::parse(c.spec.image_manifest));
     if (!image)
         throw Error(ErrorKind::kNotFound,
                     fmt::format("the image of container {} ({}) is no longer in the store",
                                 c.short_id(), c.spec.image_name));
     const std::vector<fs::path> lower = image_layer_dirs(store, *image);
-    const std::set<std::string> stubs = mount_stubs(lower, c.upper(), container_mount_points(c));
-
     LockFile lease = store.lease();
+
+    ContainerStore containers(store.root());
+    containers.refresh(c);
+    std::optional<LockFile> lock;
+    if (c.state.status != Status::kRunning) {
+        // A stopped container cannot start while its layer is read.
+        lock.emplace(containers.lock(c));
+        containers.reload_state(c);
+    }
+    // Frozen only while its upper directory is read.
+    std::optional<CgroupFreeze> freeze;
+    if (c.state.status == Status::kRunning && opts.pause && c.state.pid > 0)
+        freeze.emplace(c.state.pid);
+    const std::set<std::string> stubs = mount_stubs(lower, c.upper(), container_mount_points(c));
     const std::optional<store::LayerRecord> layer = write_upper_layer(store, c.upper(), stubs);
     freeze.reset();
     lock.reset();

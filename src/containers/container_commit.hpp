@@ -58,8 +58,10 @@ std::optional<store::LayerRecord> write_upper_layer(store::ImageStore& store,
 
 // Freezes the cgroup of the process `pid` (a container's init) while it
 // lives: cgroup v1 freezer (freezer.state FROZEN/THAWED), or cgroup v2
-// cgroup.freeze. Does nothing when the process is in no cgroup of its own
-// (the root cgroup is never frozen); `active()` says whether it froze.
+// cgroup.freeze. Does nothing unless the process is in a cgroup the sandbox
+// made ("strata-<pid>-<start>-<name>", sandbox/cgroup_name.hpp): the root
+// cgroup or the caller's session is never frozen; `active()` says whether it
+// froze.
 class CgroupFreeze {
   public:
     explicit CgroupFreeze(pid_t pid);

@@ -412,7 +412,7 @@ void archive_source(const Source& src, const std::string& name, const fs::path& 
     scratch.remove();
 }
 
-void write_all(int fd, const void* data, size_t n, std::string_view what) {
+void send_all(int fd, const void* data, size_t n, std::string_view what) {
     const char* p = static_cast<const char*>(data);
     while (n > 0) {
         const ssize_t w = ::send(fd, p, n, MSG_NOSIGNAL);
@@ -446,7 +446,7 @@ void transfer(const Source& src, const Dest& dest, bool same_owner,
     std::thread producer([&] {
         try {
             archive_source(src, dest.name, scratch_parent, [&](const void* d, size_t n) {
-                write_all(writer.get(), d, n, "the copy stream");
+                send_all(writer.get(), d, n, "the copy stream");
             });
         } catch (...) {
             failed = std::current_exception();
@@ -494,9 +494,8 @@ void copy_out(int root_fd, const std::string& src, const std::string& dest, int 
               const CopyOptions& opts) {
     const Source s = container_source(root_fd, src, opts);
     if (dest == "-") {
-        archive_source(s, s.base, opts.scratch_parent, [&](const void* d, size_t n) {
-            write_all(out_fd, d, n, "standard output");
-        });
+        archive_source(s, s.base, opts.scratch_parent,
+                       [&](const void* d, size_t n) { send_all(out_fd, d, n, "standard output"); });
         return;
     }
     const Dest d = host_dest(dest, s);

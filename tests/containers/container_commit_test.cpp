@@ -14,6 +14,7 @@
 #include "containers/container_fs_fixture.hpp"
 #include "containers/container_record.hpp"
 #include "containers/image_layers.hpp"
+#include "sandbox/cgroup_name.hpp"
 #include "store/image_import.hpp"
 #include "store/layer_reader.hpp"
 
@@ -191,7 +192,9 @@ TEST(CgroupFreezeTest, FreezesTheProcessCgroupAndThawsIt) {
     if (!is_root() || !fs::exists("/sys/fs/cgroup/freezer/cgroup.procs"))
         GTEST_SKIP() << "needs root and the cgroup v1 freezer";
     const fs::path cg =
-        fs::path("/sys/fs/cgroup/freezer") / ("strata-freeze-test-" + std::to_string(::getpid()));
+        fs::path("/sys/fs/cgroup/freezer") /
+        ("strata-" + std::to_string(::getpid()) + "-" +
+         std::to_string(sandbox::process_start_time(::getpid()).value_or(1)) + "-freeze-test");
     ASSERT_TRUE(fs::create_directory(cg));
     const pid_t child = ::fork();
     if (child == 0) {
