@@ -100,5 +100,37 @@ TEST_F(ContainerFsCliTest, CpBothWays) {
               "0\n");
 }
 
+TEST_F(ContainerFsCliTest, RunningContainerCopyDiffAndPausedCommit) {
+    auto d = strata(root_, {"run", "-d", "--name", "bg", "busybox", "sh", "-c",
+                            "echo start > /started; exec sleep 60"});
+    ASSERT_EQ(d.code, 0) << d.err;
+    struct Remove {
+        fs::path root;
+        ~Remove() { strata(root, {"rm", "-f", "bg"}); }
+    } remove{root_};
+    // Its mount points (/etc/hosts, /etc/resolv.conf, /dev, ...) are in the
+    // upper dir while it runs: still no changes.
+    std::string diff;
+    for (int i = 0; i < 100 && diff.empty(); ++i) {
+        diff = run_ok({"diff", "bg"}).out;
+        if (diff.empty()) ::usleep(20000);
+    }
+    EXPECT_EQ(diff, "A /started\n");
+    // Copied in through its own mount namespace, seen by its processes.
+    const fs::path host = dir_.path() / "host";
+    write_file(host / "hello", "hello\n");
+    run_ok({"cp", (host / "hello").string(), "bg:/tmp/"});
+    EXPECT_EQ(run_ok({"diff", "bg"}).out, "A /started\nC /tmp\nA /tmp/hello\n");
+    auto out = strata(root_, {"cp", "bg:/tmp/hello", "-"});
+    EXPECT_EQ(tar_entries(out.out)["hello"], "hello\n");
+    // Committed while frozen, and thawed after: it still runs.
+    auto c = run_ok({"commit", "bg", "bgimg"});
+    EXPECT_EQ(c.out.substr(0, 7), "sha256:");
+    auto r = strata(root_, {"run", "--rm", "bgimg", "cat", "/tmp/hello", "/started"});
+    EXPECT_EQ(r.out, "hello\nstart\n") << r.err;
+    EXPECT_NE(run_ok({"ps"}).out.find(" bg\n"), std::string::npos);
+    run_ok({"commit", "--pause=false", "bg"});
+}
+
 }  // namespace
 }  // namespace strata::imagetest
