@@ -18,12 +18,14 @@
 #include <functional>
 #include <optional>
 #include <thread>
+#include <utility>
 
 #include "base/error.hpp"
 #include "base/in_root.hpp"
 #include "base/temp_dir.hpp"
 #include "containers/container_record.hpp"
 #include "containers/image_layers.hpp"
+#include "containers/volume_store.hpp"
 #include "sandbox/user_namespace.hpp"
 #include "store/layer_reader.hpp"
 #include "store/layer_writer.hpp"
@@ -58,7 +60,10 @@ void send_fd(int sock, int fd, const std::string& error) {
 
 // Runs `make` in a forked child (its namespaces are its own business) and
 // returns the descriptor it made. `make` returns a descriptor or throws.
-UniqueFd fd_from_child(const std::function<int()>& make, std::string_view what) {
+// With `channel` the child then waits until `*channel` (the socket's other
+// end) is closed, and `*helper` is its pid; otherwise it is waited for here.
+UniqueFd fd_from_child(const std::function<int()>& make, std::string_view what,
+                       UniqueFd* channel = nullptr, pid_t* helper = nullptr) {
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
         throw system_error("socketpair", what);
@@ -73,6 +78,13 @@ UniqueFd fd_from_child(const std::function<int()>& make, std::string_view what) 
         try {
             const int fd = make();
             send_fd(child_end.get(), fd, "");
+            if (channel) {
+                for (;;) {
+                    char b;
+                    const ssize_t r = ::read(child_end.get(), &b, 1);
+                    if (r == 0 || (r < 0 && errno != EINTR)) break;
+                }
+            }
         } catch (const std::exception& e) {
             send_fd(child_end.get(), -1, e.what());
             code = 1;
@@ -92,7 +104,13 @@ UniqueFd fd_from_child(const std::function<int()>& make, std::string_view what) 
     while ((n = ::recvmsg(parent_end.get(), &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
     }
     int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    if (channel && n > 0 && buf[0] == 'F') {
+        *channel = std::move(parent_end);
+        *helper = pid;
+    } else {
+        parent_end.reset();
+        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
     }
     UniqueFd got;
     for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
@@ -111,10 +129,49 @@ long fsconfig(int fd, unsigned cmd, const char* key, const char* value) {
     return ::syscall(SYS_fsconfig, fd, cmd, key, value, 0);
 }
 
+// In the child, for a stopped container's volumes and binds: the overlay
+// (`mfd`: a detached mount, or the directory it is mounted on) attached
+// inside a tmpfs of this private namespace, each bind mounted on its target
+// there, the overlay's root opened. The child keeps the namespace (and so
+// the binds) alive while the copy runs.
+int attach_with_binds(int mfd, const std::vector<CopyBind>& binds, const fs::path& upper) {
+    // The sources first: the tmpfs below may hide them.
+    std::vector<UniqueFd> trees;
+    for (const auto& b : binds) {
+        UniqueFd tree(::open_tree(AT_FDCWD, b.source.c_str(),
+                                  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
+        if (!tree) throw system_error("open_tree", b.source.string());
+        if (b.read_only) {
+            struct mount_attr attr {};
+            attr.attr_set = MOUNT_ATTR_RDONLY;
+            if (::mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) !=
+                0)
+                throw system_error("make read-only", b.source.string());
+        }
+        trees.push_back(std::move(tree));
+    }
+    if (::mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0700") != 0)
+        throw system_error("mount a private tmpfs on", "/tmp");
+    if (::mkdir("/tmp/root", 0700) != 0) throw system_error("mkdir", "/tmp/root");
+    if (::move_mount(mfd, "", AT_FDCWD, "/tmp/root", MOVE_MOUNT_F_EMPTY_PATH) != 0)
+        throw system_error("attach the overlay of", upper.string());
+    const int root = ::open("/tmp/root", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0) throw system_error("open the overlay of", upper.string());
+    for (size_t i = 0; i < binds.size(); ++i) {
+        // The mount point, made in the container as the sandbox makes it.
+        UniqueFd target = make_dirs_in_root(root, binds[i].target);
+        if (!target) throw system_error("make the mount point", binds[i].target);
+        if (::move_mount(trees[i].get(), "", target.get(), "",
+                         MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
+            throw system_error("mount " + binds[i].source.string() + " on", binds[i].target);
+    }
+    return root;
+}
+
 // In the child: the overlay as a detached mount (fsopen/fsmount), else
 // mounted on a scratch directory of this private namespace and opened.
 int make_overlay(const std::vector<fs::path>& lower, const fs::path& upper, const fs::path& work,
-                 bool user_xattr) {
+                 bool user_xattr, const std::vector<CopyBind>& binds) {
     if (::unshare(CLONE_NEWNS) != 0) throw system_error("unshare", "a mount namespace");
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
         throw system_error("make private", "/");
@@ -135,6 +192,7 @@ int make_overlay(const std::vector<fs::path>& lower, const fs::path& upper, cons
             const int mfd =
                 static_cast<int>(::syscall(SYS_fsmount, fsfd, 1 /* FSMOUNT_CLOEXEC */, 0));
             if (mfd < 0) throw system_error("fsmount overlay of", upper.string());
+            if (!binds.empty()) return attach_with_binds(mfd, binds, upper);
             const int root = ::openat(mfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
             if (root < 0) throw system_error("open the overlay of", upper.string());
             return root;
@@ -159,6 +217,11 @@ int make_overlay(const std::vector<fs::path>& lower, const fs::path& upper, cons
         const int err = errno;
         ::rmdir(target);
         throw system_error("mount overlay of", upper.string(), err);
+    }
+    if (!binds.empty()) {
+        const int mfd = ::open(target, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (mfd < 0) throw system_error("open the overlay of", upper.string());
+        return attach_with_binds(mfd, binds, upper);
     }
     const int root = ::open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     const int err = errno;
@@ -469,10 +532,30 @@ void transfer(const Source& src, const Dest& dest, bool same_owner,
 
 ContainerRoot ContainerRoot::mount_overlay(const std::vector<fs::path>& lower,
                                            const fs::path& upper, const fs::path& work,
-                                           bool user_xattr) {
-    UniqueFd fd = fd_from_child([&] { return make_overlay(lower, upper, work, user_xattr); },
-                                "mount the container's filesystem");
-    return ContainerRoot(std::move(fd), false);
+                                           bool user_xattr, const std::vector<CopyBind>& binds) {
+    UniqueFd channel;
+    pid_t helper = -1;
+    UniqueFd fd = fd_from_child([&] { return make_overlay(lower, upper, work, user_xattr, binds); },
+                                "mount the container's filesystem",
+                                binds.empty() ? nullptr : &channel, &helper);
+    ContainerRoot root(std::move(fd), false);
+    root.channel_ = std::move(channel);
+    root.helper_ = helper;
+    return root;
+}
+
+ContainerRoot::ContainerRoot(ContainerRoot&& other) noexcept
+    : fd_(std::move(other.fd_)),
+      live_(other.live_),
+      helper_(std::exchange(other.helper_, -1)),
+      channel_(std::move(other.channel_)) {}
+
+ContainerRoot::~ContainerRoot() {
+    fd_.reset();
+    channel_.reset();
+    if (helper_ > 0)
+        while (::waitpid(helper_, nullptr, 0) < 0 && errno == EINTR) {
+        }
 }
 
 ContainerRoot ContainerRoot::enter(pid_t pid) {
@@ -532,9 +615,30 @@ void copy_in(int root_fd, const std::string& src, int in_fd, const std::string& 
     transfer(s, d, opts.archive, opts.scratch_parent);
 }
 
-ContainerRoot open_container_root(store::ImageStore& store, const Container& c) {
+ContainerRoot open_container_root(store::ImageStore& store, const Container& c,
+                                  std::vector<std::string>* unreachable) {
     if (c.state.status == Status::kRunning && c.state.pid > 0)
         return ContainerRoot::enter(c.state.pid);
+    // Volumes made already and bind sources that are directories are mounted
+    // for the copy; a volume made on first start, a file bind or a missing
+    // source cannot be.
+    std::vector<CopyBind> binds;
+    VolumeStore volumes(store.root());
+    for (const auto& m : c.spec.mounts) {
+        std::optional<fs::path> source;
+        if (m.type == MountSpec::Type::kVolume) {
+            if (auto v = volumes.find(m.source)) source = v->mountpoint();
+        } else if (m.type == MountSpec::Type::kBind) {
+            source = m.source;
+        } else {
+            continue;  // no tmpfs while it is stopped: the copy goes to its layer, as Docker's
+        }
+        std::error_code ec;
+        if (source && fs::is_directory(*source, ec))
+            binds.push_back({*source, m.target, m.read_only});
+        else if (unreachable)
+            unreachable->push_back(m.target);
+    }
     const auto image = store.image(store::Digest::parse(c.spec.image_manifest));
     if (!image)
         throw Error(ErrorKind::kNotFound,
@@ -543,7 +647,8 @@ ContainerRoot open_container_root(store::ImageStore& store, const Container& c) 
     const std::vector<fs::path> lower = image_layer_dirs(store, *image);
     std::error_code ec;
     fs::create_directories(c.work(), ec);
-    return ContainerRoot::mount_overlay(lower, c.upper(), c.work(), sandbox::in_user_namespace());
+    return ContainerRoot::mount_overlay(lower, c.upper(), c.work(), sandbox::in_user_namespace(),
+                                        binds);
 }
 
 }  // namespace strata::containers

@@ -43,20 +43,36 @@ namespace strata::containers {
 
 struct Container;
 
+// A directory bound into a stopped container's overlay for a copy: a
+// volume's _data or a bind mount's source, at its target.
+struct CopyBind {
+    std::filesystem::path source;  // a host directory
+    std::string target;            // absolute in the container
+    bool read_only = false;
+};
+
 // A container's root directory, reached through its overlay.
 class ContainerRoot {
   public:
     // A fresh overlay of `lower` (lowest first) with `upper` and `work`,
     // mounted by a child in a private mount namespace and handed back as a
     // detached mount: it goes away when the last descriptor on it closes.
-    // `user_xattr`: the overlay's `userxattr` option (rootless).
+    // `user_xattr`: the overlay's `userxattr` option (rootless). With `binds`
+    // the child mounts them on their targets (made as directories in the
+    // overlay when missing, as the sandbox makes them) and stays, holding its
+    // namespace, until this object goes.
     static ContainerRoot mount_overlay(const std::vector<std::filesystem::path>& lower,
                                        const std::filesystem::path& upper,
-                                       const std::filesystem::path& work, bool user_xattr);
+                                       const std::filesystem::path& work, bool user_xattr,
+                                       const std::vector<CopyBind>& binds = {});
     // The root of the mount namespace of the process `pid` (a running
     // container's init), entered by a child (setns; its user namespace first
     // when it has another one).
     static ContainerRoot enter(pid_t pid);
+
+    ContainerRoot(ContainerRoot&& other) noexcept;
+    ContainerRoot& operator=(ContainerRoot&&) = delete;
+    ~ContainerRoot();  // ends the helper process, if one stayed
 
     int fd() const { return fd_.get(); }  // O_RDONLY | O_DIRECTORY
     // Whether its mounts (volumes, binds, tmpfs) are there: a running
@@ -67,6 +83,8 @@ class ContainerRoot {
     ContainerRoot(UniqueFd fd, bool live) : fd_(std::move(fd)), live_(live) {}
     UniqueFd fd_;
     bool live_ = false;
+    pid_t helper_ = -1;  // the child holding the namespace of `binds`
+    UniqueFd channel_;   // its end of the socket: closing it lets the child go
 };
 
 struct CopyOptions {
@@ -101,7 +119,10 @@ struct ContainerPath {
 std::optional<ContainerPath> split_container_path(std::string_view arg);
 
 // The root of container `c` as copy needs it: its namespace when it runs,
-// else a private overlay (the container is locked meanwhile by the caller).
-ContainerRoot open_container_root(store::ImageStore& store, const Container& c);
+// else a private overlay with its volumes and bind mounts (those that exist:
+// the others go to `unreachable`; the container is locked meanwhile by the
+// caller).
+ContainerRoot open_container_root(store::ImageStore& store, const Container& c,
+                                  std::vector<std::string>* unreachable = nullptr);
 
 }  // namespace strata::containers

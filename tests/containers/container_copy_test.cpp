@@ -237,5 +237,30 @@ TEST_F(ContainerCopyTest, TheOverlayGoesWithTheLastDescriptor) {
     EXPECT_EQ(in_ctr("new.txt"), "file\n");
 }
 
+TEST_F(ContainerCopyTest, AStoppedContainersVolumesAreBoundForTheCopy) {
+    root.reset();
+    const fs::path vol = tmp.path() / "volume", ro = tmp.path() / "ro";
+    put(vol / "old", "old\n");
+    mkdirs(ro);
+    root.emplace(ContainerRoot::mount_overlay({l0}, upper, work, false,
+                                              {{vol, "/srv/vol", false}, {ro, "/data/ro", true}}));
+    copy_in(root->fd(), (host / "file.txt").string(), -1, "/srv/vol/", opts);
+    EXPECT_EQ(get(vol / "file.txt"), "file\n");  // into the volume, not the layer
+    EXPECT_FALSE(fs::exists(upper / "srv/vol/file.txt"));
+    const fs::path out = tmp.path() / "out";
+    mkdirs(out);
+    copy_out(root->fd(), "/srv/vol/old", out.string(), -1, opts);
+    EXPECT_EQ(get(out / "old"), "old\n");
+    EXPECT_NE(
+        error_of([&] { copy_in(root->fd(), (host / "file.txt").string(), -1, "/data/ro/", opts); }),
+        "<no error>");
+    EXPECT_FALSE(fs::exists(ro / "file.txt"));
+    // The mount points are in the upper dir, as the sandbox makes them;
+    // nothing is left mounted once the root goes.
+    EXPECT_TRUE(fs::is_directory(upper / "srv/vol"));
+    root.reset();
+    EXPECT_EQ(sh("grep -c " + tmp.path().string() + " /proc/self/mountinfo"), "0\n");
+}
+
 }  // namespace
 }  // namespace strata::containers
