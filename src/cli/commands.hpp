@@ -28,6 +28,7 @@ void add_build_command(CLI::App& app, const GlobalOptions& global);       // bui
 void add_diff_command(CLI::App& app, const GlobalOptions& global);        // diff_command.cpp
 void add_login_commands(CLI::App& app, const GlobalOptions& global);      // login_command.cpp
 void add_pull_push_commands(CLI::App& app, const GlobalOptions& global);  // pull_push_commands.cpp
+void add_volume_commands(CLI::App& app, const GlobalOptions& global);     // volume_commands.cpp
 // commit, export, cp (and `diff CTR`): container_commands_fs.cpp
 void add_container_fs_commands(CLI::App& app, const GlobalOptions& global);
 

@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
     strata::cli::add_diff_command(app, global);
     strata::cli::add_login_commands(app, global);
     strata::cli::add_pull_push_commands(app, global);
+    strata::cli::add_volume_commands(app, global);
     strata::cli::add_container_fs_commands(app, global);
 
     try {
