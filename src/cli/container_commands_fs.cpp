@@ -138,12 +138,9 @@ void run_cp(const GlobalOptions& global, const CpCmdOptions& opts) {
         lock.emplace(o.containers->lock(c));
         o.containers->reload_state(c);
     }
-    const bool running = c.state.status == containers::Status::kRunning;
-    if (!running)
-        for (const auto& m : c.spec.mounts)
-            if (m.type != containers::MountSpec::Type::kTmpfs) co.unreachable.push_back(m.target);
     LockFile lease = o.store->lease();  // the scratch directory under tmp/
-    const containers::ContainerRoot root = containers::open_container_root(*o.store, c);
+    const containers::ContainerRoot root =
+        containers::open_container_root(*o.store, c, &co.unreachable);
     if (from)
         containers::copy_out(root.fd(), from->path, opts.dest, STDOUT_FILENO, co);
     else
