@@ -132,5 +132,24 @@ TEST_F(ContainerFsCliTest, RunningContainerCopyDiffAndPausedCommit) {
     run_ok({"commit", "--pause=false", "bg"});
 }
 
+TEST_F(ContainerFsCliTest, VolumesAreNeitherChangesNorCommittedButCpReachesThem) {
+    auto r = strata(root_, {"run", "--name", "withvol", "-v", "keep:/vol", "busybox", "sh", "-c",
+                            "echo data > /vol/inside && echo layer > /outside"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(run_ok({"diff", "withvol"}).out, "A /outside\n");
+    run_ok({"commit", "withvol", "withvol:img"});
+    auto ls = strata(root_, {"run", "--rm", "withvol:img", "cat", "/outside", "/vol/inside"});
+    EXPECT_EQ(ls.out, "layer\n");
+    EXPECT_NE(ls.code, 0) << "the volume's file is not in the image";
+    // Copied into the stopped container's volume, not into its layer.
+    const fs::path host = dir_.path() / "host";
+    write_file(host / "more", "more\n");
+    run_ok({"cp", (host / "more").string(), "withvol:/vol/"});
+    EXPECT_EQ(read_file(root_ / "volumes/keep/_data/more"), "more\n");
+    EXPECT_EQ(run_ok({"diff", "withvol"}).out, "A /outside\n");
+    auto back = strata(root_, {"cp", "withvol:/vol/inside", "-"});
+    EXPECT_EQ(tar_entries(back.out)["inside"], "data\n");
+}
+
 }  // namespace
 }  // namespace strata::imagetest
