@@ -31,5 +31,10 @@ void add_pull_push_commands(CLI::App& app, const GlobalOptions& global);  // pul
 void add_volume_commands(CLI::App& app, const GlobalOptions& global);     // volume_commands.cpp
 // commit, export, cp (and `diff CTR`): container_commands_fs.cpp
 void add_container_fs_commands(CLI::App& app, const GlobalOptions& global);
+// ps, rm, container prune/ls/rm/inspect: container_commands_list.cpp
+void add_container_list_commands(CLI::App& app, const GlobalOptions& global);
+// The `strata container` group, made by whichever add_* function asks first:
+// add `container SUB` commands to it rather than a second "container".
+CLI::App& container_command_group(CLI::App& app);
 
 }  // namespace strata::cli

@@ -6,6 +6,8 @@
 #include <set>
 
 #include "base/error.hpp"
+#include "cli/container_commands.hpp"
+#include "cli/docker_config_json.hpp"
 #include "cli/image_commands.hpp"
 #include "cli/image_commands_common.hpp"
 #include "cli/image_commands_template.hpp"
@@ -14,63 +16,6 @@ namespace strata::cli {
 namespace {
 
 using nlohmann::ordered_json;
-
-ordered_json strings_or_null(const std::optional<std::vector<std::string>>& v) {
-    return v ? ordered_json(*v) : ordered_json(nullptr);
-}
-
-ordered_json key_set(const std::set<std::string>& keys) {
-    if (keys.empty()) return nullptr;
-    ordered_json j = ordered_json::object();
-    for (const auto& k : keys)
-        j[k] = ordered_json::object();
-    return j;
-}
-
-// Docker's container.Config, from the image config's "config".
-ordered_json docker_config(const store::ContainerConfig& c) {
-    auto extra_str = [&](const char* key) {
-        auto it = c.extra.find(key);
-        return it != c.extra.end() && it->is_string() ? it->get<std::string>() : std::string();
-    };
-    auto extra_bool = [&](const char* key) {
-        auto it = c.extra.find(key);
-        return it != c.extra.end() && it->is_boolean() && it->get<bool>();
-    };
-    ordered_json j;
-    j["Hostname"] = extra_str("Hostname");
-    j["Domainname"] = extra_str("Domainname");
-    j["User"] = c.user;
-    j["AttachStdin"] = extra_bool("AttachStdin");
-    j["AttachStdout"] = extra_bool("AttachStdout");
-    j["AttachStderr"] = extra_bool("AttachStderr");
-    if (!c.exposed_ports.empty()) j["ExposedPorts"] = key_set(c.exposed_ports);
-    j["Tty"] = extra_bool("Tty");
-    j["OpenStdin"] = extra_bool("OpenStdin");
-    j["StdinOnce"] = extra_bool("StdinOnce");
-    j["Env"] = c.env.empty() ? ordered_json(nullptr) : ordered_json(c.env);
-    j["Cmd"] = strings_or_null(c.cmd);
-    if (c.healthcheck) {
-        ordered_json h;
-        h["Test"] = c.healthcheck->test;
-        if (c.healthcheck->interval) h["Interval"] = c.healthcheck->interval;
-        if (c.healthcheck->timeout) h["Timeout"] = c.healthcheck->timeout;
-        if (c.healthcheck->start_period) h["StartPeriod"] = c.healthcheck->start_period;
-        if (c.healthcheck->start_interval) h["StartInterval"] = c.healthcheck->start_interval;
-        if (c.healthcheck->retries) h["Retries"] = c.healthcheck->retries;
-        j["Healthcheck"] = h;
-    }
-    if (c.args_escaped) j["ArgsEscaped"] = true;
-    j["Image"] = extra_str("Image");
-    j["Volumes"] = key_set(c.volumes);
-    j["WorkingDir"] = c.working_dir;
-    j["Entrypoint"] = strings_or_null(c.entrypoint);
-    j["OnBuild"] = c.on_build.empty() ? ordered_json(nullptr) : ordered_json(c.on_build);
-    j["Labels"] = c.labels.empty() ? ordered_json(nullptr) : ordered_json(c.labels);
-    if (!c.stop_signal.empty()) j["StopSignal"] = c.stop_signal;
-    if (c.shell) j["Shell"] = *c.shell;
-    return j;
-}
 
 ordered_json inspect_json(const store::ImageStore& store, const store::ImageRecord& img,
                           const store::NameIndex& names) {
@@ -128,6 +73,7 @@ ordered_json inspect_json(const store::ImageStore& store, const store::ImageReco
 struct InspectOptions {
     std::vector<std::string> images;
     std::string format;
+    std::string type;  // "", "container" or "image": Docker tries a container first
 };
 
 void run_inspect(const GlobalOptions& global, const InspectOptions& opts) {
@@ -138,7 +84,23 @@ void run_inspect(const GlobalOptions& global, const InspectOptions& opts) {
     std::vector<std::string> errors;
     for (const auto& arg : opts.images) {
         try {
-            auto match = store->lookup(arg, names, images);
+            if (opts.type != "image") {
+                if (auto c = inspect_container(global, arg)) {
+                    out.push_back(std::move(*c));
+                    continue;
+                }
+                if (opts.type == "container")
+                    throw Error(ErrorKind::kNotFound, fmt::format("No such container: {}", arg));
+            }
+            auto match = [&] {
+                if (!opts.type.empty()) return store->lookup(arg, names, images);
+                try {
+                    return store->lookup(arg, names, images);
+                } catch (const Error& e) {  // neither a container nor an image: Docker's words
+                    if (e.kind() != ErrorKind::kNotFound) throw;
+                    throw Error(ErrorKind::kNotFound, fmt::format("No such object: {}", arg));
+                }
+            }();
             out.push_back(inspect_json(*store, match.image, names));
         } catch (const Error& e) {
             if (e.kind() != ErrorKind::kNotFound) throw;
@@ -161,10 +123,13 @@ void run_inspect(const GlobalOptions& global, const InspectOptions& opts) {
 
 void add_inspect_command(CLI::App& app, const GlobalOptions& global) {
     auto opts = std::make_shared<InspectOptions>();
-    CLI::App* cmd = app.add_subcommand("inspect", "Display detailed information on images");
+    CLI::App* cmd =
+        app.add_subcommand("inspect", "Display detailed information on containers and images");
     cmd->add_option("-f,--format", opts->format,
                     "Format with a Go-template subset: {{.Field}}, {{json .Field}}");
-    cmd->add_option("images", opts->images, "IMAGE (name or ID)")->required();
+    cmd->add_option("--type", opts->type, "Only look for a container or an image")
+        ->check(CLI::IsMember({"container", "image"}));
+    cmd->add_option("images", opts->images, "CONTAINER or IMAGE (name or ID)")->required();
     cmd->callback([opts, &global] { run_inspect(global, *opts); });
 }
 

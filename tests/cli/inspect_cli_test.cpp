@@ -36,9 +36,11 @@ TEST_F(CliTest, InspectFormatAndErrors) {
         id_ + " [\"sh\"] [sh]\n");
     auto two = run_ok({"inspect", "--format", "{{.Os}}", "busybox", short_id()});
     EXPECT_EQ(two.out, "linux\nlinux\n");
-    auto missing = run_fail({"inspect", "busybox", "nothere"}, "No such image: nothere");
+    // Neither a container nor an image: Docker's "object".
+    auto missing = run_fail({"inspect", "busybox", "nothere"}, "No such object: nothere");
     EXPECT_EQ(missing.code, 1);
     EXPECT_EQ(nlohmann::json::parse(missing.out).size(), 1u);  // the found one is printed
+    run_fail({"inspect", "--type", "image", "nothere"}, "No such image: nothere");
     run_fail({"inspect", "-f", "{{range .RepoTags}}{{end}}", "busybox"}, "template");
     run_fail({"inspect"}, "images");
 }

@@ -1,0 +1,243 @@
+// `strata inspect CONTAINER` / `strata container inspect`: Docker's container
+// JSON (the fields strata has) from a container record.
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "base/error.hpp"
+#include "cli/container_commands.hpp"
+#include "cli/docker_config_json.hpp"
+#include "cli/image_commands_template.hpp"
+#include "containers/container_paths.hpp"
+#include "store/store_root.hpp"
+
+namespace strata::cli {
+namespace {
+
+using containers::Container;
+using containers::MountSpec;
+using containers::Status;
+using nlohmann::ordered_json;
+
+// Go's zero time, which Docker prints for a time that never happened.
+constexpr const char* kZeroTime = "0001-01-01T00:00:00Z";
+
+ordered_json strings_or_null(const std::vector<std::string>& v) {
+    return v.empty() ? ordered_json(nullptr) : ordered_json(v);
+}
+
+// One -p value: [[IP:]HOST_PORT:]CONTAINER_PORT[/PROTO].
+struct PortBinding {
+    std::string host_ip, host_port, container_port;
+};
+
+PortBinding parse_publish(std::string_view spec) {
+    PortBinding b;
+    std::string proto = "tcp";
+    if (auto slash = spec.rfind('/'); slash != std::string_view::npos) {
+        proto = std::string(spec.substr(slash + 1));
+        spec = spec.substr(0, slash);
+    }
+    std::vector<std::string> parts;
+    // An IPv6 host address comes in brackets: [::1]:8080:80.
+    if (!spec.empty() && spec.front() == '[') {
+        auto close = spec.find(']');
+        if (close != std::string_view::npos) {
+            parts.emplace_back(spec.substr(1, close - 1));
+            spec = spec.substr(std::min(spec.size(), close + 2));
+        }
+    }
+    size_t start = 0;
+    while (true) {
+        auto colon = spec.find(':', start);
+        parts.emplace_back(spec.substr(start, colon - start));
+        if (colon == std::string_view::npos) break;
+        start = colon + 1;
+    }
+    if (parts.size() == 1) {
+        b.container_port = parts[0];
+    } else if (parts.size() == 2) {
+        b.host_port = parts[0];
+        b.container_port = parts[1];
+    } else {
+        b.host_ip = parts[0];
+        b.host_port = parts[1];
+        b.container_port = parts[2];
+    }
+    b.container_port += "/" + proto;
+    return b;
+}
+
+ordered_json port_bindings(const std::vector<std::string>& publish) {
+    ordered_json out = ordered_json::object();
+    for (const auto& p : publish) {
+        auto b = parse_publish(p);
+        out[b.container_port].push_back({{"HostIp", b.host_ip}, {"HostPort", b.host_port}});
+    }
+    return out;
+}
+
+std::string mount_type(MountSpec::Type t) {
+    switch (t) {
+        case MountSpec::Type::kBind:
+            return "bind";
+        case MountSpec::Type::kVolume:
+            return "volume";
+        case MountSpec::Type::kTmpfs:
+            return "tmpfs";
+    }
+    return "bind";
+}
+
+ordered_json mounts_json(const std::filesystem::path& store_root, const Container& c) {
+    ordered_json out = ordered_json::array();
+    for (const auto& m : c.spec.mounts) {
+        ordered_json j;
+        j["Type"] = mount_type(m.type);
+        if (m.type == MountSpec::Type::kVolume) {
+            j["Name"] = m.source;
+            j["Source"] = (containers::volumes_dir(store_root) / m.source / "_data").string();
+        } else {
+            j["Source"] = m.source;
+        }
+        j["Destination"] = m.target;
+        if (m.type == MountSpec::Type::kVolume) j["Driver"] = "local";
+        j["Mode"] = m.read_only ? "ro" : "";
+        j["RW"] = !m.read_only;
+        j["Propagation"] = m.type == MountSpec::Type::kBind ? "rprivate" : "";
+        out.push_back(std::move(j));
+    }
+    return out;
+}
+
+// -v style entries: binds and named volumes ("SRC:DST[:ro]"), as Docker lists
+// HostConfig.Binds.
+ordered_json binds_json(const Container& c) {
+    std::vector<std::string> binds;
+    for (const auto& m : c.spec.mounts) {
+        if (m.type == MountSpec::Type::kTmpfs || m.anonymous) continue;
+        binds.push_back(m.source + ":" + m.target + (m.read_only ? ":ro" : ""));
+    }
+    return strings_or_null(binds);
+}
+
+ordered_json tmpfs_json(const Container& c) {
+    ordered_json out = ordered_json::object();
+    for (const auto& m : c.spec.mounts) {
+        if (m.type != MountSpec::Type::kTmpfs) continue;
+        std::string opts = m.read_only ? "ro" : "rw";
+        if (m.tmpfs_size) opts += fmt::format(",size={}", *m.tmpfs_size);
+        if (m.tmpfs_mode != 01777) opts += fmt::format(",mode={:o}", m.tmpfs_mode);
+        out[m.target] = opts;
+    }
+    return out.empty() ? ordered_json(nullptr) : out;
+}
+
+ordered_json security_opt(const Container& c) {
+    std::vector<std::string> opts;
+    if (c.spec.no_new_privileges) opts.push_back("no-new-privileges");
+    if (c.spec.seccomp == "unconfined")
+        opts.push_back("seccomp=unconfined");
+    else if (!c.spec.seccomp.empty())
+        opts.push_back("seccomp=" + c.spec.seccomp);
+    return strings_or_null(opts);
+}
+
+ordered_json state_json(const Container& c) {
+    const auto& s = c.state;
+    ordered_json j;
+    j["Status"] = std::string(containers::status_name(s.status));
+    j["Running"] = s.status == Status::kRunning;
+    j["Paused"] = false;
+    j["Restarting"] = false;
+    j["OOMKilled"] = s.oom_killed;
+    j["Dead"] = false;
+    j["Pid"] = s.status == Status::kRunning ? s.pid : 0;
+    // An exit nobody saw (the holder died) reads as Docker's after a daemon
+    // crash: 255.
+    j["ExitCode"] = s.status == Status::kExited ? s.exit_code.value_or(255) : 0;
+    j["Error"] = s.error;
+    j["StartedAt"] = s.started_at.empty() ? kZeroTime : s.started_at;
+    j["FinishedAt"] = s.finished_at.empty() ? kZeroTime : s.finished_at;
+    return j;
+}
+
+}  // namespace
+
+std::string container_command(const Container& c) {
+    // As Docker's container list: an argument with a space in single quotes.
+    std::string out;
+    for (size_t i = 0; i < c.spec.argv.size(); ++i) {
+        const auto& a = c.spec.argv[i];
+        if (i > 0) out += ' ';
+        out += i > 0 && a.find(' ') != std::string::npos ? "'" + a + "'" : a;
+    }
+    return out;
+}
+
+ordered_json container_inspect_json(const Container& c) {
+    const auto store_root = c.dir.parent_path().parent_path();
+    const auto& s = c.spec;
+    ordered_json j;
+    j["Id"] = c.id;
+    j["Created"] = c.created;
+    j["Path"] = s.argv.empty() ? "" : s.argv.front();
+    j["Args"] = s.argv.size() > 1
+                    ? ordered_json(std::vector<std::string>(s.argv.begin() + 1, s.argv.end()))
+                    : ordered_json::array();
+    j["State"] = state_json(c);
+    j["Image"] = s.image_id;
+    j["LogPath"] = c.log_file().string();
+    j["Name"] = "/" + c.name;
+    j["RestartCount"] = 0;
+    j["Driver"] = "overlay";
+    j["Platform"] = "linux";
+
+    ordered_json host;
+    host["Binds"] = binds_json(c);
+    host["LogConfig"] = {{"Type", "json-file"}, {"Config", ordered_json::object()}};
+    host["NetworkMode"] = s.network;
+    host["PortBindings"] = port_bindings(s.publish);
+    host["RestartPolicy"] = {{"Name", "no"}, {"MaximumRetryCount", 0}};
+    host["AutoRemove"] = s.auto_remove;
+    host["CapAdd"] = strings_or_null(s.cap_add);
+    host["CapDrop"] = strings_or_null(s.cap_drop);
+    host["Privileged"] = s.privileged;
+    host["ReadonlyRootfs"] = s.read_only;
+    host["SecurityOpt"] = security_opt(c);
+    host["Tmpfs"] = tmpfs_json(c);
+    host["Memory"] = s.memory_bytes.value_or(0);
+    host["NanoCpus"] = s.cpus ? static_cast<int64_t>(std::llround(*s.cpus * 1e9)) : 0;
+    host["PidsLimit"] = s.pids_limit ? ordered_json(*s.pids_limit) : ordered_json(nullptr);
+    j["HostConfig"] = std::move(host);
+
+    j["GraphDriver"] = {
+        {"Data", {{"UpperDir", c.upper().string()}, {"WorkDir", c.work().string()}}},
+        {"Name", "overlay"}};
+    j["Mounts"] = mounts_json(store_root, c);
+
+    ordered_json config = docker_config(s.config);
+    config["Hostname"] = s.hostname;
+    config["AttachStdin"] = s.interactive;
+    config["AttachStdout"] = true;
+    config["AttachStderr"] = true;
+    config["Tty"] = s.tty;
+    config["OpenStdin"] = s.interactive;
+    config["StdinOnce"] = s.interactive;
+    config["Image"] = s.image_name;
+    if (s.stop_timeout) config["StopTimeout"] = *s.stop_timeout;
+    j["Config"] = std::move(config);
+    j["NetworkSettings"] = {{"Ports", port_bindings(s.publish)}};
+    return j;
+}
+
+std::optional<ordered_json> inspect_container(const GlobalOptions& global,
+                                              std::string_view id_or_name) {
+    containers::ContainerStore store(store::resolve_store_root(global.root));
+    auto c = store.find(id_or_name);
+    if (!c) return std::nullopt;
+    store.refresh(*c);
+    return container_inspect_json(*c);
+}
+
+}  // namespace strata::cli

@@ -1,0 +1,528 @@
+// `strata ps`, `strata rm`, `strata container prune` and the `strata
+// container ls|rm|inspect|prune` forms, as Docker has them.
+#include <fmt/format.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <regex>
+#include <thread>
+
+#include "base/error.hpp"
+#include "cli/container_commands.hpp"
+#include "cli/image_commands_common.hpp"
+#include "cli/image_commands_template.hpp"
+#include "containers/container_record.hpp"
+#include "containers/volume_store.hpp"
+#include "store/store_root.hpp"
+
+namespace strata::cli {
+namespace {
+
+using containers::Container;
+using containers::ContainerStore;
+using containers::Status;
+using nlohmann::ordered_json;
+namespace fs = std::filesystem;
+
+ContainerStore open_containers(const GlobalOptions& global) {
+    return ContainerStore(store::resolve_store_root(global.root));
+}
+
+// Go's strconv.Quote for the text ps prints: quotes, backslashes and control
+// characters escaped; other characters (UTF-8 included) kept.
+std::string go_quote(std::string_view s) {
+    std::string out = "\"";
+    for (unsigned char ch : s) {
+        switch (ch) {
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\a':
+                out += "\\a";
+                break;
+            case '\b':
+                out += "\\b";
+                break;
+            case '\f':
+                out += "\\f";
+                break;
+            case '\v':
+                out += "\\v";
+                break;
+            default:
+                if (ch < 0x20 || ch == 0x7f)
+                    out += fmt::format("\\x{:02x}", ch);
+                else
+                    out += static_cast<char>(ch);
+        }
+    }
+    return out + "\"";
+}
+
+// ---- ps -----------------------------------------------------------------
+
+struct PsOptions {
+    bool all = false;
+    bool quiet = false;
+    bool no_trunc = false;
+    std::string format;
+    std::vector<std::string> filters;
+};
+
+// -f KEY=VALUE, grouped by key: values of one key are alternatives, keys
+// must all match (Docker's filters.Args).
+struct PsFilter {
+    std::map<std::string, std::vector<std::string>> by_key;
+
+    static PsFilter parse(const std::vector<std::string>& args) {
+        PsFilter f;
+        for (const auto& a : args) {
+            auto eq = a.find('=');
+            if (eq == std::string::npos)
+                throw Error(ErrorKind::kUsage,
+                            fmt::format("bad format of filter (expected name=value)"));
+            std::string key = a.substr(0, eq), value = a.substr(eq + 1);
+            if (key != "status" && key != "name" && key != "id" && key != "exited" &&
+                key != "label" && key != "ancestor")
+                throw Error(ErrorKind::kUsage, fmt::format("invalid filter '{}'", key));
+            if (key == "status" && value != "created" && value != "running" && value != "exited" &&
+                value != "paused" && value != "restarting" && value != "removing" &&
+                value != "dead")
+                throw Error(ErrorKind::kUsage, fmt::format("invalid filter 'status={}'", value));
+            f.by_key[key].push_back(value);
+        }
+        return f;
+    }
+
+    bool has(const std::string& key) const { return by_key.count(key) != 0; }
+
+    bool match(const Container& c) const {
+        for (const auto& [key, values] : by_key) {
+            bool any = false;
+            for (const auto& v : values)
+                any = any || match_one(key, v, c);
+            if (!any) return false;
+        }
+        return true;
+    }
+
+  private:
+    // name and id are regular expressions searched in the value, as Docker's.
+    static bool search(const std::string& pattern, const std::string& text) {
+        try {
+            return std::regex_search(text, std::regex(pattern, std::regex::extended));
+        } catch (const std::regex_error&) {
+            return text.find(pattern) != std::string::npos;
+        }
+    }
+
+    static bool match_one(const std::string& key, const std::string& v, const Container& c) {
+        if (key == "status") return v == containers::status_name(c.state.status);
+        if (key == "name") return search(v, "/" + c.name) || search(v, c.name);
+        if (key == "id") return search(v, c.id);
+        if (key == "ancestor")
+            return v == c.spec.image_name || v == c.spec.image_id ||
+                   (v.size() >= 4 && c.spec.image_id.substr(7).starts_with(v));
+        if (key == "exited")
+            return c.state.status == Status::kExited && c.state.exit_code &&
+                   std::to_string(*c.state.exit_code) == v;
+        if (key == "label") {
+            auto eq = v.find('=');
+            auto it = c.spec.config.labels.find(v.substr(0, eq));
+            if (it == c.spec.config.labels.end()) return false;
+            return eq == std::string::npos || it->second == v.substr(eq + 1);
+        }
+        return false;
+    }
+};
+
+std::string ports_text(const Container& c) {
+    if (c.state.status != Status::kRunning) return "";
+    std::vector<std::string> parts;
+    std::set<std::string> published;
+    for (const auto& p : c.spec.publish) {
+        // [[IP:]HOST:]CTR[/proto]
+        std::string spec = p, proto = "tcp";
+        if (auto slash = spec.rfind('/'); slash != std::string::npos) {
+            proto = spec.substr(slash + 1);
+            spec.resize(slash);
+        }
+        auto last = spec.rfind(':');
+        std::string ctr = last == std::string::npos ? spec : spec.substr(last + 1);
+        published.insert(ctr + "/" + proto);
+        if (last == std::string::npos) {
+            parts.push_back(ctr + "/" + proto);
+            continue;
+        }
+        std::string host = spec.substr(0, last);
+        auto colon = host.rfind(':');
+        std::string ip = colon == std::string::npos ? "0.0.0.0" : host.substr(0, colon);
+        std::string port = colon == std::string::npos ? host : host.substr(colon + 1);
+        parts.push_back(fmt::format("{}:{}->{}/{}", ip, port, ctr, proto));
+    }
+    for (const auto& e : c.spec.config.exposed_ports)
+        if (!published.count(e)) parts.push_back(e);
+    std::string out;
+    for (const auto& p : parts)
+        out += (out.empty() ? "" : ", ") + p;
+    return out;
+}
+
+std::string image_text(const Container& c) {
+    if (!c.spec.image_name.empty()) return c.spec.image_name;
+    return c.spec.image_id.substr(c.spec.image_id.find(':') + 1, 12);
+}
+
+// The fields of `docker ps --format`, as strings (what its templates see).
+ordered_json ps_fields(const Container& c, bool trunc, std::chrono::system_clock::time_point now) {
+    std::string command = container_command(c);
+    if (trunc) command = ellipsis(command, 20);
+    std::string labels;
+    for (const auto& [k, v] : c.spec.config.labels)
+        labels += (labels.empty() ? "" : ",") + k + "=" + v;
+    std::string mounts;
+    int local_volumes = 0;
+    for (const auto& m : c.spec.mounts) {
+        if (m.type != containers::MountSpec::Type::kVolume) continue;
+        ++local_volumes;
+        mounts += (mounts.empty() ? "" : ",") + (trunc ? ellipsis(m.source, 15) : m.source);
+    }
+    ordered_json j;
+    j["Command"] = go_quote(command);
+    j["CreatedAt"] = created_at(c.created);
+    j["ID"] = trunc ? c.short_id() : c.id;
+    j["Image"] = image_text(c);
+    j["Labels"] = labels;
+    j["LocalVolumes"] = std::to_string(local_volumes);
+    j["Mounts"] = mounts;
+    j["Names"] = c.name;
+    j["Networks"] = c.spec.network;
+    j["Ports"] = ports_text(c);
+    j["RunningFor"] = created_since(c.created);
+    j["Size"] = "0B";
+    j["State"] = std::string(containers::status_name(c.state.status));
+    j["Status"] = containers::status_text(c.state, now);
+    return j;
+}
+
+// docker/cli's header names for the table form of --format.
+const std::map<std::string, std::string>& ps_headers() {
+    static const std::map<std::string, std::string> h = {
+        {"Command", "COMMAND"}, {"CreatedAt", "CREATED AT"}, {"ID", "CONTAINER ID"},
+        {"Image", "IMAGE"},     {"Labels", "LABELS"},        {"LocalVolumes", "LOCAL VOLUMES"},
+        {"Mounts", "MOUNTS"},   {"Names", "NAMES"},          {"Networks", "NETWORKS"},
+        {"Ports", "PORTS"},     {"RunningFor", "CREATED"},   {"Size", "SIZE"},
+        {"State", "STATE"},     {"Status", "STATUS"}};
+    return h;
+}
+
+// docker/cli turns the two-character sequences \t and \n of a format into
+// the characters (users pass them in single quotes).
+std::string unescape_format(std::string_view f) {
+    std::string out;
+    for (size_t i = 0; i < f.size(); ++i) {
+        if (f[i] == '\\' && i + 1 < f.size() && (f[i + 1] == 't' || f[i + 1] == 'n')) {
+            out += f[i + 1] == 't' ? '\t' : '\n';
+            ++i;
+        } else {
+            out += f[i];
+        }
+    }
+    return out;
+}
+
+std::vector<std::string> split_tabs(const std::string& line) {
+    std::vector<std::string> cells;
+    size_t start = 0;
+    for (;;) {
+        auto tab = line.find('\t', start);
+        cells.push_back(line.substr(start, tab - start));
+        if (tab == std::string::npos) break;
+        start = tab + 1;
+    }
+    return cells;
+}
+
+void run_ps(const GlobalOptions& global, const PsOptions& opts) {
+    auto filter = PsFilter::parse(opts.filters);
+    auto store = open_containers(global);
+    const auto now = std::chrono::system_clock::now();
+    // A status filter looks at every container, as Docker's does.
+    const bool all = opts.all || filter.has("status") || filter.has("exited");
+    std::vector<Container> shown;
+    for (auto& c : store.list()) {
+        store.refresh(c);
+        if (!all && c.state.status != Status::kRunning) continue;
+        if (!filter.match(c)) continue;
+        shown.push_back(std::move(c));
+    }
+    const bool trunc = !opts.no_trunc;
+    if (opts.quiet) {
+        for (const auto& c : shown)
+            fmt::print("{}\n", trunc ? c.short_id() : c.id);
+        return;
+    }
+    if (opts.format == "json") {
+        for (const auto& c : shown)
+            fmt::print("{}\n", ps_fields(c, trunc, now).dump());
+        return;
+    }
+    if (!opts.format.empty() && opts.format != "table") {
+        std::string tmpl = unescape_format(opts.format);
+        const bool table = tmpl.starts_with("table ") || tmpl == "table";
+        if (!table) {
+            for (const auto& c : shown)
+                fmt::print("{}\n", render_template(tmpl, ps_fields(c, trunc, now)));
+            return;
+        }
+        tmpl = tmpl.substr(std::min<size_t>(tmpl.size(), 6));
+        ordered_json header;
+        for (const auto& [field, name] : ps_headers())
+            header[field] = name;
+        Table out(split_tabs(render_template(tmpl, header)));
+        for (const auto& c : shown)
+            out.add(split_tabs(render_template(tmpl, ps_fields(c, trunc, now))));
+        fmt::print("{}", out.render());
+        return;
+    }
+    Table out({"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"});
+    for (const auto& c : shown) {
+        auto f = ps_fields(c, trunc, now);
+        out.add({f["ID"], f["Image"], f["Command"], f["RunningFor"], f["Status"], f["Ports"],
+                 f["Names"]});
+    }
+    fmt::print("{}", out.render());
+}
+
+// ---- rm -----------------------------------------------------------------
+
+struct RmOptions {
+    std::vector<std::string> containers;
+    bool force = false;
+    bool volumes = false;
+};
+
+// SIGKILL to the container's init (only if it is still the process we
+// started), then wait until it is gone.
+void kill_and_wait(const Container& c) {
+    const auto& s = c.state;
+    if (!containers::process_alive(s.pid, s.pid_start)) return;
+    if (::kill(s.pid, SIGKILL) != 0 && errno != ESRCH)
+        throw system_error("kill", fmt::format("pid {} of container {}", s.pid, c.short_id()));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (containers::process_alive(s.pid, s.pid_start)) {
+        if (std::chrono::steady_clock::now() > deadline)
+            throw Error(ErrorKind::kSystem,
+                        fmt::format("container {}: its init (pid {}) did not die 30 s after "
+                                    "SIGKILL; is it stuck in the kernel (state D)?",
+                                    c.short_id(), s.pid));
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+}
+
+void remove_one(ContainerStore& store, const std::string& arg, const RmOptions& opts) {
+    Container c = store.get(arg);
+    store.refresh(c);
+    if (opts.force && c.state.status == Status::kRunning) kill_and_wait(c);
+    {
+        auto lock = store.lock(c);
+        store.reload_state(c);
+        if (c.state.status == Status::kRunning &&
+            containers::process_alive(c.state.pid, c.state.pid_start)) {
+            if (!opts.force) containers::check_removable(c);
+            // Started again between our kill and the lock: once more.
+            kill_and_wait(c);
+        }
+        store.remove(c);
+    }
+    // After the record is gone, so that `c` no longer counts as a user; a
+    // volume another container shares (--volumes-from) stays.
+    if (opts.volumes) containers::remove_anonymous_volumes(store.store_root(), c);
+}
+
+void run_rm(const GlobalOptions& global, const RmOptions& opts) {
+    auto store = open_containers(global);
+    bool failed = false;
+    for (const auto& arg : opts.containers) {
+        try {
+            remove_one(store, arg, opts);
+            fmt::print("{}\n", arg);
+            std::fflush(stdout);
+        } catch (const Error& e) {
+            if (e.kind() == ErrorKind::kInternal) throw;
+            print_error(e.what());
+            failed = true;
+        }
+    }
+    if (failed) throw ExitCode{1};
+}
+
+// ---- prune --------------------------------------------------------------
+
+struct PruneOptions {
+    bool force = false;
+};
+
+uint64_t tree_size(const fs::path& dir) {
+    uint64_t total = 0;
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(
+             dir, fs::directory_options::skip_permission_denied, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        std::error_code e2;
+        if (it->is_regular_file(e2) && !it->is_symlink(e2)) total += it->file_size(e2);
+    }
+    return total;
+}
+
+void run_prune(const GlobalOptions& global, const PruneOptions& opts) {
+    if (!opts.force) {
+        fmt::print(
+            "WARNING! This will remove all stopped containers.\n"
+            "Are you sure you want to continue? [y/N] ");
+        std::fflush(stdout);
+        std::string answer;
+        std::getline(std::cin, answer);
+        if (answer != "y" && answer != "Y" && answer != "yes" && answer != "Yes") return;
+    }
+    auto store = open_containers(global);
+    std::vector<std::string> deleted;
+    uint64_t reclaimed = 0;
+    for (auto& c : store.list()) {
+        store.refresh(c);
+        if (c.state.status == Status::kRunning) continue;
+        try {
+            auto lock = store.lock(c);
+            store.reload_state(c);
+            if (c.state.status == Status::kRunning) continue;  // started meanwhile
+            uint64_t size = tree_size(c.upper());
+            store.remove(c);
+            reclaimed += size;
+            deleted.push_back(c.id);
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::kNotFound) throw;  // removed meanwhile
+        }
+    }
+    if (!deleted.empty()) {
+        fmt::print("Deleted Containers:\n");
+        for (const auto& id : deleted)
+            fmt::print("{}\n", id);
+        fmt::print("\n");
+    }
+    fmt::print("Total reclaimed space: {}\n", human_size(reclaimed));
+}
+
+// ---- container inspect --------------------------------------------------
+
+struct InspectOptions {
+    std::vector<std::string> containers;
+    std::string format;
+};
+
+void run_container_inspect(const GlobalOptions& global, const InspectOptions& opts) {
+    auto store = open_containers(global);
+    ordered_json out = ordered_json::array();
+    std::vector<std::string> errors;
+    for (const auto& arg : opts.containers) {
+        auto c = store.find(arg);
+        if (!c) {
+            errors.push_back(fmt::format("No such container: {}", arg));
+            continue;
+        }
+        store.refresh(*c);
+        out.push_back(container_inspect_json(*c));
+    }
+    if (opts.format.empty()) {
+        fmt::print("{}\n", out.dump(4, ' ', false, ordered_json::error_handler_t::replace));
+    } else {
+        for (const auto& item : out)
+            fmt::print("{}\n", render_template(unescape_format(opts.format), item));
+    }
+    std::fflush(stdout);
+    for (const auto& e : errors)
+        print_error(e);
+    if (!errors.empty()) throw ExitCode{1};
+}
+
+// ---- registration -------------------------------------------------------
+
+void add_ps(CLI::App* cmd, const GlobalOptions& global) {
+    auto opts = std::make_shared<PsOptions>();
+    cmd->add_flag("-a,--all", opts->all, "Show all containers (default shows just running)");
+    cmd->add_flag("-q,--quiet", opts->quiet, "Only display container IDs");
+    cmd->add_flag("--no-trunc", opts->no_trunc, "Don't truncate output");
+    cmd->add_option("--format", opts->format,
+                    "table, json, or a Go-template subset: '{{.ID}}\\t{{.Names}}', "
+                    "'table {{.ID}}\\t{{.Status}}'");
+    cmd->add_option("-f,--filter", opts->filters,
+                    "Filter output: status=created|running|exited, name=, id=, exited=CODE, "
+                    "label=KEY[=VALUE], ancestor=IMAGE");
+    cmd->callback([opts, &global] { run_ps(global, *opts); });
+}
+
+void add_rm(CLI::App* cmd, const GlobalOptions& global) {
+    auto opts = std::make_shared<RmOptions>();
+    cmd->add_flag("-f,--force", opts->force, "Force the removal of a running container (SIGKILL)");
+    cmd->add_flag("-v,--volumes", opts->volumes,
+                  "Remove anonymous volumes associated with the container");
+    cmd->add_option("containers", opts->containers, "CONTAINER (name, ID or ID prefix)")
+        ->required();
+    cmd->callback([opts, &global] { run_rm(global, *opts); });
+}
+
+void add_prune(CLI::App* cmd, const GlobalOptions& global) {
+    auto opts = std::make_shared<PruneOptions>();
+    cmd->add_flag("-f,--force", opts->force, "Do not prompt for confirmation");
+    cmd->callback([opts, &global] { run_prune(global, *opts); });
+}
+
+void add_container_inspect(CLI::App* cmd, const GlobalOptions& global) {
+    auto opts = std::make_shared<InspectOptions>();
+    cmd->add_option("-f,--format", opts->format,
+                    "Format with a Go-template subset: {{.State.Status}}, {{json .Config}}");
+    cmd->add_option("containers", opts->containers, "CONTAINER (name, ID or ID prefix)")
+        ->required();
+    cmd->callback([opts, &global] { run_container_inspect(global, *opts); });
+}
+
+}  // namespace
+
+CLI::App& container_command_group(CLI::App& app) {
+    for (CLI::App* sub :
+         app.get_subcommands([](CLI::App* a) { return a->get_name() == "container"; }))
+        return *sub;
+    CLI::App* group = app.add_subcommand("container", "Manage containers");
+    group->require_subcommand(1);
+    return *group;
+}
+
+void add_container_list_commands(CLI::App& app, const GlobalOptions& global) {
+    add_ps(app.add_subcommand("ps", "List containers"), global);
+    add_rm(app.add_subcommand("rm", "Remove one or more containers"), global);
+
+    CLI::App& group = container_command_group(app);
+    add_ps(group.add_subcommand("ls", "List containers")->alias("list")->alias("ps"), global);
+    add_rm(group.add_subcommand("rm", "Remove one or more containers")->alias("remove"), global);
+    add_prune(group.add_subcommand("prune", "Remove all stopped containers"), global);
+    add_container_inspect(
+        group.add_subcommand("inspect", "Display detailed information on one or more containers"),
+        global);
+}
+
+}  // namespace strata::cli
