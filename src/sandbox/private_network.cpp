@@ -393,14 +393,11 @@ PrivateNetwork PrivateNetwork::start(const fs::path& state_dir,
         netns_arg,
         "--netns-only",
         "--no-netns-quit",
-        // No port forwarding in either direction. -T/-U default to "auto",
+        // No port forwarding towards the host. -T/-U default to "auto",
         // which binds the host's listening ports on the namespace's loopback
         // and forwards them to the host: a step would reach the host's
-        // 127.0.0.1 services at 127.0.0.1. -t/-u would expose the namespace.
-        "-t",
-        "none",
-        "-u",
-        "none",
+        // 127.0.0.1 services at 127.0.0.1. (-t/-u, which expose the
+        // namespace's ports on the host, follow.)
         "-T",
         "none",
         "-U",
@@ -412,6 +409,16 @@ PrivateNetwork PrivateNetwork::start(const fs::path& state_dir,
         "--pid",
         ready_arg,
     };
+    // -t/-u: the published ports (`run -p`). A protocol without any is
+    // "none" explicitly: pasta's default for it is "auto", every port the
+    // namespace listens on.
+    for (const char* proto : {"-t", "-u"}) {
+        bool any = false;
+        for (size_t i = 0; i + 1 < options.port_forwards.size(); i += 2)
+            if (options.port_forwards[i] == proto) any = true;
+        if (!any) args.insert(args.end(), {proto, "none"});
+    }
+    args.insert(args.end(), options.port_forwards.begin(), options.port_forwards.end());
     if (::geteuid() == 0) {
         // As root pasta would switch to "nobody": an euid change clears
         // PR_SET_PDEATHSIG. Stay root; pasta still confines itself: all

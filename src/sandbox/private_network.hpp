@@ -30,6 +30,7 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "base/unique_fd.hpp"
 
@@ -42,6 +43,11 @@ struct PrivateNetworkOptions {
     std::filesystem::path host_resolv_conf = "/etc/resolv.conf";
     // How long pasta may take to configure the namespace.
     std::chrono::milliseconds ready_timeout{10'000};
+    // Published ports (`strata run -p`), in pasta's own options as Podman
+    // passes them: "-t" or "-u", then "[ADDRESS/]PORT[-END]:PORT[-END]" (host
+    // ports : namespace ports). Empty: nothing of the namespace is reachable
+    // from outside.
+    std::vector<std::string> port_forwards;
 };
 
 class PrivateNetwork {
