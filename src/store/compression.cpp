@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "store/gzip_decoder.hpp"
 #include "store/gzip_encoder.hpp"
 #include "store/zstd_encoder.hpp"
 
@@ -116,41 +117,93 @@ void Compressor::finish() {
 
 // --- Decompressor -----------------------------------------------------------
 
+namespace {
+
+// Enough of the stream's start to tell gzip and zstd from a plain tar.
+constexpr size_t kMagicBytes = 4;
+constexpr size_t kReadChunk = 1 << 20;
+// igzip and zlib both run fastest writing a few hundred KiB at a time.
+constexpr size_t kInflateChunk = 256 << 10;
+
+ChunkReader fd_reader(int fd, const std::string& what) {
+    auto buf = std::make_shared<std::vector<char>>(kReadChunk);
+    return [fd, what, buf]() -> std::string_view {
+        for (;;) {
+            ssize_t r = ::read(fd, buf->data(), buf->size());
+            if (r < 0 && errno == EINTR) continue;
+            if (r < 0) throw system_error("read", what);
+            return {buf->data(), static_cast<size_t>(r)};
+        }
+    };
+}
+
+}  // namespace
+
 struct Decompressor::Impl {
-    int fd;
+    ChunkReader source;
     ByteSink tee;
     std::string what;
+    Compression kind = Compression::kNone;
+    std::string head_copy;      // the first bytes when they came in pieces
+    std::string_view head;      // the first chunk, not yet handed out
+    bool source_eof = false;
+    // gzip
+    std::unique_ptr<GzipDecoder> gzip;
+    std::vector<char> out;
+    std::string_view in;  // compressed bytes not yet inflated
+    // zstd, through libarchive
     struct archive* a = nullptr;
-    std::vector<char> buf = std::vector<char>(1 << 20);
     std::exception_ptr io_error;
     bool eof = false;
-    uint64_t raw_bytes = 0;
     std::string_view pending;  // rest of the last block for read()
 
     ~Impl() {
         if (a) archive_read_free(a);
     }
 
+    // The next chunk from the source, tee'd; empty at the end.
+    std::string_view pull() {
+        if (source_eof) return {};
+        std::string_view c = source();
+        if (c.empty()) {
+            source_eof = true;
+            return {};
+        }
+        if (tee) tee(c.data(), c.size());
+        return c;
+    }
+
+    // The next raw chunk: the head first.
+    std::string_view raw() {
+        if (!head.empty()) {
+            std::string_view h = head;
+            head = {};
+            return h;
+        }
+        return pull();
+    }
+
+    void read_head() {
+        head = pull();
+        if (head.size() >= kMagicBytes || head.empty()) return;
+        head_copy.assign(head);
+        while (head_copy.size() < kMagicBytes) {
+            std::string_view c = pull();
+            if (c.empty()) break;
+            head_copy.append(c);
+        }
+        head = head_copy;
+    }
+
     static la_ssize_t on_read(struct archive*, void* ctx, const void** out) {
         auto* self = static_cast<Impl*>(ctx);
-        for (;;) {
-            ssize_t r = ::read(self->fd, self->buf.data(), self->buf.size());
-            if (r < 0 && errno == EINTR) continue;
-            if (r < 0) {
-                self->io_error = std::make_exception_ptr(system_error("read", self->what));
-                return -1;
-            }
-            self->raw_bytes += static_cast<uint64_t>(r);
-            if (r > 0 && self->tee) {
-                try {
-                    self->tee(self->buf.data(), static_cast<size_t>(r));
-                } catch (...) {
-                    self->io_error = std::current_exception();
-                    return -1;
-                }
-            }
-            *out = self->buf.data();
-            return r;
+        try {
+            std::string_view c = self->raw();
+            *out = c.data();
+            return static_cast<la_ssize_t>(c.size());
+        } catch (...) {
+            self->io_error = std::current_exception();
+            return -1;
         }
     }
 
@@ -160,26 +213,64 @@ struct Decompressor::Impl {
         throw Error(ErrorKind::kCorrupt,
                     what + ": cannot decompress: " + (msg ? msg : "unknown error"));
     }
+
+    void open_zstd() {
+        a = archive_read_new();
+        if (!a) throw Error(ErrorKind::kInternal, "archive_read_new failed");
+        archive_read_support_filter_zstd(a);
+        archive_read_support_format_raw(a);
+        int r = archive_read_open(a, this, nullptr, &Impl::on_read, nullptr);
+        struct archive_entry* e = nullptr;
+        if (r == ARCHIVE_OK) r = archive_read_next_header(a, &e);
+        if (r != ARCHIVE_OK) fail();
+    }
+
+    std::string_view next_gzip() {
+        for (;;) {
+            if (in.empty()) {
+                in = raw();
+                if (in.empty()) {
+                    gzip->finish();
+                    return {};
+                }
+            }
+            const size_t n = gzip->inflate(in, out.data(), out.size());
+            if (n > 0) return {out.data(), n};
+        }
+    }
+
+    std::string_view next_zstd() {
+        while (!eof) {
+            const void* buf = nullptr;
+            size_t size = 0;
+            la_int64_t offset = 0;
+            int r = archive_read_data_block(a, &buf, &size, &offset);
+            if (r == ARCHIVE_EOF) {
+                eof = true;
+                break;
+            }
+            if (r != ARCHIVE_OK) fail();
+            if (size > 0) return {static_cast<const char*>(buf), size};
+        }
+        return {};
+    }
 };
 
 Decompressor::Decompressor(int fd, ByteSink tee, std::string what)
+    : Decompressor(fd_reader(fd, what), std::move(tee), what) {}
+
+Decompressor::Decompressor(ChunkReader source, ByteSink tee, std::string what)
     : impl_(std::make_unique<Impl>()) {
-    impl_->fd = fd;
+    impl_->source = std::move(source);
     impl_->tee = std::move(tee);
     impl_->what = std::move(what);
-    auto& a = impl_->a;
-    a = archive_read_new();
-    if (!a) throw Error(ErrorKind::kInternal, "archive_read_new failed");
-    archive_read_support_filter_gzip(a);
-    archive_read_support_filter_zstd(a);
-    archive_read_support_format_raw(a);
-    int r = archive_read_open(a, impl_.get(), nullptr, &Impl::on_read, nullptr);
-    struct archive_entry* e = nullptr;
-    if (r == ARCHIVE_OK) r = archive_read_next_header(a, &e);
-    if (r == ARCHIVE_EOF || (r != ARCHIVE_OK && impl_->raw_bytes == 0 && !impl_->io_error)) {
-        impl_->eof = true;  // empty input: libarchive's raw format does not bid on it
-    } else if (r != ARCHIVE_OK) {
-        impl_->fail();
+    impl_->read_head();
+    impl_->kind = detect_compression(impl_->head.data(), impl_->head.size());
+    if (impl_->kind == Compression::kGzip) {
+        impl_->gzip = std::make_unique<GzipDecoder>(impl_->what);
+        impl_->out.resize(kInflateChunk);
+    } else if (impl_->kind == Compression::kZstd) {
+        impl_->open_zstd();
     }
 }
 
@@ -191,19 +282,15 @@ std::string_view Decompressor::next() {
         impl_->pending = {};
         return p;
     }
-    while (!impl_->eof) {
-        const void* buf = nullptr;
-        size_t size = 0;
-        la_int64_t offset = 0;
-        int r = archive_read_data_block(impl_->a, &buf, &size, &offset);
-        if (r == ARCHIVE_EOF) {
-            impl_->eof = true;
+    switch (impl_->kind) {
+        case Compression::kGzip:
+            return impl_->next_gzip();
+        case Compression::kZstd:
+            return impl_->next_zstd();
+        case Compression::kNone:
             break;
-        }
-        if (r != ARCHIVE_OK) impl_->fail();
-        if (size > 0) return {static_cast<const char*>(buf), size};
     }
-    return {};
+    return impl_->raw();
 }
 
 size_t Decompressor::read(void* out, size_t n) {
@@ -220,14 +307,7 @@ void Decompressor::drain() {
 }
 
 Compression Decompressor::detected() const {
-    switch (archive_filter_code(impl_->a, 0)) {
-        case ARCHIVE_FILTER_GZIP:
-            return Compression::kGzip;
-        case ARCHIVE_FILTER_ZSTD:
-            return Compression::kZstd;
-        default:
-            return Compression::kNone;
-    }
+    return impl_->kind;
 }
 
 }  // namespace strata::store

@@ -1,6 +1,7 @@
 // Layer compression: names, media types, and streaming (de)compressors:
 // gzip through zlib (gzip_encoder.hpp), zstd through libzstd
-// (zstd_encoder.hpp), reading through libarchive's filters.
+// (zstd_encoder.hpp); reading gzip through GzipDecoder (gzip_decoder.hpp),
+// zstd through libarchive's filter.
 #pragma once
 
 #include <cstddef>
@@ -52,13 +53,20 @@ class Compressor {
     std::unique_ptr<Impl> impl_;
 };
 
-// Reads a possibly compressed stream (gzip, zstd, xz, bzip2 or none, detected
-// from its magic bytes) from `fd` and returns the decompressed bytes.
-// Corrupt or truncated compressed data throws Error(kCorrupt).
-// `tee`, when set, receives every raw (still compressed) byte read from fd.
+// Where a stream's bytes come from, in order: the next chunk, valid until the
+// next call; empty at the end. Errors are thrown.
+using ChunkReader = std::function<std::string_view()>;
+
+// Reads a possibly compressed stream (gzip, zstd or none, detected from its
+// magic bytes) from `fd` (or a ChunkReader) and returns the decompressed
+// bytes: gzip through GzipDecoder (ISA-L or zlib, gzip_decoder.hpp), zstd
+// through libarchive's filter. Corrupt or truncated compressed data throws
+// Error(kCorrupt). `tee`, when set, receives every raw (still compressed) byte
+// read, once, in order.
 class Decompressor {
   public:
     explicit Decompressor(int fd, ByteSink tee = nullptr, std::string what = "layer");
+    explicit Decompressor(ChunkReader source, ByteSink tee = nullptr, std::string what = "layer");
     ~Decompressor();
     Decompressor(const Decompressor&) = delete;
     Decompressor& operator=(const Decompressor&) = delete;

@@ -36,13 +36,10 @@ void check_not_through_symlink(const std::vector<std::string>& components,
     }
 }
 
-}  // namespace
-
-LayerScan scan_layer(int fd, std::string_view what) {
+LayerScan scan_tar(TarInput& in, std::string_view what) {
     ScopedUtf8Locale utf8;
     LayerScan scan;
     std::set<std::string> symlinks;
-    TarInput in(fd, std::string(what));
     while (struct archive_entry* e = in.next()) {
         ++scan.entries;
         std::string name = in.entry_name();
@@ -87,6 +84,18 @@ LayerScan scan_layer(int fd, std::string_view what) {
     }
     scan.diff_id = in.finish();
     return scan;
+}
+
+}  // namespace
+
+LayerScan scan_layer(int fd, std::string_view what) {
+    TarInput in(fd, std::string(what));
+    return scan_tar(in, what);
+}
+
+LayerScan scan_layer(ChunkReader reader, std::string_view what) {
+    TarInput in(std::move(reader), std::string(what));
+    return scan_tar(in, what);
 }
 
 LayerScan scan_layer_blob(const ContentStore& blobs, const Digest& digest, std::string_view what) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "store/compression.hpp"
 #include "store/content_store.hpp"
 #include "store/digest.hpp"
 
@@ -23,6 +24,8 @@ struct LayerScan {
 
 // Error(kCorrupt) naming `what` and the entry for any problem.
 LayerScan scan_layer(int fd, std::string_view what);
+// The same over a stream in flight (pull scans a layer while it downloads).
+LayerScan scan_layer(ChunkReader reader, std::string_view what);
 LayerScan scan_layer_blob(const ContentStore& blobs, const Digest& digest, std::string_view what);
 
 }  // namespace strata::store

@@ -21,6 +21,10 @@ struct TarInput::Impl {
 
     Impl(int fd, std::string w, ByteSink raw_tee, ByteSink tee)
         : what(std::move(w)), tar_tee(std::move(tee)), source(fd, std::move(raw_tee), what) {}
+    Impl(ChunkReader reader, std::string w, ByteSink raw_tee, ByteSink tee)
+        : what(std::move(w)),
+          tar_tee(std::move(tee)),
+          source(std::move(reader), std::move(raw_tee), what) {}
     ~Impl() {
         if (a) archive_read_free(a);
     }
@@ -58,6 +62,16 @@ struct TarInput::Impl {
 
 TarInput::TarInput(int fd, std::string what, ByteSink raw_tee, ByteSink tar_tee)
     : impl_(std::make_unique<Impl>(fd, std::move(what), std::move(raw_tee), std::move(tar_tee))) {
+    open();
+}
+
+TarInput::TarInput(ChunkReader reader, std::string what, ByteSink raw_tee, ByteSink tar_tee)
+    : impl_(std::make_unique<Impl>(std::move(reader), std::move(what), std::move(raw_tee),
+                                   std::move(tar_tee))) {
+    open();
+}
+
+void TarInput::open() {
     auto& a = impl_->a;
     a = archive_read_new();
     if (!a) throw Error(ErrorKind::kInternal, "archive_read_new failed");

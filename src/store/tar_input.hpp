@@ -20,6 +20,9 @@ class TarInput {
     // `what` names the stream in errors ("layer sha256:…"). `raw_tee` gets the
     // bytes as read from fd, `tar_tee` the uncompressed tar bytes.
     TarInput(int fd, std::string what, ByteSink raw_tee = nullptr, ByteSink tar_tee = nullptr);
+    // The same over a stream that is not a file (a download in flight).
+    TarInput(ChunkReader reader, std::string what, ByteSink raw_tee = nullptr,
+             ByteSink tar_tee = nullptr);
     ~TarInput();
     TarInput(const TarInput&) = delete;
     TarInput& operator=(const TarInput&) = delete;
@@ -41,6 +44,8 @@ class TarInput {
     void skip_digest();
 
   private:
+    void open();
+
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
