@@ -285,8 +285,10 @@ void add_volume_commands(CLI::App& app, const GlobalOptions& global) {
     c->add_option("NAME", create->name, "Volume name (default: a random anonymous name)");
     c->add_option("--name", create->name_flag, "Volume name")->group("");
     c->add_option("-d,--driver", create->driver, "Volume driver (only \"local\")");
-    c->add_option("--label", create->labels, "Set metadata for a volume (KEY=VALUE)");
-    c->add_option("-o,--opt", create->opts, "Driver options (not supported)");
+    c->add_option("--label", create->labels, "Set metadata for a volume (KEY=VALUE)")
+        ->allow_extra_args(false);
+    c->add_option("-o,--opt", create->opts, "Driver options (not supported)")
+        ->allow_extra_args(false);
     c->callback([create, &global] { run_create(global, *create); });
 
     auto list = std::make_shared<ListOptions>();
@@ -295,7 +297,8 @@ void add_volume_commands(CLI::App& app, const GlobalOptions& global) {
     ls->add_flag("-q,--quiet", list->quiet, "Only display volume names");
     ls->add_option("--format", list->format, "Output format: table (default) or json");
     ls->add_option("-f,--filter", list->filters,
-                   "Filter output: dangling=true|false, name=…, label=KEY[=VALUE], driver=local");
+                   "Filter output: dangling=true|false, name=…, label=KEY[=VALUE], driver=local")
+        ->allow_extra_args(false);
     ls->callback([list, &global] { run_ls(global, *list); });
 
     auto inspect = std::make_shared<InspectOptions>();
