@@ -146,6 +146,9 @@ TEST_F(VolumeRunCli, ImageVolumeIsAnonymousFilledFromTheImageAndRemovedWithRmV) 
     r = run_ok({"volume", "prune", "-f"});
     EXPECT_TRUE(has(r.out, "Deleted Volumes:\n")) << r.out;
     EXPECT_EQ(volume_names(), std::vector<std::string>{"named-etc"});
+    // --rm takes its anonymous volumes with it, as Docker's does.
+    run_ok({"run", "--rm", "withvol", "true"});
+    EXPECT_EQ(volume_names(), std::vector<std::string>{"named-etc"});
 }
 
 TEST_F(VolumeRunCli, TmpfsMounts) {
