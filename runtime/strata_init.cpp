@@ -1,4 +1,5 @@
-// strata-init — PID 1 of a RUN container.
+// strata-init — PID 1 of a container (a RUN step, `strata run`), and the
+// process that enters a running one (`strata exec`).
 //
 // strata's sandbox (src/sandbox/) starts this program as the first process of
 // fresh mount, PID, IPC, UTS and cgroup namespaces (and a network namespace
@@ -17,11 +18,31 @@
 //   3. forks the command as the user (groups, uid, gid) with Docker's
 //      capabilities in all five sets, Docker's seccomp profile, Docker's
 //      RLIMIT_NOFILE, no descriptor of strata's but 0-2, the environment,
-//      in its working directory (made when missing), stdin /dev/null;
-//   4. forwards SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to it,
-//      reaps every orphan, and exits with the command's status (128 + the
-//      signal when it was killed). Leaving PID 1 ends the namespace: the
-//      kernel kills whatever is left, and the mounts go with the last process.
+//      in its working directory (made when missing), stdin /dev/null or
+//      the caller's 0-2, or a pseudo-terminal made here (below);
+//   4. forwards every signal it can catch to it (all but SIGKILL, SIGSTOP,
+//      SIGCHLD and the ones a fault raises), reaps every orphan, and exits
+//      with the command's status (128 + the signal when it was killed).
+//      Leaving PID 1 ends the namespace: the kernel kills whatever is left,
+//      and the mounts go with the last process.
+//
+// Privileged ("privileged"): all capabilities, no seccomp, the host's device
+// nodes made in /dev, /sys read-write, nothing masked. A read-only root
+// ("read_only_root") is remounted read-only once everything is mounted.
+//
+// A terminal ("tty"): after the mounts, the master of a new pseudo-terminal
+// is opened on the container's own devpts (/dev/pts/ptmx), its window size
+// set, and the master sent to strata over the socket the spec names
+// (SCM_RIGHTS, runc's --console-socket design); the command's child makes
+// the slave its controlling terminal (setsid, TIOCSCTTY) and its 0, 1, 2.
+//
+// Exec mode ("exec"): no new namespaces; this process joins those of a
+// running container through a pidfd (setns), enters its root (fchdir +
+// chroot on /proc/PID/root, opened by strata), forks the command into its
+// PID namespace and runs it exactly as above (user from the container's
+// /etc/passwd, capabilities, seccomp, rlimits, cwd, environment), then
+// forwards signals and exits with its status. The command gets SIGKILL when
+// this process dies (it lives as long as the `strata exec` that made it).
 //
 // Setup errors are written to fd 3 (when open) as one line naming the
 // operation and the path, and the exit status is 125; "command not found"
@@ -29,6 +50,7 @@
 //
 // A separate, statically linked program with no dependency on the rest of
 // strata: it runs after pivot_root, where nothing of the host is visible.
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -45,6 +67,7 @@
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -69,6 +92,8 @@ using nlohmann::json;
 int g_status_fd = 3;
 // Rootless: strata runs in a user namespace of its own (spec "rootless").
 bool g_rootless = false;
+// Docker's --privileged (spec "privileged").
+bool g_privileged = false;
 
 [[noreturn]] void die(const std::string& what, int err = errno, int code = 125) {
     std::string msg = what;
@@ -373,6 +398,70 @@ void take_host_devices() {
         g_host_devices[i] = clone_tree(std::string("/dev/") + kDevNodes[i].name, false);
 }
 
+// --- privileged: the host's device nodes -------------------------------------
+// As Docker's --privileged gets them (containerd's HostDevices): every
+// character and block device under the host's /dev, except those under pts,
+// shm, fd, mqueue, .lxc, .lxd-mounts and .udev and the console, made with
+// the same numbers, mode and owner in the container's /dev (rootless, where
+// mknod is refused: the host's nodes bound, taken before the pivot).
+
+struct HostDevice {
+    std::string path;  // below /dev: "loop0", "net/tun"
+    mode_t mode;
+    dev_t rdev;
+    uid_t uid;
+    gid_t gid;
+    int fd = -1;  // rootless: a detached bind of the host's node
+};
+std::vector<HostDevice> g_privileged_devices;
+
+void collect_host_devices(const std::string& dir, const std::string& rel) {
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) die("list the host's devices in " + dir);
+    while (const dirent* e = ::readdir(d)) {
+        const std::string name = e->d_name;
+        if (name == "." || name == "..") continue;
+        const std::string path = dir + "/" + name;
+        struct stat st {};
+        if (::lstat(path.c_str(), &st) != 0) continue;
+        if (S_ISDIR(st.st_mode)) {
+            if (name == "pts" || name == "shm" || name == "fd" || name == "mqueue" ||
+                name == ".lxc" || name == ".lxd-mounts" || name == ".udev")
+                continue;
+            collect_host_devices(path, rel + name + "/");
+        } else if ((S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) && name != "console") {
+            HostDevice dev{rel + name, st.st_mode, st.st_rdev, st.st_uid, st.st_gid};
+            if (g_rootless) dev.fd = clone_tree(path, false);
+            g_privileged_devices.push_back(std::move(dev));
+        }
+    }
+    ::closedir(d);
+}
+
+// After mount_dev(): the nodes the container's /dev lacks (null, zero and
+// the rest are there already; /dev/ptmx stays the container's own).
+void make_host_devices() {
+    for (auto& dev : g_privileged_devices) {
+        const std::string p = "/dev/" + dev.path;
+        if (exists(p)) {
+            if (dev.fd >= 0) ::close(dev.fd);
+            continue;
+        }
+        const size_t slash = p.rfind('/');
+        make_dirs(p.substr(0, slash));
+        if (dev.fd >= 0) {
+            touch(p);
+            attach_tree(dev.fd, p);
+            continue;
+        }
+        const mode_t perm = dev.mode & 07777;
+        if (::mknod(p.c_str(), (dev.mode & S_IFMT) | perm, dev.rdev) != 0) die("mknod " + p);
+        if (::chown(p.c_str(), dev.uid, dev.gid) != 0 || ::chmod(p.c_str(), perm) != 0)
+            die("set the owner and mode of " + p);
+    }
+    g_privileged_devices.clear();
+}
+
 // A new, detached mount of `type` (proc, sysfs) with `attrs` (MOUNT_ATTR_*);
 // -1 with errno set when the kernel refuses it.
 int new_detached_mount(const char* type, uint64_t attrs) {
@@ -543,6 +632,7 @@ void loopback_up() {
 // covered by /dev/null, directories by an empty read-only tmpfs; a path the
 // kernel does not have is skipped, any other failure fails the container.
 void mask_paths() {
+    if (g_privileged) return;  // Docker's --privileged masks nothing
     for (const char* p :
          {"/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
           "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
@@ -571,14 +661,26 @@ void mask_paths() {
     }
 }
 
-// Every capability not in `keep` leaves the bounding set, so the command
-// (root or not) can never gain it. The highest number comes from the kernel.
-void drop_bounding(uint64_t keep) {
+uint64_t permitted_capabilities() {
+    __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2]{};
+    if (::syscall(SYS_capget, &hdr, data) != 0) die("capget");
+    return data[0].permitted | (uint64_t{data[1].permitted} << 32);
+}
+
+// The highest capability number this kernel knows.
+int last_capability() {
     int last = 63;
     if (std::FILE* f = std::fopen("/proc/sys/kernel/cap_last_cap", "r")) {
         if (std::fscanf(f, "%d", &last) != 1) last = 63;
         std::fclose(f);
     }
+    return last;
+}
+
+// Every capability not in `keep` leaves the bounding set, so the command
+// (root or not) can never gain it.
+void drop_bounding(uint64_t keep, int last) {
     for (int cap = 0; cap <= last; ++cap) {
         if (keep & (uint64_t{1} << cap)) continue;
         if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
@@ -635,12 +737,18 @@ void run_child(const json& spec, const User& user) {
     uint64_t keep = 0;
     for (const auto& c : spec.value("caps", json::array()))
         keep |= uint64_t{1} << c.get<int>();
+    // Names strata knows that this kernel does not (privileged asks for all).
+    const int last = last_capability();
+    if (last < 63) keep &= (uint64_t{1} << (last + 1)) - 1;
+    // Privileged: every capability strata has (it may lack some itself,
+    // e.g. run inside a container).
+    if (g_privileged) keep &= permitted_capabilities();
 
     // Nothing of strata's reaches the command: every descriptor but 0-2 is
     // closed at exec (the status pipe stays usable until then).
     ::syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);
     ::umask(022);  // as runc: never the umask of whoever started strata
-    drop_bounding(keep);
+    drop_bounding(keep, last);
     if (spec.value("no_new_privileges", false) && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         die("set no_new_privs");
     // The seccomp filter goes on while this process is still root with every
@@ -683,6 +791,14 @@ void run_child(const json& spec, const User& user) {
     const std::string path = resolve_command(argv_s.at(0), env_s);
     if (path.empty())
         die("exec: \"" + argv_s[0] + "\": executable file not found in $PATH", 0, 127);
+    if (spec.contains("exec")) {
+        // An exec'd command lives as long as the process that entered the
+        // container for it (and so the `strata exec` behind it). Set last:
+        // a change of credentials clears it. Its parent is outside this PID
+        // namespace (getppid() says 0) until it dies.
+        if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) die("set the parent death signal");
+        if (::getppid() != 0) _exit(137);
+    }
     ::execve(path.c_str(), argv.data(), envp.data());
     die("exec " + path, errno, errno == ENOENT ? 127 : 126);
 }
@@ -691,6 +807,82 @@ pid_t g_child = -1;
 
 void forward(int sig) {
     if (g_child > 0) ::kill(g_child, sig);
+}
+
+// Signals init does not forward: those it cannot catch, SIGCHLD (its own
+// business: reaping), and those a fault of init's own raises (forwarding and
+// returning would fault again), as tini leaves them.
+bool forwarded(int sig) {
+    switch (sig) {
+        case SIGKILL:
+        case SIGSTOP:
+        case SIGCHLD:
+        case SIGSEGV:
+        case SIGBUS:
+        case SIGILL:
+        case SIGFPE:
+        case SIGTRAP:
+        case SIGSYS:
+            return false;
+        default:
+            return true;
+    }
+}
+
+// --- the terminal ("tty") ------------------------------------------------------
+
+int g_tty_slave = -1;
+
+void send_fd(int socket, int fd) {
+    char byte = 't';
+    iovec iov{&byte, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))]{};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    while (::sendmsg(socket, &msg, MSG_NOSIGNAL) < 0)
+        if (errno != EINTR) die("send the terminal to strata");
+}
+
+// A pseudo-terminal on the container's devpts (mounted with newinstance,
+// ptmxmode=0666, so this is the container's /dev/pts/N); the master goes to
+// strata, the slave (opened through the master, no path lookup) to the
+// command.
+void make_terminal(const json& tty) {
+    const int socket = tty.at("socket").get<int>();
+    const int master = ::open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0) die("open the container's /dev/pts/ptmx for a terminal");
+    int unlock = 0;
+    if (::ioctl(master, TIOCSPTLCK, &unlock) != 0) die("unlock the terminal (TIOCSPTLCK)");
+    winsize ws{};
+    ws.ws_row = tty.value("rows", static_cast<unsigned short>(0));
+    ws.ws_col = tty.value("cols", static_cast<unsigned short>(0));
+    if ((ws.ws_row || ws.ws_col) && ::ioctl(master, TIOCSWINSZ, &ws) != 0)
+        die("set the terminal's window size");
+    g_tty_slave = ::ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (g_tty_slave < 0) die("open the terminal's slave (TIOCGPTPEER)");
+    send_fd(socket, master);
+    ::close(master);
+    ::close(socket);
+}
+
+// In the command's child: the terminal becomes its controlling terminal and
+// its 0, 1, 2, owned by its user (as runc leaves it; the group stays tty).
+void attach_terminal(uid_t uid) {
+    if (::setsid() < 0) die("setsid");
+    if (::ioctl(g_tty_slave, TIOCSCTTY, 0) != 0) die("make the terminal the controlling one");
+    if (::fchown(g_tty_slave, uid, static_cast<gid_t>(-1)) != 0 && !g_rootless)
+        die("give the terminal to uid " + std::to_string(uid));
+    for (int fd = 0; fd <= 2; ++fd)
+        if (::dup2(g_tty_slave, fd) < 0) die("dup2 the terminal");
+    ::close(g_tty_slave);
 }
 
 // --- chroot isolation (spec "chroot") ----------------------------------------
@@ -717,6 +909,24 @@ void apply_rlimit_nofile(const json& spec) {
         r.rlim_cur = std::min(r.rlim_cur, r.rlim_max);
         if (::setrlimit(RLIMIT_NOFILE, &r) != 0) die("setrlimit RLIMIT_NOFILE");
     }
+}
+
+// Exec mode: into the namespaces of the running container that `pidfd`
+// names, all at once (setns with a pidfd, Linux 5.8), then into its root
+// (the descriptor of its /proc/PID/root: also right for a container made by
+// chroot isolation, whose root is no mount namespace's).
+void setup_exec(const json& spec) {
+    const json& e = spec.at("exec");
+    const int pidfd = e.at("pidfd").get<int>();
+    const int root = e.at("root").get<int>();
+    if (::setns(pidfd, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET |
+                           CLONE_NEWCGROUP) != 0)
+        die("setns into the container's namespaces" +
+            std::string(errno == EINVAL ? " (a pidfd needs Linux 5.8 or later)" : ""));
+    if (::fchdir(root) != 0 || ::chroot(".") != 0 || ::chdir("/") != 0)
+        die("enter the container's root");
+    ::close(pidfd);
+    ::close(root);
 }
 
 bool has_effective_cap(int cap) {
@@ -862,7 +1072,19 @@ int main(int argc, char** argv) {
             die(std::string("bad spec: ") + e.what(), 0);
         }
     }
-    if (spec.contains("chroot")) {
+    g_privileged = spec.value("privileged", false);
+    // A session of its own (strata run/exec): the caller's terminal signals
+    // strata, which forwards, not the container behind its back.
+    if (spec.value("new_session", false) && ::setsid() < 0) die("setsid");
+    if (spec.contains("exec")) {
+        try {
+            g_rootless = spec.value("rootless", false);
+            setup_exec(spec);
+            apply_rlimit_nofile(spec);
+        } catch (const std::exception& e) {
+            die(std::string("bad spec: ") + e.what(), 0);
+        }
+    } else if (spec.contains("chroot")) {
         try {
             setup_chroot(spec);  // chroot isolation: no overlay
         } catch (const std::exception& e) {
@@ -894,11 +1116,13 @@ int main(int argc, char** argv) {
             if (g_rootless) {
                 proc_fd = new_detached_mount("proc", kNoSuidDevExec);
                 if (proc_fd < 0) die("mount proc (for the container's PID namespace)");
-                sys_fd = new_detached_mount("sysfs", kNoSuidDevExec | 0x1 /* MOUNT_ATTR_RDONLY */);
+                sys_fd = new_detached_mount(
+                    "sysfs", kNoSuidDevExec | (g_privileged ? 0 : 0x1 /* MOUNT_ATTR_RDONLY */));
                 if (sys_fd < 0 && errno != EPERM) die("mount sysfs");
-                if (sys_fd < 0) sys_fd = clone_tree("/sys", true);
+                if (sys_fd < 0) sys_fd = clone_tree("/sys", !g_privileged);
                 take_host_devices();
             }
+            if (g_privileged) collect_host_devices("/dev", "");
             json mounts = spec.value("mounts", json::array());
             take_mount_sources(mounts);
 
@@ -923,9 +1147,11 @@ int main(int argc, char** argv) {
             else
                 do_mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
             mount_dev("");
+            make_host_devices();  // privileged
             if (sys_fd >= 0)
                 attach_tree(sys_fd, "/sys");
-            else if (::mount("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+            else if (::mount("sysfs", "/sys", "sysfs",
+                             (g_privileged ? 0 : MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC,
                              nullptr) != 0)
                 die("mount sysfs on /sys");
             attach_tree(hosts_fd, "/etc/hosts");
@@ -954,12 +1180,25 @@ int main(int argc, char** argv) {
                 }
             }
             make_dirs(spec.value("cwd", std::string("/")));  // BuildKit makes a missing cwd
+            // --read-only: everything is mounted and made; the root's own
+            // mount becomes read-only (as runc does it: a bind remount),
+            // the mounts on it keep theirs.
+            if (spec.value("read_only_root", false))
+                do_mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY);
         } catch (const std::exception& e) {
             die(std::string("bad spec: ") + e.what(), 0);
         }
     const User user = resolve_user(spec.value("user", std::string()));
+    if (spec.contains("tty")) {
+        try {
+            make_terminal(spec.at("tty"));
+        } catch (const std::exception& e) {
+            die(std::string("bad spec: ") + e.what(), 0);
+        }
+    }
 
-    // The command, with stdin from /dev/null; strata reads stdout/stderr.
+    // The command: stdin /dev/null, the caller's descriptors or the
+    // terminal; strata reads stdout/stderr or the terminal's master.
     sigset_t all, old;
     sigfillset(&all);
     ::sigprocmask(SIG_BLOCK, &all, &old);
@@ -968,12 +1207,15 @@ int main(int argc, char** argv) {
     if (g_child == 0) {
         // Dispositions strata's caller may have set to "ignore" survive exec:
         // the command gets the defaults (`yes | head` must see SIGPIPE).
-        for (int s : {SIGPIPE, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGCHLD, SIGALRM, SIGUSR1, SIGUSR2,
-                      SIGTSTP, SIGTTIN, SIGTTOU, SIGXFSZ})
-            ::signal(s, SIG_DFL);
+        for (int sig = 1; sig < NSIG; ++sig)
+            if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
         ::sigprocmask(SIG_SETMASK, &old, nullptr);
-        int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (null >= 0) ::dup2(null, 0);
+        if (g_tty_slave >= 0) {
+            attach_terminal(user.uid);
+        } else if (spec.value("stdin_null", true)) {
+            int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+            if (null >= 0) ::dup2(null, 0);
+        }
         try {
             run_child(spec, user);
         } catch (const std::exception& e) {
@@ -981,10 +1223,16 @@ int main(int argc, char** argv) {
         }
     }
     if (g_status_fd != 2) ::close(g_status_fd);  // the child keeps it until exec (CLOEXEC)
-    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) {
+    if (g_tty_slave >= 0) ::close(g_tty_slave);
+    // Every signal init can catch goes on to the command: `strata kill -s
+    // USR1`, an image's StopSignal, SIGWINCH. (glibc refuses its own two
+    // real-time signals: skipped.)
+    for (int sig = 1; sig < NSIG; ++sig) {
+        if (!forwarded(sig)) continue;
         struct sigaction sa {};
         sa.sa_handler = forward;
-        ::sigaction(s, &sa, nullptr);
+        sa.sa_flags = SA_RESTART;
+        ::sigaction(sig, &sa, nullptr);
     }
     ::sigprocmask(SIG_SETMASK, &old, nullptr);
     for (;;) {

@@ -51,11 +51,15 @@ std::optional<Cgroup> create_cgroup(const std::string& name, const CgroupLimits&
 
 IsolationSetup IsolationSetup::prepare(const Isolation& iso, const std::string& /*description*/) {
     IsolationSetup s;
-    s.caps_ = iso.capabilities.empty() ? default_capabilities() : iso.capabilities;
+    // Privileged (as Docker's --privileged): every capability, no seccomp
+    // filter, no device allow-list.
+    s.caps_ = iso.privileged                                        ? all_capability_names()
+              : iso.capabilities.empty() && !iso.exact_capabilities ? default_capabilities()
+                                                                    : iso.capabilities;
     for (const auto& c : s.caps_)
         if (!capability_number(c))
             throw Error(ErrorKind::kUsage, "unknown capability \"" + c + "\"");
-    if (iso.seccomp) {
+    if (iso.seccomp && !iso.privileged) {
         s.seccomp_ =
             iso.seccomp_profile.empty()
                 ? default_seccomp_bpf(s.caps_)
@@ -66,6 +70,7 @@ IsolationSetup IsolationSetup::prepare(const Isolation& iso, const std::string& 
         // Leftovers of a killed strata go first, once per process.
         std::call_once(g_stale_once, [] { remove_stale_cgroups(); });
         CgroupLimits limits = iso.limits;
+        if (iso.privileged) limits.devices = false;
         if (!limits.pids) limits.pids = kDefaultPidsLimit;
         if (*limits.pids <= 0) limits.pids.reset();  // --pids-limit -1: unlimited
         s.cgroup_->cgroup = create_cgroup(fmt::format("c{}", ++g_counter), limits, s.cgroup_->why);

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -21,6 +22,7 @@
 #include "base/unique_fd.hpp"
 #include "sandbox/capabilities.hpp"
 #include "sandbox/chroot_isolation.hpp"
+#include "sandbox/exec_target.hpp"
 #include "sandbox/isolation_setup.hpp"
 #include "sandbox/mount_stubs.hpp"
 #include "sandbox/user_namespace.hpp"
@@ -32,8 +34,9 @@ using nlohmann::json;
 
 namespace {
 
-// init's fixed descriptors: 0 /dev/null, 1 and 2 the output pipe, 3 the
-// status pipe, 4 the spec; the spec names the rest (5, 6, ...).
+// init's fixed descriptors: 0-2 the process's stdio (by default /dev/null
+// and the output pipe twice), 3 the status pipe, 4 the spec; the spec names
+// the rest (5, 6, ...).
 [[maybe_unused]] constexpr int kStatusFd = 3;  // placed by position in fd_sources below
 constexpr int kSpecFd = 4;
 constexpr int kFirstExtraFd = 5;
@@ -138,6 +141,8 @@ json lowers_json(const std::vector<fs::path>& lowest_first) {
 // order they are added.
 class ExtraFds {
   public:
+    // Closes strata's copies (after the clone: init has its own).
+    void clear() { fds_.clear(); }
     int add(UniqueFd fd) {
         fds_.push_back(std::move(fd));
         return kFirstExtraFd + static_cast<int>(fds_.size()) - 1;
@@ -260,36 +265,240 @@ std::optional<fs::path> find_init() {
     return std::nullopt;
 }
 
+// A started process, from start() or exec() until wait() or the end of
+// its SandboxProcess.
+struct SandboxProcess::State {
+    pid_t pid = -1;
+    bool waited = false;
+    mutable std::optional<uint64_t> start_time;
+    std::string description;
+    UniqueFd out_read;        // the line pipe, when stdout or stderr is the default
+    UniqueFd pty;             // Stdio::tty: the master, until taken
+    std::string status_text;  // what init wrote to the status pipe before the command ran
+    // start() only: what wait() finishes.
+    std::optional<TempDir> scratch;
+    std::optional<IsolationSetup> iso;
+    RootFs root;
+    fs::path rootfs;
+    bool chroot_mode = false;
+    std::optional<TreeSnapshot> chroot_snapshot;
+
+    State() = default;
+    State(const State&) = delete;
+    State& operator=(const State&) = delete;
+    // Not waited for: init is killed (in a container, the PID namespace goes
+    // with it) and reaped; then the cgroup (iso) and the scratch go.
+    ~State() {
+        if (pid > 0 && !waited) {
+            ::kill(pid, SIGKILL);
+            while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+            }
+        }
+    }
+};
+
+SandboxProcess::SandboxProcess(std::unique_ptr<State> state) : s_(std::move(state)) {}
+SandboxProcess::SandboxProcess(SandboxProcess&&) noexcept = default;
+SandboxProcess& SandboxProcess::operator=(SandboxProcess&&) noexcept = default;
+SandboxProcess::~SandboxProcess() = default;
+
+pid_t SandboxProcess::pid() const {
+    return s_ ? s_->pid : -1;
+}
+
+uint64_t SandboxProcess::start_time() const {
+    // Read when first asked (not on a RUN step's path); the pid is ours
+    // until wait() reaps it, so the answer is init's.
+    if (s_ && !s_->start_time && !s_->waited) s_->start_time = process_start_time(s_->pid);
+    return s_ && s_->start_time ? *s_->start_time : 0;
+}
+
+int SandboxProcess::pty_master() const {
+    return s_ ? s_->pty.get() : -1;
+}
+
+UniqueFd SandboxProcess::take_pty_master() {
+    return s_ ? std::move(s_->pty) : UniqueFd();
+}
+
+bool SandboxProcess::waited() const {
+    return !s_ || s_->waited;
+}
+
+void SandboxProcess::signal(int sig) const {
+    if (waited())
+        throw Error(ErrorKind::kInternal, "signal " + std::to_string(sig) +
+                                              ": the container's process has been waited for");
+    if (::kill(s_->pid, sig) != 0)
+        throw system_error("kill -" + std::to_string(sig), s_->description);
+}
+
+Result SandboxProcess::wait(const OutputSink& output) {
+    if (waited())
+        throw Error(ErrorKind::kInternal, "wait: the container's process has been waited for");
+    State& s = *s_;
+    OutputTail tail;
+    if (s.out_read) {
+        read_output(s.out_read.get(), output, tail);
+        s.out_read.reset();
+    }
+    int wstatus = 0;
+    while (::waitpid(s.pid, &wstatus, 0) < 0) {
+        if (errno != EINTR) throw system_error("wait for", s.description);
+    }
+    s.waited = true;
+    Result result;
+    result.exit_code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+    result.output_tail = tail.str();
+    if (result.exit_code == 124 && WIFEXITED(wstatus) && s.status_text.empty())
+        result.setup_error = "could not join the container's cgroup or namespaces";
+    // init's status lines: "stub:<path>" for each mount point file it made,
+    // anything else is why it could not set the container up.
+    const std::string& text = s.status_text;
+    for (size_t pos = 0; pos < text.size();) {
+        size_t nl = text.find('\n', pos);
+        if (nl == std::string::npos) nl = text.size();
+        const std::string line = text.substr(pos, nl - pos);
+        pos = nl + 1;
+        if (line.rfind("stub:/", 0) == 0)
+            result.stubs.push_back(clean_in_root(line.substr(5)));
+        else if (!line.empty())
+            result.setup_error += (result.setup_error.empty() ? "" : "\n") + line;
+    }
+    if (s.iso) s.iso->finish(result);
+    if (s.chroot_mode && result.exit_code == 0 && result.setup_error.empty()) {
+        Spec spec;
+        spec.root = s.root;
+        finish_chroot_root(spec, s.rootfs, *s.chroot_snapshot);
+    }
+    if (!s.root.upper.empty()) remove_stubs(s.root.upper, result.stubs);
+    s.scratch.reset();
+    return result;
+}
+
+namespace {
+
+// The part of starting that run and exec share: the process's stdio, the
+// terminal's socket, the status pipe and the spec, then the clone. `j` gets
+// the stdio keys; `extra` holds the descriptors the spec names.
+void launch(SandboxProcess::State& st, const fs::path& init_binary, json& j, ExtraFds& extra,
+            const Stdio& io, int clone_flags, int netns_fd, bool new_cgroup_ns,
+            const std::vector<int>& cgroup_join) {
+    UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    if (!null) throw system_error("open", "/dev/null");
+    std::optional<Pipe> out;
+    if (!io.tty && (io.out < 0 || io.err < 0)) out.emplace();
+    UniqueFd tty_socket;
+    if (io.tty) {
+        int sv[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+            throw system_error("socketpair (for the container's terminal)", st.description);
+        tty_socket.reset(sv[0]);
+        j["tty"] = {{"socket", extra.add(UniqueFd(sv[1]))}, {"rows", io.rows}, {"cols", io.cols}};
+    }
+    // The command's stdin is the container's own /dev/null (reopened by
+    // init) unless the caller's is given.
+    j["stdin_null"] = !io.tty && io.in < 0;
+    j["new_session"] = io.custom();
+    Pipe status;
+    const UniqueFd spec_fd = memfd_with("strata-spec", j.dump());
+
+    // Everything the child needs, ready before the clone: between clone and
+    // exec it may only make system calls (other threads may hold locks).
+    const std::string init = init_binary.string();
+    const std::string spec_arg = std::to_string(kSpecFd);
+    char* const argv[] = {const_cast<char*>(init.c_str()), const_cast<char*>(spec_arg.c_str()),
+                          nullptr};
+    char* const envp[] = {nullptr};
+    const int line = out ? out->write.get() : null.get();
+    std::vector<int> fd_sources = {
+        io.tty || io.in < 0 ? null.get() : io.in,
+        io.tty ? null.get() : (io.out >= 0 ? io.out : line),
+        io.tty ? null.get() : (io.err >= 0 ? io.err : line),
+        status.write.get(),
+        spec_fd.get(),
+    };
+    for (int fd : extra.sources())
+        fd_sources.push_back(fd);
+    ChildArgs child{fd_sources.data(),
+                    static_cast<int>(fd_sources.size()),
+                    cgroup_join.data(),
+                    static_cast<int>(cgroup_join.size()),
+                    netns_fd,
+                    argv,
+                    envp,
+                    new_cgroup_ns};
+    // vfork-style: the child shares strata's memory (no page tables to copy)
+    // and this thread waits until it has exec'd.
+    std::vector<char> stack(64 * 1024);
+    const pid_t pid = ::clone(child_main, stack.data() + stack.size(), clone_flags, &child);
+    if (pid < 0) throw system_error("clone (new namespaces) for", st.description);
+    st.pid = pid;
+    // init holds its own copies now: closing ours lets EOF say that init
+    // (or the command) is done with each.
+    if (out) out->write.reset();
+    status.write.reset();
+    extra.clear();
+    if (tty_socket) st.pty = receive_fd(tty_socket.get());
+    // The status pipe closes when the command execs (or init gives up):
+    // the container runs from here on.
+    st.status_text = read_all(status.read.get());
+    if (out) st.out_read = std::move(out->read);
+}
+
+}  // namespace
+
 Sandbox::Sandbox(fs::path init_binary) : init_(std::move(init_binary)) {}
 
 Result Sandbox::run(const Spec& spec, const OutputSink& output) const {
-    TempDir scratch = TempDir::create(spec.scratch_parent, "run-");
-    const fs::path rootfs = scratch.path() / "rootfs";
+    SandboxProcess process = start(spec);
+    return process.wait(output);
+}
+
+SandboxProcess Sandbox::start(const Spec& spec, const Stdio& io) const {
+    auto st = std::make_unique<SandboxProcess::State>();
+    st->description = spec.description;
+    st->root = spec.root;
+    st->scratch.emplace(TempDir::create(spec.scratch_parent, "run-"));
+    const fs::path scratch = st->scratch->path();
+    st->rootfs = scratch / "rootfs";
+    const fs::path& rootfs = st->rootfs;
     fs::create_directories(rootfs);
     ExtraFds extra;
     // Chroot isolation: the root is a private copy of the layers
     // (chroot_isolation.hpp), diffed into the upper directory afterwards.
-    const bool chroot_mode = spec.isolation.mode == IsolationMode::kChroot;
-    std::optional<TreeSnapshot> chroot_snapshot;
-    if (chroot_mode) chroot_snapshot = prepare_chroot_root(spec, rootfs);
+    st->chroot_mode = spec.isolation.mode == IsolationMode::kChroot;
+    const bool chroot_mode = st->chroot_mode;
+    if (chroot_mode) st->chroot_snapshot = prepare_chroot_root(spec, rootfs);
 
     json j;
     j["rootfs"] = rootfs.string();
     std::vector<fs::path> lower = spec.root.lower;
-    if (lower.empty()) {
-        lower.push_back(scratch.path() / "empty");
-        fs::create_directories(lower.back());
-    } else {
-        j["layers_dir"] = spec.root.lower.front().parent_path().string();
+    if (!lower.empty()) j["layers_dir"] = spec.root.lower.front().parent_path().string();
+    // overlayfs mounts a root without an upper directory only from two
+    // lower directories or more ("at least 2 lowerdir are needed while
+    // upperdir nonexistent"): empty ones go below.
+    const bool throwaway_upper = spec.root.upper.empty() && spec.root.read_only && !chroot_mode;
+    const size_t min_lower = spec.root.upper.empty() && !throwaway_upper ? 2 : 1;
+    while (lower.size() < min_lower) {
+        lower.insert(lower.begin(), scratch / fmt::format("empty-{}", lower.size()));
+        fs::create_directories(lower.front());
     }
     j["lower"] = lowers_json(lower);
     if (!spec.root.upper.empty()) {
         j["upper"] = spec.root.upper.string();
         j["work"] = spec.root.work.string();
+    } else if (throwaway_upper) {
+        // Mount points the image lacks go to a throwaway upper directory.
+        for (const char* d : {"ro-upper", "ro-work"})
+            fs::create_directories(scratch / d);
+        j["upper"] = (scratch / "ro-upper").string();
+        j["work"] = (scratch / "ro-work").string();
     }
+    j["read_only_root"] = spec.root.read_only;
 
-    const fs::path hosts = scratch.path() / "hosts";
-    const fs::path resolv = scratch.path() / "resolv.conf";
+    const fs::path hosts = scratch / "hosts";
+    const fs::path resolv = scratch / "resolv.conf";
     write_scratch(hosts, spec.process.hosts);
     write_scratch(resolv, spec.process.resolv_conf);
     j["hosts"] = hosts.string();
@@ -309,7 +518,7 @@ Result Sandbox::run(const Spec& spec, const OutputSink& output) const {
 
     json overlays = json::array(), mounts = json::array();
     for (size_t i = 0; i < spec.mounts.size(); ++i)
-        mounts.push_back(mount_json(spec.mounts[i], i, scratch.path(), overlays, extra));
+        mounts.push_back(mount_json(spec.mounts[i], i, scratch, overlays, extra));
     j["overlays"] = overlays;
     j["mounts"] = mounts;
     json files = json::array();
@@ -322,7 +531,8 @@ Result Sandbox::run(const Spec& spec, const OutputSink& output) const {
     j["cwd"] = spec.process.cwd.empty() ? std::string("/") : spec.process.cwd;
 
     // Capabilities, seccomp, cgroups, limits: isolation_setup.cpp.
-    IsolationSetup iso = IsolationSetup::prepare(spec.isolation, spec.description);
+    const IsolationSetup& iso =
+        st->iso.emplace(IsolationSetup::prepare(spec.isolation, spec.description));
     {
         json caps = json::array();
         for (const auto& c : iso.capabilities())
@@ -332,6 +542,7 @@ Result Sandbox::run(const Spec& spec, const OutputSink& output) const {
     if (!iso.seccomp_bpf().empty())
         j["seccomp_fd"] = extra.add(memfd_with("strata-seccomp", iso.seccomp_bpf()));
     j["no_new_privileges"] = spec.isolation.no_new_privileges;
+    j["privileged"] = spec.isolation.privileged;
     j["rlimit_nofile"] = {kNofileSoft, kNofileHard};
     // In a user namespace (rootless): init binds device nodes, binds the host's /sys, mounts
     // overlays with `userxattr`.
@@ -344,73 +555,49 @@ Result Sandbox::run(const Spec& spec, const OutputSink& output) const {
                        {"net", a.net_ns && spec.isolation.network == Network::kNone}};
     }
 
-    const UniqueFd spec_fd = memfd_with("strata-spec", j.dump());
-
-    // Everything the child needs, ready before the clone: between clone and
-    // exec it may only make system calls (other threads may hold locks).
-    const std::string init = init_.string();
-    const std::string spec_arg = std::to_string(kSpecFd);
-    char* const argv[] = {const_cast<char*>(init.c_str()), const_cast<char*>(spec_arg.c_str()),
-                          nullptr};
-    char* const envp[] = {nullptr};
-    Pipe out, status;
-    UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-    if (!null) throw system_error("open", "/dev/null");
-    std::vector<int> fd_sources = {null.get(), out.write.get(), out.write.get(), status.write.get(),
-                                   spec_fd.get()};
-    for (int fd : extra.sources())
-        fd_sources.push_back(fd);
-    const std::vector<int>& join = iso.cgroup_join_fds();
-
-    // vfork-style: the child shares strata's memory (no page tables to copy)
-    // and this thread waits until it has exec'd.
     int flags =
         CLONE_VM | CLONE_VFORK | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
     if (spec.isolation.network == Network::kNone) flags |= CLONE_NEWNET;
     if (chroot_mode) flags = CLONE_VM | CLONE_VFORK | SIGCHLD | chroot_clone_flags(spec.isolation);
-    ChildArgs child{fd_sources.data(),
-                    static_cast<int>(fd_sources.size()),
-                    join.data(),
-                    static_cast<int>(join.size()),
-                    spec.isolation.network == Network::kPrivate ? spec.isolation.netns_fd : -1,
-                    argv,
-                    envp,
-                    !chroot_mode || spec.isolation.chroot.cgroup_ns};
-    std::vector<char> stack(64 * 1024);
-    const pid_t pid = ::clone(child_main, stack.data() + stack.size(), flags, &child);
-    if (pid < 0) throw system_error("clone (new namespaces) for", spec.description);
-    out.write.reset();
-    status.write.reset();
+    launch(*st, init_, j, extra, io, flags,
+           spec.isolation.network == Network::kPrivate ? spec.isolation.netns_fd : -1,
+           !chroot_mode || spec.isolation.chroot.cgroup_ns, iso.cgroup_join_fds());
+    return SandboxProcess(std::move(st));
+}
 
-    OutputTail tail;
-    read_output(out.read.get(), output, tail);
-    int wstatus = 0;
-    while (::waitpid(pid, &wstatus, 0) < 0) {
-        if (errno != EINTR) throw system_error("wait for", spec.description);
+SandboxProcess Sandbox::exec(const ExecSpec& spec, const Stdio& io) const {
+    ExecTarget target = open_exec_target(spec.pid, spec.pid_start);
+    auto st = std::make_unique<SandboxProcess::State>();
+    st->description = spec.description;
+    ExtraFds extra;
+    json j;
+    j["exec"] = {{"pidfd", extra.add(std::move(target.pidfd))},
+                 {"root", extra.add(std::move(target.root))}};
+    j["env"] = spec.process.env;
+    j["argv"] = spec.process.argv;
+    j["user"] = spec.process.user;
+    j["cwd"] = spec.process.cwd.empty() ? std::string("/") : spec.process.cwd;
+    // The container's capabilities and seccomp profile; its cgroups are
+    // joined, not made.
+    Isolation isolation = spec.isolation;
+    isolation.cgroups = false;
+    const IsolationSetup& iso =
+        st->iso.emplace(IsolationSetup::prepare(isolation, spec.description));
+    {
+        json caps = json::array();
+        for (const auto& c : iso.capabilities())
+            if (auto n = capability_number(c)) caps.push_back(*n);
+        j["caps"] = caps;
     }
-    Result result;
-    result.exit_code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-    result.output_tail = tail.str();
-    if (result.exit_code == 124 && WIFEXITED(wstatus))
-        result.setup_error = "could not join the container's cgroup or namespaces";
-    // init's status lines: "stub:<path>" for each mount point file it made,
-    // anything else is why it could not set the container up.
-    const std::string text = read_all(status.read.get());
-    for (size_t pos = 0; pos < text.size();) {
-        size_t nl = text.find('\n', pos);
-        if (nl == std::string::npos) nl = text.size();
-        const std::string line = text.substr(pos, nl - pos);
-        pos = nl + 1;
-        if (line.rfind("stub:/", 0) == 0)
-            result.stubs.push_back(clean_in_root(line.substr(5)));
-        else if (!line.empty())
-            result.setup_error += (result.setup_error.empty() ? "" : "\n") + line;
-    }
-    iso.finish(result);
-    if (chroot_mode && result.exit_code == 0 && result.setup_error.empty())
-        finish_chroot_root(spec, rootfs, *chroot_snapshot);
-    if (!spec.root.upper.empty()) remove_stubs(spec.root.upper, result.stubs);
-    return result;
+    if (!iso.seccomp_bpf().empty())
+        j["seccomp_fd"] = extra.add(memfd_with("strata-seccomp", iso.seccomp_bpf()));
+    j["no_new_privileges"] = spec.isolation.no_new_privileges;
+    j["privileged"] = spec.isolation.privileged;
+    j["rlimit_nofile"] = {kNofileSoft, kNofileHard};
+    j["rootless"] = in_user_namespace();
+    const std::vector<int> join = target.cgroup_join_fds();
+    launch(*st, init_, j, extra, io, CLONE_VM | CLONE_VFORK | SIGCHLD, -1, false, join);
+    return SandboxProcess(std::move(st));
 }
 
 }  // namespace strata::sandbox

@@ -11,12 +11,25 @@
 // namespace, so the kernel kills the rest when it ends; init gets SIGKILL
 // when the strata thread that started it ends (PR_SET_PDEATHSIG), also when
 // strata itself is killed; the cgroup is emptied and removed afterwards.
+//
+// Threads: the parent death signal belongs to the *thread* that called
+// start() or exec(), not to the process (prctl(2)): when that thread ends,
+// the container is killed. Call wait() on the thread that started it (a
+// thread per container), and keep that thread alive while the container
+// runs.
 #pragma once
 
+#include <sys/types.h>
+
+#include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 
+#include "base/unique_fd.hpp"
+#include "sandbox/process_start.hpp"
+#include "sandbox/pty.hpp"
 #include "sandbox/spec.hpp"
 
 namespace strata::sandbox {
@@ -25,14 +38,72 @@ namespace strata::sandbox {
 // $STRATA_INIT; nullopt when there is none.
 std::optional<std::filesystem::path> find_init();
 
+// A started container (Sandbox::start) or a process started in one
+// (Sandbox::exec). Not waited for when destroyed: its init is killed
+// (SIGKILL: in a container that takes every process of it along) and
+// reaped, its cgroup and scratch removed.
+class SandboxProcess {
+  public:
+    SandboxProcess(SandboxProcess&&) noexcept;
+    SandboxProcess& operator=(SandboxProcess&&) noexcept;
+    ~SandboxProcess();
+
+    // Host pid of strata-init: the container's PID 1 (start), or the
+    // process that entered the container and waits for the command (exec).
+    // Valid until wait() returned.
+    pid_t pid() const;
+    // Its start time (field 22 of /proc/PID/stat, clock ticks since boot),
+    // which tells this process from a later one with the same pid: what a
+    // state file records next to the pid (ExecSpec::pid_start).
+    uint64_t start_time() const;
+
+    // Stdio::tty: the master of the container's pseudo-terminal, -1 without
+    // one. Owned by this object until taken.
+    int pty_master() const;
+    UniqueFd take_pty_master();
+
+    // Sends `sig` to init, which forwards every signal it can catch to the
+    // command (SIGKILL and SIGSTOP act on init itself: SIGKILL ends the
+    // container). Throws Error when the kernel refuses.
+    void signal(int sig) const;
+
+    // Waits for the end (reading the line pipe into `output` when stdout or
+    // stderr is the default) and cleans up. Once only.
+    Result wait(const OutputSink& output = {});
+    bool waited() const;
+
+    struct State;  // sandbox.cpp
+
+  private:
+    friend class Sandbox;
+    explicit SandboxProcess(std::unique_ptr<State> state);
+    std::unique_ptr<State> s_;
+};
+
 class Sandbox {
   public:
     explicit Sandbox(std::filesystem::path init_binary);
 
-    // Runs `spec` to its end. Throws Error for what strata itself could not
-    // do (no scratch directory, clone failed); what went wrong inside the
-    // container is in Result::setup_error / exit_code.
+    // Runs `spec` to its end: start() then wait(output). Throws Error for
+    // what strata itself could not do (no scratch directory, clone failed);
+    // what went wrong inside the container is in Result::setup_error /
+    // exit_code.
     Result run(const Spec& spec, const OutputSink& output) const;
+
+    // Starts `spec` and returns once its command runs (or setup failed:
+    // wait() then says why). `io` names the process's stdio; its
+    // descriptors may be closed by the caller when this returns.
+    SandboxProcess start(const Spec& spec, const Stdio& io = {}) const;
+
+    // Starts a process inside the running container whose init is
+    // `spec.pid`, as `docker exec` does: in its namespaces and cgroups, as
+    // the user resolved in its /etc/passwd, with the capabilities, seccomp
+    // profile and no_new_privileges given (the container's), exit code
+    // 126/127 when the command cannot be run. The process is killed when
+    // its SandboxProcess goes away or the starting thread ends. Throws
+    // Error when the container is not running (no such pid, or a pid that
+    // belongs to a later process than `spec.pid_start`).
+    SandboxProcess exec(const ExecSpec& spec, const Stdio& io = {}) const;
 
     // The last lines the process printed, kept for error messages.
     static constexpr size_t kTailLines = 20;

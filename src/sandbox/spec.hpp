@@ -8,6 +8,7 @@
 // directory, the user — is resolved inside its root, never on the host.
 #pragma once
 
+#include <sys/types.h>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -26,6 +27,15 @@ namespace strata::sandbox {
 struct RootFs {
     std::vector<std::filesystem::path> lower;
     std::filesystem::path upper, work;  // same filesystem; both empty for a read-only root
+    // `docker run --read-only`: the root is made read-only once the container
+    // is set up (as runc does: a read-only bind remount of /), so that mount
+    // points the image lacks (/etc/hosts, volume targets) can still be made
+    // first. With `upper` set it stays the container's upper directory and
+    // receives nothing but those mount points (removed again after); without
+    // one a throwaway upper directory in the scratch holds them. (A root
+    // without `upper` and without this flag is read-only too, but then every
+    // mount point must exist in the layers.)
+    bool read_only = false;
 };
 
 struct Mount {
@@ -96,12 +106,18 @@ struct Isolation {
     Network network = Network::kHost;
     int netns_fd = -1;  // kPrivate: a network namespace shared by the build's steps
     std::vector<std::string> capabilities;  // empty: Docker's default 14
+    bool exact_capabilities = false;        // `capabilities` even when empty (--cap-drop ALL)
     bool seccomp = true;                    // Docker's default profile, or `seccomp_profile`
     std::string seccomp_profile;            // JSON text of another profile ("" = default)
     std::string seccomp_profile_origin;     // its file name, for errors
     bool no_new_privileges = false;
     Limits limits;
     bool cgroups = true;  // a cgroup of its own (devices, pids, memory, cpu)
+    // `docker run --privileged`: every capability (`capabilities` is
+    // ignored), no seccomp filter, the host's device nodes in /dev and no
+    // device allow-list, /sys read-write, no masked or read-only /proc and
+    // /sys paths. Namespaces, the cgroup's limits and the root stay.
+    bool privileged = false;
 };
 
 struct Process {
@@ -140,5 +156,44 @@ struct Result {
 
 // Called with each line the process prints (stdout and stderr), as it comes.
 using OutputSink = std::function<void(std::string_view line)>;
+
+// Where the process's standard streams go (`strata run`, `exec`). The
+// default is what a RUN step gets: stdin /dev/null, stdout and stderr one
+// pipe read line by line into the OutputSink given to wait()/run().
+struct Stdio {
+    // The caller's descriptors, duplicated into the process as its 0, 1 and
+    // 2 (the caller keeps and closes its own). -1: the default for that
+    // stream (stdin /dev/null; stdout, stderr the line pipe). stdout and
+    // stderr stay apart when both are given, as `docker run` without -t
+    // keeps them.
+    int in = -1, out = -1, err = -1;
+    // A pseudo-terminal made inside the container (`-t`): the command's
+    // controlling terminal and its 0, 1 and 2 (`in`, `out`, `err` are then
+    // not used). Its master comes back to strata (SandboxProcess::pty_master);
+    // the caller writes the input to it and reads the output from it, and
+    // resizes it with resize_pty() (the kernel sends SIGWINCH to the
+    // command's foreground process group).
+    bool tty = false;
+    unsigned short rows = 0, cols = 0;  // initial window size; 0 0: the kernel's default
+    // Whether anything is not the RUN default. The process's init then runs
+    // in a session of its own, so that the caller's terminal does not signal
+    // the container directly (Ctrl-C reaches strata, which forwards it).
+    bool custom() const { return tty || in >= 0 || out >= 0 || err >= 0; }
+};
+
+// `strata exec`: a process started inside a running container, in all its
+// namespaces (mount, PID, IPC, UTS, network, cgroup) and its cgroups.
+struct ExecSpec {
+    pid_t pid = 0;           // host pid of the container's init (SandboxProcess::pid())
+    uint64_t pid_start = 0;  // its start time (SandboxProcess::start_time()); refuses a
+                             // reused pid. 0: not checked.
+    Process process;         // argv, env, user (in the container's /etc/passwd), cwd;
+                             // hostname, hosts and resolv_conf are the container's
+    // The container's: capabilities, seccomp, no_new_privileges, privileged
+    // (the namespaces, network, cgroup and limits fields are not used: the
+    // container's are joined).
+    Isolation isolation;
+    std::string description;  // for messages: "exec sh"
+};
 
 }  // namespace strata::sandbox
