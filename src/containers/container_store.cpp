@@ -31,6 +31,7 @@
 #include "containers/container_record.hpp"
 #include "containers/container_state_json.hpp"
 #include "store/image_config_time.hpp"
+#include "store/store_root.hpp"
 
 namespace strata::containers {
 namespace fs = std::filesystem;
@@ -67,12 +68,20 @@ json parse_json_file(const std::string& text, const fs::path& path) {
     }
 }
 
-// A new file in a directory nobody else sees yet: written and fsynced, no rename.
-void write_new_file(const fs::path& path, std::string_view data) {
+// A new file in a directory nobody else sees yet: written (and fsynced when
+// `durable`), no rename.
+void write_new_file(const fs::path& path, std::string_view data, bool durable) {
     UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (!fd) throw system_error("create", path.string());
     write_all(fd.get(), data.data(), data.size(), path.string());
-    if (::fsync(fd.get()) != 0) throw system_error("fsync", path.string());
+    if (durable && ::fsync(fd.get()) != 0) throw system_error("fsync", path.string());
+}
+
+// Whether c's files must survive a power loss. A --rm container is gone
+// after its run anyway: its files skip the fsyncs (about 10 ms each on a
+// busy disk), which is most of what creating and running one costs here.
+bool durable(const Container& c) {
+    return !c.spec.auto_remove;
 }
 
 void make_dir(const fs::path& path, mode_t mode) {
@@ -182,6 +191,9 @@ Container ContainerStore::create(ContainerSpec spec, std::string name) {
                                 "allowed",
                                 name));
     const fs::path containers = dir();
+    // The store is normally made by the ImageStore the caller opened first;
+    // made here (owner-only, as store_root.hpp requires) when it was not.
+    if (!fs::exists(root_)) store::prepare_store_root(root_);
     make_dir(containers, 0700);
     make_dir(names_dir(containers), 0700);
     make_dir(tmp_dir(containers), 0700);
@@ -207,8 +219,8 @@ Container ContainerStore::create(ContainerSpec spec, std::string name) {
     } guard{staging};
     make_dir(staging / "upper", 0755);
     make_dir(staging / "work", 0700);
-    write_new_file(staging / "state.json", state_to_json(c.state).dump(2) + "\n");
-    write_new_file(staging / "lock", "");
+    write_new_file(staging / "state.json", state_to_json(c.state).dump(2) + "\n", durable(c));
+    write_new_file(staging / "lock", "", false);  // empty: nothing to keep
 
     auto store_lock = LockFile::exclusive(containers / "lock");
     clean_tmp(containers);
@@ -224,14 +236,18 @@ Container ContainerStore::create(ContainerSpec spec, std::string name) {
     }
     c.name = name;
     c.dir = staging;
-    write_new_file(staging / "config.json", config_document(c).dump(2) + "\n");
-    fsync_dir(staging);
-    write_file_atomic(names_dir(containers) / name, c.id + "\n");
+    write_new_file(staging / "config.json", config_document(c).dump(2) + "\n", durable(c));
+    if (durable(c)) {
+        fsync_dir(staging);
+        write_file_atomic(names_dir(containers) / name, c.id + "\n");
+    } else {
+        write_file_atomic_unsynced(names_dir(containers) / name, c.id + "\n");
+    }
     const fs::path final_dir = containers / c.id;
     if (::rename(staging.c_str(), final_dir.c_str()) != 0)
         throw system_error("rename", final_dir.string());
     guard.armed = false;
-    fsync_dir(containers);
+    if (durable(c)) fsync_dir(containers);
     c.dir = final_dir;
     return c;
 }
@@ -277,7 +293,10 @@ std::vector<Container> ContainerStore::list() const {
 }
 
 void ContainerStore::save_state(const Container& c) {
-    write_file_atomic(c.state_file(), state_to_json(c.state).dump(2) + "\n");
+    if (durable(c))
+        write_file_atomic(c.state_file(), state_to_json(c.state).dump(2) + "\n");
+    else
+        write_file_atomic_unsynced(c.state_file(), state_to_json(c.state).dump(2) + "\n");
 }
 
 void ContainerStore::reload_state(Container& c) const {
@@ -338,7 +357,7 @@ void ContainerStore::remove(const Container& c) {
         if (auto owner = read_if_exists(name_file); owner && owner->starts_with(c.id))
             if (::unlink(name_file.c_str()) != 0 && errno != ENOENT)
                 throw system_error("unlink", name_file.string());
-        fsync_dir(containers);
+        if (durable(c)) fsync_dir(containers);
     }
     strata::remove_tree(doomed);
 }

@@ -76,6 +76,21 @@ TEST_F(ContainerStoreTest, CreateWritesARecordThatReadsBack) {
     EXPECT_TRUE(fs::is_empty(tmp.path() / "containers" / "tmp"));
 }
 
+TEST_F(ContainerStoreTest, AutoRemoveContainersAreStoredAlike) {
+    // --rm containers skip the fsyncs, nothing else.
+    ContainerSpec s = spec();
+    s.auto_remove = true;
+    Container c = store.create(s, "quick");
+    c.state.status = Status::kExited;
+    c.state.exit_code = 0;
+    store.save_state(c);
+    Container back = store.get("quick");
+    EXPECT_TRUE(back.spec.auto_remove);
+    EXPECT_EQ(back.state, c.state);
+    store.remove(back);
+    EXPECT_FALSE(store.find("quick"));
+}
+
 TEST_F(ContainerStoreTest, GetByNamePrefixAndSlashName) {
     Container c = store.create(spec(), "/db");
     EXPECT_EQ(c.name, "db");
