@@ -339,8 +339,9 @@ void kill_and_wait(const Container& c) {
 void remove_one(ContainerStore& store, const std::string& arg, const RmOptions& opts) {
     Container c = store.get(arg);
     store.refresh(c);
-    if (opts.force && c.state.status == Status::kRunning) kill_and_wait(c);
-    {
+    const bool killed = opts.force && c.state.status == Status::kRunning;
+    if (killed) kill_and_wait(c);
+    try {
         auto lock = store.lock(c);
         store.reload_state(c);
         if (c.state.status == Status::kRunning &&
@@ -350,6 +351,9 @@ void remove_one(ContainerStore& store, const std::string& arg, const RmOptions& 
             kill_and_wait(c);
         }
         store.remove(c);
+    } catch (const Error& e) {
+        // The holder of a --rm container removes it once its init died.
+        if (!(killed && e.kind() == ErrorKind::kNotFound)) throw;
     }
     // After the record is gone, so that `c` no longer counts as a user; a
     // volume another container shares (--volumes-from) stays.

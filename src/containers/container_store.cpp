@@ -306,9 +306,14 @@ void ContainerStore::reload_state(Container& c) const {
 }
 
 LockFile ContainerStore::lock(const Container& c) {
-    if (!fs::exists(c.dir))
-        throw Error(ErrorKind::kNotFound, fmt::format("No such container: {}", c.id));
-    return LockFile::exclusive(c.lock_file());
+    try {
+        return LockFile::exclusive(c.lock_file());
+    } catch (const Error&) {
+        // Removed (its directory renamed away) since it was read.
+        if (!fs::exists(c.dir))
+            throw Error(ErrorKind::kNotFound, fmt::format("No such container: {}", c.id));
+        throw;
+    }
 }
 
 namespace {
