@@ -7,7 +7,7 @@ PKGS=(
   antlr4 libantlr4-runtime-dev default-jre-headless
   libarchive-dev libxxhash-dev libssl-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   libcurl4-openssl-dev libseccomp-dev libzstd-dev zlib1g-dev
-  # ISA-L's igzip: gzip layers inflated 2-4x faster than by zlib (src/store/gzip_decoder.hpp)
+  # ISA-L's igzip: gzip layers inflated 2-3x faster than by zlib (src/store/gzip_decoder.hpp)
   libisal-dev
   # the static archives of libarchive's own dependencies (cmake/static_deps.cmake)
   nettle-dev libxml2-dev libicu-dev liblz4-dev liblzma-dev libbz2-dev

@@ -3,8 +3,8 @@
 // reads through Decompressor).
 //
 // Two engines, same bytes out, same errors:
-// - ISA-L's igzip (Intel's Intelligent Storage Acceleration Library), 2-4×
-//   zlib's speed on x86-64 (AVX2/AVX-512 Huffman decoding). Built in when its
+// - ISA-L's igzip (Intel's Intelligent Storage Acceleration Library), 2.4×
+//   zlib's speed on strata's layers here (docs/performance.md). Built in when its
 //   header (Debian: libisal-dev) is found at build time; libisal.so.2 is
 //   opened on first use, as libcurl and libzstd are (base/shared_library.hpp),
 //   so the binary starts without it and falls back to zlib where it is absent.
