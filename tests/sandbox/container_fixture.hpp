@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -127,7 +128,13 @@ class ContainerTest : public ::testing::Test {
 
     const fs::path& layer() const { return layer_; }
 
-    Sandbox sandbox_{STRATA_INIT};
+    // STRATA_TEST_INIT: another strata-init for these tests (e.g. one built
+    // with sanitizers, to run the containers' init under them).
+    static std::string init_binary() {
+        const char* other = std::getenv("STRATA_TEST_INIT");
+        return other && *other ? other : STRATA_INIT;
+    }
+    Sandbox sandbox_{init_binary()};
     std::optional<TempDir> dir_;
     fs::path layer_;
 };

@@ -4,6 +4,9 @@
 #include <sys/ioctl.h>
 #include <sys/wait.h>
 
+#include <algorithm>
+#include <cstdlib>
+
 #include "container_fixture.hpp"
 
 namespace strata::sandbox::testing {
@@ -275,6 +278,44 @@ TEST_F(ContainerTest, ReadOnlyRootWithoutUpperUsesAThrowawayOne) {
     EXPECT_NE(lines[0].find("Read-only file system"), std::string::npos) << lines[0];
     EXPECT_EQ(lines[1], "hosts");
     EXPECT_FALSE(fs::exists(layer() / "etc/hosts"));  // the layer is untouched
+}
+
+}  // namespace
+}  // namespace strata::sandbox::testing
+
+namespace strata::sandbox::testing {
+namespace {
+
+// Not a test: what one RUN-style container (`true`, default stdio) costs end
+// to end through Sandbox::run. STRATA_MEASURE_RUN=N runs N of them;
+// STRATA_MEASURE_INIT names another strata-init to compare with, run in
+// turn with this build's (so that both see the same load).
+TEST_F(ContainerTest, MeasureRun) {
+    const char* n_text = std::getenv("STRATA_MEASURE_RUN");
+    if (!n_text) GTEST_SKIP() << "set STRATA_MEASURE_RUN to a count to measure";
+    std::vector<std::string> inits = {STRATA_INIT};
+    if (const char* other = std::getenv("STRATA_MEASURE_INIT")) inits.emplace_back(other);
+    const int n = std::atoi(n_text);
+    std::vector<std::vector<double>> ms(inits.size());
+    for (int i = 0; i < n; ++i) {
+        for (size_t k = 0; k < inits.size(); ++k) {
+            Sandbox sandbox(inits[k]);
+            Spec s = spec({"true"}, "upper" + std::to_string(i) + "-" + std::to_string(k));
+            const auto t0 = std::chrono::steady_clock::now();
+            const Result r = sandbox.run(s, {});
+            ms[k].push_back(
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                    .count());
+            ASSERT_EQ(r.exit_code, 0) << r.setup_error;
+        }
+    }
+    for (size_t k = 0; k < inits.size(); ++k) {
+        auto& v = ms[k];
+        std::sort(v.begin(), v.end());
+        std::printf("run(true) x%d with %s: min %.2f ms, p10 %.2f, median %.2f, p90 %.2f\n", n,
+                    inits[k].c_str(), v[0], v[v.size() / 10], v[v.size() / 2],
+                    v[v.size() * 9 / 10]);
+    }
 }
 
 }  // namespace
