@@ -31,6 +31,8 @@ void add_pull_push_commands(CLI::App& app, const GlobalOptions& global);  // pul
 void add_volume_commands(CLI::App& app, const GlobalOptions& global);     // volume_commands.cpp
 // commit, export, cp (and `diff CTR`): container_commands_fs.cpp
 void add_container_fs_commands(CLI::App& app, const GlobalOptions& global);
+// run, create, start, exec: run_command.cpp
+void add_run_commands(CLI::App& app, const GlobalOptions& global);
 // ps, rm, container prune/ls/rm/inspect: container_commands_list.cpp
 void add_container_list_commands(CLI::App& app, const GlobalOptions& global);
 // The `strata container` group, made by whichever add_* function asks first:

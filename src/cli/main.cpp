@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
     strata::cli::add_pull_push_commands(app, global);
     strata::cli::add_volume_commands(app, global);
     strata::cli::add_container_fs_commands(app, global);
+    strata::cli::add_run_commands(app, global);
     strata::cli::add_container_list_commands(app, global);
 
     try {

@@ -21,13 +21,15 @@
 
 namespace strata::containers {
 
-struct RunIo {  // where the container's process talks
+struct RunIo {          // where the container's process talks
     int stdin_fd = -1;  // -i: the caller's stdin; -1: /dev/null
     // Every byte, as it comes: stdout and stderr apart (no -t), or the
     // pseudo-terminal's bytes (as stdout) with -t.
     std::function<void(std::string_view bytes, bool is_stderr)> output;
-    // -t: called once with the pty master, for the caller to forward its
-    // terminal (raw mode, SIGWINCH → TIOCSWINSZ, bytes both ways).
+    // -t: called once with the pty master, for the caller to put its
+    // terminal in raw mode. The runner copies io.stdin_fd to the master,
+    // the master to `output`, and the caller's window size (stdin's, else
+    // stdout's terminal) to the master, at the start and on SIGWINCH.
     std::function<void(int master_fd)> on_terminal;
     // Called once the process runs and state.json says Running (the -d
     // monitor then tells `run -d` to print the ID and return).
@@ -45,8 +47,30 @@ struct RunIo {  // where the container's process talks
 // recording the failure) only for what it cannot record. `c.state` is left
 // as saved. Every output byte is also appended to the container's log
 // (json-file, container_log.hpp), so `strata logs` works for every
-// container.
+// container. While it runs, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and
+// SIGUSR2 sent to this process go to the container (docker run's
+// --sig-proxy); the previous handlers are back when it returns. With
+// spec.auto_remove the container and its anonymous volumes are removed
+// after (`--rm`).
 int run_container(store::ImageStore& store, ContainerStore& containers, Container& c,
                   const RunIo& io);
+
+// `strata exec`: one more process in the running container `c`, in its
+// namespaces and cgroup, with its capabilities, seccomp profile and
+// no_new_privileges (every capability with `privileged`).
+struct ExecOptions {
+    std::vector<std::string> argv;
+    std::vector<std::string> env;  // -e K=V over the container's environment
+    std::string user;              // "" = the container's user
+    std::string workdir;           // "" = the container's working directory
+    bool tty = false, privileged = false;
+};
+// Runs it to its end and returns its exit code (126/127 with a message in
+// `error` when it could not be started). Error(kConflict) "Container ID is
+// not running" when the container is not. With `tty`, io.stdin_fd is copied
+// to the pseudo-terminal; without, it is the process's stdin. Nothing goes
+// to the container's log (as with Docker).
+int exec_in_container(const Container& c, const ExecOptions& options, const RunIo& io,
+                      std::string& error);
 
 }  // namespace strata::containers

@@ -1,0 +1,354 @@
+// `strata run`, `create`, `start`, `exec` on real containers of the busybox
+// image (image_cli_fixture.hpp), as root: Docker's exit codes and messages,
+// the flags that shape the process, isolation flags, -p through pasta (only
+// 127.0.0.1), --rm, start -a on the kept upper directory, exec into a
+// running container, and -it through a real pseudo-terminal.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <thread>
+
+#include "base/unique_fd.hpp"
+#include "cli/image_cli_fixture.hpp"
+
+namespace strata::imagetest {
+namespace {
+
+using namespace std::chrono_literals;
+
+bool has(const std::string& text, const std::string& needle) {
+    return text.find(needle) != std::string::npos;
+}
+
+class RunCliTest : public CliTest {
+  protected:
+    void SetUp() override {
+        if (::geteuid() != 0) GTEST_SKIP() << "containers need root here";
+        if (!fs::exists("/bin/busybox")) GTEST_SKIP() << "no /bin/busybox for the test image";
+        CliTest::SetUp();
+    }
+
+    RunResult run(std::vector<std::string> args, const std::string& input = {},
+                  const std::map<std::string, std::string>& env = {}) {
+        args.insert(args.begin(), "run");
+        return strata(root_, std::move(args), input, env);
+    }
+
+    // The container directories in the store (64-hex names).
+    std::vector<std::string> container_dirs() const {
+        std::vector<std::string> out;
+        const fs::path dir = root_ / "containers";
+        if (!fs::exists(dir)) return out;
+        for (const auto& e : fs::directory_iterator(dir)) {
+            const std::string n = e.path().filename().string();
+            if (n.size() == 64 && n.find_first_not_of("0123456789abcdef") == std::string::npos)
+                out.push_back(n);
+        }
+        return out;
+    }
+
+    // strata with the given args in the background (stdout/stderr to files).
+    pid_t background(std::vector<std::string> args) {
+        args.insert(args.begin(), {STRATA_BINARY, "--root", root_.string()});
+        const fs::path out = dir_.path() / "bg-out", err = dir_.path() / "bg-err";
+        const pid_t pid = ::fork();
+        if (pid == 0) {
+            const int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            const int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            const int n = ::open("/dev/null", O_RDONLY);
+            ::dup2(n, 0);
+            ::dup2(o, 1);
+            ::dup2(e, 2);
+            std::vector<char*> argv;
+            for (auto& a : args)
+                argv.push_back(a.data());
+            argv.push_back(nullptr);
+            ::execv(argv[0], argv.data());
+            _exit(127);
+        }
+        return pid;
+    }
+
+    int wait_exit(pid_t pid) {
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+
+    // Waits until `exec NAME true` works: the container runs.
+    bool wait_running(const std::string& name) {
+        for (int i = 0; i < 100; ++i) {
+            if (strata(root_, {"exec", name, "true"}).code == 0) return true;
+            std::this_thread::sleep_for(100ms);
+        }
+        return false;
+    }
+};
+
+TEST_F(RunCliTest, ExitCodesAreTheContainersAndDockers) {
+    EXPECT_EQ(run({"--rm", "busybox", "true"}).code, 0);
+    EXPECT_EQ(run({"--rm", "busybox", "sh", "-c", "exit 3"}).code, 3);
+
+    auto r = run({"--rm", "busybox", "nosuch"});
+    EXPECT_EQ(r.code, 127);
+    EXPECT_TRUE(has(r.err, "exec: \"nosuch\": executable file not found in $PATH")) << r.err;
+    EXPECT_FALSE(has(r.err, "daemon")) << r.err;
+
+    r = run({"--rm", "busybox", "/etc/passwd"});
+    EXPECT_EQ(r.code, 126);
+    EXPECT_TRUE(has(r.err, "exec: \"/etc/passwd\": permission denied")) << r.err;
+
+    r = run({"--rm", "--pull", "never", "nosuchimage"});
+    EXPECT_EQ(r.code, 125);
+    EXPECT_TRUE(has(r.err, "No such image")) << r.err;
+
+    r = run({"--rm", "--bogus-flag", "busybox", "true"});
+    EXPECT_EQ(r.code, 125) << r.err;
+    r = run({"--rm", "--network", "host", "-p", "8080:80", "busybox", "true"});
+    EXPECT_EQ(r.code, 125);
+    EXPECT_TRUE(has(r.err, "not needed with --network host")) << r.err;
+    EXPECT_TRUE(container_dirs().empty());
+}
+
+TEST_F(RunCliTest, StdoutAndStderrStayApartAndAreLogged) {
+    auto r = run({"--name", "out", "busybox", "sh", "-c", "echo to-out; echo to-err >&2"});
+    EXPECT_EQ(r.code, 0);
+    EXPECT_EQ(r.out, "to-out\n");
+    EXPECT_EQ(r.err, "to-err\n");
+    const auto dirs = container_dirs();
+    ASSERT_EQ(dirs.size(), 1u);
+    const std::string log = read_file(root_ / "containers" / dirs[0] / "container.log");
+    EXPECT_TRUE(has(log, R"("log":"to-out\n","stream":"stdout")")) << log;
+    EXPECT_TRUE(has(log, R"("log":"to-err\n","stream":"stderr")")) << log;
+    const std::string state = read_file(root_ / "containers" / dirs[0] / "state.json");
+    EXPECT_TRUE(has(state, "exited")) << state;
+}
+
+TEST_F(RunCliTest, InteractivePassesStdin) {
+    auto r = run({"--rm", "-i", "busybox", "sh", "-c", "tr a-z A-Z"}, "hello\n");
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "HELLO\n");
+    // Without -i the container's stdin is empty.
+    r = run({"--rm", "busybox", "cat"}, "ignored\n");
+    EXPECT_EQ(r.out, "");
+}
+
+TEST_F(RunCliTest, ProcessFlags) {
+    write_file(dir_.path() / "env", "# a comment\nFROM_FILE=f\nPASSED\n");
+    auto r =
+        run({"--rm", "-e", "A=1", "-e", "FROM_HOST", "--env-file", (dir_.path() / "env").string(),
+             "-w", "/var/x", "-u", "12:34", "--hostname", "myhost", "busybox", "sh", "-c",
+             "echo $A $FROM_HOST $FROM_FILE $PASSED; pwd; id -u; id -g; hostname; echo "
+             "$HOSTNAME; grep -c myhost /etc/hosts; echo $PATH"},
+            {}, {{"FROM_HOST", "h"}, {"PASSED", "p"}});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out,
+              "1 h f p\n/var/x\n12\n34\nmyhost\nmyhost\n1\n"
+              "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n");
+
+    r = run({"--rm", "--entrypoint", "echo", "busybox", "via", "entrypoint"});
+    EXPECT_EQ(r.out, "via entrypoint\n");
+    // The default hostname is the id's first 12 hex; -t sets TERM.
+    r = run({"--rm", "busybox", "hostname"});
+    EXPECT_EQ(r.out.size(), 13u) << r.out;
+    r = run({"--rm", "-t", "busybox", "sh", "-c", "echo $TERM"});
+    EXPECT_TRUE(has(r.out, "xterm")) << r.out;
+}
+
+TEST_F(RunCliTest, ReadOnlyRootAndTmpfs) {
+    auto r = run({"--rm", "--read-only", "busybox", "touch", "/x"});
+    EXPECT_NE(r.code, 0);
+    EXPECT_TRUE(has(r.err, "Read-only file system")) << r.err;
+    r = run({"--rm", "--read-only", "--tmpfs", "/scratch", "busybox", "sh", "-c",
+             "echo ok > /scratch/f && cat /scratch/f && grep ' /scratch ' /proc/mounts"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_TRUE(has(r.out, "ok\ntmpfs /scratch tmpfs")) << r.out;
+}
+
+TEST_F(RunCliTest, NetworkNoneHasOnlyLoopback) {
+    auto r = run({"--rm", "--network", "none", "busybox", "ls", "/sys/class/net"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "lo\n");
+}
+
+TEST_F(RunCliTest, CapabilitiesAndPrivileged) {
+    EXPECT_EQ(run({"--rm", "busybox", "chown", "1", "/tmp"}).code, 0);
+    auto r = run({"--rm", "--cap-drop", "ALL", "busybox", "chown", "1", "/tmp"});
+    EXPECT_NE(r.code, 0);
+    EXPECT_TRUE(has(r.err, "Operation not permitted")) << r.err;
+    r = run({"--rm", "--cap-drop", "all", "--cap-add", "chown", "busybox", "chown", "1", "/tmp"});
+    EXPECT_EQ(r.code, 0) << r.err;
+
+    // --privileged: every capability the kernel has (the test runs as root
+    // with all of them), a warning as Docker's docs give it.
+    std::ifstream self("/proc/self/status");
+    std::string line, bounding;
+    while (std::getline(self, line))
+        if (line.rfind("CapBnd:", 0) == 0) bounding = line.substr(line.find_first_not_of(" \t", 7));
+    r = run({"--rm", "--privileged", "busybox", "grep", "CapEff", "/proc/self/status"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_TRUE(has(r.out, bounding)) << r.out << " vs " << bounding;
+    EXPECT_TRUE(has(r.err, "--privileged flag with caution")) << r.err;
+    r = run({"--rm", "busybox", "grep", "CapEff", "/proc/self/status"});
+    EXPECT_TRUE(has(r.out, "00000000a80425fb")) << r.out;  // Docker's default 14
+}
+
+TEST_F(RunCliTest, PublishedPortReachesTheContainer) {
+    if (!have_tool("pasta")) GTEST_SKIP() << "no pasta (Debian's passt package)";
+    // A free port on 127.0.0.1.
+    int port = 0;
+    {
+        UniqueFd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        ASSERT_EQ(::bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+        ::getsockname(s.get(), reinterpret_cast<sockaddr*>(&a), &len);
+        port = ntohs(a.sin_port);
+    }
+    const pid_t pid = background({"run", "--rm", "--name", "web", "-p",
+                                  fmt::format("127.0.0.1:{}:8080", port), "busybox", "sh", "-c",
+                                  "mkdir /www && echo served-from-container > /www/index.html && "
+                                  "exec httpd -f -p 8080 -h /www"});
+    std::string answer;
+    for (int i = 0; i < 100 && !has(answer, "served-from-container"); ++i) {
+        std::this_thread::sleep_for(100ms);
+        UniqueFd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(static_cast<uint16_t>(port));
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::connect(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) continue;
+        const std::string req = "GET /index.html HTTP/1.0\r\n\r\n";
+        if (::write(s.get(), req.data(), req.size()) < 0) continue;
+        char buf[4096];
+        answer.clear();
+        for (ssize_t n; (n = ::read(s.get(), buf, sizeof buf)) > 0;)
+            answer.append(buf, static_cast<size_t>(n));
+    }
+    EXPECT_TRUE(has(answer, "served-from-container")) << answer;
+    // SIGTERM to strata goes to the container (httpd ends), --rm removes it.
+    ::kill(pid, SIGTERM);
+    EXPECT_EQ(wait_exit(pid), 143);
+    EXPECT_TRUE(container_dirs().empty());
+}
+
+TEST_F(RunCliTest, RmLeavesNothing) {
+    EXPECT_EQ(run({"--rm", "-v", "/data", "busybox", "sh", "-c", "echo x > /data/f"}).code, 0);
+    EXPECT_TRUE(container_dirs().empty());
+    const fs::path volumes = root_ / "volumes";
+    if (fs::exists(volumes)) {
+        for (const auto& e : fs::directory_iterator(volumes))
+            EXPECT_FALSE(fs::exists(e.path() / "volume.json")) << e.path();
+    }
+}
+
+TEST_F(RunCliTest, StartAttachRunsAgainOnTheKeptLayer) {
+    auto r = run({"--name", "keep", "busybox", "sh", "-c", "cat /f 2>/dev/null; echo run >> /f"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "");
+    r = strata(root_, {"start", "-a", "keep"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "run\n");
+    r = strata(root_, {"start", "-a", "keep"});
+    EXPECT_EQ(r.out, "run\nrun\n");
+    // create + start -a: the same container, started the first time.
+    r = strata(root_, {"create", "--name", "later", "busybox", "echo", "created"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out.size(), 65u);
+    r = strata(root_, {"start", "-a", "later"});
+    EXPECT_EQ(r.out, "created\n");
+}
+
+TEST_F(RunCliTest, ExecIntoARunningContainer) {
+    const pid_t pid = background({"run", "--name", "box", "-e", "CTR=1", "busybox", "sleep", "60"});
+    ASSERT_TRUE(wait_running("box")) << read_file(dir_.path() / "bg-err");
+    auto r = strata(root_, {"exec", "-e", "EXTRA=2", "box", "sh", "-c",
+                            "echo $CTR $EXTRA; ps -o comm | grep -c sleep"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "1 2\n1\n");
+    r = strata(root_, {"exec", "-i", "box", "cat"}, "through stdin\n");
+    EXPECT_EQ(r.out, "through stdin\n");
+    r = strata(root_, {"exec", "box", "sh", "-c", "exit 7"});
+    EXPECT_EQ(r.code, 7);
+    r = strata(root_, {"exec", "box", "nosuch"});
+    EXPECT_EQ(r.code, 127);
+    ::kill(pid, SIGTERM);
+    EXPECT_EQ(wait_exit(pid), 143);
+    r = strata(root_, {"exec", "box", "true"});
+    EXPECT_NE(r.code, 0);
+    EXPECT_TRUE(has(r.err, "is not running")) << r.err;
+}
+
+// `strata run -it … sh` on a real pseudo-terminal: type, read the screen,
+// leave with an exit code.
+TEST_F(RunCliTest, InteractiveTerminal) {
+    UniqueFd master(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
+    ASSERT_TRUE(master);
+    ASSERT_EQ(::grantpt(master.get()), 0);
+    ASSERT_EQ(::unlockpt(master.get()), 0);
+    const std::string slave_name = ::ptsname(master.get());
+    struct winsize ws {};
+    ws.ws_row = 30;
+    ws.ws_col = 91;
+    std::vector<std::string> args = {STRATA_BINARY, "--root", root_.string(), "run",
+                                     "-it",         "--rm",   "busybox",      "sh"};
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        ::setsid();
+        const int slave = ::open(slave_name.c_str(), O_RDWR);
+        ::ioctl(slave, TIOCSCTTY, 0);
+        ::ioctl(slave, TIOCSWINSZ, &ws);
+        ::dup2(slave, 0);
+        ::dup2(slave, 1);
+        ::dup2(slave, 2);
+        std::vector<char*> argv;
+        for (auto& a : args)
+            argv.push_back(a.data());
+        argv.push_back(nullptr);
+        ::execv(argv[0], argv.data());
+        _exit(127);
+    }
+    std::string screen;
+    auto read_until = [&](const std::string& needle, std::chrono::milliseconds limit) {
+        const auto end = std::chrono::steady_clock::now() + limit;
+        while (!has(screen, needle) && std::chrono::steady_clock::now() < end) {
+            pollfd p{master.get(), POLLIN, 0};
+            if (::poll(&p, 1, 100) <= 0) continue;
+            char buf[4096];
+            const ssize_t n = ::read(master.get(), buf, sizeof buf);
+            if (n <= 0) break;
+            screen.append(buf, static_cast<size_t>(n));
+        }
+        return has(screen, needle);
+    };
+    EXPECT_TRUE(read_until("# ", 10s)) << screen;
+    const std::string typed = "stty size; tty; echo h$((1+1))i; exit 3\r";
+    ASSERT_EQ(::write(master.get(), typed.data(), typed.size()),
+              static_cast<ssize_t>(typed.size()));
+    EXPECT_TRUE(read_until("h2i", 10s)) << screen;
+    read_until("\x01never", 2s);  // the rest, until the end
+    EXPECT_EQ(wait_exit(pid), 3) << screen;
+    EXPECT_TRUE(has(screen, "30 91")) << screen;      // the window size came along
+    EXPECT_TRUE(has(screen, "/dev/pts/")) << screen;  // a terminal of its own
+    EXPECT_TRUE(container_dirs().empty());
+}
+
+}  // namespace
+}  // namespace strata::imagetest
