@@ -38,5 +38,7 @@ void add_container_list_commands(CLI::App& app, const GlobalOptions& global);
 // The `strata container` group, made by whichever add_* function asks first:
 // add `container SUB` commands to it rather than a second "container".
 CLI::App& container_command_group(CLI::App& app);
+// logs, stop, kill, wait, restart and the detached monitor: container_commands_lifecycle.cpp
+void add_container_lifecycle_commands(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace strata::cli

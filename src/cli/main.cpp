@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
     strata::cli::add_container_fs_commands(app, global);
     strata::cli::add_run_commands(app, global);
     strata::cli::add_container_list_commands(app, global);
+    strata::cli::add_container_lifecycle_commands(app, global);
 
     try {
         app.parse(argc, argv);
