@@ -141,6 +141,7 @@ void run_cp(const GlobalOptions& global, const CpCmdOptions& opts) {
     LockFile lease = o.store->lease();  // the scratch directory under tmp/
     const containers::ContainerRoot root =
         containers::open_container_root(*o.store, c, &co.unreachable);
+    co.live = root.live();
     if (from)
         containers::copy_out(root.fd(), from->path, opts.dest, STDOUT_FILENO, co);
     else

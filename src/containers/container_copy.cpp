@@ -17,6 +17,7 @@
 #include <exception>
 #include <functional>
 #include <optional>
+#include <set>
 #include <thread>
 #include <utility>
 
@@ -297,6 +298,7 @@ struct Source {
     struct stat st {};
     std::string base;  // its name in the archive when not renamed: "." for "DIR/."
     std::string shown;
+    std::set<std::string> exclude;  // a directory's entries left out (relative)
 };
 
 Source finish_source(UniqueFd fd, bool want_dir, std::string base, std::string shown) {
@@ -333,8 +335,15 @@ Source container_source(int root, const std::string& path, const CopyOptions& op
         if (errno == ENOENT || errno == ENOTDIR) not_found_in_container(path, opts);
         throw system_error("open", fmt::format("{} in container {}", path, opts.container_name));
     }
-    return finish_source(std::move(fd), asserts_dir(path), dot ? "." : base_name(clean),
-                         fmt::format("{}:{}", opts.container_name, path));
+    Source s = finish_source(std::move(fd), asserts_dir(path), dot ? "." : base_name(clean),
+                             fmt::format("{}:{}", opts.container_name, path));
+    if (opts.live && S_ISDIR(s.st.st_mode))
+        for (const char* p : {"/proc", "/sys"}) {
+            const std::string pseudo = p;
+            const std::string prefix = clean == "/" ? "/" : clean + "/";
+            if (pseudo.starts_with(prefix)) s.exclude.insert(pseudo.substr(prefix.size()));
+        }
+    return s;
 }
 
 Source host_source(const std::string& path, bool follow_link) {
@@ -429,6 +438,7 @@ void archive_source(const Source& src, const std::string& name, const fs::path& 
     lw.compression = store::Compression::kNone;
     if (S_ISDIR(src.st.st_mode)) {
         lw.name_prefix = name;
+        lw.exclude = src.exclude;
         store::write_layer_to(proc_fd(src.fd.get()), sink, lw);
         return;
     }

@@ -98,6 +98,10 @@ struct CopyOptions {
     // binds of a stopped container): copying to or from them is refused.
     std::vector<std::string> unreachable;
     bool read_only = false;  // the container's root is read-only (--read-only)
+    // The root is a running container's namespace (ContainerRoot::live): its
+    // /proc and /sys are the kernel's, left out of a copy of a directory
+    // above them (as docker cp, which archives the root filesystem, has none).
+    bool live = false;
 };
 
 // Copies `src` (a path inside the root `root_fd`) to the host path `dest`;

@@ -262,5 +262,22 @@ TEST_F(ContainerCopyTest, AStoppedContainersVolumesAreBoundForTheCopy) {
     EXPECT_EQ(sh("grep -c " + tmp.path().string() + " /proc/self/mountinfo"), "0\n");
 }
 
+TEST_F(ContainerCopyTest, ARunningContainersProcAndSysAreLeftOutOfItsRoot) {
+    root.reset();
+    put(upper / "proc/kcore", "not for a tar");
+    put(upper / "sys/x", "x");
+    root.emplace(ContainerRoot::mount_overlay({l0}, upper, work, false));
+    opts.live = true;
+    const fs::path tar = tmp.path() / "root.tar";
+    {
+        UniqueFd fd(::open(tar.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+        copy_out(root->fd(), "/", "-", fd.get(), opts);
+    }
+    const std::string list = sh("tar -tf " + tar.string());
+    EXPECT_NE(list.find("./etc/passwd"), std::string::npos) << list;
+    EXPECT_EQ(list.find("proc"), std::string::npos) << list;
+    EXPECT_EQ(list.find("sys"), std::string::npos) << list;
+}
+
 }  // namespace
 }  // namespace strata::containers
