@@ -18,6 +18,7 @@
 #include <csignal>
 #include <cstdio>
 #include <memory>
+#include <system_error>
 
 #include "base/error.hpp"
 #include "cli/commands.hpp"
@@ -233,6 +234,9 @@ void exit_125_on_error(F&& body) {
     } catch (const Error& e) {
         print_error(e.what());
         throw ExitCode{125};
+    } catch (const std::system_error& e) {  // std::filesystem's, from the store
+        print_error(e.what());
+        throw ExitCode{125};
     }
 }
 
@@ -376,9 +380,9 @@ void run_exec(const GlobalOptions& global, ExecFlags& f) {
     if (code != 0) throw ExitCode{code};
 }
 
-}  // namespace
-
-void add_run_commands(CLI::App& app, const GlobalOptions& global) {
+// run, create, start and exec under `app` (the top level, and `strata
+// container`, as `docker container run` is `docker run`).
+void add_run_commands_to(CLI::App& app, const GlobalOptions& global) {
     {
         auto f = std::make_shared<RunCommandFlags>();
         CLI::App* cmd = app.add_subcommand("run", "Create and run a new container from an image");
@@ -425,6 +429,13 @@ void add_run_commands(CLI::App& app, const GlobalOptions& global) {
             run_exec(global, *f);
         });
     }
+}
+
+}  // namespace
+
+void add_run_commands(CLI::App& app, const GlobalOptions& global) {
+    add_run_commands_to(app, global);
+    add_run_commands_to(container_command_group(app), global);
 }
 
 }  // namespace strata::cli
