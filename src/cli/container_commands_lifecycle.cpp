@@ -207,7 +207,6 @@ void run_monitor(const GlobalOptions& global, MonitorOptions o) {
                                         : c.state.error;
             containers::report_to_spawner(o.ready_fd, why);
         }
-        if (c.spec.auto_remove) containers.remove(c);
     } catch (const std::exception& e) {
         containers::report_to_spawner(o.ready_fd, e.what());
         throw ExitCode{125};
@@ -316,7 +315,8 @@ void add_container_lifecycle_commands(CLI::App& app, const GlobalOptions& global
                                    "strata: warning: the exit code of {} is unknown "
                                    "(its monitor ended first)\n",
                                    c.short_id());
-                        fmt::print("-1\n");
+                        fmt::print(
+                            "255\n");  // inspect's State.ExitCode for it, as Docker after a crash
                     }
                     std::fflush(stdout);
                 });

@@ -43,7 +43,13 @@ int main(int argc, char** argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        return app.exit(e);
+        const int code = app.exit(e);
+        // docker run/create/exec/start say 125 for their own errors, bad flags
+        // included: the container's exit code is theirs to return.
+        const std::string cmd = strata::cli::command_of(argc, argv);
+        const bool container_cmd = cmd == "run" || cmd == "create" || cmd == "exec" ||
+                                   cmd == "start" || cmd == "container";
+        return code != 0 && container_cmd ? 125 : code;
     } catch (const strata::cli::ExitCode& e) {
         return e.code;
     } catch (const strata::Error& e) {

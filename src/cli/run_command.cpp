@@ -22,6 +22,7 @@
 
 #include "base/error.hpp"
 #include "cli/commands.hpp"
+#include "cli/container_detach.hpp"
 #include "cli/image_commands_common.hpp"
 #include "cli/pull_push.hpp"
 #include "containers/container_record.hpp"
@@ -32,14 +33,6 @@
 #include "sandbox/user_namespace.hpp"
 
 namespace strata::cli {
-
-// Starts `c` under its detached monitor and returns once it runs
-// (cli/container_detach.hpp, the lifecycle commands define it). This weak
-// stand-in only says so, until that definition is linked in.
-__attribute__((weak)) void start_detached(const GlobalOptions&, const std::filesystem::path&,
-                                          const containers::Container&) {
-    throw Error(ErrorKind::kUsage, "detached containers are not available in this build");
-}
 
 namespace {
 
