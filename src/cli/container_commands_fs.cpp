@@ -171,7 +171,10 @@ bool print_container_diff(const GlobalOptions& global, const std::string& id_or_
     return true;
 }
 
-void add_container_fs_commands(CLI::App& app, const GlobalOptions& global) {
+namespace {
+
+// commit, export and cp on `app`: the top level, and `strata container`.
+void add_fs_commands_to(CLI::App& app, const GlobalOptions& global) {
     {
         auto opts = std::make_shared<CommitCmdOptions>();
         CLI::App* cmd =
@@ -217,6 +220,26 @@ void add_container_fs_commands(CLI::App& app, const GlobalOptions& global) {
         cmd->add_option("dest", opts->dest, "DEST_PATH, CONTAINER:DEST_PATH or -")->required();
         cmd->callback([opts, &global] { run_cp(global, *opts); });
     }
+}
+
+}  // namespace
+
+void add_container_fs_commands(CLI::App& app, const GlobalOptions& global) {
+    add_fs_commands_to(app, global);
+    CLI::App& group = container_command_group(app);
+    add_fs_commands_to(group, global);
+    // `strata container diff CTR`: containers only (the top-level diff also
+    // compares images).
+    auto target = std::make_shared<std::string>();
+    CLI::App* diff =
+        group.add_subcommand("diff",
+                             "Inspect changes to files or directories on a container's "
+                             "filesystem (A added, C changed, D deleted)");
+    diff->add_option("container", *target, "CONTAINER (name, ID or ID prefix)")->required();
+    diff->callback([target, &global] {
+        if (!print_container_diff(global, *target, false))
+            throw Error(ErrorKind::kNotFound, fmt::format("No such container: {}", *target));
+    });
 }
 
 }  // namespace strata::cli
