@@ -53,6 +53,14 @@ std::optional<uint64_t> process_start_time(pid_t pid) {
     return start;
 }
 
+bool process_alive(pid_t pid, uint64_t start) {
+    char state = 0;
+    uint64_t started = 0;
+    if (pid <= 0 || !read_stat(pid, state, started)) return false;
+    if (state == 'Z' || state == 'X') return false;  // dead, only not reaped yet
+    return start == 0 || started == start;
+}
+
 ProcessRef ProcessRef::self() {
     return *of(::getpid());
 }

@@ -20,6 +20,9 @@ namespace strata {
 // no such process.
 std::optional<uint64_t> process_start_time(pid_t pid);
 
+// `pid` exists, is not a zombie, and started at `start` (0: any start time).
+bool process_alive(pid_t pid, uint64_t start);
+
 class ProcessRef {
   public:
     ProcessRef() = default;

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/human_duration.hpp"
 #include "cli/commands.hpp"
 #include "cli/human_size.hpp"
 #include "store/image_config_time.hpp"
@@ -27,8 +28,6 @@ std::vector<std::unique_ptr<store::GcParticipant>> make_gc_participants(
 std::vector<store::GcParticipant*> raw_pointers(
     const std::vector<std::unique_ptr<store::GcParticipant>>& participants);
 
-// go-units HumanDuration: "Less than a second", "About a minute", "3 weeks".
-std::string human_duration(int64_t seconds);
 // "<HumanDuration> ago" for an RFC 3339 time, "N/A" when unknown.
 std::string created_since(const std::string& rfc3339);
 // Go's time.Time.String() in UTC: "2024-05-01 12:00:00 +0000 UTC".

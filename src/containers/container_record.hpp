@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/lock_file.hpp"
+#include "base/process_ref.hpp"
 #include "store/image_config.hpp"
 
 namespace strata::containers {
@@ -162,10 +163,8 @@ std::string status_text(const ContainerState& s, std::chrono::system_clock::time
 // go-units' HumanDuration ("Less than a second", "About a minute", "3 hours").
 std::string human_duration(std::chrono::system_clock::duration d);
 
-// Is the process `pid` alive and the one that started at `start` (/proc/PID/stat
-// field 22; 0: any)? A zombie is not alive.
-bool process_alive(int pid, uint64_t start);
-// Field 22 of /proc/PID/stat (clock ticks since boot), nullopt when no such process.
-std::optional<uint64_t> process_start_time(int pid);
+// Process liveness by pid and start time: base/process_ref.hpp.
+using strata::process_alive;
+using strata::process_start_time;
 
 }  // namespace strata::containers

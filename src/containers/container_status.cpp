@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "base/error.hpp"
+#include "base/human_duration.hpp"
 #include "containers/container_record.hpp"
 #include "store/image_config_time.hpp"
 
@@ -41,22 +42,7 @@ std::optional<Status> parse_status(std::string_view word) {
 }
 
 std::string human_duration(std::chrono::system_clock::duration d) {
-    using namespace std::chrono;
-    const double secs = duration<double>(d).count();
-    const auto seconds = static_cast<int64_t>(secs);
-    if (seconds < 1) return "Less than a second";
-    if (seconds == 1) return "1 second";
-    if (seconds < 60) return fmt::format("{} seconds", seconds);
-    const auto minutes = static_cast<int64_t>(secs / 60);
-    if (minutes == 1) return "About a minute";
-    if (minutes < 60) return fmt::format("{} minutes", minutes);
-    const auto hours = static_cast<int64_t>(secs / 3600 + 0.5);  // rounded, as go-units
-    if (hours == 1) return "About an hour";
-    if (hours < 48) return fmt::format("{} hours", hours);
-    if (hours < 24 * 7 * 2) return fmt::format("{} days", hours / 24);
-    if (hours < 24 * 30 * 2) return fmt::format("{} weeks", hours / 24 / 7);
-    if (hours < 24 * 365 * 2) return fmt::format("{} months", hours / 24 / 30);
-    return fmt::format("{} years", static_cast<int64_t>(secs / 3600) / 24 / 365);
+    return strata::human_duration(std::chrono::duration_cast<std::chrono::seconds>(d).count());
 }
 
 std::string status_text(const ContainerState& s, std::chrono::system_clock::time_point now) {

@@ -23,23 +23,6 @@ std::optional<T> number(std::string_view text) {
 
 }  // namespace
 
-std::optional<uint64_t> process_start_time(pid_t pid) {
-    const auto stat = cgroup_files::read_value(fmt::format("/proc/{}/stat", pid));
-    if (!stat) return std::nullopt;
-    // "pid (comm) state ppid ..." — comm may hold spaces and parentheses, so
-    // count fields from the last ')': state is field 3, starttime field 22.
-    const size_t paren = stat->rfind(')');
-    if (paren == std::string::npos) return std::nullopt;
-    std::string_view rest = std::string_view(*stat).substr(paren + 1);
-    for (int field = 3; field < 22; ++field) {
-        const size_t space = rest.find(' ', 1);
-        if (space == std::string_view::npos) return std::nullopt;
-        rest = rest.substr(space);
-    }
-    rest.remove_prefix(1);
-    return number<uint64_t>(rest.substr(0, rest.find(' ')));
-}
-
 std::optional<CgroupOwner> parse_cgroup_owner(std::string_view name) {
     if (name.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
     name.remove_prefix(kPrefix.size());

@@ -9,10 +9,11 @@
 #include <optional>
 #include <string_view>
 
+#include "base/process_ref.hpp"
+
 namespace strata::sandbox {
 
-// Start time of `pid` in clock ticks after boot; nullopt when it is gone.
-std::optional<uint64_t> process_start_time(pid_t pid);
+using strata::process_start_time;  // base/process_ref.hpp
 
 struct CgroupOwner {
     pid_t pid = 0;

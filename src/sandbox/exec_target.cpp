@@ -10,9 +10,9 @@
 #include <set>
 
 #include "base/error.hpp"
+#include "base/process_ref.hpp"
 #include "sandbox/cgroup_files.hpp"
 #include "sandbox/cgroup_place.hpp"
-#include "sandbox/process_start.hpp"
 
 namespace strata::sandbox {
 

@@ -27,8 +27,8 @@
 #include <optional>
 #include <string>
 
+#include "base/process_ref.hpp"
 #include "base/unique_fd.hpp"
-#include "sandbox/process_start.hpp"
 #include "sandbox/pty.hpp"
 #include "sandbox/spec.hpp"
 
