@@ -583,7 +583,10 @@ void mount_user(const json& m) {
     const std::string target = m.at("target").get<std::string>();
     if (type == "tmpfs") {
         make_dirs(target);
-        std::string opts = "mode=1777";
+        char mode[32];
+        std::snprintf(mode, sizeof mode, "mode=%o",
+                      m.contains("mode") ? m.at("mode").get<unsigned>() : 01777u);
+        std::string opts = mode;
         if (m.contains("size")) opts += ",size=" + std::to_string(m.at("size").get<uint64_t>());
         do_mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, opts.c_str());
         return;

@@ -191,7 +191,7 @@ std::vector<sandbox::Mount> sandbox_mounts(const fs::path& store_root, const Con
             case MountSpec::Type::kTmpfs:
                 s.kind = sandbox::Mount::Kind::kTmpfs;
                 s.size_bytes = m.tmpfs_size;
-                s.mode = m.tmpfs_mode;
+                s.tmpfs_mode = m.tmpfs_mode;
                 break;
         }
         out.push_back(std::move(s));

@@ -166,6 +166,7 @@ json mount_json(const Mount& m, size_t index, const fs::path& scratch, json& ove
         case Mount::Kind::kTmpfs:
             j["type"] = "tmpfs";
             if (m.size_bytes) j["size"] = *m.size_bytes;
+            if (m.tmpfs_mode) j["mode"] = *m.tmpfs_mode & 07777;
             return j;
         case Mount::Kind::kSecret:
             j["type"] = "secret";

@@ -60,8 +60,9 @@ struct Mount {
     // the context or a stage): an overlay with a scratch upper directory.
     bool discard_writes = false;
 
-    // kTmpfs
+    // kTmpfs: its size, and the mode of its root (default 1777)
     std::optional<uint64_t> size_bytes;
+    std::optional<uint32_t> tmpfs_mode;
 
     // kSecret: the bytes, and the file's mode and owner in the container.
     std::string content;

@@ -153,12 +153,12 @@ TEST_F(VolumeRunCli, ImageVolumeIsAnonymousFilledFromTheImageAndRemovedWithRmV) 
 
 TEST_F(VolumeRunCli, TmpfsMounts) {
     auto r = s({"run", "--rm", "--tmpfs", "/scratch:size=1m", "--mount",
-                "type=tmpfs,dst=/other,tmpfs-size=2m", "busybox", "sh", "-c",
+                "type=tmpfs,dst=/other,tmpfs-size=2m,tmpfs-mode=0700", "busybox", "sh", "-c",
                 "grep -E ' /(scratch|other) ' /proc/mounts"});
     EXPECT_EQ(r.code, 0) << r.err;
     EXPECT_TRUE(has(r.out, "tmpfs /scratch tmpfs rw,nosuid,nodev")) << r.out;
-    EXPECT_TRUE(has(r.out, "size=1024k")) << r.out;
-    EXPECT_TRUE(has(r.out, "size=2048k")) << r.out;
+    EXPECT_TRUE(has(r.out, "size=1024k 0 0")) << r.out;       // mode 1777: the default, not shown
+    EXPECT_TRUE(has(r.out, "size=2048k,mode=700")) << r.out;  // tmpfs-mode reaches the mount
 }
 
 TEST_F(VolumeRunCli, BadMountsAreDockersErrors) {

@@ -205,7 +205,7 @@ TEST_F(VolumeCopyUp, SandboxMountsOfEachKind) {
     EXPECT_TRUE(fs::is_empty(volumes.get("nocopy").mountpoint())) << "nocopy";
     EXPECT_EQ(mounts[3].kind, Kind::kTmpfs);
     EXPECT_EQ(mounts[3].size_bytes, 1u << 20);
-    EXPECT_EQ(mounts[3].mode, 0700u);
+    EXPECT_EQ(mounts[3].tmpfs_mode, 0700u);
     EXPECT_EQ(mounts[5].source_root, fs::canonical(tmp.path()));
     EXPECT_EQ(mounts[5].source_path, "/host-file");
     // The named volume was made and filled from the image's /data/deeper —
