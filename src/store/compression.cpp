@@ -144,8 +144,8 @@ struct Decompressor::Impl {
     ByteSink tee;
     std::string what;
     Compression kind = Compression::kNone;
-    std::string head_copy;      // the first bytes when they came in pieces
-    std::string_view head;      // the first chunk, not yet handed out
+    std::string head_copy;  // the first bytes when they came in pieces
+    std::string_view head;  // the first chunk, not yet handed out
     bool source_eof = false;
     // gzip
     std::unique_ptr<GzipDecoder> gzip;
