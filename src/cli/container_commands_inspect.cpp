@@ -77,23 +77,11 @@ ordered_json port_bindings(const std::vector<std::string>& publish) {
     return out;
 }
 
-std::string mount_type(MountSpec::Type t) {
-    switch (t) {
-        case MountSpec::Type::kBind:
-            return "bind";
-        case MountSpec::Type::kVolume:
-            return "volume";
-        case MountSpec::Type::kTmpfs:
-            return "tmpfs";
-    }
-    return "bind";
-}
-
 ordered_json mounts_json(const std::filesystem::path& store_root, const Container& c) {
     ordered_json out = ordered_json::array();
     for (const auto& m : c.spec.mounts) {
         ordered_json j;
-        j["Type"] = mount_type(m.type);
+        j["Type"] = std::string(containers::mount_type_name(m.type));
         if (m.type == MountSpec::Type::kVolume) {
             j["Name"] = m.source;
             j["Source"] = (containers::volumes_dir(store_root) / m.source / "_data").string();

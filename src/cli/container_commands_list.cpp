@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "base/error.hpp"
+#include "base/go/strconv.hpp"
 #include "cli/container_commands.hpp"
 #include "cli/image_commands_common.hpp"
 #include "cli/image_commands_template.hpp"
@@ -30,49 +31,6 @@ namespace fs = std::filesystem;
 
 ContainerStore open_containers(const GlobalOptions& global) {
     return ContainerStore(store::resolve_store_root(global.root));
-}
-
-// Go's strconv.Quote for the text ps prints: quotes, backslashes and control
-// characters escaped; other characters (UTF-8 included) kept.
-std::string go_quote(std::string_view s) {
-    std::string out = "\"";
-    for (unsigned char ch : s) {
-        switch (ch) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\a':
-                out += "\\a";
-                break;
-            case '\b':
-                out += "\\b";
-                break;
-            case '\f':
-                out += "\\f";
-                break;
-            case '\v':
-                out += "\\v";
-                break;
-            default:
-                if (ch < 0x20 || ch == 0x7f)
-                    out += fmt::format("\\x{:02x}", ch);
-                else
-                    out += static_cast<char>(ch);
-        }
-    }
-    return out + "\"";
 }
 
 // ---- ps -----------------------------------------------------------------
@@ -204,7 +162,7 @@ ordered_json ps_fields(const Container& c, bool trunc, std::chrono::system_clock
         mounts += (mounts.empty() ? "" : ",") + (trunc ? ellipsis(m.source, 15) : m.source);
     }
     ordered_json j;
-    j["Command"] = go_quote(command);
+    j["Command"] = go::strconv::quote(command);
     j["CreatedAt"] = created_at(c.created);
     j["ID"] = trunc ? c.short_id() : c.id;
     j["Image"] = image_text(c);

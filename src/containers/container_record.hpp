@@ -62,6 +62,8 @@ enum class Status { kCreated, kRunning, kExited };
 // "created" / "running" / "exited" (Docker's State.Status words), and back;
 // nullopt for any other word.
 std::string_view status_name(Status s);
+// "bind" / "volume" / "tmpfs" (Docker's Mounts[].Type words).
+std::string_view mount_type_name(MountSpec::Type t);
 std::optional<Status> parse_status(std::string_view word);
 
 struct ContainerState {

@@ -41,21 +41,13 @@ void put_opt(json& j, const char* key, const std::optional<T>& v) {
     j[key] = v ? json(*v) : json(nullptr);
 }
 
-const char* mount_type_name(MountSpec::Type t) {
-    switch (t) {
-        case MountSpec::Type::kBind:
-            return "bind";
-        case MountSpec::Type::kVolume:
-            return "volume";
-        case MountSpec::Type::kTmpfs:
-            return "tmpfs";
-    }
-    return "bind";
-}
-
 json mount_to_json(const MountSpec& m) {
-    json j = {{"type", mount_type_name(m.type)}, {"source", m.source},       {"target", m.target},
-              {"read_only", m.read_only},        {"anonymous", m.anonymous}, {"no_copy", m.no_copy},
+    json j = {{"type", std::string(mount_type_name(m.type))},
+              {"source", m.source},
+              {"target", m.target},
+              {"read_only", m.read_only},
+              {"anonymous", m.anonymous},
+              {"no_copy", m.no_copy},
               {"tmpfs_mode", m.tmpfs_mode}};
     put_opt(j, "tmpfs_size", m.tmpfs_size);
     return j;

@@ -34,6 +34,18 @@ std::string_view status_name(Status s) {
     return "created";
 }
 
+std::string_view mount_type_name(MountSpec::Type t) {
+    switch (t) {
+        case MountSpec::Type::kBind:
+            return "bind";
+        case MountSpec::Type::kVolume:
+            return "volume";
+        case MountSpec::Type::kTmpfs:
+            return "tmpfs";
+    }
+    return "bind";
+}
+
 std::optional<Status> parse_status(std::string_view word) {
     if (word == "created") return Status::kCreated;
     if (word == "running") return Status::kRunning;

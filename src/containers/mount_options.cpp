@@ -86,18 +86,6 @@ bool mode_read_only(std::string_view mode) {
     return false;
 }
 
-const char* type_name(MountSpec::Type t) {
-    switch (t) {
-        case MountSpec::Type::kBind:
-            return "bind";
-        case MountSpec::Type::kVolume:
-            return "volume";
-        case MountSpec::Type::kTmpfs:
-            return "tmpfs";
-    }
-    return "?";
-}
-
 std::string mount_config_error(std::string_view type, std::string_view what) {
     return fmt::format("invalid mount config for type \"{}\": {}", type, what);
 }
@@ -118,7 +106,7 @@ std::string target_problem(std::string_view target) {
 void validate(const MountSpec& m, bool has_volume_options, bool has_bind_options,
               bool check_bind_source, const std::string& wrap) {
     auto fail = [&](std::string_view what) {
-        std::string msg = mount_config_error(type_name(m.type), what);
+        std::string msg = mount_config_error(mount_type_name(m.type), what);
         usage(wrap.empty() ? msg : wrap + ": " + msg);
     };
     if (auto p = target_problem(m.target); !p.empty()) fail(p);
