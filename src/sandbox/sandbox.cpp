@@ -211,6 +211,31 @@ json mount_json(const Mount& m, size_t index, const fs::path& scratch, json& ove
     return j;
 }
 
+// The process part of init's spec (run and exec alike).
+void add_process_json(json& j, const Process& p) {
+    j["env"] = p.env;
+    j["argv"] = p.argv;
+    j["user"] = p.user;
+    j["cwd"] = p.cwd.empty() ? std::string("/") : p.cwd;
+}
+
+// Capabilities, seccomp, no_new_privs, privileged, rlimits (run and exec alike).
+void add_isolation_json(json& j, const IsolationSetup& iso, const Isolation& isolation,
+                        ExtraFds& extra) {
+    json caps = json::array();
+    for (const auto& c : iso.capabilities())
+        if (auto n = capability_number(c)) caps.push_back(*n);
+    j["caps"] = caps;
+    if (!iso.seccomp_bpf().empty())
+        j["seccomp_fd"] = extra.add(memfd_with("strata-seccomp", iso.seccomp_bpf()));
+    j["no_new_privileges"] = isolation.no_new_privileges;
+    j["privileged"] = isolation.privileged;
+    j["rlimit_nofile"] = {kNofileSoft, kNofileHard};
+    // In a user namespace (rootless): init binds device nodes, binds the
+    // host's /sys, mounts overlays with `userxattr`.
+    j["rootless"] = in_user_namespace();
+}
+
 // What the child of clone() needs, all prepared before: it runs on strata's
 // memory (CLONE_VM) until it execs, and may only make system calls.
 struct ChildArgs {
@@ -526,28 +551,12 @@ SandboxProcess Sandbox::start(const Spec& spec, const Stdio& io) const {
     for (const auto& f : spec.files)
         files.push_back({{"path", f.path}, {"content", f.content}, {"mode", f.mode}});
     j["files"] = files;
-    j["env"] = spec.process.env;
-    j["argv"] = spec.process.argv;
-    j["user"] = spec.process.user;
-    j["cwd"] = spec.process.cwd.empty() ? std::string("/") : spec.process.cwd;
+    add_process_json(j, spec.process);
 
     // Capabilities, seccomp, cgroups, limits: isolation_setup.cpp.
     const IsolationSetup& iso =
         st->iso.emplace(IsolationSetup::prepare(spec.isolation, spec.description));
-    {
-        json caps = json::array();
-        for (const auto& c : iso.capabilities())
-            if (auto n = capability_number(c)) caps.push_back(*n);
-        j["caps"] = caps;
-    }
-    if (!iso.seccomp_bpf().empty())
-        j["seccomp_fd"] = extra.add(memfd_with("strata-seccomp", iso.seccomp_bpf()));
-    j["no_new_privileges"] = spec.isolation.no_new_privileges;
-    j["privileged"] = spec.isolation.privileged;
-    j["rlimit_nofile"] = {kNofileSoft, kNofileHard};
-    // In a user namespace (rootless): init binds device nodes, binds the host's /sys, mounts
-    // overlays with `userxattr`.
-    j["rootless"] = in_user_namespace();
+    add_isolation_json(j, iso, spec.isolation, extra);
     if (chroot_mode) {
         const ChrootAllowed& a = spec.isolation.chroot;
         j["chroot"] = {{"mounts", a.mount_ns},
@@ -574,28 +583,14 @@ SandboxProcess Sandbox::exec(const ExecSpec& spec, const Stdio& io) const {
     json j;
     j["exec"] = {{"pidfd", extra.add(std::move(target.pidfd))},
                  {"root", extra.add(std::move(target.root))}};
-    j["env"] = spec.process.env;
-    j["argv"] = spec.process.argv;
-    j["user"] = spec.process.user;
-    j["cwd"] = spec.process.cwd.empty() ? std::string("/") : spec.process.cwd;
+    add_process_json(j, spec.process);
     // The container's capabilities and seccomp profile; its cgroups are
     // joined, not made.
     Isolation isolation = spec.isolation;
     isolation.cgroups = false;
     const IsolationSetup& iso =
         st->iso.emplace(IsolationSetup::prepare(isolation, spec.description));
-    {
-        json caps = json::array();
-        for (const auto& c : iso.capabilities())
-            if (auto n = capability_number(c)) caps.push_back(*n);
-        j["caps"] = caps;
-    }
-    if (!iso.seccomp_bpf().empty())
-        j["seccomp_fd"] = extra.add(memfd_with("strata-seccomp", iso.seccomp_bpf()));
-    j["no_new_privileges"] = spec.isolation.no_new_privileges;
-    j["privileged"] = spec.isolation.privileged;
-    j["rlimit_nofile"] = {kNofileSoft, kNofileHard};
-    j["rootless"] = in_user_namespace();
+    add_isolation_json(j, iso, spec.isolation, extra);
     const std::vector<int> join = target.cgroup_join_fds();
     launch(*st, init_, j, extra, io, CLONE_VM | CLONE_VFORK | SIGCHLD, -1, false, join);
     return SandboxProcess(std::move(st));
