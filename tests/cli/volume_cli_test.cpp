@@ -36,21 +36,22 @@ TEST_F(VolumeCli, CreateListInspectRemove) {
     ASSERT_EQ(anon.size(), 65u) << anon;  // 64 hex + newline
     const std::string anon_name = anon.substr(0, 64);
 
+    // Sorted by name: the random anonymous name sorts before or after "data".
+    const bool anon_first = anon_name < "data";
+    const std::string first = anon_first ? anon_name : "data";
+    const std::string last = anon_first ? "data" : anon_name;
     EXPECT_EQ(ok({"volume", "ls"}).out,
-              "DRIVER    VOLUME NAME\n"
-              "local     " +
-                  anon_name +
-                  "\n"
-                  "local     data\n");
-    EXPECT_EQ(ok({"volume", "ls", "-q"}).out, anon_name + "\ndata\n");
+              "DRIVER    VOLUME NAME\nlocal     " + first + "\nlocal     " + last + "\n");
+    EXPECT_EQ(ok({"volume", "ls", "-q"}).out, first + "\n" + last + "\n");
     EXPECT_EQ(ok({"volume", "ls", "-q", "-f", "label=team=web"}).out, "data\n");
     EXPECT_EQ(ok({"volume", "ls", "-q", "-f", "name=dat"}).out, "data\n");
-    EXPECT_EQ(ok({"volume", "ls", "-q", "-f", "dangling=true"}).out, anon_name + "\ndata\n");
+    EXPECT_EQ(ok({"volume", "ls", "-q", "-f", "dangling=true"}).out, first + "\n" + last + "\n");
     EXPECT_EQ(ok({"volume", "ls", "-q", "-f", "dangling=false"}).out, "");
     fail({"volume", "ls", "-f", "color=red"}, "invalid filter 'color'");
 
     auto lines = ok({"volume", "ls", "--format", "json"}).out;
-    auto second = nlohmann::json::parse(lines.substr(lines.find('\n') + 1));
+    auto second = nlohmann::json::parse(anon_first ? lines.substr(lines.find('\n') + 1)
+                                                   : lines.substr(0, lines.find('\n')));
     EXPECT_EQ(second["Name"], "data");
     EXPECT_EQ(second["Driver"], "local");
     EXPECT_EQ(second["Labels"], "team=web,tier=");
