@@ -245,7 +245,17 @@ void run_run(const GlobalOptions& global, RunCommandFlags& f, bool create_only) 
             return;
         }
         if (f.detach) {
-            start_detached(global, store->root(), c);
+            try {
+                start_detached(global, store->root(), c);
+            } catch (const Error& e) {
+                // The command could not be executed: Docker's 126/127.
+                containers.reload_state(c);
+                const int why = c.state.exit_code.value_or(125);
+                if (why != 126 && why != 127) throw;
+                print_error(e.what());
+                code = why;
+                return;
+            }
             fmt::print("{}\n", c.id);
             return;
         }

@@ -423,7 +423,9 @@ int run_prepared(store::ImageStore& store, ContainerStore& containers, Container
         c.state.error.clear();
         containers.save_state(c);
     }
-    if (io.on_started) io.on_started();
+    // A command that could not be executed never started (`run -d` then
+    // fails with its 126/127, as Docker's does).
+    if (io.on_started && !proc.failed_to_start()) io.on_started();
     if (master && io.on_terminal) io.on_terminal(master.get());
 
     OutputPump pump(io, &log);

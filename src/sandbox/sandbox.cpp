@@ -324,6 +324,18 @@ struct SandboxProcess::State {
 };
 
 SandboxProcess::SandboxProcess(std::unique_ptr<State> state) : s_(std::move(state)) {}
+
+bool SandboxProcess::failed_to_start() const {
+    // Status lines other than mount-point stubs are init's errors.
+    const std::string& text = s_->status_text;
+    for (size_t pos = 0; pos < text.size();) {
+        size_t nl = text.find('\n', pos);
+        if (nl == std::string::npos) nl = text.size();
+        if (nl > pos && text.compare(pos, 6, "stub:/") != 0) return true;
+        pos = nl + 1;
+    }
+    return false;
+}
 SandboxProcess::SandboxProcess(SandboxProcess&&) noexcept = default;
 SandboxProcess& SandboxProcess::operator=(SandboxProcess&&) noexcept = default;
 SandboxProcess::~SandboxProcess() = default;

@@ -71,6 +71,9 @@ class SandboxProcess {
     // stderr is the default) and cleans up. Once only.
     Result wait(const OutputSink& output = {});
     bool waited() const;
+    // The command never ran: init reported why (not found: 127, not
+    // executable: 126, a setup error: 125) and wait() returns it.
+    bool failed_to_start() const;
 
     struct State;  // sandbox.cpp
 

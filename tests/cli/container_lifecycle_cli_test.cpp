@@ -105,6 +105,18 @@ TEST_F(LifecycleCliTest, DetachedLogsStopWait) {
     EXPECT_EQ(trim(strata(root_, {"logs", "-n", "1", "web"}).out), "got term");
 }
 
+TEST_F(LifecycleCliTest, DetachedCommandThatCannotRunFailsTheRun) {
+    // As docker run -d: the error and 127/126, not an ID.
+    auto missing = strata(root_, {"run", "-d", "--name", "nosuch", "busybox", "nosuch"});
+    EXPECT_EQ(missing.code, 127) << missing.err;
+    EXPECT_EQ(missing.out, "");
+    EXPECT_TRUE(has(missing.err, "executable file not found in $PATH")) << missing.err;
+    EXPECT_EQ(state("nosuch").at("ExitCode"), 127);
+    auto not_exec = strata(root_, {"run", "-d", "busybox", "/etc/passwd"});
+    EXPECT_EQ(not_exec.code, 126) << not_exec.err;
+    EXPECT_TRUE(has(not_exec.err, "permission denied")) << not_exec.err;
+}
+
 TEST_F(LifecycleCliTest, StopKillsWhatIgnoresTheSignalAndKillSendsOne) {
     detached({"--name", "stubborn", "busybox", "sh", "-c",
               "trap '' TERM; trap 'echo usr1' USR1; echo ready; while :; do sleep 0.1; done"});
