@@ -132,7 +132,8 @@ TEST(VolumeFlag, DockersErrors) {
     };
     for (const auto& [raw, message] : cases) {
         SCOPED_TRACE(raw);
-        const std::string e = error_of([&] { parse_volume_flag(raw); });
+        const std::string flag(raw);  // (clang < 16 cannot capture a structured binding)
+        const std::string e = error_of([&] { parse_volume_flag(flag); });
         EXPECT_NE(e.find(message), std::string::npos) << e;
     }
 }
@@ -221,7 +222,8 @@ TEST(MountFlag, DockersErrors) {
     };
     for (const auto& [raw, message] : cases) {
         SCOPED_TRACE(raw);
-        const std::string e = error_of([&] { parse_mount_flag(raw); });
+        const std::string flag(raw);  // (clang < 16 cannot capture a structured binding)
+        const std::string e = error_of([&] { parse_mount_flag(flag); });
         EXPECT_NE(e.find(message), std::string::npos) << e;
     }
 }
