@@ -228,7 +228,10 @@ void start_detached(const GlobalOptions& global, const fs::path& store_root, con
     if (!r.started) throw Error(ErrorKind::kSystem, r.error);
 }
 
-void add_container_lifecycle_commands(CLI::App& app, const GlobalOptions& global) {
+namespace {
+
+// logs, stop, restart, kill, wait: on the top level and under `container`.
+void add_lifecycle_commands_to(CLI::App& app, const GlobalOptions& global) {
     {
         auto o = std::make_shared<LogsOptions>();
         CLI::App* cmd = app.add_subcommand("logs", "Fetch the logs of a container");
@@ -322,6 +325,13 @@ void add_container_lifecycle_commands(CLI::App& app, const GlobalOptions& global
                 });
         });
     }
+}
+
+}  // namespace
+
+void add_container_lifecycle_commands(CLI::App& app, const GlobalOptions& global) {
+    add_lifecycle_commands_to(app, global);
+    add_lifecycle_commands_to(container_command_group(app), global);
     {
         auto o = std::make_shared<MonitorOptions>();
         CLI::App* cmd = app.add_subcommand("container-monitor", "");

@@ -100,6 +100,8 @@ TEST_F(LifecycleCliTest, DetachedLogsStopWait) {
     EXPECT_EQ(st.at("Status"), "exited");
     EXPECT_EQ(st.at("ExitCode"), 7);
     EXPECT_EQ(trim(strata(root_, {"wait", "web"}).out), "7");
+    EXPECT_EQ(trim(strata(root_, {"container", "wait", "web"}).out), "7");  // Docker's other name
+    EXPECT_EQ(strata(root_, {"container", "logs", "web"}).out, "started\ngot term\n");
     EXPECT_TRUE(has(strata(root_, {"ps", "-a"}).out, "Exited (7)"));
     EXPECT_FALSE(has(strata(root_, {"ps"}).out, "web"));
     EXPECT_EQ(trim(strata(root_, {"logs", "-n", "1", "web"}).out), "got term");
