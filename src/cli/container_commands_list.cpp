@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <iostream>
 #include <map>
 #include <regex>
 #include <thread>
@@ -354,15 +353,7 @@ uint64_t tree_size(const fs::path& dir) {
 }
 
 void run_prune(const GlobalOptions& global, const PruneOptions& opts) {
-    if (!opts.force) {
-        fmt::print(
-            "WARNING! This will remove all stopped containers.\n"
-            "Are you sure you want to continue? [y/N] ");
-        std::fflush(stdout);
-        std::string answer;
-        std::getline(std::cin, answer);
-        if (answer != "y" && answer != "Y" && answer != "yes" && answer != "Yes") return;
-    }
+    if (!opts.force && !confirm("WARNING! This will remove all stopped containers.")) return;
     auto store = open_containers(global);
     std::vector<std::string> deleted;
     uint64_t reclaimed = 0;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <iostream>
 
 #include "base/go/utf8.hpp"
 #include "cache/cache_index.hpp"
@@ -114,6 +115,17 @@ std::string Table::render() const {
         out += line + "\n";
     }
     return out;
+}
+
+bool confirm(const std::string& warning) {
+    fmt::print("{}\nAre you sure you want to continue? [y/N] ", warning);
+    std::fflush(stdout);
+    std::string answer;
+    if (!std::getline(std::cin, answer)) {
+        fmt::print("\n");
+        return false;
+    }
+    return answer == "y" || answer == "Y";
 }
 
 void print_error(std::string_view message) {

@@ -47,6 +47,10 @@ class Table {
     std::vector<std::vector<std::string>> rows_;
 };
 
+// docker/cli's prune prompt: `warning`, then "Are you sure you want to
+// continue? [y/N] "; true only for y or Y on stdin.
+bool confirm(const std::string& warning);
+
 // Prints a failure the way main() does, for commands that go on after one.
 void print_error(std::string_view message);
 

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <iostream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -244,17 +243,6 @@ void run_rm(const GlobalOptions& global, const RemoveOptions& o) {
 struct PruneOptions {
     bool force = false, all = false;
 };
-
-bool confirm(const std::string& warning) {
-    fmt::print("{}\nAre you sure you want to continue? [y/N] ", warning);
-    std::fflush(stdout);
-    std::string answer;
-    if (!std::getline(std::cin, answer)) {
-        fmt::print("\n");
-        return false;
-    }
-    return answer == "y" || answer == "Y";
-}
 
 void run_prune(const GlobalOptions& global, const PruneOptions& o) {
     const std::string warning =
