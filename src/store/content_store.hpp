@@ -62,12 +62,15 @@ class ContentStore {
         friend class ContentStore;
         Writer(ContentStore& store, UniqueFd fd, std::filesystem::path temp, bool hash);
         void flush();
+        void write_out(const void* data, size_t n);
         ContentStore* store_;
         UniqueFd fd_;
         std::filesystem::path temp_;
         Sha256 hash_;
         uint64_t size_ = 0;
-        std::string buffer_;  // small writes are batched
+        uint64_t written_ = 0;    // bytes handed to the kernel
+        uint64_t writeback_ = 0;  // bytes whose writeback was started
+        std::string buffer_;      // small writes are batched
         bool done_ = false;
         bool hashing_ = true;
     };
