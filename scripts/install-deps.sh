@@ -20,6 +20,8 @@ PKGS=(
   openssh-client
   # RUN steps' private network (pasta), and the fake host its tests build
   passt iproute2
+  # the bridge network of `strata run` as root: netlink (libnl) and its NAT rules (nft)
+  libnl-3-dev libnl-route-3-dev nftables
   # the real registry the registry tests start (tests/support/registry_fixture.hpp),
   # htpasswd for its basic auth, and the JWT modules of its test token server
   docker-registry apache2-utils python3-jwt python3-cryptography

@@ -279,16 +279,6 @@ pid_t wait_until_configured(int fd, std::chrono::milliseconds timeout) {
     return pid > 0 ? static_cast<pid_t>(pid) : 0;
 }
 
-bool is_ipv4_loopback(const std::string& address) {
-    in_addr a{};
-    return ::inet_pton(AF_INET, address.c_str(), &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
-}
-
-bool is_ipv6_loopback(const std::string& address) {
-    in6_addr a{};
-    return ::inet_pton(AF_INET6, address.c_str(), &a) == 1 && IN6_IS_ADDR_LOOPBACK(&a);
-}
-
 }  // namespace
 
 std::string default_ipv4_gateway() {
@@ -314,40 +304,6 @@ std::string default_ipv4_gateway() {
         best_metric = metric;
     }
     return best;
-}
-
-PrivateResolvConf private_resolv_conf(const std::string& host_resolv_conf,
-                                      const std::string& forward_address) {
-    PrivateResolvConf out;
-    bool any_nameserver = false;
-    std::stringstream in(host_resolv_conf);
-    for (std::string line; std::getline(in, line);) {
-        std::stringstream words(line);
-        std::string keyword, address;
-        words >> keyword >> address;
-        if (keyword != "nameserver") {
-            if (!keyword.empty() && keyword[0] != '#' && keyword[0] != ';')
-                out.content += line + "\n";
-            continue;
-        }
-        any_nameserver = true;
-        if (is_ipv4_loopback(address)) {
-            // pasta forwards one address (to its first resolver): the first
-            // loopback resolver it is.
-            if (out.forward_to.empty() && !forward_address.empty()) {
-                out.forward_to = address;
-                out.content += fmt::format("nameserver {}\n", forward_address);
-            }
-        } else if (!is_ipv6_loopback(address) && !address.empty()) {
-            out.content += fmt::format("nameserver {}\n", address);
-        }
-    }
-    // No nameserver line: the resolver asks the local host (resolv.conf(5)).
-    if (!any_nameserver && !forward_address.empty()) {
-        out.forward_to = "127.0.0.1";
-        out.content += fmt::format("nameserver {}\n", forward_address);
-    }
-    return out;
 }
 
 PrivateNetwork PrivateNetwork::start(const fs::path& state_dir) {

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "base/unique_fd.hpp"
+#include "sandbox/resolv_conf.hpp"  // private_resolv_conf()
 
 namespace strata::sandbox {
 
@@ -93,18 +94,6 @@ class PrivateNetwork {
     std::string resolv_conf_;
     std::filesystem::path log_path_;
 };
-
-// The host's resolv.conf rewritten for a PrivateNetwork (see resolv_conf()):
-// the first IPv4 loopback nameserver becomes `forward_address` (and is
-// returned as forward_to, the resolver pasta must forward to; "" when there
-// is none), other loopback nameservers are dropped. An empty
-// `forward_address` (no IPv4 gateway) drops them all.
-struct PrivateResolvConf {
-    std::string content;
-    std::string forward_to;
-};
-PrivateResolvConf private_resolv_conf(const std::string& host_resolv_conf,
-                                      const std::string& forward_address);
 
 // The IPv4 default gateway of the calling thread's network namespace (the
 // default route with the lowest metric); "" when there is none.
