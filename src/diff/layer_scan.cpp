@@ -5,12 +5,12 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <exception>
 #include <vector>
 
 #include "base/error.hpp"
 #include "base/go/path.hpp"
 #include "store/digest.hpp"
+#include "store/tar_input.hpp"
 #include "store/whiteout.hpp"
 
 namespace strata::diff {
@@ -45,23 +45,6 @@ std::string clean_entry_path(std::string_view name) {
 
 namespace {
 
-struct Reader {
-    const ChunkSource* source;
-    std::exception_ptr error;
-
-    static la_ssize_t on_read(struct archive*, void* ctx, const void** out) {
-        auto* self = static_cast<Reader*>(ctx);
-        try {
-            std::string_view chunk = (*self->source)();
-            *out = chunk.data();
-            return static_cast<la_ssize_t>(chunk.size());
-        } catch (...) {
-            self->error = std::current_exception();
-            return -1;
-        }
-    }
-};
-
 EntryType type_of(mode_t ft) {
     switch (ft) {
         case AE_IFDIR:
@@ -90,37 +73,20 @@ bool looks_like_text(std::string_view s) {
 }  // namespace
 
 LayerFiles scan_layer(const ChunkSource& source, const std::string& what, TextBudget& budget) {
-    Reader reader{&source, nullptr};
-    struct archive* a = archive_read_new();
-    if (!a) throw Error(ErrorKind::kInternal, "archive_read_new failed");
-    struct Free {
-        struct archive* a;
-        ~Free() { archive_read_free(a); }
-    } guard{a};
-    archive_read_support_filter_all(a);
-    archive_read_support_format_tar(a);
-    std::string last;
-    auto fail = [&](const std::string& where) -> Error {
-        if (reader.error) std::rethrow_exception(reader.error);
-        const char* msg = archive_error_string(a);
-        return Error(ErrorKind::kCorrupt,
-                     what + ": " + where + ": " + (msg ? msg : "unreadable tar stream"));
-    };
-    if (archive_read_open(a, &reader, nullptr, &Reader::on_read, nullptr) != ARCHIVE_OK)
-        throw fail("cannot open the tar stream");
+    // The store's reader: gzip through GzipDecoder (ISA-L, or zlib when
+    // STRATA_GZIP=zlib), everything else libarchive knows through libarchive.
+    store::TarInput in([&source] { return source(); }, what, nullptr, nullptr,
+                       store::TarFilters::kAll);
+    in.skip_digest();  // files are hashed one by one below; the diffID is not needed
 
     LayerFiles out;
     store::Sha256 order;
     std::string small;
     static const std::vector<char> zeros(64 * 1024, 0);
     for (;;) {
-        struct archive_entry* e = nullptr;
-        int r = archive_read_next_header(a, &e);
-        if (r == ARCHIVE_EOF) break;
-        if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-            throw fail(last.empty() ? "at the first entry" : "after entry '" + last + "'");
-        const char* raw = archive_entry_pathname(e);
-        last = raw ? raw : "";
+        struct archive_entry* e = in.next();
+        if (e == nullptr) break;
+        const std::string last = in.entry_name();
         order.update(last);
         order.update("\0", 1);
         ++out.tar_entries;
@@ -173,14 +139,7 @@ LayerFiles scan_layer(const ChunkSource& source, const std::string& what, TextBu
             int64_t pos = 0;
             small.clear();
             const bool keep = f.size <= kTextLimit;
-            for (;;) {
-                const void* buf = nullptr;
-                size_t size = 0;
-                la_int64_t offset = 0;
-                int rr = archive_read_data_block(a, &buf, &size, &offset);
-                if (rr == ARCHIVE_EOF) break;
-                if (rr != ARCHIVE_OK && rr != ARCHIVE_WARN)
-                    throw fail("entry '" + last + "' (data)");
+            in.read_data([&](const void* buf, size_t size, int64_t offset) {
                 while (pos < offset) {  // a hole of a sparse entry reads as zeros
                     size_t n = size_t(std::min<int64_t>(offset - pos, int64_t(zeros.size())));
                     h.update(zeros.data(), n);
@@ -190,7 +149,7 @@ LayerFiles scan_layer(const ChunkSource& source, const std::string& what, TextBu
                 h.update(buf, size);
                 if (keep) small.append(static_cast<const char*>(buf), size);
                 pos += int64_t(size);
-            }
+            });
             while (pos < f.size) {
                 size_t n = size_t(std::min<int64_t>(f.size - pos, int64_t(zeros.size())));
                 h.update(zeros.data(), n);
@@ -206,6 +165,7 @@ LayerFiles scan_layer(const ChunkSource& source, const std::string& what, TextBu
         std::string key = f.type == EntryType::kOpaque ? path : f.path;
         out.entries[key] = std::move(f);
     }
+    in.finish_member();
     out.order_digest = order.finish().hex;
     return out;
 }

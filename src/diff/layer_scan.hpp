@@ -1,4 +1,5 @@
-// Reads a layer tar (any compression libarchive detects) once, front to back,
+// Reads a layer tar (any compression libarchive detects; gzip through the
+// store's GzipDecoder, as pull and unpack do) once, front to back,
 // into LayerFiles: metadata and content digests per entry. Nothing is written
 // to disk; memory holds one data block at a time plus what LayerFiles keeps.
 #pragma once

@@ -306,6 +306,19 @@ void Decompressor::drain() {
     }
 }
 
+void Decompressor::finish_member() {
+    if (impl_->kind != Compression::kGzip) return;
+    impl_->pending = {};
+    GzipDecoder& gzip = *impl_->gzip;
+    while (gzip.in_member()) {
+        if (impl_->in.empty()) {
+            impl_->in = impl_->raw();
+            if (impl_->in.empty()) return gzip.finish();  // throws: truncated
+        }
+        gzip.inflate_member(impl_->in, impl_->out.data(), impl_->out.size());
+    }
+}
+
 Compression Decompressor::detected() const {
     return impl_->kind;
 }

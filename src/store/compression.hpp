@@ -78,6 +78,10 @@ class Decompressor {
     std::string_view next();
     // Reads and discards the rest (so that hashes over the stream complete).
     void drain();
+    // Reads and discards the rest of the gzip member in progress, if any, so
+    // that a cut or corrupt end of it is an error; what follows the member is
+    // not read. Nothing for zstd or uncompressed streams.
+    void finish_member();
     Compression detected() const;
 
   private:

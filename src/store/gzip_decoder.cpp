@@ -212,11 +212,23 @@ uint64_t GzipDecoder::total_out() const {
     return total_out_;
 }
 
+bool GzipDecoder::in_member() const {
+    return in_member_;
+}
+
 size_t GzipDecoder::inflate(std::string_view& in, char* out, size_t cap) {
+    return inflate(in, out, cap, true);
+}
+
+size_t GzipDecoder::inflate_member(std::string_view& in, char* out, size_t cap) {
+    return in_member_ ? inflate(in, out, cap, false) : 0;
+}
+
+size_t GzipDecoder::inflate(std::string_view& in, char* out, size_t cap, bool next_member) {
     if (cap == 0) throw Error(ErrorKind::kInternal, "GzipDecoder::inflate with no room");
     for (;;) {
         if (!in_member_) {
-            if (in.empty()) return 0;
+            if (in.empty() || !next_member) return 0;
             engine_->reset();
             in_member_ = true;
             head_.clear();

@@ -47,6 +47,14 @@ class GzipDecoder {
     // is used up. Corrupt data throws Error(kCorrupt): "WHAT: cannot
     // decompress: …", the same text for both engines.
     size_t inflate(std::string_view& in, char* out, size_t cap);
+    // The same, but never starts another member: returns 0 once the current
+    // one has ended (its CRC-32 and length checked; the bytes after it stay
+    // in `in`, unread) or when `in` is used up. For readers that stop at the
+    // end of the tar (ADD, `strata diff`) and need only the member holding it
+    // to be whole.
+    size_t inflate_member(std::string_view& in, char* out, size_t cap);
+    // Whether a member has been started and not yet ended.
+    bool in_member() const;
     // At the end of the input: throws Error(kCorrupt) when it ended inside a
     // member (a truncated stream) or before any byte.
     void finish() const;
@@ -58,6 +66,7 @@ class GzipDecoder {
     struct Inflater;  // one member at a time (gzip_decoder.cpp)
 
   private:
+    size_t inflate(std::string_view& in, char* out, size_t cap, bool next_member);
     void fail(int kind) const;
 
     std::string what_;

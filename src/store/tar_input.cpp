@@ -60,21 +60,36 @@ struct TarInput::Impl {
     }
 };
 
-TarInput::TarInput(int fd, std::string what, ByteSink raw_tee, ByteSink tar_tee)
+TarInput::TarInput(int fd, std::string what, ByteSink raw_tee, ByteSink tar_tee, TarFilters filters)
     : impl_(std::make_unique<Impl>(fd, std::move(what), std::move(raw_tee), std::move(tar_tee))) {
-    open();
+    open(filters);
 }
 
-TarInput::TarInput(ChunkReader reader, std::string what, ByteSink raw_tee, ByteSink tar_tee)
+TarInput::TarInput(ChunkReader reader, std::string what, ByteSink raw_tee, ByteSink tar_tee,
+                   TarFilters filters)
     : impl_(std::make_unique<Impl>(std::move(reader), std::move(what), std::move(raw_tee),
                                    std::move(tar_tee))) {
-    open();
+    open(filters);
 }
 
-void TarInput::open() {
+void TarInput::open(TarFilters filters) {
     auto& a = impl_->a;
     a = archive_read_new();
     if (!a) throw Error(ErrorKind::kInternal, "archive_read_new failed");
+    switch (filters) {
+        case TarFilters::kNone:
+            break;
+        case TarFilters::kDocker:
+            // gzip and zstd here only when nested inside another compression.
+            archive_read_support_filter_gzip(a);
+            archive_read_support_filter_bzip2(a);
+            archive_read_support_filter_xz(a);
+            archive_read_support_filter_zstd(a);
+            break;
+        case TarFilters::kAll:
+            archive_read_support_filter_all(a);
+            break;
+    }
     archive_read_support_format_tar(a);
     // No skip/seek callbacks: skipping data reads through it, so the hooks see
     // every byte.
@@ -113,6 +128,19 @@ void TarInput::read_data(const std::function<void(const void*, size_t, int64_t)>
     }
 }
 
+std::string_view TarInput::next_block() {
+    for (;;) {
+        const void* buf = nullptr;
+        size_t size = 0;
+        la_int64_t offset = 0;
+        int r = archive_read_data_block(impl_->a, &buf, &size, &offset);
+        if (r == ARCHIVE_EOF) return {};
+        if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
+            impl_->fail("entry '" + impl_->last_name + "' (data)");
+        if (size > 0) return {static_cast<const char*>(buf), size};
+    }
+}
+
 Digest TarInput::finish() {
     if (impl_->finished) throw Error(ErrorKind::kInternal, "TarInput::finish called twice");
     impl_->finished = true;
@@ -123,6 +151,12 @@ Digest TarInput::finish() {
     }
     if (!impl_->hash) return Digest{};
     return impl_->diff_id.finish();
+}
+
+void TarInput::finish_member() {
+    if (impl_->finished) throw Error(ErrorKind::kInternal, "TarInput::finish called twice");
+    impl_->finished = true;
+    impl_->source.finish_member();
 }
 
 void TarInput::skip_digest() {

@@ -2,16 +2,29 @@
 // extraction with the archive's metadata, --chown, and refusal of hostile
 // entries (nothing may land outside the destination).
 #include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <fstream>
+#include <iterator>
+#include <random>
+#include <string_view>
 
 #include "base/error.hpp"
 #include "executor/copy/archive_extract.hpp"
 #include "executor/copy/copy_step.hpp"
 #include "executor_test_util.hpp"
+#include "store/compression.hpp"
+#include "store/gzip_decoder.hpp"
 
 namespace strata::executor {
 namespace {
 
 using namespace test_util;  // NOLINT
+
+std::string read_file(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
 
 const std::vector<TarEntry> kArchive = {
     {"./", 'd', "", 0755},
@@ -204,6 +217,111 @@ TEST_F(AddArchive, ParentSymlinkCannotLeadExtractionOut) {
                                                  "f /dst/tmp/elsewhere/f 0644 0:0 =x"}));
 }
 
+// Bytes that do not compress: the gzip is about as long as the tar, so a
+// cut or a flipped byte lands where the test means it to.
+std::string noise(size_t n, unsigned seed) {
+    std::mt19937 gen(seed);
+    std::string s(n, '\0');
+    for (auto& c : s)
+        c = static_cast<char>(gen());
+    return s;
+}
+
+std::string gzip(std::string_view data) {
+    std::string z;
+    store::Compressor c(store::Compression::kGzip,
+                        [&](const void* d, size_t n) { z.append(static_cast<const char*>(d), n); });
+    c.write(data.data(), data.size());
+    c.finish();
+    return z;
+}
+
+// A damaged .tar.gz: Error(kCorrupt) naming the ADD, in the same words
+// whichever engine inflates it (STRATA_GZIP=zlib, or ISA-L when present).
+class CorruptGzip : public AddArchive {
+  protected:
+    void TearDown() override { ::unsetenv("STRATA_GZIP"); }
+
+    std::string tar() {
+        write_tar(ctx_ / "good.tar", {{"a/first", 'f', noise(300000, 1)},
+                                      {"a/second", 'f', noise(200000, 2)},
+                                      {"a/last", 'f', "the end"}});
+        return read_file(ctx_ / "good.tar");
+    }
+
+    // The error text for each engine.
+    std::vector<std::string> errors(const std::string& archive) {
+        write_text(ctx_ / "bad.tar.gz", archive);
+        std::vector<std::string> out;
+        std::vector<const char*> engines = {"zlib"};
+        if (store::GzipDecoder::isal_available()) engines.push_back("isa-l");
+        for (const char* engine : engines) {
+            EXPECT_EQ(::setenv("STRATA_GZIP", engine, 1), 0);
+            try {
+                add("bad.tar.gz", "/dst/");
+                out.push_back("<no error>");
+            } catch (const Error& e) {
+                EXPECT_EQ(e.kind(), ErrorKind::kCorrupt) << e.what();
+                out.push_back(e.what());
+            }
+        }
+        return out;
+    }
+};
+
+// Each row: the damage, and the words the error must hold. With libarchive's
+// gzip filter (before GzipDecoder) the cut in half was "reading the archive:
+// truncated gzip input", the cut trailer an error without a message, and the
+// flipped byte and the bad CRC extracted without an error, as wrong content.
+TEST_F(CorruptGzip, DamagedArchiveIsRefusedInTheSameWordsByEitherEngine) {
+    const std::string t = tar();
+    const std::string z = gzip(t);
+    std::string flipped = z;
+    flipped[z.size() / 3] = static_cast<char>(flipped[z.size() / 3] ^ 0x5a);
+    std::string bad_crc = z;
+    bad_crc[z.size() - 8] = static_cast<char>(bad_crc[z.size() - 8] ^ 0x5a);
+    // A second member whose first deflate block has the reserved type 3.
+    const std::string bad_deflate = gzip(std::string_view(t).substr(0, 100000)) +
+                                    std::string("\x1f\x8b\x08\0\0\0\0\0\0\xff\xff", 11);
+    struct Row {
+        const char* name;
+        std::string bytes;
+        const char* words;
+    };
+    const Row rows[] = {
+        {"cut in half", z.substr(0, z.size() / 2), "the gzip stream is truncated"},
+        {"trailer cut", z.substr(0, z.size() - 4), "the gzip stream is truncated"},
+        {"byte flipped", flipped, "fails its CRC-32 or length check"},
+        {"bad CRC", bad_crc, "fails its CRC-32 or length check"},
+        {"bad deflate", bad_deflate, "holds invalid deflate data"},
+    };
+    for (const Row& row : rows) {
+        auto errs = errors(row.bytes);
+        for (const auto& e : errs) {
+            EXPECT_EQ(e.rfind("ADD bad.tar.gz: cannot decompress: ", 0), 0u)
+                << row.name << ": " << e;
+            EXPECT_NE(e.find(row.words), std::string::npos) << row.name << ": " << e;
+            EXPECT_EQ(e, errs.front()) << row.name;
+        }
+    }
+}
+
+TEST_F(CorruptGzip, TruncatedTarInsideAGoodGzipIsRefused) {
+    // The gzip is whole; the tar inside ends in the middle of a file.
+    const std::string z = gzip(std::string_view(tar()).substr(0, 100000));
+    for (const auto& e : errors(z))
+        EXPECT_EQ(e, "ADD bad.tar.gz: entry 'a/first' (data): Truncated tar archive");
+}
+
+TEST_F(AddArchive, TrailingBytesAfterTheGzipAreIgnored) {
+    // As Docker's ADD (its tar reader stops at the end-of-archive marker):
+    // bytes after the compressed tar do not matter.
+    write_tar(ctx_ / "a.tar.gz", {{"f", 'f', "x"}}, "gzip");
+    write_text(ctx_ / "b.tar.gz", read_file(ctx_ / "a.tar.gz") + "not gzip at all");
+    add("b.tar.gz", "/t/");
+    EXPECT_EQ(join_lines(layer()), sorted_lines({"d /t 0755 0:0", "f /t/f 0644 0:0 =x"}));
+}
+
 TEST(ArchiveDetect, ByContent) {
     TempDir tmp = TempDir::create(fs::temp_directory_path(), "strata-det-");
     for (const std::string c : {"none", "gzip", "bzip2", "xz", "zstd"}) {
@@ -212,6 +330,18 @@ TEST(ArchiveDetect, ByContent) {
         UniqueFd fd(::open(p.c_str(), O_RDONLY));
         EXPECT_TRUE(is_tar_archive(fd.get())) << c;
         EXPECT_EQ(::lseek(fd.get(), 0, SEEK_CUR), 0);
+    }
+    // gzip around something that is not a tar, or a gzip magic before
+    // garbage: plain files, as for Docker.
+    fs::path gz_text = tmp.path() / "text.gz";
+    write_text(gz_text, gzip("hello world, certainly not a tar header"));
+    fs::path bad_gz = tmp.path() / "bad.gz";
+    static const char kBadGz[] = "\x1f\x8b\x08\0garbage after a gzip magic";
+    write_text(bad_gz, std::string(kBadGz, sizeof kBadGz - 1));
+    for (const auto& p : {gz_text, bad_gz}) {
+        UniqueFd gfd(::open(p.c_str(), O_RDONLY));
+        EXPECT_FALSE(is_tar_archive(gfd.get())) << p;
+        EXPECT_EQ(::lseek(gfd.get(), 0, SEEK_CUR), 0);
     }
     fs::path text = tmp.path() / "text";
     write_text(text, "hello world, certainly not a tar header");

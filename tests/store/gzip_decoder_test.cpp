@@ -278,6 +278,48 @@ TEST(GzipDecompressor, TruncatedLayerIsRefusedThroughTarInput) {
     }
 }
 
+// inflate_member: the member in progress is read to its end (CRC and length
+// checked) and what follows it is left unread — garbage or another member.
+TEST(GzipDecoderMember, StopsAtTheEndOfTheMemberInProgress) {
+    const std::string a = sample(300000, 7), b = sample(1000, 8);
+    for (Engine e : {Engine::kZlib, Engine::kIsal}) {
+        if (e == Engine::kIsal && !GzipDecoder::isal_available()) continue;
+        for (const std::string& tail : {gzip_member(b, 6), std::string("not gzip")}) {
+            const std::string gz = gzip_member(a, 6) + tail;
+            GzipDecoder dec("layer sha256:member", e);
+            std::vector<char> out(4096);
+            std::string_view in(gz);
+            // A little through `inflate`, as a tar reader would ask for it.
+            std::string got(out.data(), dec.inflate(in, out.data(), out.size()));
+            EXPECT_TRUE(dec.in_member());
+            while (size_t n = dec.inflate_member(in, out.data(), out.size()))
+                got.append(out.data(), n);
+            EXPECT_FALSE(dec.in_member()) << GzipDecoder::engine_name(e);
+            EXPECT_EQ(got, a) << GzipDecoder::engine_name(e);
+            EXPECT_EQ(in, tail) << GzipDecoder::engine_name(e);
+            EXPECT_EQ(dec.inflate_member(in, out.data(), out.size()), 0u);
+            EXPECT_EQ(in, tail);
+        }
+        // A cut member: inflate_member returns 0 with the member still open,
+        // and finish() names the truncation.
+        const std::string gz = gzip_member(a, 6);
+        GzipDecoder dec("layer sha256:member", e);
+        std::vector<char> out(4096);
+        std::string_view in = std::string_view(gz).substr(0, gz.size() - 4);
+        ASSERT_GT(dec.inflate(in, out.data(), out.size()), 0u);
+        while (dec.inflate_member(in, out.data(), out.size()) > 0) {
+        }
+        EXPECT_TRUE(in.empty());
+        EXPECT_TRUE(dec.in_member());
+        try {
+            dec.finish();
+            ADD_FAILURE() << "a cut member finished";
+        } catch (const Error& err) {
+            EXPECT_NE(std::string(err.what()).find("truncated"), std::string::npos) << err.what();
+        }
+    }
+}
+
 TEST(GzipDecompressor, UnknownStrataGzipIsAUsageError) {
     ASSERT_EQ(::setenv("STRATA_GZIP", "pigz", 1), 0);
     try {

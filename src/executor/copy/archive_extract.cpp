@@ -1,67 +1,22 @@
 #include "executor/copy/archive_extract.hpp"
 
-#include <archive.h>
 #include <archive_entry.h>
-#include <locale.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <memory>
 #include <vector>
 
 #include "base/error.hpp"
 #include "base/go/path.hpp"
 #include "executor/copy/path_parts.hpp"
+#include "store/tar_input.hpp"
+#include "store/tar_locale.hpp"
 
 namespace strata::executor {
 
 namespace {
 
 constexpr int kMaxSymlinks = 255;
-
-struct ArchiveDeleter {
-    void operator()(struct archive* a) const { archive_read_free(a); }
-};
-using ArchivePtr = std::unique_ptr<struct archive, ArchiveDeleter>;
-
-// libarchive converts PAX (UTF-8) names through the current locale; under the
-// C locale non-ASCII names fail. A UTF-8 locale for this thread only passes
-// the bytes through.
-class ThreadUtf8Locale {
-  public:
-    ThreadUtf8Locale() {
-        for (const char* name : {"C.UTF-8", "C.utf8", "en_US.UTF-8"}) {
-            loc_ = ::newlocale(LC_CTYPE_MASK, name, static_cast<locale_t>(0));
-            if (loc_ != static_cast<locale_t>(0)) break;
-        }
-        if (loc_ != static_cast<locale_t>(0)) old_ = ::uselocale(loc_);
-    }
-    ~ThreadUtf8Locale() {
-        if (loc_ != static_cast<locale_t>(0)) {
-            ::uselocale(old_);
-            ::freelocale(loc_);
-        }
-    }
-    ThreadUtf8Locale(const ThreadUtf8Locale&) = delete;
-    ThreadUtf8Locale& operator=(const ThreadUtf8Locale&) = delete;
-
-  private:
-    locale_t loc_ = static_cast<locale_t>(0);
-    locale_t old_ = static_cast<locale_t>(0);
-};
-
-ArchivePtr open_reader(int fd) {
-    ArchivePtr a(archive_read_new());
-    if (!a) throw Error(ErrorKind::kInternal, "archive_read_new failed");
-    // Docker's DecompressStream knows exactly these four compressions.
-    archive_read_support_filter_gzip(a.get());
-    archive_read_support_filter_bzip2(a.get());
-    archive_read_support_filter_xz(a.get());
-    archive_read_support_filter_zstd(a.get());
-    archive_read_support_format_tar(a.get());
-    if (archive_read_open_fd(a.get(), fd, 1 << 16) != ARCHIVE_OK) return nullptr;
-    return a;
-}
 
 [[noreturn]] void refuse(const ExtractOptions& o, const std::string& why) {
     throw Error(ErrorKind::kCorrupt, o.what + ": " + why);
@@ -96,17 +51,15 @@ class Extractor {
         clock_gettime(CLOCK_REALTIME, &now_);
     }
 
-    uint64_t run(struct archive* a) {
-        struct archive_entry* entry = nullptr;
+    // Errors of the stream (corrupt compression, a truncated or malformed
+    // tar) are TarInput's: Error(kCorrupt) naming the ADD and the entry.
+    uint64_t run(store::TarInput& in) {
         uint64_t count = 0;
-        for (;;) {
-            int r = archive_read_next_header(a, &entry);
-            if (r == ARCHIVE_EOF) break;
-            if (r < ARCHIVE_WARN)
-                refuse(o_, std::string("reading the archive: ") + archive_error_string(a));
-            apply(a, entry);
+        while (struct archive_entry* entry = in.next()) {
+            apply(in, entry);
             ++count;
         }
+        in.finish_member();
         return count;
     }
 
@@ -184,7 +137,7 @@ class Extractor {
         return m;
     }
 
-    void apply(struct archive* a, struct archive_entry* e) {
+    void apply(store::TarInput& in, struct archive_entry* e) {
         const char* raw_name = archive_entry_pathname(e);
         if (!raw_name) refuse(o_, "archive entry with an unreadable name");
         const std::string name = clean_entry_name(raw_name, o_);
@@ -228,7 +181,7 @@ class Extractor {
             }
             case AE_IFREG:
                 tree.write_file_with(
-                    parent, leaf, [&](int fd) { return copy_data(a, fd, target_abs); }, meta);
+                    parent, leaf, [&](int fd) { return copy_data(in, fd, target_abs); }, meta);
                 return;
             case AE_IFLNK: {
                 const char* target = archive_entry_symlink(e);
@@ -264,15 +217,9 @@ class Extractor {
         tree.write_file(dir, leaf, src.get(), m, src.get());
     }
 
-    uint64_t copy_data(struct archive* a, int fd, const std::string& what) {
+    uint64_t copy_data(store::TarInput& in, int fd, const std::string& what) {
         uint64_t total = 0;
-        const void* buf = nullptr;
-        size_t size = 0;
-        la_int64_t offset = 0;
-        for (;;) {
-            int r = archive_read_data_block(a, &buf, &size, &offset);
-            if (r == ARCHIVE_EOF) break;
-            if (r < ARCHIVE_WARN) refuse(o_, "reading " + what + ": " + archive_error_string(a));
+        in.read_data([&](const void* buf, size_t size, int64_t offset) {
             const char* p = static_cast<const char*>(buf);
             for (size_t done = 0; done < size;) {
                 ssize_t w = ::pwrite(fd, p + done, size - done, offset + static_cast<off_t>(done));
@@ -283,7 +230,7 @@ class Extractor {
                 done += static_cast<size_t>(w);
             }
             total = std::max<uint64_t>(total, static_cast<uint64_t>(offset) + size);
-        }
+        });
         // A sparse tail leaves the file short: give it its full size.
         if (::ftruncate(fd, static_cast<off_t>(total)) != 0) throw system_error("truncate", what);
         return total;
@@ -297,17 +244,22 @@ class Extractor {
 
 }  // namespace
 
+// Both read through the store's reader of compressed tars: gzip through
+// GzipDecoder (ISA-L, or zlib when STRATA_GZIP=zlib); zstd, bzip2 and xz —
+// with gzip the four that Docker's DecompressStream knows — through libarchive.
+
 bool is_tar_archive(int fd) {
-    ThreadUtf8Locale locale;
+    store::ScopedUtf8Locale utf8;
     if (::lseek(fd, 0, SEEK_SET) != 0) return false;
     bool ok = false;
-    {
-        ArchivePtr a = open_reader(fd);
-        if (a) {
-            struct archive_entry* entry = nullptr;
-            int r = archive_read_next_header(a.get(), &entry);
-            ok = r == ARCHIVE_OK || r == ARCHIVE_WARN;
-        }
+    try {
+        store::TarInput in(fd, "archive", nullptr, nullptr, store::TarFilters::kDocker);
+        in.skip_digest();
+        ok = in.next() != nullptr;
+    } catch (const Error& e) {
+        // Not a (compressed) tar: copied as a plain file. Anything else —
+        // a read error, a bad STRATA_GZIP — is an error.
+        if (e.kind() != ErrorKind::kCorrupt) throw;
     }
     if (::lseek(fd, 0, SEEK_SET) != 0) throw system_error("seek", "archive");
     return ok;
@@ -315,12 +267,12 @@ bool is_tar_archive(int fd) {
 
 uint64_t extract_tar(int fd, DestState& dest, const std::string& dest_dir,
                      const ExtractOptions& options) {
-    ThreadUtf8Locale locale;
+    store::ScopedUtf8Locale utf8;
     if (::lseek(fd, 0, SEEK_SET) != 0) throw system_error("seek", options.what);
-    ArchivePtr a = open_reader(fd);
-    if (!a) refuse(options, "cannot read the archive");
+    store::TarInput in(fd, options.what, nullptr, nullptr, store::TarFilters::kDocker);
+    in.skip_digest();
     Extractor ex(dest, dest_dir, options);
-    return ex.run(a.get());
+    return ex.run(in);
 }
 
 }  // namespace strata::executor
