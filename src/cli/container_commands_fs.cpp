@@ -16,6 +16,7 @@
 #include "base/atomic_file.hpp"
 #include "base/error.hpp"
 #include "cli/image_commands_common.hpp"
+#include "cli/rootless.hpp"
 #include "containers/container_commit.hpp"
 #include "containers/container_copy.hpp"
 #include "containers/container_diff.hpp"
@@ -125,6 +126,9 @@ void run_cp(const GlobalOptions& global, const CpCmdOptions& opts) {
         throw Error(ErrorKind::kUsage, "filepath can not be empty");
     Opened o = open_container(global, from ? from->container : to->container);
     Container& c = o.c;
+    // Rootless: into the user namespace its namespaces belong to, first.
+    if (c.state.status == containers::Status::kRunning)
+        join_user_namespace_of(c.state.pid, c.state.pid_start);
 
     containers::CopyOptions co;
     co.archive = opts.archive;

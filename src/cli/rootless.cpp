@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include <sstream>
 
 #include "base/error.hpp"
+#include "base/process_ref.hpp"
 #include "base/unique_fd.hpp"
 #include "store/store_root.hpp"
 
@@ -80,9 +82,35 @@ bool command_needs_store(int argc, char** argv) {
     const std::string cmd = command_of(argc, argv);
     // login/logout only touch the user's Docker client configuration.
     if (cmd.empty() || cmd == "parse" || cmd == "login" || cmd == "logout") return false;
+    // run, create and exec end with the container's own command line, whose
+    // flags are not strata's (`run busybox httpd -h /www`): for them only
+    // what comes before the first operand counts, and `-h` is run's
+    // --hostname, as Docker's.
+    std::string sub;
+    bool seen_cmd = false;
     for (int i = 1; i < argc; ++i) {
         const std::string_view a = argv[i];
-        if (a == "-h" || a == "--help" || a == "--version") return false;
+        if (a == "--") break;
+        if (a == "--root" || a == "--insecure-registry") {
+            ++i;
+            continue;
+        }
+        if (!a.starts_with("-")) {
+            if (!seen_cmd) {
+                seen_cmd = true;
+                continue;
+            }
+            if (cmd == "container" && sub.empty()) {
+                sub = a;
+                continue;
+            }
+            const std::string& c = cmd == "container" ? sub : cmd;
+            if (c == "run" || c == "create" || c == "exec") break;
+            continue;
+        }
+        const std::string& c = cmd == "container" ? sub : cmd;
+        if (a == "--help" || a == "--version") return false;
+        if (a == "-h" && c != "run" && c != "create") return false;
     }
     return true;
 }
@@ -244,11 +272,33 @@ std::string unshare_error(int err) {
            why;
 }
 
+// Inside: the write end of the launcher's join pipe (below), kept from the
+// environment at start; -1 when there is none.
+constexpr const char* kJoinFdEnv = "_STRATA_ROOTLESS_JOIN_FD";
+int g_join_fd = -1;
+
+// Inside, at start: takes the join pipe out of the environment, and closes
+// it on exec (a monitor or pasta started from here must not hold it).
+void adopt_join_fd() {
+    const char* v = std::getenv(kJoinFdEnv);
+    if (!v) return;
+    const int fd = std::atoi(v);
+    ::unsetenv(kJoinFdEnv);
+    if (fd > 2 && ::fcntl(fd, F_SETFD, FD_CLOEXEC) == 0) g_join_fd = fd;
+}
+
+// Exports the join pipe's write end (`fd`) to the strata about to be
+// executed in the namespace.
+void pass_join_fd(int fd) {
+    if (fd < 0 || ::fcntl(fd, F_SETFD, 0) != 0) return;
+    ::setenv(kJoinFdEnv, std::to_string(fd).c_str(), 1);
+}
+
 // The child: makes the namespaces, waits until the parent has mapped the
 // ids, and becomes strata again in them. Only the parent's errors are
 // reported to the user; the child exits quietly when told nothing.
 [[noreturn]] void child_main(Pipe& ready, Pipe& go_pipe, pid_t parent, bool all_groups_mapped,
-                             const std::string& store_default, char** argv) {
+                             const std::string& store_default, int join_fd, char** argv) {
     // The parent's ends: a parent that gives up must be seen as EOF here.
     ready.read.reset();
     go_pipe.write.reset();
@@ -262,12 +312,64 @@ std::string unshare_error(int err) {
     // A strata killed in any way takes its namespace with it.
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) _exit(1);
     ::setenv(store::kRootlessEnv, store_default.c_str(), 1);
+    pass_join_fd(join_fd);
     ::execv("/proc/self/exe", argv);
     const std::string msg = fmt::format(
         "strata: error: execute /proc/self/exe in the user namespace: {}\n", std::strerror(errno));
     if (::write(2, msg.data(), msg.size()) < 0) {
     }
     _exit(1);
+}
+
+// A second child, for a command that must enter a container made by
+// another rootless strata: it joins that strata's user namespace (the one
+// the container's namespaces belong to; its owner, this user, may) instead
+// of making one, and a mount namespace of its own in it.
+[[noreturn]] void joined_child_main(int userns_fd, pid_t parent, const std::string& store_default,
+                                    char** argv) {
+    const char* failed = nullptr;
+    if (::setns(userns_fd, CLONE_NEWUSER) != 0)
+        failed = "setns(CLONE_NEWUSER) into the container's user namespace";
+    else if (::unshare(CLONE_NEWNS) != 0)
+        failed = "unshare(CLONE_NEWNS) in the container's user namespace";
+    if (failed) {
+        const std::string msg =
+            fmt::format("strata: error: rootless strata: {}: {}\n", failed, std::strerror(errno));
+        if (::write(2, msg.data(), msg.size()) < 0) {
+        }
+        _exit(125);
+    }
+    ::close(userns_fd);
+    ::setgroups(0, nullptr);  // refused when setgroups is denied there: then they stay
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) _exit(1);
+    ::setenv(store::kRootlessEnv, store_default.c_str(), 1);
+    ::execv("/proc/self/exe", argv);
+    const std::string msg = fmt::format(
+        "strata: error: execute /proc/self/exe in the user namespace: {}\n", std::strerror(errno));
+    if (::write(2, msg.data(), msg.size()) < 0) {
+    }
+    _exit(1);
+}
+
+// What the strata inside asked for on the join pipe (after it exited): the
+// user namespace of "PID START" to run the command in, opened; none when it
+// asked nothing.
+UniqueFd requested_user_namespace(int join_read_fd) {
+    std::string text;
+    char buf[128];
+    for (ssize_t n; (n = ::read(join_read_fd, buf, sizeof buf)) > 0;)
+        text.append(buf, static_cast<size_t>(n));
+    long long pid = 0;
+    unsigned long long start = 0;
+    if (text.empty() || std::sscanf(text.c_str(), "%lld %llu", &pid, &start) != 2 || pid <= 0)
+        return UniqueFd();
+    const std::string path = fmt::format("/proc/{}/ns/user", pid);
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    const auto now = process_start_time(static_cast<pid_t>(pid));
+    if (!fd || !now || *now != start)
+        throw Error(ErrorKind::kNotFound,
+                    fmt::format("the container is not running: its process {} is gone", pid));
+    return fd;
 }
 
 volatile sig_atomic_t g_child = 0;
@@ -331,14 +433,22 @@ int run_in_user_namespace(char** argv, const std::string& command) {
     }
 
     Pipe ready("rootless setup"), go("rootless setup");
+    // join_user_namespace_of's requests (the read end polled, never waited on).
+    Pipe join("rootless setup");
+    if (::fcntl(join.read.get(), F_SETFL, O_NONBLOCK) != 0)
+        throw system_error("fcntl(O_NONBLOCK)", "rootless setup's pipe");
     std::fflush(stdout);
     std::fflush(stderr);
     const pid_t parent = ::getpid();
-    const pid_t pid = ::fork();
+    pid_t pid = ::fork();
     if (pid < 0) throw system_error("fork", "rootless strata");
-    if (pid == 0) child_main(ready, go, parent, !gids.empty(), store_default, argv);
+    if (pid == 0) {
+        join.read.reset();
+        child_main(ready, go, parent, !gids.empty(), store_default, join.write.get(), argv);
+    }
     ready.write.reset();
     go.read.reset();
+    join.write.reset();
 
     int err = 0;
     if (!read_exact(ready.read.get(), &err, sizeof err) || err != 0) {
@@ -368,8 +478,17 @@ int run_in_user_namespace(char** argv, const std::string& command) {
     }
     go.write.reset();
 
-    const int status = wait_for(pid);
+    int status = wait_for(pid);
     if (status < 0) throw system_error("wait for", "rootless strata");
+    // It asked to run in a container's user namespace instead: once more, there.
+    if (UniqueFd userns = requested_user_namespace(join.read.get())) {
+        pid = ::fork();
+        if (pid < 0) throw system_error("fork", "rootless strata");
+        if (pid == 0) joined_child_main(userns.get(), parent, store_default, argv);
+        g_child = pid;
+        status = wait_for(pid);
+        if (status < 0) throw system_error("wait for", "rootless strata");
+    }
     if (WIFEXITED(status)) return WEXITSTATUS(status);
     // Die of the same signal, as a shell expects of the command it ran.
     const int sig = WTERMSIG(status);
@@ -385,10 +504,37 @@ int run_in_user_namespace(char** argv, const std::string& command) {
 }  // namespace
 
 std::optional<int> run_rootless_if_needed(int argc, char** argv) {
+    if (std::getenv(store::kRootlessEnv)) adopt_join_fd();
     if (::geteuid() == 0) return std::nullopt;
     if (std::getenv(store::kRootlessEnv)) return std::nullopt;  // inside already
     if (!command_needs_store(argc, argv)) return std::nullopt;
     return run_in_user_namespace(argv, command_of(argc, argv));
+}
+
+void join_user_namespace_of(pid_t pid, uint64_t pid_start) {
+    if (pid <= 0 || !std::getenv(store::kRootlessEnv)) return;
+    struct stat ours {
+    }, theirs{};
+    if (::stat("/proc/self/ns/user", &ours) != 0) return;
+    // Another user namespace's process cannot even be looked at (EACCES).
+    const std::string path = fmt::format("/proc/{}/ns/user", pid);
+    if (::stat(path.c_str(), &theirs) == 0) {
+        if (theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev) return;
+    } else if (errno != EACCES) {
+        return;  // gone: the caller finds out and says so
+    }
+    if (g_join_fd < 0)
+        throw Error(ErrorKind::kSystem,
+                    fmt::format("the container's process {} runs in the user namespace of another "
+                                "rootless strata, which this one cannot enter",
+                                pid));
+    const std::string request = fmt::format("{} {}\n", pid, pid_start);
+    if (::write(g_join_fd, request.data(), request.size()) != static_cast<ssize_t>(request.size()))
+        throw system_error("ask rootless strata to enter the container's user namespace",
+                           "its pipe");
+    // Nothing was done yet: the launcher runs the same command again in there.
+    std::fflush(nullptr);
+    ::_exit(0);
 }
 
 }  // namespace strata::cli

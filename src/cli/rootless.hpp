@@ -15,6 +15,8 @@
 // helper; files owned by any other id cannot exist in the store then.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -53,5 +55,19 @@ bool command_needs_store(int argc, char** argv);
 // Throws Error when the namespace cannot be made (names the cause: no
 // newuidmap, user namespaces disabled, a refused mapping).
 std::optional<int> run_rootless_if_needed(int argc, char** argv);
+
+// Rootless: a running container's namespaces belong to the user namespace
+// of the rootless strata that started it, and each strata command makes a
+// namespace of its own, from which another's cannot be entered (as Podman
+// has every rootless command join one namespace; strata has no process to
+// keep one). So a command that enters a running container (exec, cp) calls
+// this first, before it has done anything: when the container's init `pid`
+// (started at `pid_start`) lives in another user namespace, it asks the
+// launcher outside — which, as the user who owns both, may — to run the same
+// command line again joined to that namespace, and exits quietly; the
+// launcher's exit status is then the second run's. Returns at once as root,
+// or in the same namespace. Throws Error when it cannot ask (strata was not
+// started by the launcher).
+void join_user_namespace_of(pid_t pid, uint64_t pid_start);
 
 }  // namespace strata::cli

@@ -25,6 +25,7 @@
 #include "cli/container_detach.hpp"
 #include "cli/image_commands_common.hpp"
 #include "cli/pull_push.hpp"
+#include "cli/rootless.hpp"
 #include "containers/container_record.hpp"
 #include "containers/container_runner.hpp"
 #include "containers/mount_options.hpp"
@@ -350,6 +351,9 @@ void run_exec(const GlobalOptions& global, ExecFlags& f) {
         ContainerStore containers(store->root());
         Container c = containers.get(f.args.front());
         containers.refresh(c);
+        // Rootless: into the user namespace its namespaces belong to, first.
+        if (c.state.status == containers::Status::kRunning)
+            join_user_namespace_of(c.state.pid, c.state.pid_start);
         if (f.detach) {
             // Docker's exec -d: the process runs on after this command; a
             // child of ours in a session of its own holds it.

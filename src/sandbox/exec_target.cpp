@@ -76,6 +76,17 @@ ExecTarget open_exec_target(pid_t pid, uint64_t pid_start) {
     } else {
         files.insert(place->v2 + "/cgroup.procs");
     }
+    // A container without cgroups of its own (rootless) is where strata is:
+    // nothing to join there (and its files are not the user's to write).
+    const auto own = cgroup_files::read_value("/proc/self/cgroup");
+    if (const auto here = own ? parse_cgroup_place(*mountinfo, *own, v2) : std::nullopt) {
+        if (here->version == CgroupVersion::kV1) {
+            for (const auto& [controller, dir] : here->v1)
+                files.erase(dir + "/tasks");
+        } else {
+            files.erase(here->v2 + "/cgroup.procs");
+        }
+    }
     for (const auto& f : files) {
         UniqueFd fd(::open(f.c_str(), O_WRONLY | O_CLOEXEC));
         if (!fd) throw system_error("open the container's cgroup to join it", f);

@@ -74,10 +74,10 @@ void check_tun_for_rootless() {
     if (tun) return;
     const int err = errno;
     throw Error(ErrorKind::kUsage,
-                fmt::format("the build's private network (pasta) needs /dev/net/tun, which "
-                            "rootless strata cannot open ({}): build with --network=host (or "
-                            "use RUN --network=none), or have the administrator make "
-                            "/dev/net/tun mode 0666 (a udev rule: KERNEL==\"tun\", "
+                fmt::format("the private network (pasta) needs /dev/net/tun, which rootless "
+                            "strata cannot open ({}): use --network=host or --network=none (in "
+                            "a Dockerfile also RUN --network=none), or have the administrator "
+                            "make /dev/net/tun mode 0666 (a udev rule: KERNEL==\"tun\", "
                             "MODE=\"0666\")",
                             std::strerror(err)));
 }
