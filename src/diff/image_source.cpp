@@ -1,18 +1,21 @@
 #include "diff/image_source.hpp"
 
-#include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "base/error.hpp"
+#include "base/unique_fd.hpp"
 #include "store/digest.hpp"
 #include "store/image_config.hpp"
 #include "store/image_store.hpp"
 #include "store/manifest.hpp"
+#include "store/tar_input.hpp"
 
 namespace strata::diff {
 
@@ -160,32 +163,20 @@ std::string read_whole(const fs::path& p) {
 
 // One pass over an image archive: JSON documents kept, layers scanned.
 LoadedImage load_archive(const InputRef& ref, const std::string& what) {
-    struct archive* a = archive_read_new();
-    if (!a) throw Error(ErrorKind::kInternal, "archive_read_new failed");
-    struct Free {
-        struct archive* a;
-        ~Free() { archive_read_free(a); }
-    } guard{a};
-    archive_read_support_filter_all(a);
-    archive_read_support_format_tar(a);
-    if (archive_read_open_filename(a, ref.location.c_str(), 1 << 20) != ARCHIVE_OK) {
-        const char* msg = archive_error_string(a);
-        throw Error(ErrorKind::kNotFound, "open '" + ref.location + "': " + (msg ? msg : "failed"));
-    }
+    UniqueFd fd(::open(ref.location.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd)
+        throw Error(ErrorKind::kNotFound, "open '" + ref.location + "': " + std::strerror(errno));
+    // The store's reader: a gzip-compressed archive (`docker save | gzip`)
+    // through GzipDecoder, anything else libarchive knows through libarchive.
+    store::TarInput in(fd.get(), what, nullptr, nullptr, store::TarFilters::kAll);
+    in.skip_digest();
     std::map<std::string, std::string> texts;
     std::map<std::string, LayerFilesPtr> layers;
     std::map<std::string, std::string> aliases;
     TextBudget budget;
     auto rel = [](std::string_view n) { return clean_entry_path(n).substr(1); };
-    for (;;) {
-        struct archive_entry* e = nullptr;
-        int r = archive_read_next_header(a, &e);
-        if (r == ARCHIVE_EOF) break;
-        if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-            const char* msg = archive_error_string(a);
-            throw Error(ErrorKind::kCorrupt, what + ": " + (msg ? msg : "unreadable archive"));
-        }
-        std::string name = rel(archive_entry_pathname(e) ? archive_entry_pathname(e) : "");
+    while (struct archive_entry* e = in.next()) {
+        std::string name = rel(in.entry_name());
         if (const char* h = archive_entry_hardlink(e)) {
             aliases[name] = rel(h);
             continue;
@@ -199,30 +190,17 @@ LoadedImage load_archive(const InputRef& ref, const std::string& what) {
         }
         if (archive_entry_filetype(e) != AE_IFREG) continue;
         const int64_t size = archive_entry_size(e);
-        const void* first = nullptr;
-        size_t first_size = 0;
-        la_int64_t offset = 0;
-        int rr = archive_read_data_block(a, &first, &first_size, &offset);
-        if (rr == ARCHIVE_EOF) {
+        std::string_view head = in.next_block();
+        if (head.empty()) {
             texts[name] = "";
             continue;
         }
-        if (rr != ARCHIVE_OK && rr != ARCHIVE_WARN)
-            throw Error(ErrorKind::kCorrupt, what + ": entry '" + name + "': truncated");
-        std::string_view head(static_cast<const char*>(first), first_size);
         auto p = head.find_first_not_of(" \t\r\n");
         if (size <= (8 << 20) && p != std::string_view::npos &&
             (head[p] == '{' || head[p] == '[')) {
             std::string t(head);
-            for (;;) {
-                const void* b = nullptr;
-                size_t n = 0;
-                int r2 = archive_read_data_block(a, &b, &n, &offset);
-                if (r2 == ARCHIVE_EOF) break;
-                if (r2 != ARCHIVE_OK && r2 != ARCHIVE_WARN)
-                    throw Error(ErrorKind::kCorrupt, what + ": entry '" + name + "': truncated");
-                t.append(static_cast<const char*>(b), n);
-            }
+            for (std::string_view b = in.next_block(); !b.empty(); b = in.next_block())
+                t.append(b);
             texts[name] = std::move(t);
             continue;
         }
@@ -233,16 +211,11 @@ LoadedImage load_archive(const InputRef& ref, const std::string& what) {
                 gave_first = true;
                 return head;
             }
-            const void* b = nullptr;
-            size_t n = 0;
-            int r2 = archive_read_data_block(a, &b, &n, &offset);
-            if (r2 == ARCHIVE_EOF) return {};
-            if (r2 != ARCHIVE_OK && r2 != ARCHIVE_WARN)
-                throw Error(ErrorKind::kCorrupt, what + ": entry '" + name + "': truncated");
-            return {static_cast<const char*>(b), n};
+            return in.next_block();
         };
         layers[name] = std::make_shared<LayerFiles>(scan_layer(src, what + " " + name, budget));
     }
+    in.finish_member();
     auto resolve = [&](std::string n) {
         n = rel(n);
         for (int i = 0; i < 16; ++i) {
