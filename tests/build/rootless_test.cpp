@@ -37,6 +37,7 @@
 #include "base/unique_fd.hpp"
 #include "cli/rootless.hpp"
 #include "store/store_root.hpp"
+#include "support/rootless_user.hpp"
 
 namespace strata {
 namespace {
@@ -120,143 +121,25 @@ TEST(RootlessStoreRoot, InsideTheNamespaceTheDefaultIsTheOneComputedOutside) {
 
 // --- end to end, as an unprivileged user ----------------------------------------
 
-constexpr const char* kUser = "strata-rootless";       // with subordinate ids
 constexpr const char* kNoSubUser = "strata-nosubids";  // a system user: none
 
-struct Out {
-    int status = -1;  // exit status, or 128 + signal
-    std::string text;
-};
+using rootlesstest::Out;
+using rootlesstest::processes_of;
+using rootlesstest::quoted;
+using rootlesstest::shell;
 
-Out shell(const std::string& cmd) {
-    Out out;
-    std::FILE* p = ::popen(("(" + cmd + ") 2>&1").c_str(), "r");
-    if (!p) return out;
-    char buf[4096];
-    for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;)
-        out.text.append(buf, n);
-    const int st = ::pclose(p);
-    out.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    return out;
-}
-
-std::string quoted(const std::string& s) {
-    std::string q = "'";
-    for (char c : s)
-        q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return q + "'";
-}
-
-bool executable(const char* path) {
-    return ::access(path, X_OK) == 0;
-}
-
-// Processes (pid → command line) whose real uid is in [lo, hi).
-std::map<int, std::string> processes_of(uid_t lo, uid_t hi) {
-    std::map<int, std::string> out;
-    for (const auto& e : fs::directory_iterator("/proc")) {
-        const std::string name = e.path().filename().string();
-        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-        std::ifstream status(e.path() / "status");
-        uid_t uid = 0;
-        bool found = false;
-        for (std::string line; std::getline(status, line);) {
-            if (line.rfind("Uid:", 0) == 0) {
-                uid = static_cast<uid_t>(std::stoul(line.substr(4)));
-                found = true;
-                break;
-            }
-            if (line.rfind("State:", 0) == 0 && line.find("zombie") != std::string::npos) break;
-        }
-        if (!found || uid < lo || uid >= hi) continue;
-        std::ifstream in(e.path() / "cmdline");
-        std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        for (char& c : cmd)
-            if (c == '\0') c = ' ';
-        out[std::stoi(name)] = cmd;
-    }
-    return out;
-}
-
-class Rootless : public ::testing::Test {
+// The user and its store (tests/support/rootless_user.hpp), and a build
+// context it can read.
+class Rootless : public rootlesstest::RootlessFixture {
   protected:
     void SetUp() override {
-        if (::geteuid() != 0) GTEST_SKIP() << "needs root to create the unprivileged test user";
-        if (!executable("/usr/sbin/useradd")) GTEST_SKIP() << "useradd is missing (passwd)";
-        if (!executable("/usr/bin/newuidmap") || !executable("/usr/bin/newgidmap"))
-            GTEST_SKIP() << "newuidmap/newgidmap are missing (apt-get install uidmap)";
-        if (!executable("/usr/sbin/runuser")) GTEST_SKIP() << "runuser is missing (util-linux)";
-        if (!fs::exists("/bin/busybox")) GTEST_SKIP() << "needs busybox-static (/bin/busybox)";
-        // One rootless test at a time on this machine (they share the user,
-        // and count its processes), also across build directories.
-        lock_.reset(::open("/tmp/strata-rootless-test.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-        ASSERT_TRUE(lock_) << "open the lock file";
-        ASSERT_EQ(::flock(lock_.get(), LOCK_EX), 0);
-
-        // The user, with a subordinate range (useradd may have given one).
-        if (!::getpwnam(kUser)) {
-            const Out o = shell(std::string("useradd -M -s /usr/sbin/nologin ") + kUser);
-            ASSERT_EQ(o.status, 0) << o.text;
-        }
-        for (const char* file : {"/etc/subuid", "/etc/subgid"}) {
-            const Out o = shell(std::string("grep -q '^") + kUser + ":' " + file + " || echo '" +
-                                kUser + ":200000:65536' >> " + file);
-            ASSERT_EQ(o.status, 0) << o.text;
-        }
-        const passwd* pw = ::getpwnam(kUser);
-        ASSERT_NE(pw, nullptr);
-        uid_ = pw->pw_uid;
-        std::ifstream subuid("/etc/subuid");
-        std::string text((std::istreambuf_iterator<char>(subuid)),
-                         std::istreambuf_iterator<char>());
-        const auto ranges = cli::subordinate_ranges(text, kUser, uid_);
-        ASSERT_FALSE(ranges.empty());
-        sub_start_ = static_cast<uid_t>(ranges[0].start);
-        sub_count_ = static_cast<uid_t>(ranges[0].count);
-
-        // Everything the user needs, world-readable: the checkout may live
-        // under a home directory that only root can enter.
-        dir_.emplace(TempDir::create("/tmp", "strata-rootless-"));
-        ASSERT_EQ(::chmod(dir_->path().c_str(), 0755), 0);
-        fs::create_directories(bin());
-        for (const char* b : {STRATA_BINARY, STRATA_INIT})
-            fs::copy_file(b, bin() / fs::path(b).filename());
-        const Out bb = shell(std::string(STRATA_SOURCE_DIR) + "/scripts/busybox-rootfs.sh " +
-                             quoted(image_tar().string()));
-        ASSERT_EQ(bb.status, 0) << bb.text;
+        RootlessFixture::SetUp();
+        if (IsSkipped() || HasFatalFailure()) return;
         fs::create_directories(ctx());
-        ASSERT_EQ(shell("chmod -R a+rX " + quoted(dir_->path().string())).status, 0);
-        fs::create_directories(home());
-        ASSERT_EQ(::chown(home().c_str(), uid_, pw->pw_gid), 0);
-        ASSERT_EQ(::chmod(home().c_str(), 0700), 0);
+        ASSERT_EQ(::chmod(ctx().c_str(), 0755), 0);
     }
 
-    void TearDown() override {
-        if (dir_) {
-            // Nothing of the user's may outlive a test (a failed one included).
-            for (const auto& [pid, cmd] : processes_of(uid_, uid_ + 1))
-                ::kill(pid, SIGKILL);
-        }
-    }
-
-    fs::path bin() const { return dir_->path() / "bin"; }
     fs::path ctx() const { return dir_->path() / "ctx"; }
-    fs::path home() const { return dir_->path() / "home"; }
-    fs::path xdg() const { return home() / "xdg"; }
-    fs::path image_tar() const { return dir_->path() / "busybox.tar"; }
-    fs::path store_dir() const { return xdg() / "strata"; }
-
-    // The strata command line, run as `user` with a clean environment.
-    std::string command(const std::string& args, const char* user = kUser,
-                        bool with_xdg = true) const {
-        std::string env = "env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=" + quoted(home());
-        if (with_xdg) env += " XDG_DATA_HOME=" + quoted(xdg().string());
-        return std::string("cd / && runuser -u ") + user + " -- " + env + " " +
-               quoted((bin() / "strata").string()) + " " + args;
-    }
-    Out strata(const std::string& args, const char* user = kUser, bool with_xdg = true) const {
-        return shell(command(args, user, with_xdg));
-    }
 
     void context_file(const std::string& name, const std::string& content) {
         std::ofstream(ctx() / name) << content;
@@ -289,10 +172,6 @@ class Rootless : public ::testing::Test {
         }
         return {};
     }
-
-    UniqueFd lock_;
-    std::optional<TempDir> dir_;
-    uid_t uid_ = 0, sub_start_ = 0, sub_count_ = 0;
 };
 
 TEST_F(Rootless, BuildsWithRunAndCopyAndRecordsOwnersWhiteoutsAndOpaqueDirs) {
