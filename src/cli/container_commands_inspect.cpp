@@ -215,7 +215,21 @@ ordered_json container_inspect_json(const Container& c) {
     config["Image"] = s.image_name;
     if (s.stop_timeout) config["StopTimeout"] = *s.stop_timeout;
     j["Config"] = std::move(config);
-    j["NetworkSettings"] = {{"Ports", port_bindings(s.publish)}};
+    // Docker's fields of a container on its default bridge, set while it
+    // runs there (empty strings otherwise, as Docker leaves them).
+    const containers::ContainerState& st = c.state;
+    ordered_json net = {{"Ports", port_bindings(s.publish)},
+                        {"Gateway", st.gateway},
+                        {"IPAddress", st.ip_address},
+                        {"IPPrefixLen", st.ip_prefix_len},
+                        {"MacAddress", st.mac_address}};
+    if (!st.ip_address.empty())
+        net["Networks"] = {{"bridge",
+                            {{"Gateway", st.gateway},
+                             {"IPAddress", st.ip_address},
+                             {"IPPrefixLen", st.ip_prefix_len},
+                             {"MacAddress", st.mac_address}}}};
+    j["NetworkSettings"] = std::move(net);
     return j;
 }
 

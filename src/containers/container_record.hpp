@@ -76,6 +76,10 @@ struct ContainerState {
     std::string started_at, finished_at;  // RFC 3339 nano UTC; "" when never
     bool oom_killed = false;
     std::string error;  // why it could not start
+    // On the bridge network, while it runs (inspect's NetworkSettings);
+    // empty otherwise (another network, or not running).
+    std::string ip_address, gateway, mac_address;
+    int ip_prefix_len = 0;
     bool operator==(const ContainerState&) const = default;
 };
 

@@ -159,6 +159,11 @@ json state_to_json(const ContainerState& s) {
               {"oom_killed", s.oom_killed},
               {"error", s.error}};
     put_opt(j, "exit_code", s.exit_code);
+    if (!s.ip_address.empty())
+        j["network"] = {{"ip_address", s.ip_address},
+                        {"ip_prefix_len", s.ip_prefix_len},
+                        {"gateway", s.gateway},
+                        {"mac_address", s.mac_address}};
     return j;
 }
 
@@ -178,6 +183,13 @@ ContainerState state_from_json(const json& j, std::string_view what) {
     s.finished_at = get_or<std::string>(j, "finished_at", "", what);
     s.oom_killed = get_or(j, "oom_killed", false, what);
     s.error = get_or<std::string>(j, "error", "", what);
+    if (auto it = j.find("network"); it != j.end() && !it->is_null()) {
+        if (!it->is_object()) bad(what, "\"network\" is not an object");
+        s.ip_address = get_or<std::string>(*it, "ip_address", "", what);
+        s.ip_prefix_len = get_or(*it, "ip_prefix_len", 0, what);
+        s.gateway = get_or<std::string>(*it, "gateway", "", what);
+        s.mac_address = get_or<std::string>(*it, "mac_address", "", what);
+    }
     return s;
 }
 
