@@ -215,9 +215,12 @@ ordered_json container_inspect_json(const Container& c) {
     config["Image"] = s.image_name;
     if (s.stop_timeout) config["StopTimeout"] = *s.stop_timeout;
     j["Config"] = std::move(config);
-    // Docker's fields of a container on its default bridge, set while it
-    // runs there (empty strings otherwise, as Docker leaves them).
-    const containers::ContainerState& st = c.state;
+    // Docker's fields of a container on its default bridge while it runs
+    // there (empty strings otherwise, as Docker leaves them; a holder killed
+    // by -9 left them in state.json).
+    containers::ContainerState st = c.state;
+    if (st.status != Status::kRunning) st.ip_address = st.gateway = st.mac_address = "";
+    if (st.ip_address.empty()) st.ip_prefix_len = 0;
     ordered_json net = {{"Ports", port_bindings(s.publish)},
                         {"Gateway", st.gateway},
                         {"IPAddress", st.ip_address},

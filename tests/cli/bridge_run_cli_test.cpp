@@ -4,12 +4,16 @@
 // with the container; -p and STRATA_NETWORK_BACKEND=pasta keep pasta. These
 // use the real bridge, which strata makes on first use and keeps (as Docker
 // keeps docker0); traffic stays between the test's containers.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <thread>
@@ -170,6 +174,76 @@ TEST_F(BridgeRunCliTest, PublishedPortsAndTheBackendVariableKeepPasta) {
     r = run({"--rm", "busybox", "true"}, {{"STRATA_NETWORK_BACKEND", "carrier-pigeon"}});
     EXPECT_EQ(r.code, 125);
     EXPECT_TRUE(has(r.err, "STRATA_NETWORK_BACKEND")) << r.err;
+}
+
+TEST_F(BridgeRunCliTest, KillNineOfStrataRunLeavesNoVethAndADeadLease) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        const int null = ::open("/dev/null", O_RDWR);
+        ::dup2(null, 0);
+        ::dup2(null, 1);
+        ::dup2(null, 2);
+        ::execl(STRATA_BINARY, STRATA_BINARY, "--root", root_.c_str(), "run", "--name", "victim",
+                "busybox", "sleep", "60", static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    ASSERT_GT(pid, 0);
+    std::string ip;
+    for (int i = 0; i < 200 && ip.empty(); ++i) {
+        std::this_thread::sleep_for(20ms);
+        auto r = strata(root_, {"inspect", "--type", "container", "victim"});
+        if (r.code != 0) continue;
+        auto j = nlohmann::json::parse(r.out, nullptr, false);
+        if (j.is_array() && !j.empty()) ip = j[0]["NetworkSettings"].value("IPAddress", "");
+    }
+    ASSERT_TRUE(sandbox::parse_ipv4(ip)) << "no address for the running container";
+    const std::string veth = sandbox::bridge_veth_name(*sandbox::parse_ipv4(ip));
+    EXPECT_TRUE(fs::exists(fs::path("/sys/class/net") / veth));
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    // The container's init dies with its holder, the namespace with it, and
+    // the kernel removes the veth pair.
+    for (int i = 0; i < 500 && fs::exists(fs::path("/sys/class/net") / veth); ++i)
+        std::this_thread::sleep_for(10ms);
+    const auto lease = sandbox::AddressLease::read(fs::path("/run/strata/network/leases") / ip);
+    if (!lease || lease->owner.pid() == pid) {
+        // Not taken again since: no veth, and a lease free for the next one.
+        EXPECT_FALSE(fs::exists(fs::path("/sys/class/net") / veth)) << veth;
+        EXPECT_FALSE(lease && lease->owner.alive());
+    }
+    // The init may still be ending (its PID namespace's last processes)
+    // when the veth has gone: Running until it is reaped.
+    nlohmann::json j;
+    for (int i = 0; i < 250; ++i) {
+        auto r = strata(root_, {"inspect", "--type", "container", "victim"});
+        j = nlohmann::json::parse(r.out, nullptr, false);
+        ASSERT_TRUE(j.is_array() && !j.empty()) << r.out << r.err;
+        if (!j[0]["State"].value("Running", true)) break;
+        std::this_thread::sleep_for(20ms);
+    }
+    EXPECT_FALSE(j[0]["State"].value("Running", true));
+    EXPECT_EQ(j[0]["NetworkSettings"].value("IPAddress", "x"), "");
+    EXPECT_EQ(strata(root_, {"rm", "victim"}).code, 0);
+}
+
+TEST_F(BridgeRunCliTest, ABridgeThatCannotBeSetUpFallsBackToPastaWithOneWarning) {
+    if (::access("/usr/bin/pasta", X_OK) != 0) GTEST_SKIP() << "no pasta (Debian's passt)";
+    ASSERT_EQ(run({"--rm", "busybox", "true"}).code, 0);  // the bridge exists
+    const auto subnet = bridge_subnet();
+    ASSERT_TRUE(subnet);
+    // Another subnet than the bridge's own: the bridge is refused, pasta serves.
+    const std::string other =
+        subnet->to_string() == "10.250.0.0/16" ? "10.251.0.0/16" : "10.250.0.0/16";
+    auto r = run({"--rm", "busybox", "true"}, {{"STRATA_BRIDGE_SUBNET", other}});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_TRUE(has(r.err, "warning: the bridge network is not available")) << r.err;
+    EXPECT_TRUE(has(r.err, "using pasta")) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    // Forced, the same failure is an error.
+    r = run({"--rm", "busybox", "true"},
+            {{"STRATA_BRIDGE_SUBNET", other}, {"STRATA_NETWORK_BACKEND", "bridge"}});
+    EXPECT_EQ(r.code, 125);
+    EXPECT_TRUE(has(r.err, "STRATA_BRIDGE_SUBNET")) << r.err;
 }
 
 }  // namespace
