@@ -78,9 +78,27 @@ AddressLease AddressLease::acquire(const fs::path& dir, const Ipv4Subnet& subnet
                                    const ProcessRef& owner, const std::string& container_id) {
     make_private_dirs(dir);
     const LockFile lock = LockFile::exclusive(dir / ".lock");
-    // A torn or unreadable lease (its writer died mid-write) is free too: its
-    // owner cannot be told.
-    for (uint32_t a = subnet.gateway() + 1; a < subnet.broadcast(); ++a) {
+    // In turn from after the last address given (.next), wrapping around: an
+    // address just released is not given again at once (its veth may still
+    // be on its way out with its namespace, and peers may still have its
+    // old MAC address cached). A torn or unreadable lease (its writer died
+    // mid-write) is free too: its owner cannot be told.
+    const uint32_t first = subnet.gateway() + 1, last = subnet.broadcast() - 1;
+    if (first > last)
+        throw Error(ErrorKind::kUsage, fmt::format("the subnet {} has no address for a container",
+                                                   subnet.to_string()));
+    const fs::path next_file = dir / ".next";
+    uint32_t start = first;
+    {
+        std::ifstream in(next_file);
+        std::string text;
+        in >> text;
+        if (const auto hint = parse_ipv4(text); hint && *hint >= first && *hint <= last)
+            start = *hint;
+    }
+    const uint32_t count = last - first + 1;
+    for (uint32_t i = 0; i < count; ++i) {
+        const uint32_t a = first + (start - first + i) % count;
         const fs::path file = dir / format_ipv4(a);
         struct stat st {};
         if (::stat(file.c_str(), &st) == 0) {
@@ -94,6 +112,7 @@ AddressLease AddressLease::acquire(const fs::path& dir, const Ipv4Subnet& subnet
         lease.file_ = file;
         lease.record_ = {owner, container_id};
         write_lease(file, lease.record_);
+        std::ofstream(next_file, std::ios::trunc) << format_ipv4(a == last ? first : a + 1) << "\n";
         return lease;
     }
     throw Error(ErrorKind::kConflict,

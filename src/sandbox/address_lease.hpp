@@ -6,8 +6,9 @@
 // at reboot like the bridge), named by the address, holding its owner — the
 // process that holds the container's network namespace, by pid and start
 // time (base/process_ref.hpp) — and the container's ID. Addresses are given
-// under an flock on `dir`/.lock, the lowest free one first; a lease whose
-// owner is dead (kill -9) is free, so nothing leaks for long.
+// under an flock on `dir`/.lock, in turn (`dir`/.next holds where the next
+// search starts), so that a released address is not taken again at once; a
+// lease whose owner is dead (kill -9) is free, so nothing leaks for long.
 #pragma once
 
 #include <cstdint>
@@ -27,8 +28,8 @@ struct LeaseRecord {
 
 class AddressLease {
   public:
-    // The lowest address of `subnet` after its gateway (the first host
-    // address) and before its broadcast address that no live owner holds;
+    // The next address of `subnet` in turn (after its gateway, the first host
+    // address, and before its broadcast address) that no live owner holds;
     // its lease file names `owner` and `container_id`. Creates `dir` (0700)
     // if missing. Throws Error when the subnet is full.
     static AddressLease acquire(const std::filesystem::path& dir, const Ipv4Subnet& subnet,

@@ -3,7 +3,8 @@
 //
 // The BridgeNetworkOnHost tests make a bridge of their own (stratatest0, a
 // subnet in 10.200.0.0/16 ... that the host does not use, nft table
-// strata_test, state under a temporary directory) so that they neither
+// strata_test, state under a temporary directory; a /29: five container
+// addresses, so that address reuse comes soon) so that they neither
 // depend on nor disturb the real strata0; it is removed at the end. The
 // containers are namespaces the tests make; traffic goes between them and to
 // the test bridge's own address, never to any other address.
@@ -140,7 +141,7 @@ ProcessRef dead_process() {
     return ProcessRef(pid, start.value_or(1));
 }
 
-TEST(AddressLease, GivesTheLowestFreeAddressAndReleasesIt) {
+TEST(AddressLease, GivesAddressesInTurnAndReleasesThem) {
     TempDir dir = TempDir::create(fs::temp_directory_path(), "strata-lease-");
     const fs::path leases = dir.path() / "network" / "leases";
     const Ipv4Subnet subnet = *Ipv4Subnet::parse("10.89.0.0/29");  // .2 ... .6
@@ -159,8 +160,13 @@ TEST(AddressLease, GivesTheLowestFreeAddressAndReleasesIt) {
 
     a.reset();
     EXPECT_FALSE(fs::exists(leases / "10.89.0.2"));
-    AddressLease c = AddressLease::acquire(leases, subnet, ProcessRef::self(), "ccc");
-    EXPECT_EQ(format_ipv4(c.address()), "10.89.0.2");  // the freed one, the lowest
+    // Not the address just freed: the next ones in turn, then around to it.
+    std::vector<AddressLease> more;
+    for (const char* want : {"10.89.0.4", "10.89.0.5", "10.89.0.6", "10.89.0.2"}) {
+        more.push_back(AddressLease::acquire(leases, subnet, ProcessRef::self(), want));
+        EXPECT_EQ(format_ipv4(more.back().address()), want);
+    }
+    EXPECT_THROW(AddressLease::acquire(leases, subnet, ProcessRef::self(), "full"), Error);
 }
 
 TEST(AddressLease, ReclaimsTheLeaseOfADeadOwnerAndSaysWhenTheSubnetIsFull) {
@@ -274,7 +280,7 @@ class BridgeNetworkOnHost : public ::testing::Test {
             in_use.push_back(Ipv4Subnet::of(a.address, a.prefix));
         std::vector<Ipv4Subnet> candidates;
         for (uint32_t second = 200; second < 250; ++second)
-            candidates.push_back(Ipv4Subnet{(10u << 24) | (second << 16), 24});
+            candidates.push_back(Ipv4Subnet{(10u << 24) | (second << 16), 29});
         subnet_ = first_free_subnet(candidates, in_use);
         remove_test_bridge();
     }
@@ -293,7 +299,7 @@ class BridgeNetworkOnHost : public ::testing::Test {
     void SetUp() override {
         if (::geteuid() != 0) GTEST_SKIP() << "needs root (a bridge, veth pairs, nft)";
         if (find_tool("nft").empty()) GTEST_SKIP() << "nft is not installed (Debian's nftables)";
-        ASSERT_TRUE(subnet_) << "no free 10.2xx.0.0/24 subnet on this host for the test bridge";
+        ASSERT_TRUE(subnet_) << "no free 10.2xx.0.0/29 subnet on this host for the test bridge";
         state_ = TempDir::create(fs::temp_directory_path(), "strata-bridge-");
         options_.bridge.name = kTestBridge;
         options_.bridge.nft_table = kTestTable;
@@ -494,9 +500,15 @@ TEST_F(BridgeNetworkOnHost, KillNineOfTheOwnerLeaksNothingForLong) {
     // ...and the kernel removes its veth with its namespace.
     EXPECT_TRUE(wait_link_gone(veth)) << veth << " is still on the host after kill -9";
     {
-        // The next allocation takes the address back.
-        BridgeNetwork next = attach("next");
-        EXPECT_EQ(next.ip_address(), line);
+        // Allocation comes round to the address (five of them in the /29)
+        // and takes it back from the dead owner.
+        std::optional<BridgeNetwork> next;
+        for (int i = 0; i < 5 && !(next && next->ip_address() == line); ++i) {
+            next.reset();
+            next.emplace(attach("next"));
+        }
+        ASSERT_TRUE(next);
+        EXPECT_EQ(next->ip_address(), line);
         EXPECT_EQ(AddressLease::read(lease)->container_id, "next");
         EXPECT_EQ(AddressLease::read(lease)->owner.pid(), ::getpid());
     }
