@@ -139,8 +139,13 @@ class RootlessFixture : public ::testing::Test {
         dir_.emplace(TempDir::create("/tmp", "strata-rootless-"));
         ASSERT_EQ(::chmod(dir_->path().c_str(), 0755), 0);
         fs::create_directories(bin());
-        for (const char* b : {STRATA_BINARY, STRATA_INIT})
-            fs::copy_file(b, bin() / fs::path(b).filename());
+        // Hard links where they can be (strata with its debug information
+        // is hundreds of megabytes); copies across file systems.
+        for (const char* b : {STRATA_BINARY, STRATA_INIT}) {
+            std::error_code ec;
+            fs::create_hard_link(b, bin() / fs::path(b).filename(), ec);
+            if (ec) fs::copy_file(b, bin() / fs::path(b).filename());
+        }
         const Out bb = shell(std::string(STRATA_SOURCE_DIR) + "/scripts/busybox-rootfs.sh " +
                              quoted(image_tar().string()));
         ASSERT_EQ(bb.status, 0) << bb.text;
