@@ -13,10 +13,12 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/atomic_file.hpp"
 #include "base/error.hpp"
 #include "base/lock_file.hpp"
 #include "base/unique_fd.hpp"
 #include "sandbox/address_lease.hpp"
+#include "sandbox/nft_generation.hpp"
 
 extern char** environ;
 
@@ -28,12 +30,8 @@ namespace {
 
 constexpr const char* kIpForward = "/proc/sys/net/ipv4/ip_forward";
 
-fs::path find_nft(const BridgeConfig& config) {
-    if (!config.nft.empty()) {
-        if (::access(config.nft.c_str(), X_OK) == 0) return config.nft;
-        throw Error(ErrorKind::kNotFound, fmt::format("nft '{}' is not an executable: {}",
-                                                      config.nft.string(), std::strerror(errno)));
-    }
+// `name` on $PATH, then in /usr/sbin and /sbin; empty when missing.
+fs::path find_tool(const std::string& name) {
     std::vector<fs::path> dirs;
     if (const char* path = std::getenv("PATH")) {
         std::stringstream in(path);
@@ -43,10 +41,22 @@ fs::path find_nft(const BridgeConfig& config) {
     dirs.emplace_back("/usr/sbin");
     dirs.emplace_back("/sbin");
     for (const auto& dir : dirs)
-        if (::access((dir / "nft").c_str(), X_OK) == 0) return dir / "nft";
-    throw Error(ErrorKind::kNotFound,
-                "nft not found on $PATH nor in /usr/sbin (the bridge network's NAT needs it): "
-                "install Debian's nftables package");
+        if (::access((dir / name).c_str(), X_OK) == 0) return dir / name;
+    return {};
+}
+
+fs::path find_nft(const BridgeConfig& config) {
+    if (!config.nft.empty()) {
+        if (::access(config.nft.c_str(), X_OK) == 0) return config.nft;
+        throw Error(ErrorKind::kNotFound, fmt::format("nft '{}' is not an executable: {}",
+                                                      config.nft.string(), std::strerror(errno)));
+    }
+    fs::path nft = find_tool("nft");
+    if (nft.empty())
+        throw Error(ErrorKind::kNotFound,
+                    "nft not found on $PATH nor in /usr/sbin (the bridge network's NAT needs it): "
+                    "install Debian's nftables package");
+    return nft;
 }
 
 struct Ran {
@@ -111,19 +121,66 @@ void enable_ip_forward() {
 
 void set_up_nat(const BridgeConfig& config, const Ipv4Subnet& subnet) {
     const fs::path nft = find_nft(config);
-    // iptables' FORWARD chain (Docker's, netavark's, iptables-nft's): ours go
-    // in too, unless an earlier bridge left them there.
-    const Ran forward = run_tool({nft.string(), "list", "chain", "ip", "filter", "FORWARD"}, "");
-    const bool filter_forward =
-        forward.status == 0 &&
-        forward.output.find(fmt::format("iifname \"{}\"", config.name)) == std::string::npos;
-    const std::string script =
-        bridge_nft_script(config.nft_table, config.name, subnet, filter_forward);
+    const std::string script = bridge_nft_script(config.nft_table, config.name, subnet);
     const Ran ran = run_tool({nft.string(), "-f", "-"}, script);
     if (ran.status != 0)
         throw Error(ErrorKind::kSystem,
                     fmt::format("nft -f - (the bridge's NAT rules) failed: {}\nthe script:\n{}",
                                 ran.output, script));
+}
+
+// iptables' FORWARD chain, when something uses it (Docker sets its policy
+// to drop; netavark jumps to its own chain from it): the bridge's two
+// accepts go in there too, through iptables itself — iptables-nft refuses
+// a table holding rules it did not write ("incompatible"), which would
+// break Docker and Podman.
+void accept_in_iptables_forward(const std::string& bridge) {
+    const fs::path iptables = find_tool("iptables");
+    if (iptables.empty()) return;  // no iptables: nobody's FORWARD policy to pass
+    const Ran chain = run_tool({iptables.string(), "-w", "-S", "FORWARD"}, "");
+    if (chain.status != 0 || chain.output == "-P FORWARD ACCEPT\n") return;  // unused
+    for (const auto& rule : iptables_forward_rules(bridge)) {
+        std::vector<std::string> check = {iptables.string(), "-w", "-C", "FORWARD"};
+        check.insert(check.end(), rule.begin(), rule.end());
+        if (run_tool(check, "").status == 0) continue;  // there from an earlier bridge
+        std::vector<std::string> insert = {iptables.string(), "-w", "-I", "FORWARD"};
+        insert.insert(insert.end(), rule.begin(), rule.end());
+        if (const Ran ran = run_tool(insert, ""); ran.status != 0)
+            throw Error(ErrorKind::kSystem,
+                        fmt::format("iptables -I FORWARD (the bridge's accept rules) failed: {}",
+                                    ran.output));
+    }
+}
+
+// The ruleset generation the rules were last put in place at, in the
+// bridge's state directory (a tmpfs: gone at reboot, as the rules are).
+fs::path generation_file(const BridgeConfig& config) {
+    return config.state_dir / "rules.generation";
+}
+
+// Whether nothing in the firewall changed since the bridge's rules were put
+// in place: a flush or reload of the ruleset (nftables.service, firewalld)
+// or a daemon that set iptables' FORWARD policy to drop after the bridge was
+// made would cut its containers off, as it would Docker's until dockerd
+// restarts. One netlink request per run; nft and iptables run only when the
+// generation moved. Unknown (no answer from the kernel) counts as unchanged.
+bool rules_current(const BridgeConfig& config) {
+    const auto now = nftables_generation();
+    if (!now) return true;
+    std::ifstream in(generation_file(config));
+    uint32_t then = 0;
+    return static_cast<bool>(in >> then) && then == *now;
+}
+
+// Steps 3 and 4, which are idempotent, then the generation they left.
+void put_rules_in_place(const BridgeConfig& config, const Ipv4Subnet& subnet) {
+    enable_ip_forward();
+    set_up_nat(config, subnet);
+    accept_in_iptables_forward(config.name);
+    // Read after the changes made here (they move it too); a change by
+    // someone else between them and this read goes unnoticed until the next.
+    if (const auto now = nftables_generation())
+        write_file_atomic_unsynced(generation_file(config), std::to_string(*now) + "\n", 0600);
 }
 
 std::optional<BridgeHost> complete_bridge(RouteSocket& host, const BridgeConfig& config) {
@@ -202,10 +259,10 @@ std::optional<Ipv4Subnet> first_free_subnet(const std::vector<Ipv4Subnet>& candi
 }
 
 std::string bridge_nft_script(const std::string& table, const std::string& bridge,
-                              const Ipv4Subnet& subnet, bool filter_forward_rules) {
+                              const Ipv4Subnet& subnet) {
     // "table {}" then "delete table": the table is replaced whole, in the one
     // transaction nft -f makes, whether it existed or not.
-    std::string s = fmt::format(
+    return fmt::format(
         "table ip {table} {{}}\n"
         "delete table ip {table}\n"
         "table ip {table} {{\n"
@@ -222,23 +279,23 @@ std::string bridge_nft_script(const std::string& table, const std::string& bridg
         "}}\n",
         fmt::arg("table", table), fmt::arg("subnet", subnet.to_string()),
         fmt::arg("bridge", bridge));
-    if (filter_forward_rules) {
-        // insert: at the top, before anything that could drop; the second
-        // inserted ends up first.
-        s += fmt::format(
-            "insert rule ip filter FORWARD oifname \"{0}\" ct state established,related accept\n"
-            "insert rule ip filter FORWARD iifname \"{0}\" accept\n",
-            bridge);
-    }
-    return s;
+}
+
+std::vector<std::vector<std::string>> iptables_forward_rules(const std::string& bridge) {
+    return {{"-i", bridge, "-j", "ACCEPT"},
+            {"-o", bridge, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"}};
 }
 
 BridgeHost ensure_bridge(RouteSocket& host, const BridgeConfig& config) {
-    if (auto done = complete_bridge(host, config)) return *done;
+    if (auto done = complete_bridge(host, config); done && rules_current(config)) return *done;
 
     make_private_dirs(config.state_dir);
     const LockFile lock = LockFile::exclusive(config.state_dir / "bridge.lock");
-    if (auto done = complete_bridge(host, config)) return *done;  // made meanwhile
+    if (auto done = complete_bridge(host, config)) {
+        // Made meanwhile, or made before and the firewall changed since.
+        if (!rules_current(config)) put_rules_in_place(config, done->subnet);
+        return *done;
+    }
 
     // Missing, or left half made by a strata that died midway: made again
     // from where it is.
@@ -261,8 +318,7 @@ BridgeHost ensure_bridge(RouteSocket& host, const BridgeConfig& config) {
         const Ipv4Subnet subnet =
             existing.empty() ? choose_subnet(host, config)
                              : Ipv4Subnet::of(existing.front().address, existing.front().prefix);
-        enable_ip_forward();
-        set_up_nat(config, subnet);
+        put_rules_in_place(config, subnet);
         host.add_ipv4_address(link->index, subnet.gateway(), subnet.prefix);
         host.set_up(link->index);
     } catch (...) {

@@ -12,12 +12,18 @@
 //   4. one `nft -f -`: a table `ip strata` of its own (masquerade of the
 //      subnet's traffic leaving through another interface; a forward chain
 //      that accepts what containers send and the replies they get, and
-//      drops new connections from outside), and — when iptables' `ip filter`
-//      table has a FORWARD chain (Docker, netavark; Docker sets its policy to
-//      drop) — the same two accepts inserted there, since an accept in one
-//      base chain does not override a drop in another;
+//      drops new connections from outside), and — when iptables' FORWARD
+//      chain is in use (Docker sets its policy to drop; netavark jumps from
+//      it) — the same two accepts inserted there with `iptables -I`, since
+//      an accept in one base chain does not override a drop in another
+//      (not with nft: iptables-nft would find rules it did not write there
+//      and call the whole table incompatible, breaking Docker and Podman);
 //   5. the gateway address (the subnet's first host address) on the bridge,
 //      and the bridge up.
+// Steps 3 and 4 are done again, under the same lock, when the nftables
+// ruleset's generation (nft_generation.hpp) moved since they were last done:
+// a ruleset flushed or reloaded, or a daemon started later whose FORWARD
+// policy drops, would otherwise cut the containers off.
 #pragma once
 
 #include <filesystem>
@@ -64,9 +70,10 @@ std::vector<Ipv4Subnet> default_bridge_subnets();
 std::optional<Ipv4Subnet> first_free_subnet(const std::vector<Ipv4Subnet>& candidates,
                                             const std::vector<Ipv4Subnet>& in_use);
 
-// The `nft -f -` script of step 4. `filter_forward_rules`: insert the accepts
-// into `ip filter FORWARD` too.
+// The `nft -f -` script of step 4.
 std::string bridge_nft_script(const std::string& table, const std::string& bridge,
-                              const Ipv4Subnet& subnet, bool filter_forward_rules);
+                              const Ipv4Subnet& subnet);
+// The two rules of step 4 for iptables' FORWARD chain, as iptables arguments.
+std::vector<std::vector<std::string>> iptables_forward_rules(const std::string& bridge);
 
 }  // namespace strata::sandbox

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/lock_file.hpp"
 #include "base/temp_dir.hpp"
 #include "base/unique_fd.hpp"
 #include "sandbox/address_lease.hpp"
@@ -85,17 +86,16 @@ TEST(BridgeHost, FirstFreeSubnetSkipsUsedOnes) {
 
 TEST(BridgeHost, NftScriptMasqueradesTheSubnetAndReplacesItsTable) {
     const std::string s =
-        bridge_nft_script("strata", "strata0", *Ipv4Subnet::parse("10.89.0.0/16"), false);
+        bridge_nft_script("strata", "strata0", *Ipv4Subnet::parse("10.89.0.0/16"));
     EXPECT_NE(s.find("delete table ip strata\n"), std::string::npos) << s;
     EXPECT_NE(s.find("ip saddr 10.89.0.0/16 oifname != \"strata0\" masquerade"), std::string::npos)
         << s;
     EXPECT_NE(s.find("type nat hook postrouting priority srcnat"), std::string::npos) << s;
-    EXPECT_EQ(s.find("ip filter FORWARD"), std::string::npos) << s;
-    const std::string with_filter =
-        bridge_nft_script("strata", "strata0", *Ipv4Subnet::parse("10.89.0.0/16"), true);
-    EXPECT_NE(with_filter.find("insert rule ip filter FORWARD iifname \"strata0\" accept"),
-              std::string::npos)
-        << with_filter;
+    // Nothing in iptables' tables: iptables-nft would call them incompatible.
+    EXPECT_EQ(s.find("ip filter"), std::string::npos) << s;
+    const auto rules = iptables_forward_rules("strata0");
+    ASSERT_EQ(rules.size(), 2u);
+    EXPECT_EQ(rules[0], (std::vector<std::string>{"-i", "strata0", "-j", "ACCEPT"}));
 }
 
 TEST(BridgeNetwork, MacAndVethNameFollowTheAddress) {
@@ -273,6 +273,9 @@ class BridgeNetworkOnHost : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
         if (::geteuid() != 0) return;
+        // ctest -j runs each test in a process of its own, and they share the
+        // test bridge: one at a time, for the process's whole life.
+        suite_lock_.emplace(LockFile::exclusive("/run/lock/strata-bridge-test.lock"));
         // A subnet the host does not use, whatever this machine routes.
         RouteSocket host = RouteSocket::open();
         std::vector<Ipv4Subnet> in_use = host.ipv4_route_destinations();
@@ -289,11 +292,21 @@ class BridgeNetworkOnHost : public ::testing::Test {
     }
     static void remove_test_bridge() {
         shell(std::string("ip link del ") + kTestBridge + " 2>/dev/null; nft delete table ip " +
-              kTestTable +
-              " 2>/dev/null; nft -a list chain ip filter FORWARD 2>/dev/null | grep '\"" +
-              kTestBridge +
-              "\"' | sed 's/.*# handle //' | while read h; do nft delete rule ip filter FORWARD "
-              "handle $h; done; true");
+              kTestTable + " 2>/dev/null; true");
+        if (find_tool("iptables").empty()) return;
+        for (const auto& rule : iptables_forward_rules(kTestBridge)) {
+            std::vector<std::string> del = {find_tool("iptables"), "-w", "-D", "FORWARD"};
+            del.insert(del.end(), rule.begin(), rule.end());
+            while (run(-1, del).status == 0) {
+            }
+        }
+    }
+    // iptables' FORWARD chain lists, and lists no rule it cannot read.
+    static void expect_iptables_readable() {
+        if (find_tool("iptables").empty()) return;
+        const Ran s = run(-1, {find_tool("iptables"), "-w", "-S", "FORWARD"});
+        EXPECT_EQ(s.status, 0) << s.output;
+        EXPECT_EQ(s.output.find("incompatible"), std::string::npos) << s.output;
     }
 
     void SetUp() override {
@@ -310,6 +323,7 @@ class BridgeNetworkOnHost : public ::testing::Test {
 
     BridgeNetwork attach(const std::string& id) { return BridgeNetwork::attach(id, options_); }
 
+    static inline std::optional<LockFile> suite_lock_;
     static inline std::optional<Ipv4Subnet> subnet_;
     std::optional<TempDir> state_;
     BridgeNetworkOptions options_;
@@ -436,13 +450,55 @@ TEST_F(BridgeNetworkOnHost, NatRulesAndForwardingAreInPlace) {
     std::string value;
     forward >> value;
     EXPECT_EQ(value, "1");
-    // iptables' FORWARD chain, where there is one, lets the bridge's traffic through.
-    const Ran filter = shell("nft list chain ip filter FORWARD");
-    if (filter.status == 0) {
-        EXPECT_NE(filter.output.find(std::string("iifname \"") + kTestBridge + "\" accept"),
-                  std::string::npos)
-            << filter.output;
+    // iptables' FORWARD chain, where something uses it, lets the bridge's
+    // traffic through, and stays readable for iptables (Docker, netavark).
+    expect_iptables_readable();
+    if (!find_tool("iptables").empty()) {
+        const Ran filter = run(-1, {find_tool("iptables"), "-w", "-S", "FORWARD"});
+        const bool in_use = filter.output.find("-P FORWARD DROP") != std::string::npos ||
+                            filter.output.find("NETAVARK") != std::string::npos ||
+                            filter.output.find("DOCKER") != std::string::npos;
+        if (in_use) {
+            EXPECT_NE(
+                filter.output.find(std::string("-A FORWARD -i ") + kTestBridge + " -j ACCEPT"),
+                std::string::npos)
+                << filter.output;
+        }
     }
+}
+
+// The bridge outlives changes to the firewall made after it: its table
+// deleted (a flush or reload of the ruleset) and iptables' FORWARD policy
+// turned to drop (a daemon started later) are both put right by the next
+// container, not by the next reboot.
+TEST_F(BridgeNetworkOnHost, RulesComeBackAfterTheFirewallChanged) {
+    { BridgeNetwork first = attach("f1"); }
+    ASSERT_EQ(shell(std::string("nft delete table ip ") + kTestTable).status, 0);
+    {
+        BridgeNetwork again = attach("f2");
+        const Ran table = shell(std::string("nft list table ip ") + kTestTable);
+        EXPECT_EQ(table.status, 0) << table.output;
+        EXPECT_NE(table.output.find("masquerade"), std::string::npos) << table.output;
+    }
+    const std::string iptables = find_tool("iptables");
+    if (iptables.empty()) GTEST_SKIP() << "iptables is not installed: the FORWARD policy half";
+    const Ran before = run(-1, {iptables, "-w", "-S", "FORWARD"});
+    ASSERT_EQ(before.status, 0) << before.output;
+    if (before.output.find("-P FORWARD ACCEPT") == std::string::npos)
+        GTEST_SKIP() << "FORWARD's policy is not accept here; the drop half needs it to be";
+    remove_test_bridge();  // the accepts too, so that the drop is what they answer
+    { BridgeNetwork made = attach("f3"); }
+    struct RestorePolicy {
+        std::string iptables;
+        ~RestorePolicy() { run(-1, {iptables, "-w", "-P", "FORWARD", "ACCEPT"}); }
+    } restore{iptables};
+    ASSERT_EQ(run(-1, {iptables, "-w", "-P", "FORWARD", "DROP"}).status, 0);
+    { BridgeNetwork after = attach("f4"); }
+    const Ran filter = run(-1, {iptables, "-w", "-S", "FORWARD"});
+    EXPECT_NE(filter.output.find(std::string("-A FORWARD -i ") + kTestBridge + " -j ACCEPT"),
+              std::string::npos)
+        << filter.output;
+    expect_iptables_readable();
 }
 
 TEST_F(BridgeNetworkOnHost, LeaseIsReleasedAndVethRemovedWhenTheContainerEnds) {
@@ -540,11 +596,16 @@ TEST_F(BridgeNetworkOnHost, ConcurrentFirstUsesMakeOneBridge) {
         EXPECT_EQ(made[i]->index, made[0]->index);
     }
     // One set of rules in iptables' FORWARD chain, not one per caller.
-    const Ran filter =
-        shell(std::string("nft list chain ip filter FORWARD 2>/dev/null | grep -c 'iifname \"") +
-              kTestBridge + "\"' 2>/dev/null");
-    if (shell("nft list chain ip filter FORWARD >/dev/null 2>&1").status == 0) {
-        EXPECT_EQ(filter.output, "1\n");
+    expect_iptables_readable();
+    if (!find_tool("iptables").empty()) {
+        const Ran filter = run(-1, {find_tool("iptables"), "-w", "-S", "FORWARD"});
+        size_t count = 0;
+        for (size_t at = 0;
+             (at = filter.output.find(std::string("-i ") + kTestBridge + " -j ACCEPT", at)) !=
+             std::string::npos;
+             ++at)
+            ++count;
+        EXPECT_LE(count, 1u) << filter.output;
     }
 }
 
