@@ -1,6 +1,7 @@
 // `strata save [-o FILE] IMAGE...`, `strata load [-i FILE] [-q]`,
 // `strata import [-c CHANGE]... [-m MSG] FILE|- [REPOSITORY[:TAG]]`
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -20,6 +21,12 @@ namespace {
 UniqueFd open_input(const std::string& file) {
     UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) throw system_error("open", file);
+    struct stat st {};
+    if (::fstat(fd.get(), &st) == 0 && S_ISDIR(st.st_mode))
+        throw Error(ErrorKind::kUsage,
+                    fmt::format("{} is a directory: give a tar archive (a directory can be "
+                                "packed with tar -C DIR -cf FILE .)",
+                                file));
     return fd;
 }
 

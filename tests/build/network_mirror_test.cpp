@@ -64,10 +64,13 @@ TEST(NetworkMirror, AptGetUpdateWorksOnTheDefaultNetworkAndNotOnNone) {
     const fs::path cache = "/var/cache/strata-tests";
     const fs::path rootfs = cache / "debian-apt.tar";
     fs::create_directories(cache);
-    if (!fs::exists(rootfs)) {
+    if (!fs::is_regular_file(rootfs)) {
+        // --format=tar: mmdebstrap tells the format from the target's name
+        // otherwise, and "….tmp" made a directory.
+        fs::remove_all(rootfs);
         const auto made =
-            sh("mmdebstrap --quiet --variant=apt --mode=root bookworm " + rootfs.string() +
-               ".tmp && mv " + rootfs.string() + ".tmp " + rootfs.string());
+            sh("mmdebstrap --quiet --variant=apt --mode=root --format=tar bookworm " +
+               rootfs.string() + ".tmp && mv " + rootfs.string() + ".tmp " + rootfs.string());
         ASSERT_EQ(made.code, 0) << made.out;
     }
     TempDir dir = TempDir::create(fs::temp_directory_path(), "strata-mirror-");

@@ -66,6 +66,7 @@ TEST_F(CliTest, LoadErrorsLeaveTheStoreAlone) {
     auto before = snapshot(root_);
     run_fail({"load", "-i", (dir_.path() / "missing.tar").string()}, "missing.tar");
     run_fail({"load", "-i", tar_.string()}, "not an image archive");
+    run_fail({"load", "-i", dir_.path().string()}, "is a directory: give a tar archive");
     run_fail({"load"}, "cannot open the tar stream",
              "garbage that is not a tar archive at all, clearly");
     std::string evil = TarBuilder().file("../../escape", "x").finish();
@@ -101,6 +102,7 @@ TEST_F(CliTest, ImportVariants) {
     run_fail({"import", tar_.string(), "Not/Valid"}, "invalid reference format");
     run_fail({"import", "--compression", "lz4", tar_.string()}, "lz4");
     run_fail({"import", "-"}, "layer tar", "not a tar");
+    run_fail({"import", dir_.path().string(), "x"}, "is a directory: give a tar archive");
     EXPECT_EQ(run_ok({"store", "check"}).code, 0);
 }
 
