@@ -20,6 +20,7 @@
 #include <sstream>
 
 #include "base/error.hpp"
+#include "base/find_program.hpp"
 #include "base/process_ref.hpp"
 #include "base/unique_fd.hpp"
 #include "store/store_root.hpp"
@@ -128,19 +129,6 @@ std::string user_name(uid_t uid) {
     std::vector<char> buf(16384);
     if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) != 0 || !found) return {};
     return pw.pw_name;
-}
-
-// newuidmap/newgidmap: on $PATH, else where Debian and Fedora put them.
-std::optional<fs::path> find_tool(const char* name) {
-    std::string path = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin";
-    if (const char* p = std::getenv("PATH"); p && *p) path = std::string(p) + ":" + path;
-    std::istringstream dirs(path);
-    for (std::string dir; std::getline(dirs, dir, ':');) {
-        if (dir.empty()) continue;
-        const fs::path candidate = fs::path(dir) / name;
-        if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-    }
-    return std::nullopt;
 }
 
 struct Pipe {
@@ -392,14 +380,14 @@ int run_in_user_namespace(char** argv, const std::string& command) {
     const auto gids = subordinate_ranges(read_text("/etc/subgid"), name, uid);
     const std::string who = name.empty() ? fmt::format("uid {}", uid) : name;
     std::optional<fs::path> newuidmap, newgidmap;
-    if (!uids.empty() && !(newuidmap = find_tool("newuidmap")))
+    if (!uids.empty() && !(newuidmap = find_program("newuidmap")))
         throw Error(ErrorKind::kUsage,
                     "rootless strata needs newuidmap to map the subordinate ids that /etc/subuid "
                     "gives " +
                         who +
                         ": install the uidmap package (apt-get install uidmap; on Fedora "
                         "shadow-utils), or run strata as root");
-    if (!gids.empty() && !(newgidmap = find_tool("newgidmap")))
+    if (!gids.empty() && !(newgidmap = find_program("newgidmap")))
         throw Error(ErrorKind::kUsage,
                     "rootless strata needs newgidmap to map the subordinate ids that /etc/subgid "
                     "gives " +

@@ -11,10 +11,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 
 #include "base/atomic_file.hpp"
 #include "base/error.hpp"
+#include "base/find_program.hpp"
 #include "base/lock_file.hpp"
 #include "base/unique_fd.hpp"
 #include "sandbox/address_lease.hpp"
@@ -30,19 +30,9 @@ namespace {
 
 constexpr const char* kIpForward = "/proc/sys/net/ipv4/ip_forward";
 
-// `name` on $PATH, then in /usr/sbin and /sbin; empty when missing.
+// `name` where find_program finds it; empty when missing.
 fs::path find_tool(const std::string& name) {
-    std::vector<fs::path> dirs;
-    if (const char* path = std::getenv("PATH")) {
-        std::stringstream in(path);
-        for (std::string dir; std::getline(in, dir, ':');)
-            if (!dir.empty()) dirs.emplace_back(dir);
-    }
-    dirs.emplace_back("/usr/sbin");
-    dirs.emplace_back("/sbin");
-    for (const auto& dir : dirs)
-        if (::access((dir / name).c_str(), X_OK) == 0) return dir / name;
-    return {};
+    return find_program(name).value_or(fs::path());
 }
 
 fs::path find_nft(const BridgeConfig& config) {

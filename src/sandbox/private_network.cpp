@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/find_program.hpp"
 #include "sandbox/user_namespace.hpp"
 
 extern char** environ;
@@ -49,20 +50,10 @@ fs::path find_pasta(const PrivateNetworkOptions& options) {
                     fmt::format("pasta '{}' is not an executable ({}): {}", options.pasta.string(),
                                 std::strerror(errno), kInstallHint));
     }
-    std::vector<fs::path> dirs;
-    if (const char* path = std::getenv("PATH")) {
-        std::stringstream in(path);
-        for (std::string dir; std::getline(in, dir, ':');)
-            if (!dir.empty()) dirs.emplace_back(dir);
-    }
-    dirs.emplace_back("/usr/bin");
-    dirs.emplace_back("/usr/sbin");
-    for (const auto& dir : dirs) {
-        const fs::path candidate = dir / "pasta";
-        if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-    }
-    throw Error(ErrorKind::kNotFound,
-                fmt::format("pasta not found on $PATH nor in /usr/bin: {}", kInstallHint));
+    if (auto found = find_program("pasta")) return *found;
+    throw Error(
+        ErrorKind::kNotFound,
+        fmt::format("pasta not found on $PATH nor in /usr/bin or /usr/sbin: {}", kInstallHint));
 }
 
 // Rootless (a user namespace of strata's own): pasta makes its tap device
