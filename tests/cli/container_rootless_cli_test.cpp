@@ -36,6 +36,7 @@
 #include "base/unique_fd.hpp"
 #include "cli/rootless.hpp"
 #include "store/image_fixture.hpp"
+#include "support/pty_session.hpp"
 #include "support/rootless_user.hpp"
 
 namespace strata {
@@ -450,49 +451,14 @@ TEST_F(ContainerRootless, RmForceOfARunningContainerAndAKilledForegroundRun) {
 TEST_F(ContainerRootless, InteractiveTerminal) {
     auto session = [&](const std::string& args, const std::string& typed, int code,
                        const std::string& expect) {
-        UniqueFd master(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
-        ASSERT_TRUE(master);
-        ASSERT_EQ(::grantpt(master.get()), 0);
-        ASSERT_EQ(::unlockpt(master.get()), 0);
-        const std::string slave_name = ::ptsname(master.get());
-        const std::string cmd = command(args);
-        struct winsize ws {};
-        ws.ws_row = 30;
-        ws.ws_col = 91;
-        const pid_t pid = ::fork();
-        ASSERT_GE(pid, 0);
-        if (pid == 0) {
-            ::setsid();
-            const int slave = ::open(slave_name.c_str(), O_RDWR);
-            ::ioctl(slave, TIOCSCTTY, 0);
-            ::ioctl(slave, TIOCSWINSZ, &ws);
-            ::dup2(slave, 0);
-            ::dup2(slave, 1);
-            ::dup2(slave, 2);
-            ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-            _exit(127);
-        }
-        std::string screen;
-        auto read_until = [&](const std::string& needle, std::chrono::milliseconds limit) {
-            const auto end = std::chrono::steady_clock::now() + limit;
-            while (!has(screen, needle) && std::chrono::steady_clock::now() < end) {
-                pollfd p{master.get(), POLLIN, 0};
-                if (::poll(&p, 1, 100) <= 0) continue;
-                char buf[4096];
-                const ssize_t n = ::read(master.get(), buf, sizeof buf);
-                if (n <= 0) break;
-                screen.append(buf, static_cast<size_t>(n));
-            }
-            return has(screen, needle);
-        };
-        EXPECT_TRUE(read_until("# ", 10s)) << screen;
-        ASSERT_EQ(::write(master.get(), typed.data(), typed.size()),
-                  static_cast<ssize_t>(typed.size()));
-        EXPECT_TRUE(read_until(expect, 10s)) << screen;
-        read_until("\x01never", 2s);  // the rest, until the end
-        EXPECT_EQ(wait_exit(pid), code) << screen;
-        EXPECT_TRUE(has(screen, "30 91")) << screen;      // the window size came along
-        EXPECT_TRUE(has(screen, "/dev/pts/")) << screen;  // a terminal of its own
+        testsupport::PtySession term({"/bin/sh", "-c", command(args)});
+        EXPECT_TRUE(term.read_until("# ", 10s)) << term.screen();
+        ASSERT_TRUE(term.type(typed));
+        EXPECT_TRUE(term.read_until(expect, 10s)) << term.screen();
+        term.read_to_end(2s);
+        EXPECT_EQ(term.wait(), code) << term.screen();
+        EXPECT_TRUE(term.holds("30 91")) << term.screen();      // the window size came along
+        EXPECT_TRUE(term.holds("/dev/pts/")) << term.screen();  // a terminal of its own
     };
     session("run -it --rm --network none busybox sh", "stty size; tty; echo h$((1+1))i; exit 3\r",
             3, "h2i");

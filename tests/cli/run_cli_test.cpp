@@ -25,6 +25,7 @@
 
 #include "base/unique_fd.hpp"
 #include "cli/image_cli_fixture.hpp"
+#include "support/pty_session.hpp"
 
 namespace strata::imagetest {
 namespace {
@@ -299,54 +300,15 @@ TEST_F(RunCliTest, ExecIntoARunningContainer) {
 // `strata run -it … sh` on a real pseudo-terminal: type, read the screen,
 // leave with an exit code.
 TEST_F(RunCliTest, InteractiveTerminal) {
-    UniqueFd master(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
-    ASSERT_TRUE(master);
-    ASSERT_EQ(::grantpt(master.get()), 0);
-    ASSERT_EQ(::unlockpt(master.get()), 0);
-    const std::string slave_name = ::ptsname(master.get());
-    struct winsize ws {};
-    ws.ws_row = 30;
-    ws.ws_col = 91;
-    std::vector<std::string> args = {STRATA_BINARY, "--root", root_.string(), "run",
-                                     "-it",         "--rm",   "busybox",      "sh"};
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        ::setsid();
-        const int slave = ::open(slave_name.c_str(), O_RDWR);
-        ::ioctl(slave, TIOCSCTTY, 0);
-        ::ioctl(slave, TIOCSWINSZ, &ws);
-        ::dup2(slave, 0);
-        ::dup2(slave, 1);
-        ::dup2(slave, 2);
-        std::vector<char*> argv;
-        for (auto& a : args)
-            argv.push_back(a.data());
-        argv.push_back(nullptr);
-        ::execv(argv[0], argv.data());
-        _exit(127);
-    }
-    std::string screen;
-    auto read_until = [&](const std::string& needle, std::chrono::milliseconds limit) {
-        const auto end = std::chrono::steady_clock::now() + limit;
-        while (!has(screen, needle) && std::chrono::steady_clock::now() < end) {
-            pollfd p{master.get(), POLLIN, 0};
-            if (::poll(&p, 1, 100) <= 0) continue;
-            char buf[4096];
-            const ssize_t n = ::read(master.get(), buf, sizeof buf);
-            if (n <= 0) break;
-            screen.append(buf, static_cast<size_t>(n));
-        }
-        return has(screen, needle);
-    };
-    EXPECT_TRUE(read_until("# ", 10s)) << screen;
-    const std::string typed = "stty size; tty; echo h$((1+1))i; exit 3\r";
-    ASSERT_EQ(::write(master.get(), typed.data(), typed.size()),
-              static_cast<ssize_t>(typed.size()));
-    EXPECT_TRUE(read_until("h2i", 10s)) << screen;
-    read_until("\x01never", 2s);  // the rest, until the end
-    EXPECT_EQ(wait_exit(pid), 3) << screen;
-    EXPECT_TRUE(has(screen, "30 91")) << screen;      // the window size came along
-    EXPECT_TRUE(has(screen, "/dev/pts/")) << screen;  // a terminal of its own
+    testsupport::PtySession term(
+        {STRATA_BINARY, "--root", root_.string(), "run", "-it", "--rm", "busybox", "sh"});
+    EXPECT_TRUE(term.read_until("# ", 10s)) << term.screen();
+    ASSERT_TRUE(term.type("stty size; tty; echo h$((1+1))i; exit 3\r"));
+    EXPECT_TRUE(term.read_until("h2i", 10s)) << term.screen();
+    term.read_to_end(2s);
+    EXPECT_EQ(term.wait(), 3) << term.screen();
+    EXPECT_TRUE(term.holds("30 91")) << term.screen();      // the window size came along
+    EXPECT_TRUE(term.holds("/dev/pts/")) << term.screen();  // a terminal of its own
     EXPECT_TRUE(container_dirs().empty());
 }
 
