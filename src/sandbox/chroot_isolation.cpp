@@ -11,10 +11,14 @@
 #include <array>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <string>
 
+#include "base/atomic_file.hpp"
 #include "base/error.hpp"
 #include "base/temp_dir.hpp"
 #include "base/unique_fd.hpp"
+#include "sandbox/address_lease.hpp"
 
 namespace strata::sandbox {
 
@@ -132,6 +136,75 @@ IsolationProbe probe_isolation(const fs::path& scratch_parent) {
     p.allowed.net_ns = err[kNetNs] == 0;
     p.allowed.cgroup_ns = err[kCgroupNs] == 0;
     return p;
+}
+
+namespace {
+
+std::string first_line(const fs::path& path) {
+    std::ifstream in(path);
+    std::string line;
+    std::getline(in, line);
+    return line;
+}
+
+ino_t inode_of(const char* path) {
+    struct stat st {};
+    return ::stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+// The effective capabilities (CapEff, hex) from /proc/self/status; "" when
+// a seccomp filter is on (it could refuse what the probe tries, and differ
+// between two processes that are otherwise alike) or when unreadable.
+std::string capabilities_without_seccomp() {
+    std::ifstream in("/proc/self/status");
+    std::string caps, seccomp;
+    auto value = [](const std::string& line, size_t from) {
+        const size_t at = line.find_first_not_of(" \t", from);
+        return at == std::string::npos ? std::string() : line.substr(at);
+    };
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind("CapEff:", 0) == 0) caps = value(line, 7);
+        if (line.rfind("Seccomp:", 0) == 0) seccomp = value(line, 8);
+    }
+    return seccomp == "0" ? caps : "";
+}
+
+bool everything_allowed(const IsolationProbe& p) {
+    const ChrootAllowed& a = p.allowed;
+    return p.sandbox_ok() && a.mount_ns && a.pid_ns && a.ipc_ns && a.uts_ns && a.net_ns &&
+           a.cgroup_ns;
+}
+
+}  // namespace
+
+IsolationProbe probe_isolation_once_per_boot(const fs::path& scratch_parent,
+                                             const fs::path& memo_dir) {
+    const std::string boot = first_line("/proc/sys/kernel/random/boot_id");
+    struct stat scratch {};
+    const ino_t user_ns = inode_of("/proc/self/ns/user");
+    const ino_t mnt_ns = inode_of("/proc/self/ns/mnt");
+    const std::string caps = capabilities_without_seccomp();
+    if (boot.empty() || caps.empty() || user_ns == 0 || mnt_ns == 0 ||
+        ::stat(scratch_parent.c_str(), &scratch) != 0)
+        return probe_isolation(scratch_parent);
+    const fs::path memo = memo_dir / ("probe-" + std::to_string(::geteuid()) + "-" + caps + "-" +
+                                      std::to_string(user_ns) + "-" + std::to_string(mnt_ns) + "-" +
+                                      std::to_string(scratch.st_dev));
+    if (first_line(memo) == boot) {
+        IsolationProbe remembered;
+        remembered.allowed = ChrootAllowed{true, true, true, true, true, true};
+        return remembered;
+    }
+    IsolationProbe probe = probe_isolation(scratch_parent);
+    if (everything_allowed(probe)) {
+        try {
+            make_private_dirs(memo_dir);
+            write_file_atomic_unsynced(memo, boot + "\n", 0600);
+        } catch (const std::exception&) {
+            // Not writable here (rootless): the next build probes again.
+        }
+    }
+    return probe;
 }
 
 std::string IsolationProbe::lost_isolation() const {

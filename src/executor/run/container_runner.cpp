@@ -175,7 +175,7 @@ sandbox::Isolation ContainerRunner::isolation_for_build(const fs::path& scratch,
     sandbox::Isolation iso;
     iso.mode = sandbox::IsolationMode::kSandbox;
     if (options_.isolation != sandbox::IsolationMode::kSandbox) {
-        const sandbox::IsolationProbe probe = sandbox::probe_isolation(scratch);
+        const sandbox::IsolationProbe probe = sandbox::probe_isolation_once_per_boot(scratch);
         if (options_.isolation == sandbox::IsolationMode::kChroot || !probe.sandbox_ok()) {
             iso.mode = sandbox::IsolationMode::kChroot;
             iso.chroot = probe.allowed;
@@ -184,7 +184,7 @@ sandbox::Isolation ContainerRunner::isolation_for_build(const fs::path& scratch,
         }
     } else {
         // Asked for explicitly: refused here is an error that says why.
-        const sandbox::IsolationProbe probe = sandbox::probe_isolation(scratch);
+        const sandbox::IsolationProbe probe = sandbox::probe_isolation_once_per_boot(scratch);
         if (!probe.sandbox_ok())
             throw Error(ErrorKind::kUsage,
                         "--isolation=sandbox: the RUN sandbox cannot be made here (" +
