@@ -162,16 +162,6 @@ class Rootless : public rootlesstest::RootlessFixture {
         }
         return out;
     }
-
-    // The listing's line for `path` ("" when none).
-    static std::string entry(const std::string& listing, const std::string& path) {
-        std::istringstream in(listing);
-        for (std::string line; std::getline(in, line);) {
-            const size_t at = line.rfind(' ');
-            if (at != std::string::npos && line.substr(at + 1) == path) return line;
-        }
-        return {};
-    }
 };
 
 TEST_F(Rootless, BuildsWithRunAndCopyAndRecordsOwnersWhiteoutsAndOpaqueDirs) {
@@ -235,13 +225,17 @@ TEST_F(Rootless, BuildsWithRunAndCopyAndRecordsOwnersWhiteoutsAndOpaqueDirs) {
     const auto layers = layer_listings(saved);
     ASSERT_EQ(layers.size(), 8u);  // busybox, 5 RUN, 2 COPY
     const std::string& run2 = layers[2];
-    EXPECT_NE(entry(run2, "f").find(" 1000/1000 "), std::string::npos) << run2;
-    EXPECT_NE(entry(run2, ".wh.g"), "") << run2;
-    EXPECT_NE(entry(run2, "d/.wh..wh..opq"), "") << run2;
-    EXPECT_NE(entry(run2, "d/y"), "") << run2;
-    EXPECT_EQ(entry(run2, "n"), "") << run2;
-    EXPECT_NE(entry(layers[5], "a.txt").find(" 0/0 "), std::string::npos) << layers[5];
-    EXPECT_NE(entry(layers[6], "b.txt").find(" 1000/1000 "), std::string::npos) << layers[6];
+    EXPECT_NE(rootlesstest::listing_entry(run2, "f").find(" 1000/1000 "), std::string::npos)
+        << run2;
+    EXPECT_NE(rootlesstest::listing_entry(run2, ".wh.g"), "") << run2;
+    EXPECT_NE(rootlesstest::listing_entry(run2, "d/.wh..wh..opq"), "") << run2;
+    EXPECT_NE(rootlesstest::listing_entry(run2, "d/y"), "") << run2;
+    EXPECT_EQ(rootlesstest::listing_entry(run2, "n"), "") << run2;
+    EXPECT_NE(rootlesstest::listing_entry(layers[5], "a.txt").find(" 0/0 "), std::string::npos)
+        << layers[5];
+    EXPECT_NE(rootlesstest::listing_entry(layers[6], "b.txt").find(" 1000/1000 "),
+              std::string::npos)
+        << layers[6];
 
     // Loaded into a fresh store, the opaque directory still hides what was
     // below (unpacked with user.overlay.opaque, which `userxattr` reads).

@@ -164,15 +164,6 @@ class ContainerRootless : public rootlesstest::RootlessFixture {
         fs::remove(archive);
         return l.text;
     }
-    // The listing's line for `path` ("" when none).
-    static std::string entry(const std::string& listing, const std::string& path) {
-        std::istringstream in(listing);
-        for (std::string line; std::getline(in, line);) {
-            const size_t at = line.rfind(' ');
-            if (at != std::string::npos && line.substr(at + 1) == path) return line;
-        }
-        return {};
-    }
 
     // The uid map inside, as `cat /proc/self/uid_map | tr -s ' \n' ,` prints it.
     std::string expected_map() const {
@@ -225,10 +216,10 @@ TEST_F(ContainerRootless, ChangesDiffCommitAndTheCommittedImage) {
     EXPECT_TRUE(has(ok("history committed:v1"), "added new.txt"));
     // The layer: the container's owners, a whiteout for the deleted dir.
     const std::string layer = top_layer_listing("committed:v1");
-    EXPECT_TRUE(has(entry(layer, "new.txt"), " 1000/1000 ")) << layer;
-    EXPECT_NE(entry(layer, ".wh.home"), "") << layer;
-    EXPECT_NE(entry(layer, "etc/passwd"), "") << layer;
-    EXPECT_EQ(entry(layer, "bin/busybox"), "") << layer;
+    EXPECT_TRUE(has(rootlesstest::listing_entry(layer, "new.txt"), " 1000/1000 ")) << layer;
+    EXPECT_NE(rootlesstest::listing_entry(layer, ".wh.home"), "") << layer;
+    EXPECT_NE(rootlesstest::listing_entry(layer, "etc/passwd"), "") << layer;
+    EXPECT_EQ(rootlesstest::listing_entry(layer, "bin/busybox"), "") << layer;
 
     // The committed image runs with the change.
     r = as_user("run --rm --network none committed:v1");
@@ -270,7 +261,7 @@ TEST_F(ContainerRootless, VolumesNamedAnonymousBindReadOnlyAndVolumesFrom) {
     EXPECT_EQ(ok("diff v1"), "A /outside\n");
     ok("commit v1 v1img");
     const std::string layer = top_layer_listing("v1img");
-    EXPECT_NE(entry(layer, "outside"), "") << layer;
+    EXPECT_NE(rootlesstest::listing_entry(layer, "outside"), "") << layer;
     EXPECT_FALSE(has(layer, "data/f")) << layer;
     struct stat st {};
     ASSERT_EQ(::stat((store_dir() / "volumes/data/_data/f").c_str(), &st), 0);

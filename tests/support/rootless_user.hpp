@@ -28,6 +28,7 @@
 #include <iterator>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string>
 
 #include "base/temp_dir.hpp"
@@ -64,6 +65,16 @@ inline std::string quoted(const std::string& s) {
     for (char c : s)
         q += c == '\'' ? std::string("'\\''") : std::string(1, c);
     return q + "'";
+}
+
+// The line of a `tar -tv` listing that names `path` ("" when none).
+inline std::string listing_entry(const std::string& listing, const std::string& path) {
+    std::istringstream in(listing);
+    for (std::string line; std::getline(in, line);) {
+        const size_t at = line.rfind(' ');
+        if (at != std::string::npos && line.substr(at + 1) == path) return line;
+    }
+    return {};
 }
 
 inline bool executable(const char* path) {
