@@ -15,6 +15,7 @@
 #include "diff/layer_scan.hpp"
 #include "store/compression.hpp"
 #include "store/gzip_decoder.hpp"
+#include "support/damaged_gzip.hpp"
 
 namespace strata::difftest {
 namespace {
@@ -38,16 +39,6 @@ const Layer kLayer = {{"etc", 'd', "", 0755},
                       {"bin/tool", 'f', noise(300000, 1), 0755},
                       {"bin/sh", 'l', "tool", 0777},
                       {"bin/last", 'f', noise(200000, 2)}};
-
-std::string gzip(const std::string& tar) {
-    std::string out;
-    store::Compressor c(store::Compression::kGzip, [&](const void* d, size_t n) {
-        out.append(static_cast<const char*>(d), n);
-    });
-    c.write(tar.data(), tar.size());
-    c.finish();
-    return out;
-}
 
 // The tar through one of libarchive's write filters ("bzip2", "xz", "lz4").
 std::string filtered(const std::string& tar, const std::string& filter) {
@@ -118,7 +109,7 @@ TEST_F(LayerScanGzip, GzipReadsAsThePlainTarWithEitherEngine) {
     ASSERT_EQ(plain.entries.size(), 5u);
     for (const char* engine : engines()) {
         ASSERT_EQ(::setenv("STRATA_GZIP", engine, 1), 0);
-        const LayerFiles z = scan(gzip(tar_));
+        const LayerFiles z = scan(testsupport::gzip_of(tar_));
         EXPECT_EQ(z.order_digest, plain.order_digest) << engine;
         ASSERT_EQ(z.entries.size(), plain.entries.size()) << engine;
         for (const auto& [path, f] : plain.entries) {
@@ -145,27 +136,7 @@ TEST_F(LayerScanGzip, OtherCompressionsStillRead) {
 // gzip filter (before GzipDecoder) the cut was "truncated gzip input", and the
 // flipped byte and bad CRC were read without an error, as wrong content.
 TEST_F(LayerScanGzip, DamagedGzipIsCorruptWithTheSameTextFromEitherEngine) {
-    const std::string z = gzip(tar_);
-    std::string flipped = z;
-    flipped[z.size() / 3] = static_cast<char>(flipped[z.size() / 3] ^ 0x5a);
-    std::string bad_crc = z;
-    bad_crc[z.size() - 8] = static_cast<char>(bad_crc[z.size() - 8] ^ 0x5a);
-    // A second member whose first deflate block has the reserved type 3.
-    const std::string bad_deflate =
-        gzip(tar_.substr(0, 100000)) + std::string("\x1f\x8b\x08\0\0\0\0\0\0\xff\xff", 11);
-    struct Row {
-        const char* name;
-        std::string bytes;
-        const char* words;
-    };
-    const Row rows[] = {
-        {"cut in half", z.substr(0, z.size() / 2), "the gzip stream is truncated"},
-        {"trailer cut", z.substr(0, z.size() - 4), "the gzip stream is truncated"},
-        {"byte flipped", flipped, "fails its CRC-32 or length check"},
-        {"bad CRC", bad_crc, "fails its CRC-32 or length check"},
-        {"bad deflate", bad_deflate, "holds invalid deflate data"},
-    };
-    for (const Row& row : rows) {
+    for (const auto& row : testsupport::damaged_gzip_rows(tar_)) {
         std::string text;
         for (const char* engine : engines()) {
             ASSERT_EQ(::setenv("STRATA_GZIP", engine, 1), 0);
@@ -184,7 +155,9 @@ TEST_F(LayerScanGzip, BytesAfterTheGzipAreNotRead) {
     const LayerFiles plain = scan(tar_);
     for (const char* engine : engines()) {
         ASSERT_EQ(::setenv("STRATA_GZIP", engine, 1), 0);
-        EXPECT_EQ(scan(gzip(tar_) + "not gzip at all").order_digest, plain.order_digest) << engine;
+        EXPECT_EQ(scan(testsupport::gzip_of(tar_) + "not gzip at all").order_digest,
+                  plain.order_digest)
+            << engine;
     }
 }
 
@@ -193,7 +166,7 @@ TEST_F(LayerScanGzip, TruncatedTarInsideAGoodGzipNamesTheEntry) {
     const std::string cut = tar_.substr(0, 200000);
     for (const char* engine : engines()) {
         ASSERT_EQ(::setenv("STRATA_GZIP", engine, 1), 0);
-        const std::string e = scan_error(gzip(cut));
+        const std::string e = scan_error(testsupport::gzip_of(cut));
         EXPECT_EQ(e.rfind("layer 1 of test: entry 'bin/tool' (data): ", 0), 0u) << e;
     }
 }

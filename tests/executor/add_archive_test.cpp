@@ -15,6 +15,7 @@
 #include "executor_test_util.hpp"
 #include "store/compression.hpp"
 #include "store/gzip_decoder.hpp"
+#include "support/damaged_gzip.hpp"
 
 namespace strata::executor {
 namespace {
@@ -227,15 +228,6 @@ std::string noise(size_t n, unsigned seed) {
     return s;
 }
 
-std::string gzip(std::string_view data) {
-    std::string z;
-    store::Compressor c(store::Compression::kGzip,
-                        [&](const void* d, size_t n) { z.append(static_cast<const char*>(d), n); });
-    c.write(data.data(), data.size());
-    c.finish();
-    return z;
-}
-
 // A damaged .tar.gz: Error(kCorrupt) naming the ADD, in the same words
 // whichever engine inflates it (STRATA_GZIP=zlib, or ISA-L when present).
 class CorruptGzip : public AddArchive {
@@ -274,28 +266,7 @@ class CorruptGzip : public AddArchive {
 // truncated gzip input", the cut trailer an error without a message, and the
 // flipped byte and the bad CRC extracted without an error, as wrong content.
 TEST_F(CorruptGzip, DamagedArchiveIsRefusedInTheSameWordsByEitherEngine) {
-    const std::string t = tar();
-    const std::string z = gzip(t);
-    std::string flipped = z;
-    flipped[z.size() / 3] = static_cast<char>(flipped[z.size() / 3] ^ 0x5a);
-    std::string bad_crc = z;
-    bad_crc[z.size() - 8] = static_cast<char>(bad_crc[z.size() - 8] ^ 0x5a);
-    // A second member whose first deflate block has the reserved type 3.
-    const std::string bad_deflate = gzip(std::string_view(t).substr(0, 100000)) +
-                                    std::string("\x1f\x8b\x08\0\0\0\0\0\0\xff\xff", 11);
-    struct Row {
-        const char* name;
-        std::string bytes;
-        const char* words;
-    };
-    const Row rows[] = {
-        {"cut in half", z.substr(0, z.size() / 2), "the gzip stream is truncated"},
-        {"trailer cut", z.substr(0, z.size() - 4), "the gzip stream is truncated"},
-        {"byte flipped", flipped, "fails its CRC-32 or length check"},
-        {"bad CRC", bad_crc, "fails its CRC-32 or length check"},
-        {"bad deflate", bad_deflate, "holds invalid deflate data"},
-    };
-    for (const Row& row : rows) {
+    for (const auto& row : testsupport::damaged_gzip_rows(tar())) {
         auto errs = errors(row.bytes);
         for (const auto& e : errs) {
             EXPECT_EQ(e.rfind("ADD bad.tar.gz: cannot decompress: ", 0), 0u)
@@ -308,7 +279,7 @@ TEST_F(CorruptGzip, DamagedArchiveIsRefusedInTheSameWordsByEitherEngine) {
 
 TEST_F(CorruptGzip, TruncatedTarInsideAGoodGzipIsRefused) {
     // The gzip is whole; the tar inside ends in the middle of a file.
-    const std::string z = gzip(std::string_view(tar()).substr(0, 100000));
+    const std::string z = testsupport::gzip_of(std::string_view(tar()).substr(0, 100000));
     for (const auto& e : errors(z))
         EXPECT_EQ(e, "ADD bad.tar.gz: entry 'a/first' (data): Truncated tar archive");
 }
@@ -334,7 +305,7 @@ TEST(ArchiveDetect, ByContent) {
     // gzip around something that is not a tar, or a gzip magic before
     // garbage: plain files, as for Docker.
     fs::path gz_text = tmp.path() / "text.gz";
-    write_text(gz_text, gzip("hello world, certainly not a tar header"));
+    write_text(gz_text, testsupport::gzip_of("hello world, certainly not a tar header"));
     fs::path bad_gz = tmp.path() / "bad.gz";
     static const char kBadGz[] = "\x1f\x8b\x08\0garbage after a gzip magic";
     write_text(bad_gz, std::string(kBadGz, sizeof kBadGz - 1));
