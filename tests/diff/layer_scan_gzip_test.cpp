@@ -24,21 +24,11 @@ using diff::ChunkSource;
 using diff::LayerFiles;
 using diff::TextBudget;
 
-// Bytes that do not compress: the gzip is about as long as the tar, so a
-// cut or a flipped byte lands where the test means it to.
-std::string noise(size_t n, unsigned seed) {
-    std::mt19937 gen(seed);
-    std::string s(n, '\0');
-    for (auto& c : s)
-        c = static_cast<char>(gen());
-    return s;
-}
-
 const Layer kLayer = {{"etc", 'd', "", 0755},
                       {"etc/passwd", 'f', "root:x:0:0:root:/root:/bin/sh\n"},
-                      {"bin/tool", 'f', noise(300000, 1), 0755},
+                      {"bin/tool", 'f', testsupport::incompressible(300000, 1), 0755},
                       {"bin/sh", 'l', "tool", 0777},
-                      {"bin/last", 'f', noise(200000, 2)}};
+                      {"bin/last", 'f', testsupport::incompressible(200000, 2)}};
 
 // The tar through one of libarchive's write filters ("bzip2", "xz", "lz4").
 std::string filtered(const std::string& tar, const std::string& filter) {

@@ -218,16 +218,6 @@ TEST_F(AddArchive, ParentSymlinkCannotLeadExtractionOut) {
                                                  "f /dst/tmp/elsewhere/f 0644 0:0 =x"}));
 }
 
-// Bytes that do not compress: the gzip is about as long as the tar, so a
-// cut or a flipped byte lands where the test means it to.
-std::string noise(size_t n, unsigned seed) {
-    std::mt19937 gen(seed);
-    std::string s(n, '\0');
-    for (auto& c : s)
-        c = static_cast<char>(gen());
-    return s;
-}
-
 // A damaged .tar.gz: Error(kCorrupt) naming the ADD, in the same words
 // whichever engine inflates it (STRATA_GZIP=zlib, or ISA-L when present).
 class CorruptGzip : public AddArchive {
@@ -235,8 +225,8 @@ class CorruptGzip : public AddArchive {
     void TearDown() override { ::unsetenv("STRATA_GZIP"); }
 
     std::string tar() {
-        write_tar(ctx_ / "good.tar", {{"a/first", 'f', noise(300000, 1)},
-                                      {"a/second", 'f', noise(200000, 2)},
+        write_tar(ctx_ / "good.tar", {{"a/first", 'f', testsupport::incompressible(300000, 1)},
+                                      {"a/second", 'f', testsupport::incompressible(200000, 2)},
                                       {"a/last", 'f', "the end"}});
         return read_file(ctx_ / "good.tar");
     }

@@ -5,6 +5,7 @@
 // tests/executor/add_archive_test.cpp).
 #pragma once
 
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,6 +13,16 @@
 #include "store/compression.hpp"
 
 namespace strata::testsupport {
+
+// Bytes that do not compress: their gzip is about as long as they are, so a
+// cut or a flipped byte lands where a test means it to.
+inline std::string incompressible(size_t n, unsigned seed) {
+    std::mt19937 gen(seed);
+    std::string s(n, '\0');
+    for (auto& c : s)
+        c = static_cast<char>(gen());
+    return s;
+}
 
 // `data` gzip-compressed by strata's own compressor.
 inline std::string gzip_of(std::string_view data) {
