@@ -30,23 +30,16 @@ namespace {
 
 constexpr const char* kIpForward = "/proc/sys/net/ipv4/ip_forward";
 
-// `name` where find_program finds it; empty when missing.
-fs::path find_tool(const std::string& name) {
-    return find_program(name).value_or(fs::path());
-}
-
 fs::path find_nft(const BridgeConfig& config) {
     if (!config.nft.empty()) {
         if (::access(config.nft.c_str(), X_OK) == 0) return config.nft;
         throw Error(ErrorKind::kNotFound, fmt::format("nft '{}' is not an executable: {}",
                                                       config.nft.string(), std::strerror(errno)));
     }
-    fs::path nft = find_tool("nft");
-    if (nft.empty())
-        throw Error(ErrorKind::kNotFound,
-                    "nft not found on $PATH nor in /usr/sbin (the bridge network's NAT needs it): "
-                    "install Debian's nftables package");
-    return nft;
+    if (auto nft = find_program("nft")) return *nft;
+    throw Error(ErrorKind::kNotFound,
+                "nft not found on $PATH nor in /usr/sbin (the bridge network's NAT needs it): "
+                "install Debian's nftables package");
 }
 
 struct Ran {
@@ -125,8 +118,9 @@ void set_up_nat(const BridgeConfig& config, const Ipv4Subnet& subnet) {
 // a table holding rules it did not write ("incompatible"), which would
 // break Docker and Podman.
 void accept_in_iptables_forward(const std::string& bridge) {
-    const fs::path iptables = find_tool("iptables");
-    if (iptables.empty()) return;  // no iptables: nobody's FORWARD policy to pass
+    const auto found = find_program("iptables");
+    if (!found) return;  // no iptables: nobody's FORWARD policy to pass
+    const fs::path& iptables = *found;
     const Ran chain = run_tool({iptables.string(), "-w", "-S", "FORWARD"}, "");
     if (chain.status != 0 || chain.output == "-P FORWARD ACCEPT\n") return;  // unused
     for (const auto& rule : iptables_forward_rules(bridge)) {
