@@ -81,6 +81,10 @@ class Vertex {
     void done() {
         end([&] { sink_->done(id_, seconds()); });
     }
+    // Done, the work having ended at `when` (reported later).
+    void done_at(std::chrono::steady_clock::time_point when) {
+        end([&] { sink_->done(id_, std::chrono::duration<double>(when - start_).count()); });
+    }
     void failed(const std::string& error) {
         end([&] { sink_->failed(id_, seconds(), error); });
     }

@@ -8,6 +8,7 @@
 
 #include "base/error.hpp"
 #include "base/temp_dir.hpp"
+#include "base/thread_pool.hpp"
 #include "executor/build_session.hpp"
 #include "executor/config_effect.hpp"
 #include "executor/copy/copy.hpp"
@@ -56,9 +57,21 @@ class StageRunner {
 
     StageResult run() {
         start();
-        for (size_t i = 0; i < sp_.steps.size(); ++i) {
-            if (s_.cancelled) throw Cancelled();
-            step(i);
+        try {
+            for (size_t i = 0; i < sp_.steps.size(); ++i) {
+                if (s_.cancelled) throw Cancelled();
+                step(i);
+            }
+            store_pending();
+        } catch (...) {
+            // The step that succeeded before the failure keeps its layer and
+            // cache entry (a retry starts from it); its own error, if any,
+            // gives way to the one being thrown.
+            try {
+                store_pending();
+            } catch (...) {
+            }
+            throw;
         }
         return std::move(r_);
     }
@@ -95,8 +108,11 @@ class StageRunner {
         rep.step = i;
         rep.name = st.display;
         rep.instruction = first_line(st.instruction.original);
-        std::optional<Vertex> v;
-        if (!st.display.empty()) v.emplace(s_.progress, s_.next_id(), st.display);
+        std::unique_ptr<Vertex> v;
+        if (!st.display.empty())
+            v = std::make_unique<Vertex>(s_.progress, s_.next_id(), st.display);
+        // The vertex outlives this call when a RUN's layer is stored later.
+        const Vertex* shown = v.get();
         try {
             rep.key = s_.keys->step_key(sp_.index, i);
             cache::StepRecord record = step_record(i, rep);
@@ -114,18 +130,24 @@ class StageRunner {
                     rep.outcome = StepReport::Outcome::kCached;
                     if (v) v->cached();
                 } else {
-                    if (s_.request.explain) explain(i, st, record, rep, v ? &*v : nullptr);
-                    const store::LayerRecord layer = execute(st, i, v ? &*v : nullptr);
-                    created = store::format_timestamp(store::now_timestamp());
-                    if (!s_.request.scratch) s_.cache.put({rep.key, *created, layer, st.display});
-                    r_.layers.push_back(layer);
+                    if (s_.request.explain) explain(i, st, record, rep, v.get());
                     rep.outcome = StepReport::Outcome::kBuilt;
-                    if (v) v->done();
+                    if (st.kind == StepKind::kRun) {
+                        created = run_and_store_later(st, rep.key, v);
+                    } else {
+                        store_pending();
+                        const store::LayerRecord layer = execute(st, i, v.get());
+                        created = store::format_timestamp(store::now_timestamp());
+                        if (!s_.request.scratch)
+                            s_.cache.put({rep.key, *created, layer, st.display});
+                        r_.layers.push_back(layer);
+                        if (v) v->done();
+                    }
                 }
             }
             apply_effect(r_.config, st.effect);
             add_history(r_.config, st.effect, st.changes_filesystem ? created : std::nullopt);
-            rep.seconds = v ? v->seconds() : 0;
+            rep.seconds = shown ? shown->seconds() : 0;
             s_.report(std::move(rep), std::move(record));
         } catch (const frontend::ParseError& e) {
             if (v) v->failed(e.diagnostic().message);
@@ -243,18 +265,12 @@ class StageRunner {
                              dir.path(), epoch);
                 break;
             }
-            case StepKind::kRun:
-                run(st, dir, v);
-                break;
             default:
                 throw Error(ErrorKind::kInternal, "step does not change the filesystem");
         }
-        store::LayerWriteOptions lw;
-        lw.compression = s_.request.compression;
-        lw.source_date_epoch = epoch;
         const auto t0 = std::chrono::steady_clock::now();
         const store::LayerBlob blob =
-            store::write_layer(dir.path(), direct.layer_files, s_.store.content(), lw);
+            store::write_layer(dir.path(), direct.layer_files, s_.store.content(), layer_options());
         if (!direct.direct) {
             s_.store.layers().adopt(dir.path(), blob.diff_id);
             dir.keep();
@@ -263,13 +279,103 @@ class StageRunner {
             // change since the last build are linked from its layer.
             s_.store.layers().note_written(blob.diff_id, previous_layer_id(i));
         }
-        if (v)
-            v->log(fmt::format("layer {}: {} tar, {} {} in {:.2f}s",
-                               blob.diff_id.str().substr(0, 19), progress_bytes(blob.tar_size),
-                               progress_bytes(blob.size), store::compression_name(lw.compression),
-                               seconds_since(t0)));
+        if (v) log_layer(*v, blob, seconds_since(t0));
+        return layer_record(blob);
+    }
+
+    store::LayerWriteOptions layer_options() const {
+        store::LayerWriteOptions lw;
+        lw.compression = s_.request.compression;
+        lw.source_date_epoch = s_.request.source_date_epoch;
+        return lw;
+    }
+    void log_layer(Vertex& v, const store::LayerBlob& blob, double seconds) const {
+        v.log(fmt::format("layer {}: {} tar, {} {} in {:.2f}s", blob.diff_id.str().substr(0, 19),
+                          progress_bytes(blob.tar_size), progress_bytes(blob.size),
+                          store::compression_name(s_.request.compression), seconds));
+    }
+    static store::LayerRecord layer_record(const store::LayerBlob& blob) {
         return store::LayerRecord{blob.digest, blob.diff_id, blob.size, blob.media_type,
                                   blob.content_size};
+    }
+
+    // A RUN step's layer is written while the next step runs. When the
+    // command has exited its upper directory is complete: the next RUN
+    // mounts it as its top lower layer, and meanwhile another thread writes
+    // and hashes its tar (the blob, the layer's durable marker, the cache
+    // entry) and removes the container's scratch directories. It becomes
+    // layers/<diffID>/ and ends its progress vertex in store_pending(),
+    // once no container has it mounted: before the next step that needs
+    // the stage's layers as they are stored (any but a RUN), after the next
+    // RUN's command, and at the stage's end. One at most
+    // (docs/performance.md, per-RUN cost).
+    struct PendingLayer {
+        const Step* step = nullptr;
+        std::string key;
+        std::string created;
+        std::unique_ptr<Vertex> vertex;
+        std::chrono::steady_clock::time_point t0, written;
+        store::LayerBlob blob;
+        std::optional<TempDir> dir;
+        // The container's scratch directories, removed by `write`.
+        std::vector<std::shared_ptr<TempDir>> leftovers;
+        TaskGroup write;  // last: destroyed first, waiting for the write
+    };
+
+    std::string run_and_store_later(const Step& st, const std::string& key,
+                                    std::unique_ptr<Vertex>& v) {
+        TempDir dir = TempDir::create(s_.store.tmp_dir(), "layer-");
+        // The layer's root is the merged root of any container over it.
+        if (::chmod(dir.path().c_str(), 0755) != 0)
+            throw system_error("chmod", dir.path().string());
+        std::vector<std::shared_ptr<TempDir>> leftovers;
+        run(st, dir, v.get(), &leftovers);
+        std::string created = store::format_timestamp(store::now_timestamp());
+        store_pending();  // its directory was a lower layer of this container
+        auto p = std::make_unique<PendingLayer>();
+        p->step = &st;
+        p->key = key;
+        p->created = created;
+        p->vertex = std::move(v);
+        p->dir.emplace(std::move(dir));
+        p->leftovers = std::move(leftovers);
+        PendingLayer* raw = p.get();
+        store::ContentStore& content = s_.store.content();
+        store::LayerStore& layers = s_.store.layers();
+        cache::CacheIndex* cache = s_.request.scratch ? nullptr : &s_.cache;
+        const store::LayerWriteOptions lw = layer_options();
+        raw->write.submit([raw, &content, &layers, cache, lw] {
+            raw->t0 = std::chrono::steady_clock::now();
+            raw->blob = store::write_layer(raw->dir->path(), content, lw);
+            layers.prepare_adopt(raw->blob.diff_id);
+            raw->written = std::chrono::steady_clock::now();
+            // The entry needs the blob only: the directory is unpacked
+            // from it when a crash comes before it is adopted.
+            if (cache)
+                cache->put({raw->key, raw->created, layer_record(raw->blob), raw->step->display});
+            raw->leftovers.clear();
+        });
+        pending_ = std::move(p);
+        return created;
+    }
+
+    void store_pending() {
+        if (!pending_) return;
+        std::unique_ptr<PendingLayer> p = std::move(pending_);
+        try {
+            p->write.wait();
+            s_.store.layers().adopt(p->dir->path(), p->blob.diff_id);
+            p->dir->keep();
+        } catch (const Error& e) {
+            if (p->vertex) p->vertex->failed(e.what());
+            throw frontend::ParseError(s_.locator.error(p->step->instruction, e.what()), e.kind());
+        }
+        r_.layers.push_back(layer_record(p->blob));
+        if (p->vertex) {
+            log_layer(*p->vertex, p->blob,
+                      std::chrono::duration<double>(p->written - p->t0).count());
+            p->vertex->done_at(p->written);
+        }
     }
 
     // The layer the last build of this Dockerfile made for step `i`, when it
@@ -340,7 +446,8 @@ class StageRunner {
         return result;
     }
 
-    void run(const Step& st, const TempDir& upper, Vertex* v) {
+    void run(const Step& st, const TempDir& upper, Vertex* v,
+             std::vector<std::shared_ptr<TempDir>>* leftovers) {
         if (!s_.run)
             throw Error(ErrorKind::kUsage,
                         "RUN steps need a container runtime, and this strata was built without "
@@ -351,6 +458,7 @@ class StageRunner {
         const uint64_t linked_before = s_.store.layers().files_linked();
         const auto t_unpack = std::chrono::steady_clock::now();
         req.lower_layers = s_.unpack(r_.layers);
+        if (pending_) req.lower_layers.push_back(pending_->dir->path());
         if (const uint64_t linked = s_.store.layers().files_linked() - linked_before; v && linked)
             v->log(
                 fmt::format("unpacked the layers below in {:.2f}s ({} unchanged files linked "
@@ -395,12 +503,15 @@ class StageRunner {
         req.output = [v](std::string_view line) {
             if (v) v->log(fmt::format("{:.3f} {}", v->seconds(), line));
         };
+        req.leftovers = leftovers;
         s_.run->run(req);
+        leftovers->push_back(std::make_shared<TempDir>(std::move(work)));
     }
 
     BuildSession& s_;
     const planner::StagePlan& sp_;
     StageResult r_;
+    std::unique_ptr<PendingLayer> pending_;
 };
 
 }  // namespace

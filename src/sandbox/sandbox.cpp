@@ -410,6 +410,7 @@ Result SandboxProcess::wait(const OutputSink& output) {
         finish_chroot_root(spec, s.rootfs, *s.chroot_snapshot);
     }
     if (!s.root.upper.empty()) remove_stubs(s.root.upper, result.stubs);
+    if (s.scratch) result.scratch = std::make_shared<TempDir>(std::move(*s.scratch));
     s.scratch.reset();
     return result;
 }

@@ -12,11 +12,13 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "base/temp_dir.hpp"
 #include "sandbox/cgroup.hpp"
 
 namespace strata::sandbox {
@@ -153,6 +155,10 @@ struct Result {
     bool pids_limit_hit = false;  // a fork failed on the pids limit
     std::string output_tail;      // the last lines the process printed
     std::string warning;          // isolation that could not be had (no cgroups), once per process
+    // The container's scratch directory (its root's mount point, hosts,
+    // resolv.conf), removed with the Result: a caller may keep it to remove
+    // it later, off its critical path.
+    std::shared_ptr<TempDir> scratch;
 };
 
 // Called with each line the process prints (stdout and stderr), as it comes.

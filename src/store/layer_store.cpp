@@ -98,12 +98,18 @@ std::filesystem::path LayerStore::lock_path(const std::string& name) const {
     return root_ / "layers" / (name + ".lock");
 }
 
-bool LayerStore::trusted(const std::string& name) const {
+LayerStore::Marker LayerStore::marker_state(const std::string& name) const {
     UniqueFd fd(::open(marker(name).c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) return errno == ENOENT;
+    if (!fd) return errno == ENOENT ? Marker::kNone : Marker::kOther;
     char buf[64];
     ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    return n > 0 && !boot_id().empty() && std::string(buf, static_cast<size_t>(n)) == boot_id();
+    const bool ours =
+        n > 0 && !boot_id().empty() && std::string(buf, static_cast<size_t>(n)) == boot_id();
+    return ours ? Marker::kThisBoot : Marker::kOther;
+}
+
+bool LayerStore::trusted(const std::string& name) const {
+    return marker_state(name) != Marker::kOther;
 }
 
 bool LayerStore::present(const std::string& name) const {
@@ -217,6 +223,13 @@ std::optional<std::optional<Digest>> LayerStore::written_like(const Digest& diff
     return it->second;
 }
 
+void LayerStore::prepare_adopt(const Digest& diff_id) {
+    const std::string name = path(diff_id).filename().string();
+    struct stat st {};
+    if (boot_id().empty() || ::lstat((root_ / "layers" / name).c_str(), &st) == 0) return;
+    if (marker_state(name) != Marker::kThisBoot) write_file_atomic(marker(name), boot_id());
+}
+
 std::filesystem::path LayerStore::adopt(const std::filesystem::path& dir, const Digest& diff_id) {
     return publish(dir, path(diff_id).filename().string());
 }
@@ -240,7 +253,8 @@ std::filesystem::path LayerStore::publish(const std::filesystem::path& dir,
     if (!marked) {
         sync_filesystem(dir);  // no boot ID to tell a reboot: flush now
         ::unlink(marker(name).c_str());
-    } else {
+    } else if (marker_state(name) != Marker::kThisBoot) {
+        // (A marker of this boot is durable already: prepare_adopt.)
         write_file_atomic(marker(name), boot_id());
     }
     if (::rename(dir.c_str(), final_path.c_str()) != 0) {

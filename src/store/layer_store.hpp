@@ -97,6 +97,11 @@ class LayerStore {
     // upperdir, on the same filesystem) into place as layers/<diff_id>/.
     // If the layer exists already, `dir` is removed instead.
     std::filesystem::path adopt(const std::filesystem::path& dir, const Digest& diff_id);
+    // The slow half of adopt() ahead of time, from any thread while the
+    // directory is still in use (a RUN step's upper directory that the next
+    // step mounts as a lower layer): makes layers/<diff_id>.unsynced durable,
+    // so that adopt() is then a rename. Nothing when the layer is there.
+    void prepare_adopt(const Digest& diff_id);
     // Removes the layer and its copies; missing is not an error.
     void remove(const Digest& diff_id);
     std::vector<Digest> list() const;  // sorted; the layers, not their copies
@@ -119,6 +124,9 @@ class LayerStore {
     // no marker layers/<name>.unsynced, or one from this boot.
     bool present(const std::string& name) const;
     bool trusted(const std::string& name) const;
+    // layers/<name>.unsynced: none, one holding this boot's ID, or another.
+    enum class Marker { kNone, kThisBoot, kOther };
+    Marker marker_state(const std::string& name) const;
     // note_written's entry for `diff_id`: none when not written here.
     std::optional<std::optional<Digest>> written_like(const Digest& diff_id) const;
     std::filesystem::path marker(const std::string& name) const;

@@ -9,7 +9,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include "build_fixture.hpp"
@@ -41,6 +43,19 @@ class RunTest : public RunBuildTest {
         return false;
     }
 
+    // The names in layer `index` of the image, as its tar lists them.
+    std::set<std::string> layer_entries(const executor::BuildResult& r, size_t index) {
+        UniqueFd fd = store().content().open(r.image.layers.at(index).digest);
+        std::string blob;
+        char buf[65536];
+        for (ssize_t n; (n = ::read(fd.get(), buf, sizeof buf)) > 0;)
+            blob.append(buf, static_cast<size_t>(n));
+        std::set<std::string> names;
+        for (const auto& [name, entry] : imagetest::tar_entries(blob))
+            names.insert(name);
+        return names;
+    }
+
     // Lines of /proc/self/mountinfo that mention the store.
     std::vector<std::string> store_mounts() {
         std::ifstream in("/proc/self/mountinfo");
@@ -64,12 +79,7 @@ TEST_F(RunTest, TheCommandsChangesBecomeTheLayer) {
     EXPECT_FALSE(t.count("/bin/vi")) << "a whiteout deletes it";
     EXPECT_TRUE(t.count("/bin/sh"));
     // The layer has what BuildKit writes: a 0600 whiteout, an opaque marker.
-    UniqueFd fd = store().content().open(r.image.layers.back().digest);
-    std::string blob;
-    char buf[65536];
-    for (ssize_t n; (n = ::read(fd.get(), buf, sizeof buf)) > 0;)
-        blob.append(buf, static_cast<size_t>(n));
-    const auto entries = imagetest::tar_entries(blob);
+    const auto entries = layer_entries(r, r.image.layers.size() - 1);
     EXPECT_TRUE(entries.count("bin/.wh.vi"));
     EXPECT_TRUE(entries.count("app/old/.wh..wh..opq"));
     EXPECT_FALSE(entries.count("etc/hosts")) << "the mount point stub is not part of the layer";
@@ -206,6 +216,91 @@ TEST_F(RunTest, RunStepsAreCached) {
     executor::BuildRequest req = request();
     req.plan.build_args = {{"UNUSED", "1"}};
     EXPECT_EQ(outcomes(build(req)), "CC") << "an undeclared build arg reaches no RUN";
+}
+
+// A RUN step's layer is written while the next RUN runs, over the step's
+// upper directory as its top lower layer (stage_runner.cpp): every step
+// sees the one before, whatever comes between, and each layer ends up
+// adopted, cached and the same as when written one step at a time.
+TEST_F(RunTest, EachRunSeesTheStepBeforeWhileItsLayerIsWritten) {
+    file("a.txt", "ctx\n");
+    dockerfile(
+        "FROM busybox:latest\n"
+        "RUN echo 1 > /s1\n"
+        "RUN cat /s1 > /s2 && echo 2 >> /s2\n"
+        "RUN cat /s2 > /s3 && echo 3 >> /s3 && rm /s1\n"
+        "COPY a.txt /a.txt\n"
+        "RUN cat /s3 /a.txt > /s4\n"
+        "ENV X=y\n"
+        "RUN echo $X > /s5\n"
+        "WORKDIR /w\n"
+        "RUN pwd > /s6 && ls / > /s7\n");
+    const auto r = build();
+    EXPECT_EQ(outcomes(r), "BBBBBBBB");
+    const Tree t = rootfs(r);
+    expect_file(t, "/s2", "1\n2\n");
+    expect_file(t, "/s3", "1\n2\n3\n");
+    expect_file(t, "/s4", "1\n2\n3\nctx\n");
+    expect_file(t, "/s5", "y\n");
+    expect_file(t, "/s6", "/w\n");
+    EXPECT_FALSE(t.count("/s1")) << "deleted by the third step";
+    EXPECT_EQ(t.at("/s7").data.find("s1\n"), std::string::npos);
+    EXPECT_TRUE(layer_entries(r, 3).count(".wh.s1")) << "the third layer holds the whiteout";
+    for (const auto& l : r.image.layers)
+        EXPECT_TRUE(store().layers().has(l.diff_id)) << l.diff_id.str() << " was not adopted";
+    EXPECT_TRUE(store_mounts().empty());
+    EXPECT_TRUE(imagetest::tmp_is_empty(root())) << "no upper, work or scratch directory left";
+    const auto again = build();
+    EXPECT_EQ(outcomes(again), "CCCCCCCC");
+    EXPECT_EQ(again.image.manifest, r.image.manifest);
+}
+
+// The RUN before a failing one keeps its layer and cache entry although its
+// layer was still being written when the failure came: a retry starts there.
+TEST_F(RunTest, AFailedRunKeepsTheStepBeforeIt) {
+    dockerfile("FROM busybox:latest\nRUN date +%s%N > /kept\nRUN exit 4\n");
+    try {
+        build();
+        FAIL() << "the build must fail";
+    } catch (const frontend::ParseError& e) {
+        EXPECT_EQ(e.diagnostic().pos.line, 3u) << e.diagnostic().message;
+    }
+    dockerfile("FROM busybox:latest\nRUN date +%s%N > /kept\nRUN true\n");
+    const auto r = build();
+    EXPECT_EQ(outcomes(r), "CB");
+    EXPECT_TRUE(store().layers().has(r.image.layers.at(1).diff_id));
+    EXPECT_TRUE(store_mounts().empty());
+    EXPECT_TRUE(imagetest::tmp_is_empty(root()));
+}
+
+// A layer that cannot be stored fails the build at its own step, although
+// that is found only after the next RUN ran (its blob cannot be renamed
+// into an immutable blobs/sha256). The next build stores both.
+TEST_F(RunTest, ALayerThatCannotBeStoredIsTheStepsError) {
+    if (std::system("command -v chattr >/dev/null 2>&1") != 0)
+        GTEST_SKIP() << "needs chattr (e2fsprogs) to make the blob directory immutable";
+    dockerfile("FROM busybox:latest\nRUN echo a > /a\nRUN echo b > /b\n");
+    const fs::path blobs = root() / "blobs" / "sha256";
+    ASSERT_TRUE(fs::is_directory(blobs));
+    const std::string lock = "chattr +i '" + blobs.string() + "' 2>/dev/null";
+    if (std::system(lock.c_str()) != 0)
+        GTEST_SKIP() << "this filesystem has no immutable attribute (chattr +i)";
+    struct Unlock {
+        std::string cmd;
+        ~Unlock() { (void)std::system(cmd.c_str()); }
+    } unlock{"chattr -i '" + blobs.string() + "'"};
+    try {
+        build();
+        ADD_FAILURE() << "the build must fail";
+    } catch (const frontend::ParseError& e) {
+        EXPECT_EQ(e.diagnostic().pos.line, 2u) << e.diagnostic().message;
+    }
+    (void)std::system(unlock.cmd.c_str());
+    EXPECT_TRUE(store_mounts().empty());
+    EXPECT_TRUE(imagetest::tmp_is_empty(root()));
+    const auto r = build();
+    EXPECT_EQ(outcomes(r), "BB");
+    expect_file(rootfs(r), "/b", "b\n");
 }
 
 // Killed in the middle of a RUN (kill -9 of strata itself): the container

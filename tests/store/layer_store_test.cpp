@@ -276,6 +276,44 @@ TEST_F(LayerStoreTest, ALayerFromAnotherBootIsUnpackedAgain) {
     EXPECT_FALSE(fs::exists(marker));
 }
 
+// prepare_adopt makes the marker durable ahead of the rename (a RUN step's
+// layer, written while the next step still has its directory mounted) —
+// and never vouches for a directory that is already there: a torn copy from
+// another boot must stay untrusted until it is unpacked again.
+TEST_F(LayerStoreTest, PrepareAdoptMarksAheadButNeverAnOldCopy) {
+    auto src = work_->path() / "src";
+    write_file(src / "a", "alpha");
+    auto blob = write_layer(src, *cs_, {});
+    LayerStore layers(root(), *cs_);
+    const fs::path p = layers.path(blob.diff_id);
+    const fs::path marker = p.string() + ".unsynced";
+
+    layers.prepare_adopt(blob.diff_id);
+    ASSERT_TRUE(fs::exists(marker)) << "the marker comes before the directory";
+    const std::string boot = read_file(marker);
+    EXPECT_FALSE(layers.has(blob.diff_id)) << "no directory yet";
+    const fs::path dir = work_->path() / "upper";
+    fs::copy(src, dir, fs::copy_options::recursive);
+    EXPECT_EQ(layers.adopt(dir, blob.diff_id), p);
+    EXPECT_EQ(read_file(marker), boot);
+    EXPECT_TRUE(layers.has(blob.diff_id));
+
+    // A copy from another boot, torn: prepare_adopt leaves its marker alone,
+    // and adopt sets the copy aside before it marks the new one.
+    write_file(marker, "00000000-0000-0000-0000-000000000000");
+    fs::remove(p / "a");
+    LayerStore after_reboot(root(), *cs_);
+    after_reboot.prepare_adopt(blob.diff_id);
+    EXPECT_EQ(read_file(marker), "00000000-0000-0000-0000-000000000000");
+    EXPECT_FALSE(after_reboot.has(blob.diff_id));
+    const fs::path again = work_->path() / "upper2";
+    fs::copy(src, again, fs::copy_options::recursive);
+    EXPECT_EQ(after_reboot.adopt(again, blob.diff_id), p);
+    EXPECT_EQ(read_file(marker), boot);
+    EXPECT_EQ(read_file(p / "a"), "alpha");
+    EXPECT_EQ(after_reboot.trash_count(), 1u) << "the torn copy went to the trash";
+}
+
 TEST_F(LayerStoreTest, StoreLayerTarKeepsTheTarBytesAndRecompresses) {
     auto src = work_->path() / "src";
     write_file(src / "a" / "b.txt", std::string(50000, 'b'));

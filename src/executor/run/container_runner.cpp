@@ -241,7 +241,7 @@ void ContainerRunner::run(const RunRequest& r) {
     for (const auto& m : r.mounts)
         add_mount(m, spec);
 
-    const sandbox::Result res = sandbox_.run(spec, r.output);
+    sandbox::Result res = sandbox_.run(spec, r.output);
     if (!res.warning.empty() && r.output) r.output("warning: " + res.warning);
     if (!res.setup_error.empty()) {
         if (res.exit_code == 126 || res.exit_code == 127)
@@ -264,6 +264,7 @@ void ContainerRunner::run(const RunRequest& r) {
                 "it with --pids-limit)";
         throw RunFailed(why, res.exit_code, res.output_tail);
     }
+    if (r.leftovers && res.scratch) r.leftovers->push_back(std::move(res.scratch));
 }
 
 }  // namespace strata::executor

@@ -12,11 +12,13 @@
 
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/temp_dir.hpp"
 #include "planner/build_plan.hpp"
 
 namespace strata::executor {
@@ -53,6 +55,10 @@ struct RunRequest {
     std::string description;  // the step, for messages
     // Each line the command prints (stdout and stderr), as it comes.
     std::function<void(std::string_view line)> output;
+    // When given, the container's scratch directories go here after a
+    // successful run, for the caller to remove off its critical path;
+    // otherwise they are removed before run() returns.
+    std::vector<std::shared_ptr<TempDir>>* leftovers = nullptr;
 };
 
 // A command that ran and exited non-zero (or was killed).
