@@ -184,7 +184,7 @@ int make_overlay(const std::vector<fs::path>& lower, const fs::path& upper, cons
             ok = fsconfig(fsfd, 1 /* FSCONFIG_SET_STRING */, "lowerdir+", l->c_str()) == 0;
         ok = ok && fsconfig(fsfd, 1, "upperdir", upper.c_str()) == 0 &&
              fsconfig(fsfd, 1, "workdir", work.c_str()) == 0;
-        // The sandbox's options (runtime/strata_init.cpp mount_overlay).
+        // The sandbox's options (runtime/init_mounts.cpp, mount_overlay).
         fsconfig(fsfd, 1, "redirect_dir", user_xattr ? "nofollow" : "off");
         fsconfig(fsfd, 1, "metacopy", "off");
         if (user_xattr)
