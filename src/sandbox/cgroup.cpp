@@ -165,8 +165,15 @@ class CgroupBuilder {
             const std::string dir = cg_.dir_of("devices");
             // Deny all, then allow each rule: one rule per write.
             if (!write(dir, "devices.deny", "a")) return false;
+            std::vector<std::string> rules;
             for (const DeviceRule& rule : default_device_rules())
-                if (!write(dir, "devices.allow", device_rule_line(rule))) return false;
+                rules.push_back(device_rule_line(rule));
+            const std::string path = dir + "/devices.allow";
+            size_t failed = 0;
+            if (const int err = cgroup_files::write_values(path, rules, failed)) {
+                why_ = write_failure(path, failed < rules.size() ? rules[failed] : "", err);
+                return false;
+            }
         }
         return true;
     }

@@ -18,6 +18,19 @@ int write_value(const std::string& path, std::string_view value) {
     return static_cast<size_t>(n) == value.size() ? 0 : EIO;
 }
 
+int write_values(const std::string& path, const std::vector<std::string>& values, size_t& failed) {
+    failed = 0;
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd) return errno;
+    for (; failed < values.size(); ++failed) {
+        const std::string& value = values[failed];
+        const ssize_t n = ::write(fd.get(), value.data(), value.size());
+        if (n < 0) return errno;
+        if (static_cast<size_t>(n) != value.size()) return EIO;
+    }
+    return 0;
+}
+
 std::optional<std::string> read_value(const std::string& path) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) return std::nullopt;

@@ -15,6 +15,11 @@ namespace strata::sandbox::cgroup_files {
 // write. Returns 0, or the errno of the open or the write.
 int write_value(const std::string& path, std::string_view value);
 
+// Writes each of `values` with a write(2) of its own to one open file (a
+// devices.allow takes one rule per write). Returns 0, or the errno of the
+// open or of the first write that failed, with its index in `failed`.
+int write_values(const std::string& path, const std::vector<std::string>& values, size_t& failed);
+
 // The whole file; nullopt when it cannot be read (missing, no permission).
 std::optional<std::string> read_value(const std::string& path);
 

@@ -42,9 +42,16 @@ bool owner_gone(const CgroupOwner& owner) {
 }
 
 std::string own_cgroup_prefix() {
-    // Not cached: a forked child that makes cgroups names itself.
+    // Kept per thread and process ID (no lock a fork could catch held): a
+    // forked child that makes cgroups names itself.
+    thread_local pid_t cached_pid = 0;
+    thread_local std::string cached;
     const pid_t pid = ::getpid();
-    return fmt::format("{}{}-{}-", kPrefix, pid, process_start_time(pid).value_or(0));
+    if (pid != cached_pid) {
+        cached = fmt::format("{}{}-{}-", kPrefix, pid, process_start_time(pid).value_or(0));
+        cached_pid = pid;
+    }
+    return cached;
 }
 
 }  // namespace strata::sandbox
