@@ -85,6 +85,13 @@ std::string real_path_of(const std::string& path);
 void take_mount_sources(json& mounts);
 void mount_user(const json& m);
 void mask_paths();
+// After the pivot: /etc/hosts and /etc/resolv.conf made as mount points
+// where the image lacks them (reported as stubs, removed from the layer).
+void make_etc_stubs();
+// What every container gets last, in this order: /etc/hosts and
+// /etc/resolv.conf bound (taken before the pivot), the --mount mounts, the
+// spec's files (heredoc scripts), Docker's masked paths.
+void finish_mounts(int hosts_fd, int resolv_fd, const json& mounts, const json& spec);
 
 // --- init_process.cpp --------------------------------------------------------
 

@@ -81,12 +81,7 @@ void setup_chroot(json& spec) {
     for (const char* d : {"/dev", "/proc", "/sys"})
         make_dirs(d);
     if (mounts) {
-        for (const char* f : {"/etc/hosts", "/etc/resolv.conf"}) {
-            if (exists(f)) continue;
-            make_dirs("/etc");
-            touch(f);
-            report_stub(real_path_of(f));
-        }
+        make_etc_stubs();
         do_mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
         mount_dev("");
         if (::mount("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
@@ -94,14 +89,7 @@ void setup_chroot(json& spec) {
             ::close(sys_fd);
         else
             attach_tree(sys_fd, "/sys");
-        attach_tree(hosts_fd, "/etc/hosts");
-        attach_tree(resolv_fd, "/etc/resolv.conf");
-        for (const auto& m : user_mounts)
-            mount_user(m);
-        for (const auto& f : spec.value("files", json::array()))
-            write_file(f.at("path").get<std::string>(), f.at("content").get<std::string>(),
-                       f.value("mode", 0755u));
-        mask_paths();
+        finish_mounts(hosts_fd, resolv_fd, user_mounts, spec);
     }
     if (c.value("uts", false)) {
         const std::string hostname = spec.value("hostname", std::string("buildkitsandbox"));

@@ -397,4 +397,24 @@ void mask_paths() {
     }
 }
 
+void make_etc_stubs() {
+    for (const char* f : {"/etc/hosts", "/etc/resolv.conf"}) {
+        if (exists(f)) continue;
+        make_dirs("/etc");
+        touch(f);
+        report_stub(real_path_of(f));
+    }
+}
+
+void finish_mounts(int hosts_fd, int resolv_fd, const json& mounts, const json& spec) {
+    attach_tree(hosts_fd, "/etc/hosts");
+    attach_tree(resolv_fd, "/etc/resolv.conf");
+    for (const auto& m : mounts)
+        mount_user(m);
+    for (const auto& f : spec.value("files", json::array()))
+        write_file(f.at("path").get<std::string>(), f.at("content").get<std::string>(),
+                   f.value("mode", 0755u));
+    mask_paths();
+}
+
 }  // namespace strata::init

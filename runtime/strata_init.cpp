@@ -189,12 +189,7 @@ int main(int argc, char** argv) {
             // /etc/resolv.conf files made here are removed again by strata.
             for (const char* d : {"/dev", "/proc", "/sys"})
                 make_dirs(d);
-            for (const char* f : {"/etc/hosts", "/etc/resolv.conf"}) {
-                if (exists(f)) continue;
-                make_dirs("/etc");
-                touch(f);
-                report_stub(real_path_of(f));
-            }
+            make_etc_stubs();
             if (proc_fd >= 0)
                 attach_tree(proc_fd, "/proc");
             else
@@ -207,14 +202,7 @@ int main(int argc, char** argv) {
                              (g_privileged ? 0 : MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC,
                              nullptr) != 0)
                 die("mount sysfs on /sys");
-            attach_tree(hosts_fd, "/etc/hosts");
-            attach_tree(resolv_fd, "/etc/resolv.conf");
-            for (const auto& m : mounts)
-                mount_user(m);
-            for (const auto& f : spec.value("files", json::array()))
-                write_file(f.at("path").get<std::string>(), f.at("content").get<std::string>(),
-                           f.value("mode", 0755u));
-            mask_paths();
+            finish_mounts(hosts_fd, resolv_fd, mounts, spec);
             const std::string hostname = spec.value("hostname", std::string("buildkitsandbox"));
             if (::sethostname(hostname.data(), hostname.size()) != 0) die("sethostname");
             if (spec.value("network", std::string("host")) != "host") loopback_up();
