@@ -303,7 +303,7 @@ class StageRunner {
     // command has exited its upper directory is complete: the next RUN
     // mounts it as its top lower layer, and meanwhile another thread writes
     // and hashes its tar (the blob, the layer's durable marker, the cache
-    // entry) and removes the container's scratch directories. It becomes
+    // entry) and removes the container's scratch directories and cgroup. It becomes
     // layers/<diffID>/ and ends its progress vertex in store_pending(),
     // once no container has it mounted: before the next step that needs
     // the stage's layers as they are stored (any but a RUN), after the next
@@ -317,8 +317,9 @@ class StageRunner {
         std::chrono::steady_clock::time_point t0, written;
         store::LayerBlob blob;
         std::optional<TempDir> dir;
-        // The container's scratch directories, removed by `write`.
-        std::vector<std::shared_ptr<TempDir>> leftovers;
+        // What the container left (scratch directories, its emptied
+        // cgroup), released by `write`.
+        std::vector<std::shared_ptr<void>> leftovers;
         TaskGroup write;  // last: destroyed first, waiting for the write
     };
 
@@ -328,7 +329,7 @@ class StageRunner {
         // The layer's root is the merged root of any container over it.
         if (::chmod(dir.path().c_str(), 0755) != 0)
             throw system_error("chmod", dir.path().string());
-        std::vector<std::shared_ptr<TempDir>> leftovers;
+        std::vector<std::shared_ptr<void>> leftovers;
         run(st, dir, v.get(), &leftovers);
         std::string created = store::format_timestamp(store::now_timestamp());
         store_pending();  // its directory was a lower layer of this container
@@ -447,7 +448,7 @@ class StageRunner {
     }
 
     void run(const Step& st, const TempDir& upper, Vertex* v,
-             std::vector<std::shared_ptr<TempDir>>* leftovers) {
+             std::vector<std::shared_ptr<void>>* leftovers) {
         if (!s_.run)
             throw Error(ErrorKind::kUsage,
                         "RUN steps need a container runtime, and this strata was built without "

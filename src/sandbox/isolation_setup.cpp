@@ -88,10 +88,12 @@ const std::vector<int>& IsolationSetup::cgroup_join_fds() const {
     return cgroup_->cgroup ? cgroup_->cgroup->join_fds() : none;
 }
 
-void IsolationSetup::finish(Result& result) {
+void IsolationSetup::finish(Result& result, bool defer_removal) {
     if (cgroup_->cgroup) {
         result.oom_killed = cgroup_->cgroup->oom_killed();
         result.pids_limit_hit = cgroup_->cgroup->pids_limit_hit();
+        if (defer_removal)
+            result.leftovers.push_back(std::make_shared<Cgroup>(std::move(*cgroup_->cgroup)));
         cgroup_->cgroup.reset();  // kills what is left, removes the directories
     } else if (!cgroup_->why.empty() && !g_warned.exchange(true)) {
         result.warning =

@@ -36,8 +36,10 @@ class IsolationSetup {
     const std::vector<int>& cgroup_join_fds() const;
     // After the process ended: what the cgroup saw (OOM kill, pids limit,
     // a warning when there was no cgroup); then the cgroup is emptied and
-    // removed.
-    void finish(Result& result);
+    // removed — or, with `defer_removal` (for when nothing of the container
+    // can still run), handed to result.leftovers, which removes it when
+    // released.
+    void finish(Result& result, bool defer_removal = false);
 
   private:
     IsolationSetup() = default;

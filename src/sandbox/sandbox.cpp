@@ -371,7 +371,7 @@ void SandboxProcess::signal(int sig) const {
         throw system_error("kill -" + std::to_string(sig), s_->description);
 }
 
-Result SandboxProcess::wait(const OutputSink& output) {
+Result SandboxProcess::wait(const OutputSink& output, bool leave_cleanup) {
     if (waited())
         throw Error(ErrorKind::kInternal, "wait: the container's process has been waited for");
     State& s = *s_;
@@ -403,14 +403,18 @@ Result SandboxProcess::wait(const OutputSink& output) {
         else if (!line.empty())
             result.setup_error += (result.setup_error.empty() ? "" : "\n") + line;
     }
-    if (s.iso) s.iso->finish(result);
+    // With a PID namespace every process of the container is gone now (its
+    // init's exit waits for them): the cgroup may go later. Chroot
+    // isolation may have none, and its cgroup's kill must come first.
+    if (s.iso) s.iso->finish(result, leave_cleanup && !s.chroot_mode);
     if (s.chroot_mode && result.exit_code == 0 && result.setup_error.empty()) {
         Spec spec;
         spec.root = s.root;
         finish_chroot_root(spec, s.rootfs, *s.chroot_snapshot);
     }
     if (!s.root.upper.empty()) remove_stubs(s.root.upper, result.stubs);
-    if (s.scratch) result.scratch = std::make_shared<TempDir>(std::move(*s.scratch));
+    if (s.scratch && leave_cleanup)
+        result.leftovers.push_back(std::make_shared<TempDir>(std::move(*s.scratch)));
     s.scratch.reset();
     return result;
 }
@@ -491,7 +495,7 @@ Sandbox::Sandbox(fs::path init_binary) : init_(std::move(init_binary)) {}
 
 Result Sandbox::run(const Spec& spec, const OutputSink& output) const {
     SandboxProcess process = start(spec);
-    return process.wait(output);
+    return process.wait(output, /*leave_cleanup=*/true);
 }
 
 SandboxProcess Sandbox::start(const Spec& spec, const Stdio& io) const {

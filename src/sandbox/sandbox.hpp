@@ -68,8 +68,10 @@ class SandboxProcess {
     void signal(int sig) const;
 
     // Waits for the end (reading the line pipe into `output` when stdout or
-    // stderr is the default) and cleans up. Once only.
-    Result wait(const OutputSink& output = {});
+    // stderr is the default) and cleans up — or, with `leave_cleanup`, hands
+    // the scratch directory and (with a PID namespace) the emptied cgroup to
+    // Result::leftovers. Once only.
+    Result wait(const OutputSink& output = {}, bool leave_cleanup = false);
     bool waited() const;
     // The command never ran: init reported why (not found: 127, not
     // executable: 126, a setup error: 125) and wait() returns it.
@@ -87,7 +89,8 @@ class Sandbox {
   public:
     explicit Sandbox(std::filesystem::path init_binary);
 
-    // Runs `spec` to its end: start() then wait(output). Throws Error for
+    // Runs `spec` to its end: start() then wait(output), what is left to
+    // clean up in Result::leftovers (a RUN step's, released later). Throws Error for
     // what strata itself could not do (no scratch directory, clone failed);
     // what went wrong inside the container is in Result::setup_error /
     // exit_code.

@@ -155,10 +155,12 @@ struct Result {
     bool pids_limit_hit = false;  // a fork failed on the pids limit
     std::string output_tail;      // the last lines the process printed
     std::string warning;          // isolation that could not be had (no cgroups), once per process
-    // The container's scratch directory (its root's mount point, hosts,
-    // resolv.conf), removed with the Result: a caller may keep it to remove
-    // it later, off its critical path.
-    std::shared_ptr<TempDir> scratch;
+    // What the ended container leaves to clean up — its scratch directory
+    // (its root's mount point, hosts, resolv.conf) and, when it had a PID
+    // namespace (nothing of it can still run), its emptied cgroup — released
+    // with the Result: a caller may keep them to release later, off its
+    // critical path.
+    std::vector<std::shared_ptr<void>> leftovers;
 };
 
 // Called with each line the process prints (stdout and stderr), as it comes.

@@ -264,7 +264,9 @@ void ContainerRunner::run(const RunRequest& r) {
                 "it with --pids-limit)";
         throw RunFailed(why, res.exit_code, res.output_tail);
     }
-    if (r.leftovers && res.scratch) r.leftovers->push_back(std::move(res.scratch));
+    if (r.leftovers)
+        for (auto& l : res.leftovers)
+            r.leftovers->push_back(std::move(l));
 }
 
 }  // namespace strata::executor

@@ -55,10 +55,11 @@ struct RunRequest {
     std::string description;  // the step, for messages
     // Each line the command prints (stdout and stderr), as it comes.
     std::function<void(std::string_view line)> output;
-    // When given, the container's scratch directories go here after a
-    // successful run, for the caller to remove off its critical path;
-    // otherwise they are removed before run() returns.
-    std::vector<std::shared_ptr<TempDir>>* leftovers = nullptr;
+    // When given, what the container leaves to clean up (its scratch
+    // directories, its emptied cgroup: sandbox::Result::leftovers) goes here
+    // after a successful run, for the caller to release off its critical
+    // path; otherwise it is released before run() returns.
+    std::vector<std::shared_ptr<void>>* leftovers = nullptr;
 };
 
 // A command that ran and exited non-zero (or was killed).
