@@ -330,7 +330,7 @@ class StageRunner {
         if (::chmod(dir.path().c_str(), 0755) != 0)
             throw system_error("chmod", dir.path().string());
         std::vector<std::shared_ptr<void>> leftovers;
-        run(st, dir, v.get(), &leftovers);
+        run(st, dir, v.get(), leftovers);
         std::string created = store::format_timestamp(store::now_timestamp());
         store_pending();  // its directory was a lower layer of this container
         auto p = std::make_unique<PendingLayer>();
@@ -448,7 +448,7 @@ class StageRunner {
     }
 
     void run(const Step& st, const TempDir& upper, Vertex* v,
-             std::vector<std::shared_ptr<void>>* leftovers) {
+             std::vector<std::shared_ptr<void>>& leftovers) {
         if (!s_.run)
             throw Error(ErrorKind::kUsage,
                         "RUN steps need a container runtime, and this strata was built without "
@@ -504,9 +504,9 @@ class StageRunner {
         req.output = [v](std::string_view line) {
             if (v) v->log(fmt::format("{:.3f} {}", v->seconds(), line));
         };
-        req.leftovers = leftovers;
+        req.leftovers = &leftovers;
         s_.run->run(req);
-        leftovers->push_back(std::make_shared<TempDir>(std::move(work)));
+        leftovers.push_back(std::make_shared<TempDir>(std::move(work)));
     }
 
     BuildSession& s_;

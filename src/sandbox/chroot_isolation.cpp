@@ -15,6 +15,7 @@
 #include <string>
 
 #include "base/atomic_file.hpp"
+#include "base/boot_id.hpp"
 #include "base/error.hpp"
 #include "base/temp_dir.hpp"
 #include "base/unique_fd.hpp"
@@ -179,7 +180,7 @@ bool everything_allowed(const IsolationProbe& p) {
 
 IsolationProbe probe_isolation_once_per_boot(const fs::path& scratch_parent,
                                              const fs::path& memo_dir) {
-    const std::string boot = first_line("/proc/sys/kernel/random/boot_id");
+    const std::string& boot = boot_id();
     struct stat scratch {};
     const ino_t user_ns = inode_of("/proc/self/ns/user");
     const ino_t mnt_ns = inode_of("/proc/self/ns/mnt");

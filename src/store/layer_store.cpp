@@ -10,6 +10,7 @@
 #include <string>
 
 #include "base/atomic_file.hpp"
+#include "base/boot_id.hpp"
 #include "base/error.hpp"
 #include "base/lock_file.hpp"
 #include "base/temp_dir.hpp"
@@ -50,22 +51,6 @@ class UnpackLock {
 
 bool is_exists_error(int err) {
     return err == EEXIST || err == ENOTEMPTY;
-}
-
-// This boot of the machine, or "" when the kernel does not say.
-const std::string& boot_id() {
-    static const std::string id = [] {
-        std::string s;
-        UniqueFd fd(::open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC));
-        if (!fd) return s;
-        char buf[64];
-        ssize_t n = ::read(fd.get(), buf, sizeof buf);
-        if (n > 0) s.assign(buf, static_cast<size_t>(n));
-        while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
-            s.pop_back();
-        return s;
-    }();
-    return id;
 }
 
 }  // namespace
