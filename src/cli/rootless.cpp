@@ -22,6 +22,7 @@
 #include "base/error.hpp"
 #include "base/find_program.hpp"
 #include "base/process_ref.hpp"
+#include "base/sigpipe_block.hpp"
 #include "base/unique_fd.hpp"
 #include "store/store_root.hpp"
 
@@ -459,7 +460,13 @@ int run_in_user_namespace(char** argv, const std::string& command) {
     sigemptyset(&sa.sa_mask);
     for (int sig : kForwarded)
         ::sigaction(sig, &sa, nullptr);
-    if (::write(go.write.get(), "1", 1) != 1) {
+    bool started = false;
+    {
+        SigpipeBlock sigpipe;  // the child may already be gone: EPIPE, never our death
+        started = ::write(go.write.get(), "1", 1) == 1;
+        if (!started && errno == EPIPE) sigpipe.saw_epipe();
+    }
+    if (!started) {
         ::kill(pid, SIGKILL);
         wait_for(pid);
         throw system_error("start", "rootless strata");
@@ -517,7 +524,14 @@ void join_user_namespace_of(pid_t pid, uint64_t pid_start) {
                                 "rootless strata, which this one cannot enter",
                                 pid));
     const std::string request = fmt::format("{} {}\n", pid, pid_start);
-    if (::write(g_join_fd, request.data(), request.size()) != static_cast<ssize_t>(request.size()))
+    bool asked = false;
+    {
+        SigpipeBlock sigpipe;  // a launcher gone is an error here, never a SIGPIPE death
+        asked = ::write(g_join_fd, request.data(), request.size()) ==
+                static_cast<ssize_t>(request.size());
+        if (!asked && errno == EPIPE) sigpipe.saw_epipe();
+    }
+    if (!asked)
         throw system_error("ask rootless strata to enter the container's user namespace",
                            "its pipe");
     // Nothing was done yet: the launcher runs the same command again in there.

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "base/error.hpp"
+#include "base/sigpipe_block.hpp"
 #include "base/unique_fd.hpp"
 #include "registry/credentials.hpp"
 
@@ -71,36 +72,6 @@ class Child {
 
   private:
     pid_t pid_;
-};
-
-// SIGPIPE blocked in this thread while writing to a helper that may have
-// exited; a SIGPIPE raised meanwhile is consumed, the mask restored.
-class SigpipeBlock {
-  public:
-    SigpipeBlock() {
-        sigemptyset(&pipe_);
-        sigaddset(&pipe_, SIGPIPE);
-        sigset_t pending;
-        sigpending(&pending);
-        was_pending_ = sigismember(&pending, SIGPIPE) == 1;
-        ::pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
-    }
-    SigpipeBlock(const SigpipeBlock&) = delete;
-    SigpipeBlock& operator=(const SigpipeBlock&) = delete;
-    ~SigpipeBlock() {
-        if (got_epipe_ && !was_pending_) {
-            const struct timespec zero {};
-            while (::sigtimedwait(&pipe_, nullptr, &zero) < 0 && errno == EINTR) {
-            }
-        }
-        ::pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-    }
-    void saw_epipe() { got_epipe_ = true; }
-
-  private:
-    sigset_t pipe_{}, old_{};
-    bool was_pending_ = false;
-    bool got_epipe_ = false;
 };
 
 std::string trim(std::string s) {

@@ -16,6 +16,7 @@
 #include "base/error.hpp"
 #include "base/find_program.hpp"
 #include "base/lock_file.hpp"
+#include "base/sigpipe_block.hpp"
 #include "base/unique_fd.hpp"
 #include "sandbox/address_lease.hpp"
 #include "sandbox/nft_generation.hpp"
@@ -70,11 +71,15 @@ Ran run_tool(const std::vector<std::string>& argv, const std::string& input) {
     if (err != 0) throw system_error("posix_spawn", argv.front(), err);
     in_read.reset();
     out_write.reset();
-    for (size_t done = 0; done < input.size();) {
-        const ssize_t w = ::write(in_write.get(), input.data() + done, input.size() - done);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) break;  // it exited early: its status tells
-        done += static_cast<size_t>(w);
+    {
+        SigpipeBlock sigpipe;  // an early exit is EPIPE here, never our death
+        for (size_t done = 0; done < input.size();) {
+            const ssize_t w = ::write(in_write.get(), input.data() + done, input.size() - done);
+            if (w < 0 && errno == EINTR) continue;
+            if (w < 0 && errno == EPIPE) sigpipe.saw_epipe();
+            if (w <= 0) break;  // it exited early: its status tells
+            done += static_cast<size_t>(w);
+        }
     }
     in_write.reset();
     Ran ran;

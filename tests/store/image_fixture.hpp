@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "base/sigpipe_block.hpp"
 #include "base/temp_dir.hpp"
 #include "store/digest.hpp"
 
@@ -239,10 +240,15 @@ inline RunResult run(const std::vector<std::string>& argv, const std::string& in
             }
         }
         if (in[1] >= 0 && (fds[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
-            ssize_t n = fds[2].revents & POLLOUT
-                            ? write(in[1], input.data() + written,
-                                    std::min<size_t>(65536, input.size() - written))
-                            : -1;
+            // The child may exit without reading all of its input (a usage
+            // error): EPIPE, never a SIGPIPE that kills the test.
+            ssize_t n = -1;
+            if (fds[2].revents & POLLOUT) {
+                SigpipeBlock sigpipe;
+                n = write(in[1], input.data() + written,
+                          std::min<size_t>(65536, input.size() - written));
+                if (n < 0 && errno == EPIPE) sigpipe.saw_epipe();
+            }
             if (n > 0) written += size_t(n);
             if (n <= 0 || written == input.size()) {
                 close(in[1]);
