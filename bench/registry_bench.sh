@@ -7,6 +7,7 @@
 # push goes to a fresh repository (so every blob is uploaded).
 # Prints median wall milliseconds and MB/s over the compressed bytes moved.
 # Usage: bench/registry_bench.sh [path/to/strata] [N]
+# STRATA_OLD=path/to/another/strata adds its pull, interleaved (a before/after).
 set -euo pipefail
 STRATA=$(readlink -f "${1:-build/strata}"); N=${2:-3}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -45,6 +46,10 @@ declare -A T
 for i in $(seq "$N"); do
   rm -rf "$B/pulled" "$B/oci"
   T[strata-pull]+="$(ms "$STRATA" --root "$B/pulled" pull -q "$REG/bench/big:1") "
+  if [ -n "${STRATA_OLD:-}" ]; then
+    rm -rf "$B/pulled-old"
+    T[strata-old-pull]+="$(ms "$STRATA_OLD" --root "$B/pulled-old" pull -q "$REG/bench/big:1") "
+  fi
   T[skopeo-pull]+="$(ms skopeo copy -q --src-tls-verify=false "docker://$REG/bench/big:1" "oci:$B/oci:big") "
   if [ -n "$DOCKER" ]; then
     # Every tag of the image (the pushes below add some), so nothing is left.
@@ -68,7 +73,7 @@ for i in $(seq "$N"); do
 done
 echo "| what | median ms | MB/s ($MB MB compressed) |"
 echo "|---|---:|---:|"
-for k in strata-pull skopeo-pull docker-pull strata-push skopeo-push docker-push; do
+for k in strata-pull strata-old-pull skopeo-pull docker-pull strata-push skopeo-push docker-push; do
   [ -n "${T[$k]:-}" ] || continue
   m=$(echo "${T[$k]}" | tr ' ' '\n' | grep . | median)
   echo "| $k | $m | $(awk -v mb="$MB" -v ms="$m" 'BEGIN {printf "%.0f", mb / (ms / 1000)}') |"

@@ -38,13 +38,14 @@ std::vector<HistoryRow> history_rows(const store::ImageRecord& img,
         r.created = h.created.value_or("");
         r.created_by = h.created_by;
         r.comment = h.comment;
-        if (!h.empty_layer && layer < img.layers.size()) r.size = img.layers[layer++].unpacked_size;
+        if (!h.empty_layer && layer < img.layers.size())
+            r.size = img.layers[layer++].unpacked_size.value_or(0);
         rows.push_back(std::move(r));
     }
     for (; layer < img.layers.size(); ++layer) {
         HistoryRow r;
         r.created = config.created.value_or("");
-        r.size = img.layers[layer].unpacked_size;
+        r.size = img.layers[layer].unpacked_size.value_or(0);
         rows.push_back(std::move(r));
     }
     std::reverse(rows.begin(), rows.end());
@@ -59,6 +60,7 @@ void run_history(const GlobalOptions& global, const HistoryOptions& opts) {
                     fmt::format("--format: expected table or json, got \"{}\"", opts.format));
     auto store = open_store(global);
     auto match = store->lookup(opts.image);
+    if (!opts.quiet) match.image = store->measure(match.image);
     auto rows = history_rows(match.image, store->config(match.image));
     if (!rows.empty())
         rows.front().id =

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "base/error.hpp"
 #include "cli/image_commands.hpp"
@@ -23,7 +24,7 @@ struct ImagesOptions {
 struct Row {
     std::string repository = "<none>";
     std::string tag = "<none>";
-    const store::ImageRecord* image = nullptr;
+    store::ImageRecord* image = nullptr;  // in run_images' list, measured there
 };
 
 void run_images(const GlobalOptions& global, const ImagesOptions& opts) {
@@ -42,7 +43,7 @@ void run_images(const GlobalOptions& global, const ImagesOptions& opts) {
     if (!opts.filter.empty()) filter = store::Reference::parse(opts.filter);
 
     std::vector<Row> rows;
-    for (const auto& img : images) {
+    for (auto& img : images) {
         auto img_names = names.names_of(img.manifest);
         if (filter) {
             std::erase_if(img_names, [&](const store::Reference& n) {
@@ -70,6 +71,18 @@ void run_images(const GlobalOptions& global, const ImagesOptions& opts) {
         for (const auto& r : rows)
             fmt::print("{}\n", id(*r.image));
         return;
+    }
+    // Pulled layers are measured when first shown (ImageStore::measure); a
+    // layer that is not what its image says must not hide the other images.
+    std::set<store::ImageRecord*> measured;
+    for (const auto& r : rows) {
+        if (r.image->measured() || !measured.insert(r.image).second) continue;
+        try {
+            *r.image = store->measure(*r.image);
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::kCorrupt) throw;
+            fmt::print(stderr, "strata: warning: {}\n", e.what());
+        }
     }
     if (opts.format == "json") {
         for (const auto& r : rows) {

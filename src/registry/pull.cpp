@@ -13,10 +13,8 @@
 #include "base/error.hpp"
 #include "registry/parallel.hpp"
 #include "registry/platform_select.hpp"
-#include "registry/streaming_scan.hpp"
 #include "store/compression.hpp"
 #include "store/image_config.hpp"
-#include "store/image_store_scan.hpp"
 
 namespace strata::registry {
 namespace {
@@ -60,11 +58,9 @@ void check_not_schema1(const std::string& bytes, const std::string& what) {
 }
 
 // A blob downloaded into the content store, its size and digest checked.
-// `scan`, when given, reads the bytes as they arrive (streaming_scan.hpp).
 Digest download_blob(store::ImageStore& store, ImageSource& source, const store::Descriptor& d,
                      const std::string& what,
-                     const std::function<void(int64_t)>& on_bytes = nullptr,
-                     StreamingScan* scan = nullptr) {
+                     const std::function<void(int64_t)>& on_bytes = nullptr) {
     // Hashed once: by the source when it checks digests itself.
     auto w =
         source.verifies_blobs() ? store.content().prehashed_writer() : store.content().writer();
@@ -75,10 +71,8 @@ Digest download_blob(store::ImageStore& store, ImageSource& source, const store:
             corrupt(fmt::format("{}: the registry sent more than the {} bytes of {}", what, d.size,
                                 d.digest.str()));
         w.write(data, n);
-        if (scan) scan->feed(data, n);
         if (on_bytes) on_bytes(got);
     });
-    if (scan) scan->close();
     if (got != d.size)
         corrupt(fmt::format("{}: the registry sent {} bytes of {}, expected {}", what, got,
                             d.digest.str(), d.size));
@@ -223,29 +217,18 @@ PullResult pull_image(store::ImageStore& store, ImageSource& source, const store
             return;
         }
         const bool have = !fetched[i];  // in the store before the pull began
-        const std::string layer_what = fmt::format("{}: layer {}", what, l.digest.str());
-        std::optional<store::LayerScan> scanned;
         if (!have) {
-            // The diffID check runs while the blob downloads; its result
-            // counts only once the blob passed its digest check.
-            StreamingScan streaming(layer_what);
-            download_blob(
-                store, source, l, what,
-                [&](int64_t done) {
-                    progress({PullEvent::Kind::kDownloading, id, done, l.size, l.digest});
-                },
-                &streaming);
+            // The blob is checked against its digest and size as it streams;
+            // its content (paths, diffID) when first unpacked or measured
+            // (ImageStore::measure), as containerd checks a pulled layer.
+            download_blob(store, source, l, what, [&](int64_t done) {
+                progress({PullEvent::Kind::kDownloading, id, done, l.size, l.digest});
+            });
             downloaded += static_cast<uint64_t>(l.size);
             progress({PullEvent::Kind::kVerifying, id, l.size, l.size, l.digest});
-            scanned = streaming.finish();
         }
-        const store::LayerScan scan =
-            scanned ? *scanned : store::scan_layer_blob(store.content(), l.digest, layer_what);
-        if (scan.diff_id != config.diff_ids[i])
-            corrupt(fmt::format("{}: layer {} has diffID {}, but the config says {}", what,
-                                l.digest.str(), scan.diff_id.str(), config.diff_ids[i].str()));
-        layers[i] = store::LayerRecord{l.digest, scan.diff_id, static_cast<uint64_t>(l.size),
-                                       l.media_type, scan.unpacked_size};
+        layers[i] = store::LayerRecord{l.digest, config.diff_ids[i], static_cast<uint64_t>(l.size),
+                                       l.media_type, std::nullopt};
         if (have) progress({PullEvent::Kind::kAlreadyExists, id, l.size, l.size, l.digest});
         finish(i);
     });

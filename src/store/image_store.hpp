@@ -139,6 +139,15 @@ class ImageStore {
     ImageConfig config(const ImageRecord& image) const;
     Manifest manifest(const ImageRecord& image) const;
 
+    // Fills in the unpacked sizes `image` lacks. A pulled layer is checked
+    // as containerd checks it: its blob against its digest while it streams,
+    // its content (paths, diffID) when first read — unpacked, or measured
+    // here for `images`, `inspect` and `history`. Scans each unmeasured
+    // layer's blob once (scan_layer_blob) and records the size in every
+    // image record holding that layer; Error(kCorrupt) naming the layer and
+    // the image when its tar is not the diffID the image's config says.
+    ImageRecord measure(const ImageRecord& image);
+
     // --- making images -------------------------------------------------------
     // Writes `config` and an OCI manifest over `layers` (whose blobs must be
     // in the content store) as blobs and returns the record to publish with

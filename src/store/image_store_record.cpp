@@ -14,11 +14,12 @@ constexpr int kRecordVersion = 1;
 }
 
 json layer_record_to_json(const LayerRecord& l) {
-    return json{{"digest", l.digest.str()},
-                {"diffID", l.diff_id.str()},
-                {"size", l.size},
-                {"mediaType", l.media_type},
-                {"unpackedSize", l.unpacked_size}};
+    json j{{"digest", l.digest.str()},
+           {"diffID", l.diff_id.str()},
+           {"size", l.size},
+           {"mediaType", l.media_type}};
+    if (l.unpacked_size) j["unpackedSize"] = *l.unpacked_size;
+    return j;
 }
 
 LayerRecord layer_record_from_json(const json& l) {
@@ -27,15 +28,21 @@ LayerRecord layer_record_from_json(const json& l) {
     lr.diff_id = Digest::parse(l.at("diffID").get<std::string>());
     lr.size = l.at("size").get<uint64_t>();
     lr.media_type = l.at("mediaType").get<std::string>();
-    lr.unpacked_size = l.at("unpackedSize").get<uint64_t>();
+    if (auto it = l.find("unpackedSize"); it != l.end()) lr.unpacked_size = it->get<uint64_t>();
     return lr;
 }
 
 uint64_t ImageRecord::unpacked_size() const {
     uint64_t n = 0;
     for (const auto& l : layers)
-        n += l.unpacked_size;
+        n += l.unpacked_size.value_or(0);
     return n;
+}
+
+bool ImageRecord::measured() const {
+    for (const auto& l : layers)
+        if (!l.unpacked_size) return false;
+    return true;
 }
 
 std::vector<Digest> ImageRecord::blobs() const {

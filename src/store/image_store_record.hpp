@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,11 +17,13 @@
 namespace strata::store {
 
 struct LayerRecord {
-    Digest digest;               // of the blob as stored
-    Digest diff_id;              // of the uncompressed tar
-    uint64_t size = 0;           // blob bytes
-    std::string media_type;      // layer media type in the manifest
-    uint64_t unpacked_size = 0;  // content bytes, as Docker counts an image's size
+    Digest digest;           // of the blob as stored
+    Digest diff_id;          // of the uncompressed tar
+    uint64_t size = 0;       // blob bytes
+    std::string media_type;  // layer media type in the manifest
+    // Content bytes, as Docker counts an image's size. Unknown for a layer
+    // pulled from a registry until it is first read (ImageStore::measure).
+    std::optional<uint64_t> unpacked_size;
     bool operator==(const LayerRecord&) const = default;
 };
 
@@ -40,7 +43,8 @@ struct ImageRecord {
     std::string added;    // when the record was written (RFC 3339)
 
     const Digest& id() const { return config; }
-    uint64_t unpacked_size() const;     // sum over layers
+    uint64_t unpacked_size() const;     // sum over layers (measured ones)
+    bool measured() const;              // every layer's unpacked size is known
     std::vector<Digest> blobs() const;  // manifest, config, layer blobs
 
     nlohmann::json to_json() const;

@@ -93,11 +93,6 @@ LayerScan scan_layer(int fd, std::string_view what) {
     return scan_tar(in, what);
 }
 
-LayerScan scan_layer(ChunkReader reader, std::string_view what) {
-    TarInput in(std::move(reader), std::string(what));
-    return scan_tar(in, what);
-}
-
 LayerScan scan_layer_blob(const ContentStore& blobs, const Digest& digest, std::string_view what) {
     UniqueFd fd = blobs.open(digest);
     return scan_layer(fd.get(), what);

@@ -24,8 +24,6 @@ struct LayerScan {
 
 // Error(kCorrupt) naming `what` and the entry for any problem.
 LayerScan scan_layer(int fd, std::string_view what);
-// The same over a stream in flight (pull scans a layer while it downloads).
-LayerScan scan_layer(ChunkReader reader, std::string_view what);
 LayerScan scan_layer_blob(const ContentStore& blobs, const Digest& digest, std::string_view what);
 
 }  // namespace strata::store

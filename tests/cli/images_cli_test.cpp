@@ -53,6 +53,41 @@ TEST_F(CliTest, ImagesDigestsQuietJsonAndFilter) {
     run_fail({"images", "Bad:Name"}, "invalid reference format");
 }
 
+// A pulled layer's size is unknown until it is first shown: `images`
+// measures it once and keeps it; a layer that is not what its config says is
+// a warning in the list and an error for `inspect`.
+TEST_F(CliTest, ImagesMeasuresAnUnmeasuredLayerOnceAndWarnsWhenItLies) {
+    const std::string before = run_ok({"images"}).out;
+    std::vector<fs::path> records;
+    for (const auto& e : fs::directory_iterator(root_ / "images"))
+        records.push_back(e.path());
+    ASSERT_EQ(records.size(), 1u);
+    // As a pull leaves it.
+    auto forget_sizes = [&] {
+        auto j = nlohmann::json::parse(read_file(records[0]));
+        for (auto& l : j["layers"])
+            l.erase("unpackedSize");
+        write_file(records[0], j.dump());
+    };
+    forget_sizes();
+    EXPECT_EQ(run_ok({"images"}).out, before);
+    const auto j = nlohmann::json::parse(read_file(records[0]));
+    ASSERT_EQ(j["layers"].size(), 1u);
+    EXPECT_TRUE(j["layers"][0].contains("unpackedSize")) << j.dump();
+
+    forget_sizes();
+    const fs::path blob =
+        root_ / "blobs" / "sha256" / j["layers"][0]["digest"].get<std::string>().substr(7);
+    fs::remove(blob);
+    write_file(blob, TarBuilder(true).file("not-busybox", "x").finish());
+    auto r = strata(root_, {"images"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("busybox"), std::string::npos) << r.out;
+    EXPECT_NE(r.err.find("warning: image " + short_id() + ": layer "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("but the image's config says"), std::string::npos) << r.err;
+    run_fail({"inspect", "busybox"}, "but the image's config says");
+}
+
 TEST_F(CliTest, DanglingImagesShowAsNone) {
     auto r = strata(root_, {"import", tar_.string()});
     ASSERT_EQ(r.code, 0);

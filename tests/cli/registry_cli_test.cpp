@@ -218,6 +218,15 @@ TEST_P(RegistryCli, PushPullRoundTrip) {
     EXPECT_TRUE(has(r.out, "Digest: " + pushed + "\n")) << r.out;
     EXPECT_TRUE(has(r.out, "Status: Downloaded newer image for " + ref + "\n")) << r.out;
     EXPECT_EQ(image_id(fresh, ref), id);
+    // Sizes as the building store counts them (a pulled layer is measured,
+    // and its diffID checked, when first shown), and kept in the record.
+    for (int twice = 0; twice < 2; ++twice) {
+        EXPECT_EQ(ok_at(fresh, {"inspect", "--format", "{{.Size}}", ref}).out,
+                  ok_at(root_, {"inspect", "--format", "{{.Size}}", ref}).out);
+        EXPECT_EQ(ok_at(fresh, {"history", "--human=false", "--format", "json", ref}).out,
+                  ok_at(root_, {"history", "--human=false", "--format", "json", ref}).out);
+    }
+    EXPECT_NE(ok_at(fresh, {"inspect", "--format", "{{.Size}}", ref}).out, "0\n");
     ok_at(fresh, {"store", "check"});
 
     // Pulled again: nothing is downloaded.

@@ -113,6 +113,29 @@ struct PullTest : ::testing::Test {
         events.clear();
         return pull_image(store, source, store::Reference::parse(ref), options());
     }
+    // The image's first layer is refused by whatever first reads it: the
+    // unpack (naming the blob; nothing put in layers/) and the measure
+    // (saying `measure_says`), and the record stays unmeasured.
+    void expect_refused_when_read(const store::ImageRecord& image,
+                                  const std::string& measure_says) {
+        const store::LayerRecord& l = image.layers[0];
+        try {
+            store.layers().ensure_unpacked(l.digest, l.diff_id);
+            ADD_FAILURE() << "unpacked " << l.digest.str();
+        } catch (const Error& e) {
+            EXPECT_EQ(e.kind(), ErrorKind::kCorrupt) << e.what();
+            EXPECT_NE(std::string(e.what()).find(l.digest.str()), std::string::npos) << e.what();
+        }
+        EXPECT_FALSE(store.layers().has(l.diff_id));
+        try {
+            store.measure(image);
+            ADD_FAILURE() << "measured " << l.digest.str();
+        } catch (const Error& e) {
+            EXPECT_EQ(e.kind(), ErrorKind::kCorrupt) << e.what();
+            EXPECT_NE(std::string(e.what()).find(measure_says), std::string::npos) << e.what();
+        }
+        EXPECT_FALSE(store.image(image.manifest)->measured());
+    }
     int count(PullEvent::Kind k) const {
         int n = 0;
         for (const auto& e : events)
@@ -132,8 +155,12 @@ TEST_F(PullTest, StoresTheImageAsServedAndTagsIt) {
     EXPECT_EQ(r.image.layers[0].digest, b.layers[0]);
     EXPECT_EQ(r.image.layers[0].diff_id, b.diff_ids[0]);
     EXPECT_EQ(r.image.layers[1].media_type, "application/vnd.docker.image.rootfs.diff.tar.gzip");
-    EXPECT_EQ(r.image.layers[1].unpacked_size, std::string("content of b").size());
     EXPECT_EQ(store.content().read(m), b.manifest);  // byte for byte
+    // Sizes are measured (and diffIDs checked) when first shown, then kept.
+    EXPECT_FALSE(r.image.layers[1].unpacked_size);
+    EXPECT_EQ(store.measure(r.image).layers[1].unpacked_size, std::string("content of b").size());
+    EXPECT_EQ(store.image(m)->layers[1].unpacked_size, std::string("content of b").size());
+    EXPECT_TRUE(store.image(m)->measured());
     EXPECT_EQ(store.lookup("localhost:5000/app:1.0").image.manifest, m);
     EXPECT_EQ(count(PullEvent::Kind::kComplete), 2);
     EXPECT_GT(r.downloaded, 0u);
@@ -161,6 +188,24 @@ TEST_F(PullTest, SecondPullDownloadsNothing) {
     EXPECT_EQ(source.blob_fetches[c.layers[1].str()], 1);
     EXPECT_TRUE(third.newer);
     ASSERT_TRUE(third.replaced);
+}
+
+TEST_F(PullTest, MeasuringOneImageMeasuresItsLayersInEveryImage) {
+    const Built b = make_image(source, {"a", "b"});
+    const Built c = make_image(source, {"a", "c"});
+    const Digest mb = source.add_manifest("b", b.manifest);
+    const Digest mc = source.add_manifest("c", c.manifest);
+    pull("localhost:5000/app:b");
+    pull("localhost:5000/app:c");
+    const auto fetches = source.blob_fetches;
+    const store::ImageRecord measured = store.measure(*store.image(mb));
+    EXPECT_TRUE(measured.measured());
+    EXPECT_EQ(measured.unpacked_size(), std::string("content of acontent of b").size());
+    EXPECT_EQ(*store.image(mb), measured);
+    const store::ImageRecord other = *store.image(mc);
+    EXPECT_EQ(other.layers[0].unpacked_size, std::string("content of a").size());
+    EXPECT_FALSE(other.layers[1].unpacked_size);
+    EXPECT_EQ(source.blob_fetches, fetches);  // measured from the store's blobs
 }
 
 TEST_F(PullTest, IndexResolvesToTheWantedPlatform) {
@@ -211,7 +256,7 @@ TEST_F(PullTest, WrongBytesAreRefusedAndLeaveNothing) {
     EXPECT_TRUE(imagetest::tmp_is_empty(dir.path() / "store"));
 }
 
-TEST_F(PullTest, LayerThatIsNotWhatTheConfigSaysIsRefused) {
+TEST_F(PullTest, LayerThatIsNotWhatTheConfigSaysIsRefusedWhenRead) {
     Built b = make_image(source, {"a"});
     const Built other = make_image(source, {"z"});
     // The manifest names layer z, whose diffID the config does not list.
@@ -219,19 +264,19 @@ TEST_F(PullTest, LayerThatIsNotWhatTheConfigSaysIsRefused) {
     m["layers"][0]["digest"] = other.layers[0].str();
     m["layers"][0]["size"] = source.blobs[other.layers[0].str()].size();
     source.add_manifest("latest", m.dump());
-    try {
-        pull("localhost:5000/app");
-        FAIL() << "expected an error";
-    } catch (const Error& e) {
-        EXPECT_EQ(e.kind(), ErrorKind::kCorrupt);
-        EXPECT_NE(std::string(e.what()).find("the config says"), std::string::npos) << e.what();
-    }
-    EXPECT_TRUE(store.images().empty());
+    // The blobs are what the manifest names; the layer's content is checked
+    // against the config's diffID when first read, as containerd does.
+    const PullResult r = pull("localhost:5000/app");
+    const store::LayerRecord& l = r.image.layers[0];
+    EXPECT_EQ(l.diff_id, b.diff_ids[0]);
+    EXPECT_FALSE(l.unpacked_size);
+    expect_refused_when_read(r.image, "but the image's config says " + l.diff_id.str());
 }
 
 // A registry is untrusted: a layer whose entries climb out of the root, or
-// link out of it, is refused before the image exists — whatever its digests.
-TEST_F(PullTest, LayerThatEscapesItsRootIsRefused) {
+// link out of it, is refused by whatever first reads it — whatever its
+// digests — and leaves nothing behind.
+TEST_F(PullTest, LayerThatEscapesItsRootIsRefusedWhenRead) {
     const struct {
         const char* name;
         std::function<void(imagetest::TarBuilder&)> add;
@@ -267,13 +312,10 @@ TEST_F(PullTest, LayerThatEscapesItsRootIsRefused) {
                {"digest", layer.str()},
                {"size", tgz.size()}}}}}.dump();
         source.add_manifest(row.name, manifest);
-        try {
-            pull("localhost:5000/app:" + std::string(row.name));
-            ADD_FAILURE() << "pulled a layer that escapes its root";
-        } catch (const Error& e) {
-            EXPECT_EQ(e.kind(), ErrorKind::kCorrupt) << e.what();
-        }
-        EXPECT_TRUE(store.images().empty());
+        // Its blobs are what the manifest names: the pull stores them, and
+        // the first reader of the layer's content refuses it.
+        const PullResult r = pull("localhost:5000/app:" + std::string(row.name));
+        expect_refused_when_read(r.image, r.image.layers[0].digest.str());
     }
     EXPECT_FALSE(std::filesystem::exists(dir.path() / "etc" / "evil"));
 }
