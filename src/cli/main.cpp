@@ -1,12 +1,14 @@
 #include <fmt/format.h>
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 
 #include "base/error.hpp"
 #include "cli/commands.hpp"
 #include "cli/rootless.hpp"
+#include "cli/shorthand_values.hpp"
 
 int main(int argc, char** argv) {
     // As a user other than root, a command that uses the store runs again in
@@ -41,7 +43,10 @@ int main(int argc, char** argv) {
     strata::cli::add_container_lifecycle_commands(app, global);
 
     try {
-        app.parse(argc, argv);
+        std::vector<std::string> args = strata::cli::expand_shorthand_values(
+            app, std::vector<std::string>(argv + 1, argv + argc));
+        std::reverse(args.begin(), args.end());  // CLI11 takes the last first
+        app.parse(std::move(args));
     } catch (const CLI::ParseError& e) {
         const int code = app.exit(e);
         // docker run/create/exec/start say 125 for their own errors, bad flags

@@ -31,6 +31,7 @@ TEST_F(CliTest, ImagesDigestsQuietJsonAndFilter) {
     EXPECT_NE(digests.out.find("sha256:"), std::string::npos);
     auto quiet = run_ok({"images", "-q"});
     EXPECT_EQ(quiet.out, short_id() + "\n" + short_id() + "\n");
+    EXPECT_EQ(run_ok({"images", "-q=true"}).out, quiet.out);  // pflag's shorthand=value
     auto full = run_ok({"images", "-q", "--no-trunc"});
     EXPECT_EQ(lines(full.out)[0], id_);
     auto json = run_ok({"images", "--format", "json"});
