@@ -30,17 +30,7 @@ int main(int argc, char** argv) {
                    "else $XDG_DATA_HOME/strata)");
     strata::cli::add_registry_options(app, global.registry);
 
-    strata::cli::add_parse_command(app);
-    strata::cli::add_build_command(app, global);
-    strata::cli::add_image_commands(app, global);
-    strata::cli::add_diff_command(app, global);
-    strata::cli::add_login_commands(app, global);
-    strata::cli::add_pull_push_commands(app, global);
-    strata::cli::add_volume_commands(app, global);
-    strata::cli::add_container_fs_commands(app, global);
-    strata::cli::add_run_commands(app, global);
-    strata::cli::add_container_list_commands(app, global);
-    strata::cli::add_container_lifecycle_commands(app, global);
+    strata::cli::add_commands(app, global, strata::cli::command_of(argc, argv));
 
     try {
         std::vector<std::string> args = strata::cli::expand_shorthand_values(
@@ -48,10 +38,16 @@ int main(int argc, char** argv) {
         std::reverse(args.begin(), args.end());  // CLI11 takes the last first
         app.parse(std::move(args));
     } catch (const CLI::ParseError& e) {
+        const std::string cmd = strata::cli::command_of(argc, argv);
+        if (!cmd.empty() &&
+            app.get_subcommands([&](const CLI::App* sub) { return sub->check_name(cmd); })
+                .empty()) {  // Docker's words for a name that is no command
+            fmt::print(stderr, "strata: '{}' is not a strata command.\nSee 'strata --help'\n", cmd);
+            return 1;
+        }
         const int code = app.exit(e);
         // docker run/create/exec/start say 125 for their own errors, bad flags
         // included: the container's exit code is theirs to return.
-        const std::string cmd = strata::cli::command_of(argc, argv);
         const bool container_cmd = cmd == "run" || cmd == "create" || cmd == "exec" ||
                                    cmd == "start" || cmd == "container";
         return code != 0 && container_cmd ? 125 : code;
