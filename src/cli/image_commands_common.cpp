@@ -7,6 +7,7 @@
 #include <ctime>
 #include <iostream>
 
+#include "base/error.hpp"
 #include "base/go/utf8.hpp"
 #include "cache/cache_index.hpp"
 #include "sandbox/user_namespace.hpp"
@@ -86,6 +87,17 @@ size_t runes(std::string_view s) {
 }
 
 }  // namespace
+
+store::ImageRecord measured(store::ImageStore& store, const store::ImageRecord& image) {
+    if (image.measured()) return image;
+    try {
+        return store.measure(image);
+    } catch (const Error& e) {
+        if (e.kind() != ErrorKind::kCorrupt) throw;
+        fmt::print(stderr, "strata: warning: {}\n", e.what());
+        return image;
+    }
+}
 
 std::string ellipsis(std::string_view s, size_t width) {
     if (width == 0) return {};

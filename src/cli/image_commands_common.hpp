@@ -28,6 +28,12 @@ std::vector<std::unique_ptr<store::GcParticipant>> make_gc_participants(
 std::vector<store::GcParticipant*> raw_pointers(
     const std::vector<std::unique_ptr<store::GcParticipant>>& participants);
 
+// `image` with its pulled layers measured (ImageStore::measure) for the
+// commands that show sizes. A layer that is not what the image's config says
+// is a warning on stderr, and the sizes found so far are shown: one bad image
+// must not hide the others, nor keep `inspect` from giving its ID.
+store::ImageRecord measured(store::ImageStore& store, const store::ImageRecord& image);
+
 // "<HumanDuration> ago" for an RFC 3339 time, "N/A" when unknown.
 std::string created_since(const std::string& rfc3339);
 // Go's time.Time.String() in UTC: "2024-05-01 12:00:00 +0000 UTC".

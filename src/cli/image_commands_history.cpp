@@ -60,7 +60,7 @@ void run_history(const GlobalOptions& global, const HistoryOptions& opts) {
                     fmt::format("--format: expected table or json, got \"{}\"", opts.format));
     auto store = open_store(global);
     auto match = store->lookup(opts.image);
-    if (!opts.quiet) match.image = store->measure(match.image);
+    if (!opts.quiet) match.image = measured(*store, match.image);
     auto rows = history_rows(match.image, store->config(match.image));
     if (!rows.empty())
         rows.front().id =

@@ -101,7 +101,7 @@ void run_inspect(const GlobalOptions& global, const InspectOptions& opts) {
                     throw Error(ErrorKind::kNotFound, fmt::format("No such object: {}", arg));
                 }
             }();
-            out.push_back(inspect_json(*store, store->measure(match.image), names));
+            out.push_back(inspect_json(*store, measured(*store, match.image), names));
         } catch (const Error& e) {
             if (e.kind() != ErrorKind::kNotFound) throw;
             errors.push_back(e.what());

@@ -72,18 +72,10 @@ void run_images(const GlobalOptions& global, const ImagesOptions& opts) {
             fmt::print("{}\n", id(*r.image));
         return;
     }
-    // Pulled layers are measured when first shown (ImageStore::measure); a
-    // layer that is not what its image says must not hide the other images.
-    std::set<store::ImageRecord*> measured;
-    for (const auto& r : rows) {
-        if (r.image->measured() || !measured.insert(r.image).second) continue;
-        try {
-            *r.image = store->measure(*r.image);
-        } catch (const Error& e) {
-            if (e.kind() != ErrorKind::kCorrupt) throw;
-            fmt::print(stderr, "strata: warning: {}\n", e.what());
-        }
-    }
+    // Pulled layers are measured when first shown, each image once.
+    std::set<store::ImageRecord*> measured_images;
+    for (const auto& r : rows)
+        if (measured_images.insert(r.image).second) *r.image = measured(*store, *r.image);
     if (opts.format == "json") {
         for (const auto& r : rows) {
             nlohmann::ordered_json j;
