@@ -376,7 +376,11 @@ void export_outputs(const OutputPlan& plan, store::ImageStore& store,
                     });
                     break;
                 case OutputSpec::Type::kLocal:
-                    store::export_rootfs_dir(store, image, out.dest, ro);
+                    // Files land in the user's directory as each layer is
+                    // applied: a pulled layer is checked against its diffID
+                    // first (ImageStore::measure, once per layer), so a
+                    // lying one writes nothing there.
+                    store::export_rootfs_dir(store, store.measure(image), out.dest, ro);
                     break;
                 case OutputSpec::Type::kImage:
                     break;

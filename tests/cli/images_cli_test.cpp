@@ -56,7 +56,8 @@ TEST_F(CliTest, ImagesDigestsQuietJsonAndFilter) {
 
 // A pulled layer's size is unknown until it is first shown: `images`
 // measures it once and keeps it; a layer that is not what its config says is
-// a warning for `images`, `inspect` and `history`, which still answer.
+// a warning for `images`, `inspect` and `history`, which still answer, and
+// an error for an export of its files, which writes none of them.
 TEST_F(CliTest, ImagesMeasuresAnUnmeasuredLayerOnceAndWarnsWhenItLies) {
     const std::string before = run_ok({"images"}).out;
     std::vector<fs::path> records;
@@ -91,6 +92,14 @@ TEST_F(CliTest, ImagesMeasuresAnUnmeasuredLayerOnceAndWarnsWhenItLies) {
         EXPECT_EQ(r.code, 0) << cmd << ": " << r.err;
         EXPECT_NE(r.err.find("but the image's config says"), std::string::npos) << cmd << r.err;
     }
+    // Exporting its files checks the layer before anything lands in the
+    // user's directory.
+    const fs::path ctx = dir_.path() / "ctx", out = dir_.path() / "out";
+    write_file(ctx / "Dockerfile", "FROM busybox\n");
+    r = strata(root_, {"build", "-q", "-o", "type=local,dest=" + out.string(), ctx.string()});
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.err.find("but the image's config says"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(out / "not-busybox"));
 }
 
 TEST_F(CliTest, DanglingImagesShowAsNone) {
