@@ -9,10 +9,13 @@ namespace strata::init {
 // The overlay: the new mount API appends lower layers one at a time (no
 // limit on their number); older kernels get a mount(2) option string with
 // paths relative to the layers' common directory, to stay under its 4 KiB.
+// "volatile": the upper directory is scratch; kernels before 5.10 lack the
+// option and get the mount without it.
 void mount_overlay(const json& spec, const std::string& target) {
     const auto lowers = spec.at("lower").get<std::vector<std::string>>();
     const std::string upper = spec.value("upper", std::string());
     const std::string work = spec.value("work", std::string());
+    const bool scratch_upper = !upper.empty() && spec.value("volatile", false);
     int fsfd = static_cast<int>(::syscall(SYS_fsopen, "overlay", 1 /* FSOPEN_CLOEXEC */));
     if (fsfd >= 0) {
         auto set = [&](const char* key, const std::string& value) {
@@ -29,6 +32,8 @@ void mount_overlay(const json& spec, const std::string& target) {
         // same: redirects are neither made nor followed.)
         set("redirect_dir", g_rootless ? "nofollow" : "off");
         set("metacopy", "off");
+        if (scratch_upper)
+            ::syscall(SYS_fsconfig, fsfd, 0 /* FSCONFIG_SET_FLAG */, "volatile", nullptr, 0);
         // Rootless: overlay's own xattrs (whiteouts, opaque dirs) under
         // user.overlay.*, the only ones a user namespace may write (5.11+).
         if (g_rootless)
@@ -56,11 +61,21 @@ void mount_overlay(const json& spec, const std::string& target) {
     }
     if (!upper.empty()) opts += ",upperdir=" + upper + ",workdir=" + work;
     if (g_rootless) opts += ",userxattr";
-    opts += g_rootless ? ",redirect_dir=nofollow" : ",redirect_dir=off";
     if (!common.empty() && ::chdir(common.c_str()) != 0) die("chdir " + common);
-    if (::mount("overlay", target.c_str(), "overlay", 0, opts.c_str()) != 0) {
-        opts.erase(opts.find(",redirect_dir="));
-        do_mount("overlay", target, "overlay", 0, opts.c_str());
+    // Refused options are dropped, the newest first (kernels that lack them).
+    std::vector<std::string> optional = {g_rootless ? ",redirect_dir=nofollow"
+                                                    : ",redirect_dir=off"};
+    if (scratch_upper) optional.push_back(",volatile");
+    for (;;) {
+        std::string all = opts;
+        for (const auto& o : optional)
+            all += o;
+        if (optional.empty()) {
+            do_mount("overlay", target, "overlay", 0, all.c_str());
+            break;
+        }
+        if (::mount("overlay", target.c_str(), "overlay", 0, all.c_str()) == 0) break;
+        optional.pop_back();
     }
     if (::chdir("/") != 0) die("chdir /");
 }
@@ -256,7 +271,8 @@ int bind_source(const json& m) {
         const json& d = m.at("discard");
         json o{{"lower", json::array({"/proc/self/fd/" + std::to_string(src.get())})},
                {"upper", d.at("upper")},
-               {"work", d.at("work")}};
+               {"work", d.at("work")},
+               {"volatile", true}};
         const std::string merged = d.at("merged").get<std::string>();
         mount_overlay(o, merged);
         return clone_tree(merged, false);

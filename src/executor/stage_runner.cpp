@@ -133,7 +133,7 @@ class StageRunner {
                     if (s_.request.explain) explain(i, st, record, rep, v.get());
                     rep.outcome = StepReport::Outcome::kBuilt;
                     if (st.kind == StepKind::kRun) {
-                        created = run_and_store_later(st, rep.key, v);
+                        created = run_and_store_later(st, i, rep.key, v);
                     } else {
                         store_pending();
                         const store::LayerRecord layer = execute(st, i, v.get());
@@ -323,14 +323,14 @@ class StageRunner {
         TaskGroup write;  // last: destroyed first, waiting for the write
     };
 
-    std::string run_and_store_later(const Step& st, const std::string& key,
+    std::string run_and_store_later(const Step& st, size_t i, const std::string& key,
                                     std::unique_ptr<Vertex>& v) {
         TempDir dir = TempDir::create(s_.store.tmp_dir(), "layer-");
         // The layer's root is the merged root of any container over it.
         if (::chmod(dir.path().c_str(), 0755) != 0)
             throw system_error("chmod", dir.path().string());
         std::vector<std::shared_ptr<void>> leftovers;
-        run(st, dir, v.get(), leftovers);
+        run(st, i, dir, v.get(), leftovers);
         std::string created = store::format_timestamp(store::now_timestamp());
         store_pending();  // its directory was a lower layer of this container
         auto p = std::make_unique<PendingLayer>();
@@ -447,7 +447,7 @@ class StageRunner {
         return result;
     }
 
-    void run(const Step& st, const TempDir& upper, Vertex* v,
+    void run(const Step& st, size_t i, const TempDir& upper, Vertex* v,
              std::vector<std::shared_ptr<void>>& leftovers) {
         if (!s_.run)
             throw Error(ErrorKind::kUsage,
@@ -468,6 +468,7 @@ class StageRunner {
         req.upper_dir = upper.path();
         req.work_dir = work.path();
         req.description = st.display;
+        req.run_follows = i + 1 < sp_.steps.size() && sp_.steps[i + 1].kind == StepKind::kRun;
         for (const planner::RunMount& m : st.run.mounts) {
             ResolvedMount rm;
             rm.mount = m;

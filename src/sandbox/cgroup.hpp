@@ -22,6 +22,7 @@ struct CgroupLimits {
     std::optional<double> cpus;           // --cpus (CFS quota = cpus * 100 ms per 100 ms period)
     std::optional<int64_t> pids;          // --pids-limit; the sandbox passes a default when unset
     bool devices = true;                  // runc's default device allow-list
+    bool operator==(const CgroupLimits&) const = default;
 };
 
 class Cgroup {

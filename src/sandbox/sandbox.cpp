@@ -498,15 +498,54 @@ Result Sandbox::run(const Spec& spec, const OutputSink& output) const {
     return process.wait(output, /*leave_cleanup=*/true);
 }
 
-SandboxProcess Sandbox::start(const Spec& spec, const Stdio& io) const {
+struct PreparedStart::State {
+    // What it was made for.
+    fs::path scratch_parent;
+    Isolation isolation;
+    std::string hosts, resolv_conf;
+    // What it made.
+    std::optional<TempDir> scratch;  // with rootfs/, hosts, resolv.conf
+    std::optional<IsolationSetup> iso;
+
+    bool fits(const Spec& spec) const {
+        return scratch_parent == spec.scratch_parent && isolation == spec.isolation &&
+               hosts == spec.process.hosts && resolv_conf == spec.process.resolv_conf;
+    }
+};
+
+PreparedStart::PreparedStart() = default;
+PreparedStart::PreparedStart(PreparedStart&&) noexcept = default;
+PreparedStart& PreparedStart::operator=(PreparedStart&&) noexcept = default;
+PreparedStart::~PreparedStart() = default;
+
+PreparedStart Sandbox::prepare(const Spec& spec) const {
+    auto pre = std::make_unique<PreparedStart::State>();
+    pre->scratch_parent = spec.scratch_parent;
+    pre->isolation = spec.isolation;
+    pre->hosts = spec.process.hosts;
+    pre->resolv_conf = spec.process.resolv_conf;
+    pre->scratch.emplace(TempDir::create(spec.scratch_parent, "run-"));
+    const fs::path& scratch = pre->scratch->path();
+    fs::create_directory(scratch / "rootfs");
+    write_scratch(scratch / "hosts", spec.process.hosts);
+    write_scratch(scratch / "resolv.conf", spec.process.resolv_conf);
+    // Capabilities, seccomp, cgroups, limits: isolation_setup.cpp.
+    pre->iso.emplace(IsolationSetup::prepare(spec.isolation, spec.description));
+    PreparedStart ready;
+    ready.s_ = std::move(pre);
+    return ready;
+}
+
+SandboxProcess Sandbox::start(const Spec& spec, const Stdio& io, PreparedStart ready) const {
+    if (!ready || !ready.s_->fits(spec)) ready = prepare(spec);
+    PreparedStart::State& pre = *ready.s_;
     auto st = std::make_unique<SandboxProcess::State>();
     st->description = spec.description;
     st->root = spec.root;
-    st->scratch.emplace(TempDir::create(spec.scratch_parent, "run-"));
+    st->scratch = std::move(pre.scratch);
     const fs::path scratch = st->scratch->path();
     st->rootfs = scratch / "rootfs";
     const fs::path& rootfs = st->rootfs;
-    fs::create_directories(rootfs);
     ExtraFds extra;
     // Chroot isolation: the root is a private copy of the layers
     // (chroot_isolation.hpp), diffed into the upper directory afterwards.
@@ -531,21 +570,19 @@ SandboxProcess Sandbox::start(const Spec& spec, const Stdio& io) const {
     if (!spec.root.upper.empty()) {
         j["upper"] = spec.root.upper.string();
         j["work"] = spec.root.work.string();
+        j["volatile"] = spec.root.scratch_upper;
     } else if (throwaway_upper) {
         // Mount points the image lacks go to a throwaway upper directory.
         for (const char* d : {"ro-upper", "ro-work"})
             fs::create_directories(scratch / d);
         j["upper"] = (scratch / "ro-upper").string();
         j["work"] = (scratch / "ro-work").string();
+        j["volatile"] = true;
     }
     j["read_only_root"] = spec.root.read_only;
 
-    const fs::path hosts = scratch / "hosts";
-    const fs::path resolv = scratch / "resolv.conf";
-    write_scratch(hosts, spec.process.hosts);
-    write_scratch(resolv, spec.process.resolv_conf);
-    j["hosts"] = hosts.string();
-    j["resolv"] = resolv.string();
+    j["hosts"] = (scratch / "hosts").string();
+    j["resolv"] = (scratch / "resolv.conf").string();
     j["hostname"] = spec.process.hostname;
     switch (spec.isolation.network) {
         case Network::kHost:
@@ -570,9 +607,8 @@ SandboxProcess Sandbox::start(const Spec& spec, const Stdio& io) const {
     j["files"] = files;
     add_process_json(j, spec.process);
 
-    // Capabilities, seccomp, cgroups, limits: isolation_setup.cpp.
-    const IsolationSetup& iso =
-        st->iso.emplace(IsolationSetup::prepare(spec.isolation, spec.description));
+    st->iso = std::move(pre.iso);
+    const IsolationSetup& iso = *st->iso;
     add_isolation_json(j, iso, spec.isolation, extra);
     if (chroot_mode) {
         const ChrootAllowed& a = spec.isolation.chroot;

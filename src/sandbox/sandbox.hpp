@@ -85,6 +85,28 @@ class SandboxProcess {
     std::unique_ptr<State> s_;
 };
 
+// What start() makes before the clone that depends on neither the root nor
+// the command: the scratch directory (rootfs/, hosts, resolv.conf) and the
+// isolation (capabilities, the seccomp program, the cgroup and its limits).
+// Sandbox::prepare() makes it ahead of time — a RUN step's while the step
+// before it runs — so that start() has less to do. A start() whose spec
+// differs in any of those inputs drops it and makes its own; dropped
+// unused, it removes what it made.
+class PreparedStart {
+  public:
+    PreparedStart();
+    PreparedStart(PreparedStart&&) noexcept;
+    PreparedStart& operator=(PreparedStart&&) noexcept;
+    ~PreparedStart();
+    explicit operator bool() const { return s_ != nullptr; }
+
+    struct State;  // sandbox.cpp
+
+  private:
+    friend class Sandbox;
+    std::unique_ptr<State> s_;
+};
+
 class Sandbox {
   public:
     explicit Sandbox(std::filesystem::path init_binary);
@@ -99,7 +121,12 @@ class Sandbox {
     // Starts `spec` and returns once its command runs (or setup failed:
     // wait() then says why). `io` names the process's stdio; its
     // descriptors may be closed by the caller when this returns.
-    SandboxProcess start(const Spec& spec, const Stdio& io = {}) const;
+    // `ready`: made by prepare() for an earlier spec, used when it fits.
+    SandboxProcess start(const Spec& spec, const Stdio& io = {}, PreparedStart ready = {}) const;
+
+    // What start(spec) would make first (see PreparedStart). Throws Error
+    // (or std::filesystem_error) as start() would.
+    PreparedStart prepare(const Spec& spec) const;
 
     // Starts a process inside the running container whose init is
     // `spec.pid`, as `docker exec` does: in its namespaces and cgroups, as

@@ -38,6 +38,13 @@ struct RootFs {
     // without `upper` and without this flag is read-only too, but then every
     // mount point must exist in the layers.)
     bool read_only = false;
+    // `upper` is scratch, as a RUN step's is (its layer is written from it
+    // and made durable as a blob, and it is thrown away if the build fails):
+    // the overlay is mounted `volatile`, so neither the command's fsyncs nor
+    // the unmount write back the whole filesystem under it, as Buildah's
+    // build containers do. A throwaway upper (read_only without `upper`, the
+    // writable binds of --mount) is always volatile.
+    bool scratch_upper = false;
 };
 
 struct Mount {
@@ -101,6 +108,7 @@ enum class IsolationMode { kAuto, kSandbox, kChroot };
 struct ChrootAllowed {
     bool mount_ns = false;  // a private mount namespace, where mounts can be made
     bool pid_ns = false, ipc_ns = false, uts_ns = false, net_ns = false, cgroup_ns = false;
+    bool operator==(const ChrootAllowed&) const = default;
 };
 
 struct Isolation {
@@ -121,6 +129,7 @@ struct Isolation {
     // device allow-list, /sys read-write, no masked or read-only /proc and
     // /sys paths. Namespaces, the cgroup's limits and the root stay.
     bool privileged = false;
+    bool operator==(const Isolation&) const = default;
 };
 
 struct Process {

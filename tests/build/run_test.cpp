@@ -5,10 +5,12 @@
 // no mount, no process — also when strata is killed in the middle of a step.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -154,6 +156,35 @@ TEST_F(RunTest, NetworkNoneHasOnlyLoopback) {
               "RUN --network=none ls /sys/class/net > /net.txt && cat /sys/class/net/lo/operstate "
               ">> /net.txt\n"));
     EXPECT_EQ(t.at("/net.txt").data, "lo\nunknown\n");
+}
+
+// A step's upper directory and a writable bind's are scratch (the layer is
+// made durable as its blob): their overlays are mounted volatile, so the
+// command's fsyncs and the unmount do not write back the store's whole
+// filesystem.
+TEST_F(RunTest, TheStepsOverlaysAreVolatile) {
+    struct utsname u {};
+    int major = 0, minor = 0;
+    if (::uname(&u) != 0 || std::sscanf(u.release, "%d.%d", &major, &minor) != 2 ||
+        std::make_pair(major, minor) < std::make_pair(5, 10))
+        GTEST_SKIP() << "overlayfs has no volatile option before Linux 5.10 (this is " << u.release
+                     << ")";
+    file("input.txt", "x\n");
+    const Tree t = rootfs(
+        build("FROM busybox:latest\n"
+              "RUN --mount=type=bind,target=/in,rw grep ' / / \\| /in ' /proc/self/mountinfo "
+              "> /mounts.txt\n"));
+    const std::string mounts = t.at("/mounts.txt").data;
+    size_t lines = 0;
+    for (size_t pos = 0, nl; (nl = mounts.find('\n', pos)) != std::string::npos; pos = nl + 1) {
+        const std::string line = mounts.substr(pos, nl - pos);
+        ++lines;
+        EXPECT_NE(line.find(" - overlay "), std::string::npos) << line;
+        EXPECT_TRUE(line.find(",volatile") != std::string::npos ||
+                    line.find("fsync=volatile") != std::string::npos)
+            << line;
+    }
+    EXPECT_EQ(lines, 2u) << mounts;
 }
 
 TEST_F(RunTest, MountsBindCacheAndTmpfs) {
@@ -309,7 +340,7 @@ TEST_F(RunTest, ALayerThatCannotBeStoredIsTheStepsError) {
 // Killed in the middle of a RUN (kill -9 of strata itself): the container
 // dies with it, no mount stays, and the next build works.
 TEST_F(RunTest, KilledBuildLeavesNoProcessesOrMounts) {
-    dockerfile("FROM busybox:latest\nRUN touch /started-marker-x9 && sleep 60\n");
+    dockerfile("FROM busybox:latest\nRUN touch /started-marker-x9 && sleep 4711\n");
     const pid_t pid = ::fork();
     if (pid == 0) {
         ::execl(STRATA_BINARY, STRATA_BINARY, "--root", root().c_str(), "build", "-q",
@@ -328,14 +359,15 @@ TEST_F(RunTest, KilledBuildLeavesNoProcessesOrMounts) {
         }
     } guard{pid};
     // Wait until the command runs: the marker in its upper directory, and
-    // the sleep started (the shell forks it after the touch).
+    // the sleep started (the shell forks it after the touch; a duration no
+    // other test uses, as tests run side by side).
     bool started = false;
     for (int i = 0; i < 1600 && !started; ++i) {  // up to 40 s on a loaded machine
         std::this_thread::sleep_for(std::chrono::milliseconds(25));
         bool marker = false;
         for (const auto& e : fs::directory_iterator(root() / "tmp"))
             marker = marker || fs::exists(e.path() / "started-marker-x9");
-        started = marker && process_running("sleep 60");
+        started = marker && process_running("sleep 4711");
     }
     ASSERT_TRUE(started) << "the RUN step did not start";
     ::kill(pid, SIGKILL);
@@ -344,7 +376,7 @@ TEST_F(RunTest, KilledBuildLeavesNoProcessesOrMounts) {
     // The container's sleep goes away with its PID namespace.
     bool sleeping = true;
     for (int i = 0; i < 100 && sleeping; ++i) {
-        sleeping = process_running("sleep 60");
+        sleeping = process_running("sleep 4711");
         if (sleeping) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     EXPECT_FALSE(sleeping) << "a process of the killed build is still running";

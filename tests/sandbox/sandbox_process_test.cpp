@@ -31,6 +31,49 @@ TEST_F(ContainerTest, StdoutAndStderrArriveSeparately) {
     EXPECT_EQ(r.output_tail, "");  // nothing went through the line pipe
 }
 
+// What prepare() makes is the next start's when that start's spec fits it
+// (no second scratch directory), and is removed when it does not.
+TEST_F(ContainerTest, APreparedStartIsUsedWhenItFitsAndDroppedWhenNot) {
+    const fs::path scratch = dir_->path() / "scratch";
+    auto scratch_dirs = [&] {
+        std::vector<fs::path> out;
+        for (const auto& e : fs::directory_iterator(scratch))
+            out.push_back(e.path());
+        return out;
+    };
+    Spec first = spec(sh("cat /etc/hosts"), "upper1");
+    first.process.hosts = "127.0.0.1\tfirst\n";
+    PreparedStart ready = sandbox_.prepare(first);
+    ASSERT_EQ(scratch_dirs().size(), 1u);
+    const fs::path made = scratch_dirs().front();
+    EXPECT_TRUE(fs::is_directory(made / "rootfs"));
+    std::vector<std::string> lines;
+    const auto sink = [&](std::string_view l) { lines.emplace_back(l); };
+    SandboxProcess p = sandbox_.start(first, {}, std::move(ready));
+    EXPECT_EQ(scratch_dirs(), std::vector<fs::path>{made}) << "the prepared directory is used";
+    Result r = p.wait(sink);
+    EXPECT_EQ(r.exit_code, 0) << r.setup_error;
+    EXPECT_EQ(lines, std::vector<std::string>{"127.0.0.1\tfirst"});
+    EXPECT_TRUE(scratch_dirs().empty());
+
+    // Another /etc/hosts: the prepared one does not fit and goes.
+    ready = sandbox_.prepare(first);
+    const fs::path unused = scratch_dirs().front();
+    Spec second = spec(sh("cat /etc/hosts"), "upper2");
+    second.process.hosts = "127.0.0.1\tsecond\n";
+    lines.clear();
+    p = sandbox_.start(second, {}, std::move(ready));
+    EXPECT_FALSE(fs::exists(unused));
+    EXPECT_EQ(scratch_dirs().size(), 1u);
+    r = p.wait(sink);
+    EXPECT_EQ(r.exit_code, 0) << r.setup_error;
+    EXPECT_EQ(lines, std::vector<std::string>{"127.0.0.1\tsecond"});
+
+    // Dropped unused, it leaves nothing.
+    { PreparedStart dropped = sandbox_.prepare(second); }
+    EXPECT_TRUE(scratch_dirs().empty());
+}
+
 TEST_F(ContainerTest, OneStreamGivenTheOtherGoesToTheSink) {
     TestPipe out;
     Stdio io;

@@ -196,6 +196,23 @@ sandbox::Isolation ContainerRunner::isolation_for_build(const fs::path& scratch,
     return iso;
 }
 
+sandbox::PreparedStart ContainerRunner::take_prepared() {
+    std::lock_guard lock(prepared_mutex_);
+    return std::move(prepared_);
+}
+
+// While a step's command runs: what the next step's start needs, made with
+// this step's settings (a next step with others drops it). A failure here
+// comes again, and is reported, at that start.
+void ContainerRunner::prepare_next(const sandbox::Spec& spec) {
+    try {
+        sandbox::PreparedStart next = sandbox_.prepare(spec);
+        std::lock_guard lock(prepared_mutex_);
+        prepared_ = std::move(next);
+    } catch (const std::exception&) {
+    }
+}
+
 void ContainerRunner::run(const RunRequest& r) {
     const planner::RunStep& step = *r.step;
     if (step.security == "insecure")
@@ -207,6 +224,7 @@ void ContainerRunner::run(const RunRequest& r) {
     spec.root.lower = r.lower_layers;
     spec.root.upper = r.upper_dir;
     spec.root.work = r.work_dir;
+    spec.root.scratch_upper = true;  // the layer is made durable as its blob
     std::string isolation_warning;
     const sandbox::Isolation chosen = isolation_for_build(spec.scratch_parent, isolation_warning);
     if (!isolation_warning.empty() && r.output) r.output("warning: " + isolation_warning);
@@ -241,7 +259,11 @@ void ContainerRunner::run(const RunRequest& r) {
     for (const auto& m : r.mounts)
         add_mount(m, spec);
 
-    sandbox::Result res = sandbox_.run(spec, r.output);
+    sandbox::SandboxProcess process = sandbox_.start(spec, {}, take_prepared());
+    if (r.run_follows) prepare_next(spec);
+    sandbox::Result res = process.wait(r.output, /*leave_cleanup=*/true);
+    // A failed step ends the build: nothing prepared is left behind.
+    if (res.exit_code != 0 || !res.setup_error.empty()) take_prepared();
     if (!res.warning.empty() && r.output) r.output("warning: " + res.warning);
     if (!res.setup_error.empty()) {
         if (res.exit_code == 126 || res.exit_code == 127)

@@ -45,6 +45,8 @@ class ContainerRunner final : public RunExecutor {
     // (probe_isolation); `warning` is set once, on a fallback to chroot.
     sandbox::Isolation isolation_for_build(const std::filesystem::path& scratch,
                                            std::string& warning);
+    sandbox::PreparedStart take_prepared();
+    void prepare_next(const sandbox::Spec& spec);
 
     sandbox::Sandbox sandbox_;
     RunnerOptions options_;
@@ -53,6 +55,10 @@ class ContainerRunner final : public RunExecutor {
     std::optional<sandbox::PrivateNetwork> network_;
     std::mutex isolation_mutex_;
     std::optional<sandbox::Isolation> isolation_;  // mode and ChrootAllowed, once decided
+    // The next step's scratch directory and cgroup, made while a step's
+    // command runs when the next step is a RUN (sandbox::PreparedStart).
+    std::mutex prepared_mutex_;
+    sandbox::PreparedStart prepared_;
 };
 
 // The RunExecutor for this machine: a ContainerRunner when RUN steps can
