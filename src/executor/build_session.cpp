@@ -165,4 +165,10 @@ const cache::FileListing& BuildSession::listing() {
     return listing_;
 }
 
+void BuildSession::release_later(std::vector<std::shared_ptr<void>> leftovers) {
+    if (leftovers.empty()) return;
+    auto held = std::make_shared<std::vector<std::shared_ptr<void>>>(std::move(leftovers));
+    releases_.submit([held] { held->clear(); });
+}
+
 }  // namespace strata::executor

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "base/thread_pool.hpp"
 #include "cache/build_record.hpp"
 #include "cache/cache_index.hpp"
 #include "cache/context_snapshot.hpp"
@@ -129,6 +130,11 @@ class BuildSession {
     // Every non-directory entry of the snapshot with its digest (--explain).
     const cache::FileListing& listing();
 
+    // Releases what a finished container left (its scratch directories,
+    // its emptied cgroup) on another thread, off the build's path; the
+    // session's end waits for it.
+    void release_later(std::vector<std::shared_ptr<void>> leftovers);
+
   private:
     std::atomic<int> last_id_{0};
     std::once_flag snapshot_once_;
@@ -145,6 +151,8 @@ class BuildSession {
     cache::FileListing listing_;
     std::once_flag previous_once_;
     std::optional<cache::BuildRecord> previous_;
+    // Last: destroyed first, releasing what is still queued.
+    TaskGroup releases_;
 };
 
 // The context's .dockerignore (or <Dockerfile>.dockerignore), read inside

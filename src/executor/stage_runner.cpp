@@ -126,6 +126,9 @@ class StageRunner {
                 }
                 if (hit) {
                     created = hit->created;
+                    // Layers stay in step order: a RUN layer still being
+                    // written goes first.
+                    store_pending();
                     if (hit->layer) r_.layers.push_back(*hit->layer);
                     rep.outcome = StepReport::Outcome::kCached;
                     if (v) v->cached();
@@ -135,8 +138,11 @@ class StageRunner {
                     if (st.kind == StepKind::kRun) {
                         created = run_and_store_later(st, i, rep.key, v);
                     } else {
-                        store_pending();
+                        // The layer of a RUN before it is written meanwhile
+                        // (its directory is the top of the parent this step
+                        // sees) and stored first.
                         const store::LayerRecord layer = execute(st, i, v.get());
+                        store_pending();
                         created = store::format_timestamp(store::now_timestamp());
                         if (!s_.request.scratch)
                             s_.cache.put({rep.key, *created, layer, st.display});
@@ -260,7 +266,7 @@ class StageRunner {
                 direct = copy(st, i, dir.path(), v);
                 break;
             case StepKind::kWorkdir: {
-                LayerStackView parent(s_.unpack(r_.layers), "the image");
+                LayerStackView parent(parent_dirs(), "the image");
                 make_workdir(st.effect.working_dir.value_or("/"), field_value(st, "user"), parent,
                              dir.path(), epoch);
                 break;
@@ -303,11 +309,13 @@ class StageRunner {
     // command has exited its upper directory is complete: the next RUN
     // mounts it as its top lower layer, and meanwhile another thread writes
     // and hashes its tar (the blob, the layer's durable marker, the cache
-    // entry) and removes the container's scratch directories and cgroup. It becomes
-    // layers/<diffID>/ and ends its progress vertex in store_pending(),
-    // once no container has it mounted: before the next step that needs
-    // the stage's layers as they are stored (any but a RUN), after the next
-    // RUN's command, and at the stage's end. One at most
+    // entry), then leaves the container's scratch directories and cgroup to
+    // be removed on another thread (nothing waits for that but the build's
+    // end). A COPY or WORKDIR after it sees it as the top of its parent too.
+    // It becomes layers/<diffID>/ and ends its progress vertex in
+    // store_pending(), once no container has it mounted: after the next
+    // step's own work (before that step's layer is added), before a cached
+    // step's layer is added, and at the stage's end. One at most
     // (docs/performance.md, per-RUN cost).
     struct PendingLayer {
         const Step* step = nullptr;
@@ -318,7 +326,7 @@ class StageRunner {
         store::LayerBlob blob;
         std::optional<TempDir> dir;
         // What the container left (scratch directories, its emptied
-        // cgroup), released by `write`.
+        // cgroup), handed by `write` to BuildSession::release_later.
         std::vector<std::shared_ptr<void>> leftovers;
         TaskGroup write;  // last: destroyed first, waiting for the write
     };
@@ -345,7 +353,8 @@ class StageRunner {
         store::LayerStore& layers = s_.store.layers();
         cache::CacheIndex* cache = s_.request.scratch ? nullptr : &s_.cache;
         const store::LayerWriteOptions lw = layer_options();
-        raw->write.submit([raw, &content, &layers, cache, lw] {
+        BuildSession* session = &s_;
+        raw->write.submit([raw, &content, &layers, cache, lw, session] {
             raw->t0 = std::chrono::steady_clock::now();
             raw->blob = store::write_layer(raw->dir->path(), content, lw);
             layers.prepare_adopt(raw->blob.diff_id);
@@ -354,10 +363,18 @@ class StageRunner {
             // from it when a crash comes before it is adopted.
             if (cache)
                 cache->put({raw->key, raw->created, layer_record(raw->blob), raw->step->display});
-            raw->leftovers.clear();
+            session->release_later(std::move(raw->leftovers));
         });
         pending_ = std::move(p);
         return created;
+    }
+
+    // The directories of the stage's layers so far, lowest first: the
+    // stored ones, then the RUN layer still being written.
+    std::vector<std::filesystem::path> parent_dirs() {
+        std::vector<std::filesystem::path> dirs = s_.unpack(r_.layers);
+        if (pending_) dirs.push_back(pending_->dir->path());
+        return dirs;
     }
 
     void store_pending() {
@@ -399,7 +416,7 @@ class StageRunner {
     }
 
     CopyResult copy(const Step& st, size_t i, const std::filesystem::path& layer_dir, Vertex* v) {
-        LayerStackView parent(s_.unpack(r_.layers), "the image");
+        LayerStackView parent(parent_dirs(), "the image");
         std::optional<LayerStackView> from;
         const SourceView* source = nullptr;
         switch (st.copy.from.kind) {
@@ -458,8 +475,7 @@ class StageRunner {
         req.step = &st.run;
         const uint64_t linked_before = s_.store.layers().files_linked();
         const auto t_unpack = std::chrono::steady_clock::now();
-        req.lower_layers = s_.unpack(r_.layers);
-        if (pending_) req.lower_layers.push_back(pending_->dir->path());
+        req.lower_layers = parent_dirs();
         if (const uint64_t linked = s_.store.layers().files_linked() - linked_before; v && linked)
             v->log(
                 fmt::format("unpacked the layers below in {:.2f}s ({} unchanged files linked "

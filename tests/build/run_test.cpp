@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "build_fixture.hpp"
+#include "cache/cache_index.hpp"
 #include "executor/run/container_runner.hpp"
 #include "frontend/diagnostic.hpp"
 
@@ -284,6 +285,29 @@ TEST_F(RunTest, EachRunSeesTheStepBeforeWhileItsLayerIsWritten) {
     const auto again = build();
     EXPECT_EQ(outcomes(again), "CCCCCCCC");
     EXPECT_EQ(again.image.manifest, r.image.manifest);
+}
+
+// A rebuilt RUN followed by a step still in the cache (its own entry was
+// pruned, the next one's was not): the layers stay in step order, the RUN's
+// first although it is still being written when the cached step comes.
+TEST_F(RunTest, ACachedStepAfterARebuiltRunKeepsTheLayersInOrder) {
+    file("a.txt", "ctx\n");
+    dockerfile(
+        "FROM busybox:latest\n"
+        "RUN echo run > /r\n"
+        "COPY a.txt /a.txt\n"
+        "RUN echo again > /r2\n");
+    const auto first = build();
+    ASSERT_EQ(outcomes(first), "BBB");
+    cache::CacheIndex(store().cache_dir()).remove(first.steps.at(0).key);
+    const auto second = build();
+    EXPECT_EQ(outcomes(second), "BCC");
+    const size_t n = second.image.layers.size();
+    ASSERT_GE(n, 3u);
+    EXPECT_TRUE(layer_entries(second, n - 3).count("r")) << "the RUN's layer comes first";
+    EXPECT_TRUE(layer_entries(second, n - 2).count("a.txt"));
+    EXPECT_TRUE(layer_entries(second, n - 1).count("r2"));
+    expect_file(rootfs(second), "/r", "run\n");
 }
 
 // The RUN before a failing one keeps its layer and cache entry although its
