@@ -27,6 +27,7 @@
 #include "base/error.hpp"
 #include "base/unique_fd.hpp"
 #include "executor/copy/copy_step.hpp"
+#include "executor/copy/layer_tree.hpp"
 #include "executor_test_util.hpp"
 #include "store/layer_reader.hpp"
 #include "store/layer_writer.hpp"
@@ -433,6 +434,41 @@ TEST(DirectCopyTarCheck, LinksNeitherJoinFilesNorIgnoreMetadata) {
     ASSERT_EQ(::stat((linked / "x").c_str(), &x), 0);
     ASSERT_EQ(::stat((linked / "y").c_str(), &y), 0);
     EXPECT_NE(x.st_ino, y.st_ino);
+}
+
+// Record mode answers lstat() in the directories the tree made itself from
+// what it put there (no system call: nothing else writes to a layer
+// directory), and from the disk everywhere else.
+TEST(DirectCopyTarCheck, RecordModeKnowsWhatItMadeInItsOwnDirectories) {
+    auto tmp = TempDir::create(fs::temp_directory_path(), "strata-direct-");
+    LayerTree t(tmp.path());
+    t.record_files();
+    EntryMeta meta;
+    meta.mode = 0755;
+    meta.uid = ::geteuid();
+    meta.gid = ::getegid();
+    const LayerTree::Dir d = t.make_dir(t.root(), "new", meta, false);
+    EXPECT_FALSE(t.lstat(d, "x"));
+    t.write_symlink(d, "l", "target", meta);
+    t.write_file(d, "f", std::string_view("bytes"), meta);
+    const LayerTree::Dir sub = t.make_dir(d, "sub", meta, false);
+    t.write_symlink(sub, "deep", "x", meta);
+    ASSERT_TRUE(t.lstat(d, "l"));
+    EXPECT_TRUE(S_ISLNK(t.lstat(d, "l")->st_mode));
+    EXPECT_TRUE(S_ISREG(t.lstat(d, "f")->st_mode));
+    EXPECT_TRUE(S_ISDIR(t.lstat(d, "sub")->st_mode));
+    t.remove(d, "l");
+    EXPECT_FALSE(t.lstat(d, "l"));
+    t.remove(d, "sub");
+    EXPECT_FALSE(t.lstat(d, "sub"));
+    const LayerTree::Dir again = t.make_dir(d, "sub", meta, false);
+    EXPECT_FALSE(t.lstat(again, "deep")) << "what was below a removed directory is gone";
+    // Written behind the tree's back: not seen in a directory it made (the
+    // contract), seen where it did not make the directory.
+    write_text(tmp.path() / "new/ghost", "g");
+    write_text(tmp.path() / "outside", "o");
+    EXPECT_FALSE(t.lstat(d, "ghost"));
+    EXPECT_TRUE(t.lstat(t.root(), "outside"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Rows, DirectCopyTar, ::testing::ValuesIn(rows()),

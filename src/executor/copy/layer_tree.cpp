@@ -191,9 +191,19 @@ void LayerTree::check_name(const Dir& dir, const std::string& name) const {
                                            "layer whiteouts");
 }
 
+void LayerTree::note_made(const Dir& dir, const std::string& name) {
+    if (!recording_) return;
+    std::lock_guard lock(made_mu_);
+    if (auto it = made_.find(dir.path); it != made_.end()) it->second.insert(name);
+}
+
 std::optional<struct stat> LayerTree::lstat(const Dir& dir, const std::string& name) const {
-    if (recording_)
+    if (recording_) {
         if (auto st = recorded(child_path(dir, name))) return st;
+        std::lock_guard lock(made_mu_);
+        if (auto it = made_.find(dir.path); it != made_.end() && !it->second.count(name))
+            return std::nullopt;
+    }
     struct stat st {};
     if (::fstatat(dir.fd->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
         if (errno == ENOENT) return std::nullopt;
@@ -230,6 +240,11 @@ LayerTree::Dir LayerTree::make_dir(const Dir& dir, const std::string& name, cons
         return d;
     }
     if (::mkdirat(dir.fd->get(), name.c_str(), 0700) != 0) throw system_error("mkdir", path);
+    note_made(dir, name);
+    if (recording_) {
+        std::lock_guard lock(made_mu_);
+        made_[path];  // empty: made here
+    }
     Dir d = open_dir(dir, name);
     set_owner_mode_fd(d.fd->get(), meta, path);
     ++entries_;
@@ -253,6 +268,12 @@ void LayerTree::remove(const Dir& dir, const std::string& name) {
         recorded_.erase(recorded_.lower_bound(below),
                         std::find_if(recorded_.lower_bound(below), recorded_.end(),
                                      [&](const auto& e) { return !e.first.starts_with(below); }));
+        std::lock_guard lock(made_mu_);
+        if (auto it = made_.find(dir.path); it != made_.end()) it->second.erase(name);
+        made_.erase(path);
+        made_.erase(made_.lower_bound(below),
+                    std::find_if(made_.lower_bound(below), made_.end(),
+                                 [&](const auto& e) { return !e.first.starts_with(below); }));
     }
     remove_at(dir.fd->get(), name, path);
 }
@@ -360,6 +381,7 @@ uint64_t LayerTree::write_file(const Dir& dir, const std::string& name, int src_
     check_name(dir, name);
     const std::string path = child_path(dir, name);
     if (reuse_root_ && link_identical(dir, name, src_fd, meta)) {
+        note_made(dir, name);
         struct stat st {};
         ::fstat(src_fd, &st);
         bytes_ += static_cast<uint64_t>(st.st_size);
@@ -370,6 +392,7 @@ uint64_t LayerTree::write_file(const Dir& dir, const std::string& name, int src_
     UniqueFd out(::openat(dir.fd->get(), name.c_str(),
                           O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!out) throw system_error("create", path);
+    note_made(dir, name);
     uint64_t n = copy_fd_content(src_fd, out.get(), path);
     set_owner_mode_fd(out.get(), meta, path);
     if (xattr_src >= 0) copy_layer_xattrs(xattr_src, out.get());
@@ -405,6 +428,7 @@ uint64_t LayerTree::write_file_with(const Dir& dir, const std::string& name,
     UniqueFd out(::openat(dir.fd->get(), name.c_str(),
                           O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!out) throw system_error("create", path);
+    note_made(dir, name);
     const uint64_t n = fill(out.get());
     set_owner_mode_fd(out.get(), meta, path);
     set_times_fd(out.get(), meta.mtime, path);
@@ -427,6 +451,7 @@ void LayerTree::write_symlink(const Dir& dir, const std::string& name, const std
     const std::string path = child_path(dir, name);
     if (::symlinkat(target.c_str(), dir.fd->get(), name.c_str()) != 0)
         throw system_error("symlink", path);
+    note_made(dir, name);
     if (::fchownat(dir.fd->get(), name.c_str(), meta.uid, meta.gid, AT_SYMLINK_NOFOLLOW) != 0)
         throw system_error("chown", path);
     struct timespec ts[2] = {meta.mtime, meta.mtime};
@@ -441,6 +466,7 @@ void LayerTree::write_special(const Dir& dir, const std::string& name, mode_t ty
     const std::string path = child_path(dir, name);
     if (::mknodat(dir.fd->get(), name.c_str(), type | 0600, rdev) != 0)
         throw system_error("mknod", path);
+    note_made(dir, name);
     if (::fchownat(dir.fd->get(), name.c_str(), meta.uid, meta.gid, AT_SYMLINK_NOFOLLOW) != 0)
         throw system_error("chown", path);
     if (::fchmodat(dir.fd->get(), name.c_str(), meta.mode & 07777, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -469,6 +495,7 @@ void LayerTree::link(const std::string& target_path, const Dir& dir, const std::
                                               target_path + ": not a regular file in the layer");
     if (::linkat(parent.fd->get(), leaf.c_str(), dir.fd->get(), name.c_str(), 0) != 0)
         throw system_error("link", child_path(dir, name));
+    note_made(dir, name);
     ++entries_;
 }
 

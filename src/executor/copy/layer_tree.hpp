@@ -32,6 +32,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -163,6 +164,13 @@ class LayerTree {
     };
     bool recording_ = false;
     std::map<std::string, Recorded> recorded_;  // by canonical path
+    // Record mode: the names on disk in each directory this tree made (by
+    // canonical path). Nothing else writes to the layer directory, so lstat()
+    // of another name there is known missing without a system call (a COPY
+    // of 10,000 files into a new directory asked the disk 10,000 times).
+    mutable std::mutex made_mu_;
+    std::map<std::string, std::set<std::string>> made_;
+    void note_made(const Dir& dir, const std::string& name);
 
     // Links the identical file at `path` of the reuse directory as `name` of
     // `dir`; false when there is none (nothing changed then).
