@@ -95,8 +95,19 @@ void finish_mounts(int hosts_fd, int resolv_fd, const json& mounts, const json& 
 
 // --- init_process.cpp --------------------------------------------------------
 
-// In the forked child: becomes the command (never returns).
-void run_child(const json& spec, const User& user);
+// In the forked child: becomes the command (never returns) —
+// restrict_child() then exec_child().
+[[noreturn]] void run_child(const json& spec, const User& user);
+// What the command's process can do before the container is mounted and
+// its user known: descriptors, umask, the bounding set, no_new_privs, the
+// seccomp filter. Returns the capabilities to keep.
+uint64_t restrict_child(const json& spec);
+// The rest: the user, the other capability sets, the working directory,
+// the command found on its PATH, exec.
+[[noreturn]] void exec_child(const json& spec, const User& user, uint64_t keep);
+// The user's ids, resolved by init, sent to a child forked before them.
+void send_user(int fd, const User& user);
+bool receive_user(int fd, User& user);
 void apply_rlimit_nofile(const json& spec);
 
 // --- init_terminal.cpp -------------------------------------------------------

@@ -67,17 +67,7 @@ std::string resolve_command(const std::string& cmd, const std::vector<std::strin
     return found_not_exec;
 }
 
-void run_child(const json& spec, const User& user) {
-    const auto argv_s = spec.at("argv").get<std::vector<std::string>>();
-    auto env_s = spec.at("env").get<std::vector<std::string>>();
-    bool has_home = false;
-    for (const auto& e : env_s)
-        has_home = has_home || e.rfind("HOME=", 0) == 0;
-    if (!has_home) env_s.push_back("HOME=" + user.home);
-    const auto& groups_v = user.groups;
-    const uid_t uid = user.uid;
-    const gid_t gid = user.gid;
-    const std::string cwd = spec.value("cwd", std::string("/"));
+uint64_t restrict_child(const json& spec) {
     uint64_t keep = 0;
     for (const auto& c : spec.value("caps", json::array()))
         keep |= uint64_t{1} << c.get<int>();
@@ -98,12 +88,30 @@ void run_child(const json& spec, const User& user) {
     // The seccomp filter goes on while this process is still root with every
     // capability (no no_new_privs needed, so setuid programs keep working in
     // the container, as with runc's default); the profile allows what
-    // follows (setgroups, setuid, capset, execve).
+    // follows (read, setgroups, setuid, capset, open, chdir, execve).
     if (spec.contains("seccomp_fd")) {
         std::string err;
         if (!load_seccomp_filter(spec.at("seccomp_fd").get<int>(), err))
             die("load the seccomp profile: " + err, 0);
     }
+    return keep;
+}
+
+void run_child(const json& spec, const User& user) {
+    exec_child(spec, user, restrict_child(spec));
+}
+
+void exec_child(const json& spec, const User& user, uint64_t keep) {
+    const auto argv_s = spec.at("argv").get<std::vector<std::string>>();
+    auto env_s = spec.at("env").get<std::vector<std::string>>();
+    bool has_home = false;
+    for (const auto& e : env_s)
+        has_home = has_home || e.rfind("HOME=", 0) == 0;
+    if (!has_home) env_s.push_back("HOME=" + user.home);
+    const auto& groups_v = user.groups;
+    const uid_t uid = user.uid;
+    const gid_t gid = user.gid;
+    const std::string cwd = spec.value("cwd", std::string("/"));
     // Rootless with only the user's own ids mapped: the kernel denies
     // setgroups (user_namespaces(7)), and other ids do not exist.
     const std::string unmapped =
@@ -145,6 +153,52 @@ void run_child(const json& spec, const User& user) {
     }
     ::execve(path.c_str(), argv.data(), envp.data());
     die("exec " + path, errno, errno == ENOENT ? 127 : 126);
+}
+
+// uid, gid, the number of groups, the groups, then the home directory;
+// the writer closes its end after it.
+void send_user(int fd, const User& user) {
+    std::string msg;
+    const uint32_t head[3] = {user.uid, user.gid, static_cast<uint32_t>(user.groups.size())};
+    msg.append(reinterpret_cast<const char*>(head), sizeof head);
+    for (gid_t g : user.groups) {
+        const uint32_t v = g;
+        msg.append(reinterpret_cast<const char*>(&v), sizeof v);
+    }
+    msg += user.home;
+    for (size_t off = 0; off < msg.size();) {
+        const ssize_t w = ::write(fd, msg.data() + off, msg.size() - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return;  // the child is gone: waiting for it says why
+        off += static_cast<size_t>(w);
+    }
+}
+
+bool receive_user(int fd, User& user) {
+    std::string msg;
+    char buf[4096];
+    for (;;) {
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return false;
+        if (n == 0) break;
+        msg.append(buf, static_cast<size_t>(n));
+    }
+    uint32_t head[3];
+    if (msg.size() < sizeof head) return false;  // init could not set the container up
+    std::memcpy(head, msg.data(), sizeof head);
+    const size_t groups_end = sizeof head + size_t{head[2]} * sizeof(uint32_t);
+    if (msg.size() < groups_end) return false;
+    user.uid = head[0];
+    user.gid = head[1];
+    user.groups.clear();
+    for (size_t off = sizeof head; off < groups_end; off += sizeof(uint32_t)) {
+        uint32_t g;
+        std::memcpy(&g, msg.data() + off, sizeof g);
+        user.groups.push_back(g);
+    }
+    user.home = msg.substr(groups_end);
+    return true;
 }
 
 // Docker's RLIMIT_NOFILE; where strata may not raise the hard limit (no
