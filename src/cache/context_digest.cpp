@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/read_buffer.hpp"
 #include "cache/context_snapshot.hpp"
 
 namespace strata::cache {
@@ -93,7 +94,7 @@ Hash128 hash_content(int fd, std::string_view what) {
                                                                 &XXH3_freeState);
     if (!st) throw Error(ErrorKind::kInternal, "XXH3_createState failed");
     XXH3_128bits_reset(st.get());
-    std::vector<char> buf(1 << 16);
+    ReadBuffer buf(1 << 16);
     for (;;) {
         ssize_t n = ::read(fd, buf.data(), buf.size());
         if (n < 0) {

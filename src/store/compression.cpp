@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/read_buffer.hpp"
 #include "store/gzip_decoder.hpp"
 #include "store/gzip_encoder.hpp"
 #include "store/zstd_encoder.hpp"
@@ -126,7 +127,7 @@ constexpr size_t kReadChunk = 1 << 20;
 constexpr size_t kInflateChunk = 256 << 10;
 
 ChunkReader fd_reader(int fd, const std::string& what) {
-    auto buf = std::make_shared<std::vector<char>>(kReadChunk);
+    auto buf = std::make_shared<ReadBuffer>(kReadChunk);
     return [fd, what, buf]() -> std::string_view {
         for (;;) {
             ssize_t r = ::read(fd, buf->data(), buf->size());

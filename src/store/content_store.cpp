@@ -10,6 +10,7 @@
 
 #include "base/atomic_file.hpp"
 #include "base/error.hpp"
+#include "base/read_buffer.hpp"
 
 namespace strata::store {
 
@@ -26,7 +27,7 @@ void make_dirs(const std::filesystem::path& dir) {
 // Hashes everything readable from fd.
 Digest hash_fd(int fd, const std::string& what, uint64_t* size_out = nullptr) {
     Sha256 h;
-    std::string buf(1 << 20, '\0');
+    ReadBuffer buf(1 << 20);
     uint64_t total = 0;
     for (;;) {
         ssize_t r = ::read(fd, buf.data(), buf.size());
@@ -117,7 +118,7 @@ Digest ContentStore::put(std::string_view data) {
 
 Digest ContentStore::put_fd(int fd, const std::optional<Digest>& expected) {
     auto w = writer();
-    std::string buf(1 << 20, '\0');
+    ReadBuffer buf(1 << 20);
     for (;;) {
         ssize_t r = ::read(fd, buf.data(), buf.size());
         if (r < 0) {

@@ -13,6 +13,7 @@
 #include <set>
 
 #include "base/error.hpp"
+#include "base/read_buffer.hpp"
 #include "store/canonical_json.hpp"
 #include "store/oci_layout.hpp"
 
@@ -95,7 +96,7 @@ class TarWriter {
         uint64_t size = store.size(d);
         header("blobs/sha256/" + d.hex, AE_IFREG, 0644, size);
         Sha256 hash;
-        std::string buf(1 << 20, '\0');
+        ReadBuffer buf(1 << 20);
         uint64_t total = 0;
         for (;;) {
             ssize_t n = ::read(fd.get(), buf.data(), buf.size());

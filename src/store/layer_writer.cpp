@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/read_buffer.hpp"
 #include "base/unique_fd.hpp"
 #include "store/safe_path.hpp"
 #include "store/tar_input.hpp"
@@ -262,7 +263,7 @@ UniqueFd open_tree_file(int rootfd, const Node& node, const std::filesystem::pat
 
 // Streams exactly st_size bytes of `fd` (the file `path`) into the entry.
 void copy_file_data(TarOutput& out, const UniqueFd& fd, const Node& node, const std::string& path,
-                    std::vector<char>& buf) {
+                    ReadBuffer& buf) {
     auto remaining = static_cast<uint64_t>(node.st.st_size);
     while (remaining > 0) {
         size_t want = static_cast<size_t>(std::min<uint64_t>(remaining, buf.size()));
@@ -307,7 +308,7 @@ LayerBlob write_layer_to(const std::filesystem::path& dir, const std::vector<Lay
     TarOutput out(opts.compression, sink);
     std::map<std::pair<dev_t, ino_t>, std::string> first_link;  // hardlink groups
     std::unique_ptr<struct archive_entry, EntryDeleter> e(archive_entry_new());
-    std::vector<char> buf(1 << 20);
+    ReadBuffer buf(1 << 20);
     uint64_t content_size = 0;
 
     for (auto& node : nodes) {
