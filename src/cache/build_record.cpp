@@ -1,10 +1,13 @@
 #include "cache/build_record.hpp"
 
+#include <xxhash.h>
 #include <nlohmann/json.hpp>
 
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cinttypes>
+#include <cstdio>
 #include <system_error>
 
 #include "base/atomic_file.hpp"
@@ -21,7 +24,16 @@ using nlohmann::json;
 
 namespace {
 constexpr int kRecordVersion = 1;
+
+// The listing's first line: the context digest and a checksum of the lines
+// after it.
+std::string listing_head(const std::string& context_digest, std::string_view body) {
+    char sum[17];
+    std::snprintf(sum, sizeof sum, "%016" PRIx64,
+                  static_cast<uint64_t>(XXH3_64bits(body.data(), body.size())));
+    return context_digest + " " + sum;
 }
+}  // namespace
 
 BuildRecords::BuildRecords(fs::path cache_dir) : dir_(std::move(cache_dir) / "builds") {
     std::error_code ec;
@@ -90,7 +102,7 @@ void BuildRecords::save(const std::string& id, const BuildRecord& r) {
     } catch (const Error&) {
         // unreadable: replaced below
     }
-    write_file_atomic(file, text);
+    write_file_atomic_unsynced(file, text);
 }
 
 std::optional<FileListing> BuildRecords::load_files(const std::string& id) const {
@@ -101,9 +113,15 @@ std::optional<FileListing> BuildRecords::load_files(const std::string& id) const
         return std::nullopt;
     }
     if (!text) return std::nullopt;
+    const size_t first_nl = text->find('\n');
+    if (first_nl == std::string::npos) return std::nullopt;
+    const std::string_view head(text->data(), first_nl);
+    const std::string_view body = std::string_view(*text).substr(first_nl + 1);
+    const size_t sp = head.find(' ');
+    if (sp == std::string_view::npos || listing_head(std::string(head.substr(0, sp)), body) != head)
+        return std::nullopt;  // cut short or garbled by a crash, or an older format
     FileListing out;
-    size_t pos = text->find('\n');  // the first line is the context digest
-    pos = pos == std::string::npos ? text->size() : pos + 1;
+    size_t pos = first_nl + 1;
     while (pos < text->size()) {
         size_t nl = text->find('\n', pos);
         if (nl == std::string::npos) nl = text->size();
@@ -120,23 +138,25 @@ void BuildRecords::save_files(const std::string& id, const std::string& context_
                               const FileListing& files) {
     const fs::path file = dir_ / (id + ".files");
     {
+        // The same context: its listing is there (or, after a crash, one
+        // load_files() refuses, and the next context writes it again).
         UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-        char head[128];
-        const ssize_t n = fd ? ::read(fd.get(), head, sizeof head) : -1;
+        char buf[160];
+        const ssize_t n = fd ? ::read(fd.get(), buf, sizeof buf) : -1;
         if (n > 0) {
-            const std::string_view h(head, static_cast<size_t>(n));
-            if (h.substr(0, h.find('\n')) == context_digest) return;
+            const std::string_view h(buf, static_cast<size_t>(n));
+            if (h.starts_with(context_digest + " ")) return;
         }
     }
-    std::string text = context_digest + "\n";
+    std::string body;
     for (const auto& [path, digest] : files) {
         if (path.find('\n') != std::string::npos) continue;  // not representable; rare
-        text += digest;
-        text += ' ';
-        text += path;
-        text += '\n';
+        body += digest;
+        body += ' ';
+        body += path;
+        body += '\n';
     }
-    write_file_atomic(file, text);
+    write_file_atomic_unsynced(file, listing_head(context_digest, body) + "\n" + body);
 }
 
 }  // namespace strata::cache

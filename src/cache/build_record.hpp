@@ -5,11 +5,14 @@
 // "the base image changed".
 //
 // On disk under <root>/cache/builds/: <id>.json (the steps) and <id>.files
-// (the context's root digest on the first line, then one "<digest> <path>"
-// line per context entry, sorted by path). Both are written atomically, and
-// only when they differ from what is there — decided by comparing bytes (the
-// steps) or the first line (the listing), so a no-op rebuild neither parses
-// nor writes them.
+// (a first line of the context's root digest and an XXH3-64 of the rest,
+// then one "<digest> <path>" line per context entry, sorted by path). Both
+// are written atomically, and only when they differ from what is there —
+// decided by comparing bytes (the steps) or the first line (the listing),
+// so a no-op rebuild neither parses nor writes them. They are hints, written
+// without fsync like cache entries: after a crash either may be missing,
+// old, cut short or garbled, and a reader takes what does not parse (the
+// steps) or does not match its checksum (the listing) as no record.
 #pragma once
 
 #include <cstddef>

@@ -182,5 +182,37 @@ TEST_F(CacheIndexTest, BuildRecordsRoundTripAndSkipUnchangedWrites) {
     EXPECT_EQ(records.load_files(id), (FileListing{{"c", "xxh3:3"}}));
 }
 
+// Build records are hints written without fsync: what a crash can leave —
+// a listing cut short or garbled, a record cut short, an empty file — is
+// read as no record, never as a wrong one.
+TEST_F(CacheIndexTest, BuildRecordsACrashLeftBehindAreNone) {
+    BuildRecords records(dir_.path() / "cache");
+    const std::string id = BuildRecords::id_for("ctx\nDockerfile\n");
+    const fs::path dir = dir_.path() / "cache" / "builds";
+    FileListing files{{"a.txt", "xxh3:1"}, {"dir/b", "xxh3:2"}, {"dir/c", "xxh3:3"}};
+    records.save_files(id, "xxh3:root1", files);
+    ASSERT_EQ(records.load_files(id), files);
+    const std::string whole = store::read_whole_file(dir / (id + ".files"));
+    write_file_atomic(dir / (id + ".files"), whole.substr(0, whole.size() - 9));  // cut short
+    EXPECT_FALSE(records.load_files(id).has_value());
+    std::string garbled = whole;
+    garbled[garbled.size() - 3] = '\0';
+    write_file_atomic(dir / (id + ".files"), garbled);
+    EXPECT_FALSE(records.load_files(id).has_value());
+    write_file_atomic(dir / (id + ".files"), "");
+    EXPECT_FALSE(records.load_files(id).has_value());
+    write_file_atomic(dir / (id + ".files"), "xxh3:root1\nxxh3:1 a.txt\n");  // the old format
+    EXPECT_FALSE(records.load_files(id).has_value());
+    records.save_files(id, "xxh3:root1", files);
+    EXPECT_EQ(records.load_files(id), files) << "a listing that does not load is written again";
+
+    BuildRecord r;
+    r.steps.push_back({0, 1, "[1/2] COPY a /a", "COPY a /a", "sha256:k", "sha256:p", {}});
+    records.save(id, r);
+    const std::string record = store::read_whole_file(dir / (id + ".json"));
+    write_file_atomic(dir / (id + ".json"), record.substr(0, record.size() / 2));
+    EXPECT_FALSE(records.load(id).has_value());
+}
+
 }  // namespace
 }  // namespace strata::cache
