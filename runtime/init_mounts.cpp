@@ -2,6 +2,7 @@
 // trees taken before the pivot, the privileged host devices, --mount
 // sources resolved inside their roots, and Docker's masked paths.
 #include "base/in_root.hpp"
+#include "base/overlay_mount.hpp"
 #include "init.hpp"
 
 namespace strata::init {
@@ -16,42 +17,18 @@ void mount_overlay(const json& spec, const std::string& target) {
     const std::string upper = spec.value("upper", std::string());
     const std::string work = spec.value("work", std::string());
     const bool scratch_upper = !upper.empty() && spec.value("volatile", false);
-    int fsfd = static_cast<int>(::syscall(SYS_fsopen, "overlay", 1 /* FSOPEN_CLOEXEC */));
-    if (fsfd >= 0) {
-        auto set = [&](const char* key, const std::string& value) {
-            return ::syscall(SYS_fsconfig, fsfd, 1 /* FSCONFIG_SET_STRING */, key, value.c_str(),
-                             0) == 0;
-        };
-        bool ok = true;
-        for (const auto& l : lowers)
-            ok = ok && set("lowerdir+", l);
-        if (!upper.empty()) ok = ok && set("upperdir", upper) && set("workdir", work);
-        // Renames of lower directories must copy up, never leave a redirect
-        // xattr that a layer tar cannot express.
-        // (With `userxattr` the kernel takes only "nofollow", which means the
-        // same: redirects are neither made nor followed.)
-        set("redirect_dir", g_rootless ? "nofollow" : "off");
-        set("metacopy", "off");
-        if (scratch_upper)
-            ::syscall(SYS_fsconfig, fsfd, 0 /* FSCONFIG_SET_FLAG */, "volatile", nullptr, 0);
-        // Rootless: overlay's own xattrs (whiteouts, opaque dirs) under
-        // user.overlay.*, the only ones a user namespace may write (5.11+).
-        if (g_rootless)
-            ok = ok && ::syscall(SYS_fsconfig, fsfd, 0 /* FSCONFIG_SET_FLAG */, "userxattr",
-                                 nullptr, 0) == 0;
-        if (ok &&
-            ::syscall(SYS_fsconfig, fsfd, 6 /* FSCONFIG_CMD_CREATE */, nullptr, nullptr, 0) == 0) {
-            int mfd = static_cast<int>(::syscall(SYS_fsmount, fsfd, 1 /* FSMOUNT_CLOEXEC */, 0));
-            if (mfd < 0) die("fsmount overlay");
-            if (::syscall(SYS_move_mount, mfd, "", AT_FDCWD, target.c_str(),
-                          4 /* MOVE_MOUNT_F_EMPTY_PATH */) != 0)
-                die("move_mount overlay to " + target);
-            ::close(mfd);
-            ::close(fsfd);
-            return;
-        }
-        ::close(fsfd);  // "lowerdir+" unknown (kernel < 6.8): the old way
+    strata::OverlaySpec o;
+    o.lowers = lowers;
+    o.upper = upper;
+    o.work = work;
+    o.userxattr = g_rootless;
+    o.scratch_upper = scratch_upper;
+    const int mfd = strata::make_detached_overlay(o);
+    if (mfd >= 0) {
+        attach_tree(mfd, target);
+        return;
     }
+    // "lowerdir+" unknown (kernel < 6.8): the old way.
     std::string common = spec.value("layers_dir", std::string());
     std::string opts = "lowerdir=";
     for (size_t i = 0; i < lowers.size(); ++i) {

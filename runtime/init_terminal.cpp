@@ -1,28 +1,11 @@
 // strata-init: the pseudo-terminal ("tty"), made on the container's devpts,
 // its master sent to strata, its slave the command's controlling terminal.
+#include "base/fd_passing.hpp"
 #include "init.hpp"
 
 namespace strata::init {
 
 int g_tty_slave = -1;
-
-void send_fd(int socket, int fd) {
-    char byte = 't';
-    iovec iov{&byte, 1};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))]{};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-    while (::sendmsg(socket, &msg, MSG_NOSIGNAL) < 0)
-        if (errno != EINTR) die("send the terminal to strata");
-}
 
 // A pseudo-terminal on the container's devpts (mounted with newinstance,
 // ptmxmode=0666, so this is the container's /dev/pts/N); the master goes to
@@ -41,7 +24,7 @@ void make_terminal(const json& tty) {
         die("set the terminal's window size");
     g_tty_slave = ::ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (g_tty_slave < 0) die("open the terminal's slave (TIOCGPTPEER)");
-    send_fd(socket, master);
+    if (!strata::send_fd(socket, master)) die("send the terminal to strata");
     ::close(master);
     ::close(socket);
 }

@@ -60,6 +60,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "base/fd_passing.hpp"
 #include "init.hpp"
 
 namespace {
@@ -214,7 +215,16 @@ int main(int argc, char** argv) {
         try {
             const std::string root = spec.at("rootfs").get<std::string>();
             do_mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE);
-            mount_overlay(spec, root);
+            // strata makes the root's overlay while this process starts, and
+            // sends it (a detached mount) or, where the kernel refused it,
+            // nothing: then it is mounted here.
+            const int made = spec.contains("root_mount_socket")
+                                 ? strata::receive_fd(spec.at("root_mount_socket").get<int>())
+                                 : -1;
+            if (made >= 0)
+                attach_tree(made, root);
+            else
+                mount_overlay(spec, root);
             // Overlays for --mount sources (a stage's layers, a writable bind).
             for (const auto& o : spec.value("overlays", json::array()))
                 mount_overlay(o, o.at("target").get<std::string>());

@@ -15,9 +15,12 @@
 #include <cstdlib>
 #include <deque>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "base/error.hpp"
+#include "base/fd_passing.hpp"
 #include "base/in_root.hpp"
+#include "base/overlay_mount.hpp"
 #include "base/temp_dir.hpp"
 #include "base/unique_fd.hpp"
 #include "sandbox/capabilities.hpp"
@@ -580,6 +583,27 @@ SandboxProcess Sandbox::start(const Spec& spec, const Stdio& io, PreparedStart r
         j["volatile"] = true;
     }
     j["read_only_root"] = spec.root.read_only;
+    // The root's overlay is made on another thread while init starts, and
+    // sent to it as a detached mount (init mounts its own where the kernel
+    // refuses the new mount API here, or when this thread fails).
+    std::jthread root_maker;
+    if (!chroot_mode) {
+        int sv[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+            throw system_error("socketpair (for the container's root)", spec.description);
+        j["root_mount_socket"] = extra.add(UniqueFd(sv[1]));
+        OverlaySpec o;
+        for (auto it = lower.rbegin(); it != lower.rend(); ++it)
+            o.lowers.push_back(it->string());
+        o.upper = j.value("upper", std::string());
+        o.work = j.value("work", std::string());
+        o.userxattr = in_user_namespace();
+        o.scratch_upper = j.value("volatile", false);
+        root_maker = std::jthread([sock = UniqueFd(sv[0]), o = std::move(o)] {
+            UniqueFd made(make_detached_overlay(o));
+            send_fd(sock.get(), made.get());  // no reader (init gone): nothing to do
+        });
+    }
 
     j["hosts"] = (scratch / "hosts").string();
     j["resolv"] = (scratch / "resolv.conf").string();
