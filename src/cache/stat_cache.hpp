@@ -21,7 +21,8 @@
 // scan: each lookup first tries the record after the previous hit (a
 // cursor), and only falls back to a hash table on (dev, inode). A missing, truncated or
 // corrupt file, or one of another version, is ignored and rewritten; it is
-// never trusted. Writes are atomic (temp file, fsync, rename), so processes
+// never trusted. Writes are atomic (temp file, rename; no fsync, since the
+// checksum already rejects what a crash can leave), so processes
 // building the same context at once never see a torn file: the last writer
 // wins, and the loser's records are simply recomputed next time.
 #pragma once
