@@ -40,6 +40,9 @@ struct LayerWriteOptions {
     // as "<name_prefix>" (`strata cp`'s archive of a directory, as docker cp
     // names it); "": plain relative names and no entry for the directory.
     std::string name_prefix;
+    // Read many small files' contents ahead on the thread pool (the tar is
+    // the same either way; off: one file at a time, for comparisons).
+    bool read_ahead = true;
 };
 
 struct LayerBlob {
