@@ -44,10 +44,18 @@ struct Entry {
     uint32_t mode = 0;  // permission bits and setuid/setgid/sticky (07777)
     uint32_t uid = 0;
     uint32_t gid = 0;
-    uint64_t size = 0;         // st_size (files: content length; symlinks: target length)
-    uint64_t rdev = 0;         // device nodes only
-    Hash128 content;           // regular files only: XXH3-128 of the content
-    Hash128 digest;            // see context_digest.hpp: entry digest, for dirs the subtree digest
+    uint64_t size = 0;  // st_size (files: content length; symlinks: target length)
+    uint64_t rdev = 0;  // device nodes only
+    Hash128 content;    // regular files only: XXH3-128 of the content
+    Hash128 digest;     // see context_digest.hpp: entry digest, for dirs the subtree digest
+    // What the walk's lstat saw, part of no digest: the executor's view of
+    // the context answers a COPY's lookups from it instead of asking the
+    // disk again (executor/copy/source_view.hpp, BuildContext).
+    uint64_t dev = 0;
+    uint64_t ino = 0;
+    int64_t mtime_ns = 0;
+    uint32_t nlink = 1;
+    bool was_socket = false;   // a Unix socket, recorded as an empty regular file
     uint32_t parent = 0;       // index of the parent directory (the root's is 0)
     uint32_t subtree_end = 0;  // one past the last index of this entry's subtree
 

@@ -57,6 +57,10 @@ struct ScanItem {
     int32_t record = -1;    // regular files: DirScan::records index
     uint32_t mode = 0, uid = 0, gid = 0;
     uint64_t size = 0, rdev = 0;
+    uint64_t dev = 0, ino = 0;
+    int64_t mtime_ns = 0;
+    uint32_t nlink = 1;
+    bool was_socket = false;
     Hash128 content;
 };
 
@@ -116,6 +120,10 @@ void set_meta(ScanItem& it, const FileStat& st) {
     it.gid = st.gid;
     it.size = st.size;
     it.rdev = is_special(it.type) ? st.rdev : 0;
+    it.dev = st.dev;
+    it.ino = st.ino;
+    it.mtime_ns = st.mtime_ns;
+    it.nlink = st.nlink;
 }
 
 }  // namespace
@@ -293,6 +301,7 @@ class SnapshotWalker {
                     // socket as an empty regular file with its mode: so
                     // does this snapshot, and COPY writes one.
                     it.type = EntryType::kFile;
+                    it.was_socket = true;
                     it.size = 0;
                     it.rdev = 0;
                     it.content = empty_content();
@@ -347,6 +356,10 @@ class SnapshotWalker {
         root.uid = root_st.uid;
         root.gid = root_st.gid;
         root.size = root_st.size;
+        root.dev = root_st.dev;
+        root.ino = root_st.ino;
+        root.mtime_ns = root_st.mtime_ns;
+        root.nlink = root_st.nlink;
         entries.push_back(root);
         spans.push_back({0, 0, 0, 0});
         std::string prefix;
@@ -389,6 +402,11 @@ class SnapshotWalker {
             e.gid = it.gid;
             e.size = it.size;
             e.rdev = it.rdev;
+            e.dev = it.dev;
+            e.ino = it.ino;
+            e.mtime_ns = it.mtime_ns;
+            e.nlink = it.nlink;
+            e.was_socket = it.was_socket;
             e.content = it.content;
             e.parent = parent;
             entries.push_back(e);

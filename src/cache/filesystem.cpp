@@ -32,6 +32,7 @@ void fill(const struct stat& s, FileStat& st) {
     st.mode = s.st_mode;
     st.uid = s.st_uid;
     st.gid = s.st_gid;
+    st.nlink = static_cast<uint32_t>(s.st_nlink);
 }
 
 std::string join(const std::string& dir, std::string_view name) {

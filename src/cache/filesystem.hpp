@@ -28,6 +28,7 @@ struct FileStat {
     uint32_t mode = 0;  // full st_mode: S_IFMT bits | 07777
     uint32_t uid = 0;
     uint32_t gid = 0;
+    uint32_t nlink = 1;
 };
 
 // Receives a file's content, chunk by chunk.

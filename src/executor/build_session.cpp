@@ -55,8 +55,11 @@ bool BuildSession::has_snapshot() const {
 }
 
 const BuildContext& BuildSession::context() {
-    std::call_once(context_once_,
-                   [&] { context_ = std::make_unique<BuildContext>(request.context_dir, ignore); });
+    std::call_once(context_once_, [&] {
+        auto view = std::make_unique<BuildContext>(request.context_dir, ignore);
+        view->use_snapshot(snapshot());
+        context_ = std::move(view);
+    });
     return *context_;
 }
 

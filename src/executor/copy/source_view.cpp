@@ -191,8 +191,7 @@ std::optional<Node> SourceView::child_impl(const Node& dir, std::string_view nam
         const auto& fd = fds[k];
         struct stat st {};
         std::optional<struct stat> recorded;
-        if (recorded_ && layer + 1 == layer_roots_.size())
-            recorded = recorded_(child_path(dir.path, name));
+        if (layer + 1 == layer_roots_.size()) recorded = known_stat(child_path(dir.path, name));
         if (recorded) {
             st = *recorded;
         } else if (::fstatat(fd->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -227,6 +226,11 @@ std::optional<Node> SourceView::child_impl(const Node& dir, std::string_view nam
     if (out && out->type == FileType::kDirectory)
         out->dir = std::make_shared<const MergedDir>(std::move(merged));
     return out;
+}
+
+std::optional<struct stat> SourceView::known_stat(const std::string& path) const {
+    if (!recorded_) return std::nullopt;
+    return recorded_(path);
 }
 
 std::optional<Node> SourceView::child(const Node& dir, std::string_view name) const {
@@ -383,6 +387,57 @@ LayerStackView::LayerStackView(std::vector<std::filesystem::path> layers, std::s
 BuildContext::BuildContext(std::filesystem::path root, frontend::DockerIgnore ignore)
     : SourceView(Config{{std::move(root)}, "the build context", false, false, true}),
       ignore_(std::move(ignore)) {}
+
+namespace {
+
+mode_t file_type_bits(cache::EntryType t) {
+    switch (t) {
+        case cache::EntryType::kFile:
+            return S_IFREG;
+        case cache::EntryType::kDir:
+            return S_IFDIR;
+        case cache::EntryType::kSymlink:
+            return S_IFLNK;
+        case cache::EntryType::kFifo:
+            return S_IFIFO;
+        case cache::EntryType::kSocket:
+            return S_IFSOCK;
+        case cache::EntryType::kCharDevice:
+            return S_IFCHR;
+        case cache::EntryType::kBlockDevice:
+            return S_IFBLK;
+    }
+    return 0;
+}
+
+}  // namespace
+
+std::optional<struct stat> BuildContext::known_stat(const std::string& path) const {
+    const cache::ContextSnapshot* snap = snapshot_.load();
+    if (!snap) return std::nullopt;
+    const cache::Entry* e = snap->find(relative_path(path));
+    // A socket is in the snapshot as the empty file a COPY makes of it; the
+    // copy still needs to see the socket.
+    if (!e || e->was_socket) return std::nullopt;
+    struct stat st {};
+    st.st_mode = file_type_bits(e->type) | e->mode;
+    st.st_uid = e->uid;
+    st.st_gid = e->gid;
+    st.st_size = static_cast<off_t>(e->size);
+    st.st_rdev = e->rdev;
+    st.st_dev = e->dev;
+    st.st_ino = e->ino;
+    st.st_nlink = e->nlink;
+    st.st_mtim.tv_sec = static_cast<time_t>(e->mtime_ns / 1000000000);
+    st.st_mtim.tv_nsec = static_cast<long>(e->mtime_ns % 1000000000);
+    if (st.st_mtim.tv_nsec < 0) {
+        st.st_mtim.tv_nsec += 1000000000;
+        --st.st_mtim.tv_sec;
+    }
+    st.st_atim = st.st_mtim;
+    st.st_ctim = st.st_mtim;
+    return st;
+}
 
 bool BuildContext::hidden(const Node& node) const {
     const std::string rel = relative_path(node.path);

@@ -21,6 +21,7 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -32,6 +33,7 @@
 #include <vector>
 
 #include "base/unique_fd.hpp"
+#include "cache/context_snapshot.hpp"
 #include "frontend/dockerignore.hpp"
 
 namespace strata::executor {
@@ -162,6 +164,10 @@ class SourceView {
 
     // Whether an entry is invisible (the build context's .dockerignore).
     virtual bool hidden(const Node& node) const;
+    // The lstat of the top layer's entry at canonical `path` when the view
+    // knows it without asking the disk (set_recorded_entries; the build
+    // context's snapshot), else nullopt.
+    virtual std::optional<struct stat> known_stat(const std::string& path) const;
 
   private:
     std::optional<Node> child_impl(const Node& dir, std::string_view name) const;
@@ -189,11 +195,22 @@ class BuildContext : public SourceView {
     const std::filesystem::path& root_path() const { return layers().front(); }
     const frontend::DockerIgnore& ignore() const { return ignore_; }
 
+    // The snapshot this build's cache keys were computed from (the same
+    // directory): from then on an entry it holds is looked up in it, with
+    // the stat its walk took, instead of being stat'ed again — one system
+    // call fewer per copied file, and the view agrees with the keys. What it
+    // does not hold (ignored names, a socket) is stat'ed as before. Set
+    // once, before the view is shared; `snapshot` outlives the view.
+    void use_snapshot(const cache::ContextSnapshot& snapshot) { snapshot_.store(&snapshot); }
+
   protected:
     bool hidden(const Node& node) const override;
+    std::optional<struct stat> known_stat(const std::string& path) const override;
 
   private:
     bool dir_has_visible_entry(const Node& dir) const;
+
+    std::atomic<const cache::ContextSnapshot*> snapshot_{nullptr};
 
     frontend::DockerIgnore ignore_;
     mutable std::mutex mu_;
