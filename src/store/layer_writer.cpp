@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <utility>
@@ -273,15 +274,29 @@ UniqueFd open_tree_file(int rootfd, const Node& node, const std::filesystem::pat
 // Regular files' contents (and a LayerFile's xattrs) read ahead on the
 // thread pool, in tar order, while the writing thread builds headers and
 // hashes: a layer of many small files costs four system calls per file
-// (open, listxattr, read, close), which this spreads over the cores. Small
-// files only (a large one is read in 1 MiB blocks by the writer, as
-// before), at most kWindowBytes ahead. What a file's read throws is thrown
-// where the writer reaches that file, so errors are those of the plain
-// loop; the tar is byte for byte the same.
+// (open, listxattr, read, close), a layer of large ones the copying of
+// their bytes out of the page cache, both of which this moves off the
+// thread that hashes. Small files are read whole, several to a task; a
+// large file in 1 MiB pieces from one descriptor; at most kWindowBytes
+// ahead of the writer. What a file's open or read throws is thrown where
+// the writer reaches that file, so errors are those of the plain loop; the
+// tar is byte for byte the same.
 class ReadAhead {
   public:
-    struct Item {
+    // A file being read: opened once, by whichever of its pieces runs first.
+    struct File {
+        std::once_flag opened;
+        UniqueFd fd;
+        std::string path;                                         // for messages
         std::vector<std::pair<std::string, std::string>> xattrs;  // a LayerFile's
+        std::exception_ptr error;
+        std::atomic<size_t> pieces_left{0};  // the descriptor closes after the last
+        size_t node = 0;
+    };
+    struct Piece {
+        File* file = nullptr;
+        uint64_t offset = 0;
+        size_t length = 0;
         std::unique_ptr<char[]> data;
         std::exception_ptr error;
     };
@@ -289,62 +304,85 @@ class ReadAhead {
     // `needs_data[i]`: node i is a regular file whose bytes go into the tar.
     ReadAhead(const std::vector<Node>& nodes, const std::vector<bool>& needs_data, int rootfd,
               const std::filesystem::path& dir)
-        : nodes_(nodes), rootfd_(rootfd), dir_(dir), slot_(nodes.size(), kNone) {
+        : nodes_(nodes), rootfd_(rootfd), dir_(dir), first_(nodes.size(), kNone) {
         Chunk* chunk = nullptr;
+        auto new_chunk = [&] {
+            chunks_.push_back(std::make_unique<Chunk>());
+            chunk = chunks_.back().get();
+        };
         for (size_t i = 0; i < nodes.size(); ++i) {
+            if (!needs_data[i]) continue;
             const auto size = static_cast<uint64_t>(nodes[i].st.st_size);
-            if (!needs_data[i] || size > kSmallFile) continue;
-            if (!chunk || chunk->nodes.size() >= kChunkFiles || chunk->bytes >= kChunkBytes) {
-                chunks_.push_back(std::make_unique<Chunk>());
-                chunk = chunks_.back().get();
-            }
-            slot_[i] = chunk->nodes.size() | (chunks_.size() - 1) << 32;
-            chunk->nodes.push_back(i);
-            chunk->bytes += size;
+            files_.push_back(std::make_unique<File>());
+            File* file = files_.back().get();
+            file->node = i;
+            const bool small = size <= kSmallFile;
+            if (!small || !chunk || chunk->pieces.size() >= kChunkFiles ||
+                chunk->bytes >= kChunkBytes)
+                new_chunk();
+            first_[i] = refs_.size();
+            uint64_t offset = 0;
+            size_t pieces = 0;
+            do {  // an empty file has one empty piece: it is still opened
+                if (!small && offset > 0) new_chunk();
+                Piece piece;
+                piece.file = file;
+                piece.offset = offset;
+                piece.length = static_cast<size_t>(std::min<uint64_t>(size - offset, kPiece));
+                refs_.push_back({chunks_.size() - 1, chunk->pieces.size()});
+                chunk->bytes += piece.length;
+                chunk->pieces.push_back(std::move(piece));
+                offset += kPiece;
+                ++pieces;
+            } while (offset < size);
+            file->pieces_left = pieces;
         }
-        for (auto& c : chunks_)
-            c->items.resize(c->nodes.size());
     }
 
-    // Whether reading ahead pays: enough small files to share out.
+    // Whether reading ahead pays: enough files, or enough bytes, to share.
     bool worthwhile() const {
-        size_t files = 0;
+        uint64_t bytes = 0;
         for (const auto& c : chunks_)
-            files += c->nodes.size();
-        return files >= kMinFiles;
+            bytes += c->bytes;
+        return files_.size() >= kMinFiles || bytes >= kMinBytes;
     }
 
-    // The read-ahead of node `i`, or null when it has none; waits for it.
-    Item* take(size_t i) {
-        if (slot_[i] == kNone) return nullptr;
-        const size_t c = slot_[i] >> 32;
-        submit_up_to(c);
+    // The first piece of node `i`'s bytes (kNone: it has none read ahead);
+    // the rest follow it in order.
+    size_t first(size_t i) const { return first_[i]; }
+
+    // Piece `ref`, waiting for it.
+    Piece& take(size_t ref) {
+        const auto [c, k] = refs_[ref];
+        submit_from(c);
         Chunk& chunk = *chunks_[c];
         group_.run_until([&chunk] { return chunk.done.load(std::memory_order_acquire); });
-        if (c > 0) chunks_[c - 1].reset();  // memory of the chunk before is done with
-        return &chunk.items[slot_[i] & 0xffffffffu];
+        if (c > 0) chunks_[c - 1].reset();  // the chunk before is done with
+        return chunk.pieces[k];
     }
 
-  private:
     static constexpr size_t kNone = ~size_t{0};
+
+  private:
     static constexpr uint64_t kSmallFile = 256u << 10;
+    static constexpr uint64_t kPiece = 1u << 20;
     static constexpr size_t kChunkFiles = 64;
     static constexpr uint64_t kChunkBytes = 1u << 20;
     static constexpr uint64_t kWindowBytes = 8u << 20;
     static constexpr size_t kMinFiles = 32;
+    static constexpr uint64_t kMinBytes = 4u << 20;
 
     struct Chunk {
-        std::vector<size_t> nodes;
-        std::vector<Item> items;
+        std::vector<Piece> pieces;
         uint64_t bytes = 0;
         std::atomic<bool> done{false};
     };
 
     // Queues the chunks from `c` on, while they fit in the window.
-    void submit_up_to(size_t c) {
+    void submit_from(size_t c) {
         uint64_t ahead = 0;
         for (size_t k = c; k < submitted_; ++k)
-            ahead += chunks_[k]->bytes;
+            if (chunks_[k]) ahead += chunks_[k]->bytes;
         while (submitted_ < chunks_.size() &&
                (submitted_ <= c || ahead + chunks_[submitted_]->bytes <= kWindowBytes)) {
             Chunk* chunk = chunks_[submitted_].get();
@@ -355,37 +393,47 @@ class ReadAhead {
     }
 
     void read_chunk(Chunk& chunk) {
-        for (size_t k = 0; k < chunk.nodes.size(); ++k) {
+        for (Piece& piece : chunk.pieces) {
             try {
-                read_one(nodes_[chunk.nodes[k]], chunk.items[k]);
+                read_piece(piece);
             } catch (...) {
-                chunk.items[k].error = std::current_exception();
+                piece.error = std::current_exception();
             }
+            if (piece.file->pieces_left.fetch_sub(1) == 1) piece.file->fd.reset();
         }
         chunk.done.store(true, std::memory_order_release);
     }
 
-    void read_one(const Node& node, Item& item) {
-        UniqueFd data;
-        std::string path;
-        if (node.kind == Node::Kind::kFile) {
-            LayerFileSource source = node.file->open();
-            path = node.file->shown;
-            if (source.xattrs) item.xattrs = read_layer_xattrs(nullptr, source.xattrs.get(), path);
-            data = std::move(source.data);
-        } else {
-            path = (dir_ / node.source).string();
+    void open(File& file, const Node& node) {
+        try {
+            if (node.kind == Node::Kind::kFile) {
+                LayerFileSource source = node.file->open();
+                file.path = node.file->shown;
+                if (source.xattrs)
+                    file.xattrs = read_layer_xattrs(nullptr, source.xattrs.get(), file.path);
+                file.fd = std::move(source.data);
+            } else {
+                file.path = (dir_ / node.source).string();
+            }
+            if (!file.fd) file.fd = open_tree_file(rootfd_, node, dir_);
+        } catch (...) {
+            file.error = std::current_exception();
         }
-        if (!data) data = open_tree_file(rootfd_, node, dir_);
-        const auto size = static_cast<size_t>(node.st.st_size);
-        item.data = std::make_unique_for_overwrite<char[]>(size);
-        for (size_t got = 0; got < size;) {
-            ssize_t r = ::read(data.get(), item.data.get() + got, size - got);
+    }
+
+    void read_piece(Piece& piece) {
+        File& file = *piece.file;
+        std::call_once(file.opened, [&] { open(file, nodes_[file.node]); });
+        if (file.error) std::rethrow_exception(file.error);
+        piece.data = std::make_unique_for_overwrite<char[]>(piece.length);
+        for (size_t got = 0; got < piece.length;) {
+            ssize_t r = ::pread(file.fd.get(), piece.data.get() + got, piece.length - got,
+                                static_cast<off_t>(piece.offset + got));
             if (r < 0) {
                 if (errno == EINTR) continue;
-                throw system_error("read", path);
+                throw system_error("read", file.path);
             }
-            if (r == 0) file_shrank(path);
+            if (r == 0) file_shrank(file.path);
             got += static_cast<size_t>(r);
         }
     }
@@ -393,7 +441,9 @@ class ReadAhead {
     const std::vector<Node>& nodes_;
     const int rootfd_;
     const std::filesystem::path& dir_;
-    std::vector<size_t> slot_;  // per node: chunk << 32 | index in it, or kNone
+    std::vector<size_t> first_;  // per node: its first piece in refs_, or kNone
+    std::vector<std::unique_ptr<File>> files_;
+    std::vector<std::pair<size_t, size_t>> refs_;  // per piece: chunk, index in it
     std::vector<std::unique_ptr<Chunk>> chunks_;
     size_t submitted_ = 0;
     TaskGroup group_;  // last: destroyed first, waiting for running reads
@@ -469,7 +519,10 @@ LayerBlob write_layer_to(const std::filesystem::path& dir, const std::vector<Lay
 
     for (size_t index = 0; index < nodes.size(); ++index) {
         auto& node = nodes[index];
-        ReadAhead::Item* read = ahead ? ahead->take(index) : nullptr;
+        // Its bytes read ahead: the first piece here (an open error shows
+        // now, as it would below), the rest as they are written.
+        size_t piece = ahead ? ahead->first(index) : ReadAhead::kNone;
+        ReadAhead::Piece* read = piece != ReadAhead::kNone ? &ahead->take(piece) : nullptr;
         if (read && read->error) std::rethrow_exception(read->error);
         archive_entry_clear(e.get());
         const auto& st = node.st;
@@ -498,7 +551,7 @@ LayerBlob write_layer_to(const std::filesystem::path& dir, const std::vector<Lay
         LayerFileSource source;
         std::string path;
         if (read) {
-            if (node.kind == Node::Kind::kFile) node.xattrs = std::move(read->xattrs);
+            if (node.kind == Node::Kind::kFile) node.xattrs = std::move(read->file->xattrs);
         } else if (node.kind == Node::Kind::kFile) {
             source = node.file->open();
             path = node.file->shown;
@@ -523,8 +576,13 @@ LayerBlob write_layer_to(const std::filesystem::path& dir, const std::vector<Lay
                 archive_entry_set_size(e.get(), st.st_size);
                 out.header(e.get(), node.name);
                 if (read) {
-                    if (st.st_size > 0)
-                        out.data(read->data.get(), static_cast<size_t>(st.st_size), node.name);
+                    for (auto left = static_cast<uint64_t>(st.st_size);;) {
+                        if (read->length > 0) out.data(read->data.get(), read->length, node.name);
+                        left -= read->length;
+                        if (left == 0) break;
+                        read = &ahead->take(++piece);  // the piece before is let go
+                        if (read->error) std::rethrow_exception(read->error);
+                    }
                 } else {
                     if (!source.data) source.data = open_tree_file(rootfd.get(), node, dir);
                     copy_file_data(out, source.data, node, path, buf);

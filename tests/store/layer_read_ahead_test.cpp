@@ -1,6 +1,6 @@
-// The layer writer reads many small files ahead on the thread pool: the tar
-// must be byte for byte the one the file-by-file loop writes, hardlinks and
-// large files included, and a file that fails to read must fail the layer
+// The layer writer reads files ahead on the thread pool (small ones whole,
+// large ones in 1 MiB pieces): the tar must be byte for byte the one the
+// file-by-file loop writes, hardlinks included, and a file that fails to read must fail the layer
 // with the same error, where the loop would have met it.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -153,6 +153,48 @@ TEST(LayerReadAhead, AFileThatShrankFailsTheLayerWithTheSameError) {
     EXPECT_NE(ahead.find("shrank while it was being archived"), std::string::npos) << ahead;
     EXPECT_NE(ahead.find(victim.shown), std::string::npos) << ahead;
     EXPECT_EQ(ahead, error_of(layer, files, cs, false));
+}
+
+TEST(LayerReadAhead, ALargeFileThatShrankFailsTheLayerWithTheSameError) {
+    auto work = scratch();
+    ContentStore cs(work.path() / "store");
+    const fs::path src = work.path() / "src";
+    make_many_files(src);
+    const fs::path layer = work.path() / "layer";
+    fs::create_directories(layer);
+    auto files = as_layer_files(src);
+    LayerFile* large = nullptr;
+    for (auto& f : files)
+        if (f.name == "copied/d4/large") large = &f;
+    ASSERT_NE(large, nullptr);
+    large->st.st_size += 100;  // its last piece comes up short
+
+    const std::string ahead = error_of(layer, files, cs, true);
+    EXPECT_NE(ahead.find("shrank while it was being archived"), std::string::npos) << ahead;
+    EXPECT_NE(ahead.find(large->shown), std::string::npos) << ahead;
+    EXPECT_EQ(ahead, error_of(layer, files, cs, false));
+}
+
+TEST(LayerReadAhead, AFewLargeFilesAreReadAheadInPieces) {
+    auto work = scratch();
+    ContentStore cs(work.path() / "store");
+    const fs::path src = work.path() / "src";
+    // Sizes around the 1 MiB pieces: one byte short of, at and past a
+    // boundary; no small file at all.
+    write_file(src / "a", content((3 << 20) - 1, 7));
+    write_file(src / "b", content(2 << 20, 8));
+    write_file(src / "c", content((1 << 20) + 1, 9));
+    for (auto it = fs::recursive_directory_iterator(src); it != fs::recursive_directory_iterator();
+         ++it)
+        set_mtime(it->path(), kTime);
+    const LayerBlob ahead = write(src, {}, cs, true);
+    const LayerBlob plain = write(src, {}, cs, false);
+    EXPECT_EQ(ahead.diff_id, plain.diff_id);
+    const fs::path dst = work.path() / "dst";
+    fs::create_directories(dst);
+    auto fd = cs.open(ahead.digest);
+    EXPECT_EQ(apply_layer(fd.get(), dst), ahead.diff_id);
+    EXPECT_EQ(describe_tree(src), describe_tree(dst));
 }
 
 TEST(LayerReadAhead, AFileThatCannotBeOpenedFailsTheLayerWithTheSameError) {
