@@ -275,8 +275,12 @@ class StageRunner {
                 throw Error(ErrorKind::kInternal, "step does not change the filesystem");
         }
         const auto t0 = std::chrono::steady_clock::now();
+        store::LayerWriteOptions lw = layer_options();
+        // An unchanged COPY rebuilt (--no-cache, or its cache entry gone)
+        // makes the same tar as last time: compared, not written again.
+        if (const auto previous = previous_layer_id(i)) lw.likely_blob = previous;
         const store::LayerBlob blob =
-            store::write_layer(dir.path(), direct.layer_files, s_.store.content(), layer_options());
+            store::write_layer(dir.path(), direct.layer_files, s_.store.content(), lw);
         if (!direct.direct) {
             s_.store.layers().adopt(dir.path(), blob.diff_id);
             dir.keep();

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 
 #include "base/atomic_file.hpp"
 #include "base/error.hpp"
@@ -202,6 +203,9 @@ ContentStore::Writer::Writer(Writer&& other) noexcept
       written_(other.written_),
       writeback_(other.writeback_),
       buffer_(std::move(other.buffer_)),
+      likely_(std::move(other.likely_)),
+      likely_digest_(std::move(other.likely_digest_)),
+      matched_(other.matched_),
       done_(other.done_),
       hashing_(other.hashing_) {
     other.done_ = true;
@@ -230,7 +234,61 @@ void ContentStore::Writer::flush() {
     buffer_.clear();
 }
 
+void ContentStore::Writer::compare_with(const Digest& likely) {
+    if (size_ != 0) throw Error(ErrorKind::kInternal, "compare_with after a write");
+    likely_.reset(::open(store_->blob_path(likely).c_str(), O_RDONLY | O_CLOEXEC));
+    likely_digest_ = likely;
+}
+
+bool ContentStore::Writer::matches(const void* data, size_t n) {
+    ReadBuffer theirs(n);
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = ::pread(likely_.get(), theirs.data() + got, n - got,
+                            static_cast<off_t>(matched_ + got));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return false;  // shorter, or unreadable: just write
+        got += static_cast<size_t>(r);
+    }
+    return std::memcmp(theirs.data(), data, n) == 0;
+}
+
+void ContentStore::Writer::diverge() {
+    if (!likely_) return;
+    UniqueFd from = std::move(likely_);
+    // The matched bytes, copied within the filesystem.
+    off_t in = 0;
+    while (static_cast<uint64_t>(in) < matched_) {
+        ssize_t r = ::copy_file_range(from.get(), &in, fd_.get(), nullptr,
+                                      static_cast<size_t>(matched_ - static_cast<uint64_t>(in)), 0);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            // No copy_file_range here (or the blob went short): by hand.
+            ReadBuffer buf(1 << 20);
+            while (static_cast<uint64_t>(in) < matched_) {
+                const size_t want = static_cast<size_t>(
+                    std::min<uint64_t>(buf.size(), matched_ - static_cast<uint64_t>(in)));
+                ssize_t got = ::pread(from.get(), buf.data(), want, in);
+                if (got < 0 && errno == EINTR) continue;
+                if (got <= 0)
+                    throw system_error("read", store_->blob_path(likely_digest_).string());
+                write_all(fd_.get(), buf.data(), static_cast<size_t>(got), temp_.string());
+                in += got;
+            }
+            break;
+        }
+    }
+    written_ = matched_;
+}
+
 void ContentStore::Writer::write_out(const void* data, size_t n) {
+    if (likely_) {
+        if (matches(data, n)) {
+            matched_ += n;
+            return;
+        }
+        diverge();
+    }
     write_all(fd_.get(), data, n, temp_.string());
     written_ += n;
     // Start the disk writes of what came so far, without waiting for them,
@@ -265,6 +323,24 @@ Digest ContentStore::Writer::commit(const std::optional<Digest>& expected) {
                                              " bytes)");
     }
     auto target = store_->blob_path(digest);
+    // Every byte matched the likely blob, and it is this blob: nothing was
+    // written, nothing is to be (it was synced when it was written).
+    if (likely_) {
+        struct stat lst {};
+        if (digest == likely_digest_ && ::fstat(likely_.get(), &lst) == 0 &&
+            static_cast<uint64_t>(lst.st_size) == size_ && ::access(target.c_str(), F_OK) == 0) {
+            likely_.reset();
+            fd_.reset();
+            ::unlink(temp_.c_str());
+            return digest;
+        }
+        try {
+            diverge();  // removed meanwhile, or other bytes: the temp file gets them all
+        } catch (...) {
+            ::unlink(temp_.c_str());
+            throw;
+        }
+    }
     // The same bytes again (a rebuild that made the same layer): the blob in
     // place was verified and synced when it was written.
     struct stat st {};

@@ -52,6 +52,17 @@ class ContentStore {
         void write(std::string_view data) { write(data.data(), data.size()); }
         uint64_t size() const { return size_; }
         Digest digest_so_far() const;
+        // A stored blob that what comes is likely to equal byte for byte
+        // (the last build's layer for the same step). While it does, nothing
+        // is written: the bytes are compared with the blob's instead, and a
+        // commit of the same bytes writes nothing at all (a rebuild with
+        // --no-cache of an unchanged COPY makes no 300 MB temp file to throw
+        // away). At the first difference the matched part is copied from the
+        // blob and writing goes on as usual; the result is the same blob
+        // either way. Call before the first write; a missing blob is ignored.
+        void compare_with(const Digest& likely);
+        // Bytes handed to the kernel for the temp file so far (tests).
+        uint64_t bytes_written() const { return written_; }
         // fsync, verify against `expected` (kCorrupt on mismatch: the temp
         // file is removed), rename into place, fsync the directory. When
         // the blob is already in the store with this size, the temp file
@@ -63,6 +74,10 @@ class ContentStore {
         Writer(ContentStore& store, UniqueFd fd, std::filesystem::path temp, bool hash);
         void flush();
         void write_out(const void* data, size_t n);
+        // Whether `data` is the likely blob's next bytes.
+        bool matches(const void* data, size_t n);
+        // Stops comparing: the temp file gets the bytes matched so far.
+        void diverge();
         ContentStore* store_;
         UniqueFd fd_;
         std::filesystem::path temp_;
@@ -71,6 +86,9 @@ class ContentStore {
         uint64_t written_ = 0;    // bytes handed to the kernel
         uint64_t writeback_ = 0;  // bytes whose writeback was started
         std::string buffer_;      // small writes are batched
+        UniqueFd likely_;         // compare_with's blob, while it matches
+        Digest likely_digest_;
+        uint64_t matched_ = 0;  // bytes equal to it (none written yet)
         bool done_ = false;
         bool hashing_ = true;
     };

@@ -628,6 +628,8 @@ LayerBlob write_layer(const std::filesystem::path& dir, const std::vector<LayerF
                       ContentStore& store, const LayerWriteOptions& opts) {
     // write_layer_to hashes exactly the bytes it hands to the sink.
     auto w = store.prehashed_writer();
+    if (opts.likely_blob && opts.compression == Compression::kNone)
+        w.compare_with(*opts.likely_blob);
     auto blob = write_layer_to(
         dir, files, [&w](const void* d, size_t n) { w.write(d, n); }, opts);
     w.commit(blob.digest);

@@ -43,6 +43,10 @@ struct LayerWriteOptions {
     // Read many small files' contents ahead on the thread pool (the tar is
     // the same either way; off: one file at a time, for comparisons).
     bool read_ahead = true;
+    // A stored blob this layer is likely to equal (the last build's layer
+    // for the same step; uncompressed layers only): compared with instead of
+    // written while it matches (ContentStore::Writer::compare_with).
+    std::optional<Digest> likely_blob;
 };
 
 struct LayerBlob {

@@ -152,3 +152,92 @@ TEST(ContentStore, ConcurrentWritersOfTheSameBlob) {
 }
 
 }  // namespace
+
+// --- compare_with: a blob the new one is likely to equal ---------------------
+
+namespace {
+
+std::string bytes_of(size_t size, unsigned seed) {
+    std::string s(size, '\0');
+    for (size_t i = 0; i < size; ++i)
+        s[i] = static_cast<char>(((i + seed) * 2654435761u) >> 9);
+    return s;
+}
+
+// Writes `data` in 1 MiB writes (as a layer arrives) through a writer that
+// compares with `likely`; returns the digest and how much went to the disk.
+std::pair<Digest, uint64_t> write_comparing(ContentStore& cs, const Digest& likely,
+                                            const std::string& data) {
+    auto w = cs.writer();
+    w.compare_with(likely);
+    for (size_t at = 0; at < data.size(); at += 1 << 20)
+        w.write(data.data() + at, std::min<size_t>(1 << 20, data.size() - at));
+    const uint64_t written = w.bytes_written();
+    return {w.commit(), written};
+}
+
+}  // namespace
+
+TEST(ContentStoreLikely, TheSameBytesAreComparedNotWritten) {
+    auto root = scratch();
+    ContentStore cs(root.path());
+    const std::string data = bytes_of(5 << 20, 1);
+    const Digest old = cs.put(data);
+    const auto before = fs::last_write_time(cs.blob_path(old));
+    const auto [d, written] = write_comparing(cs, old, data);
+    EXPECT_EQ(d, old);
+    EXPECT_EQ(written, 0u);
+    EXPECT_EQ(fs::last_write_time(cs.blob_path(old)), before);
+    EXPECT_EQ(count_entries(root.path() / "tmp"), 0);  // no temp file left
+    EXPECT_TRUE(cs.verify(old));
+}
+
+TEST(ContentStoreLikely, ADifferenceAnywhereGivesTheNewBlob) {
+    auto root = scratch();
+    ContentStore cs(root.path());
+    const std::string data = bytes_of(5 << 20, 2);
+    const Digest old = cs.put(data);
+    struct Case {
+        const char* name;
+        std::string bytes;
+    };
+    std::vector<Case> cases;
+    cases.push_back({"first byte", data});
+    cases.back().bytes[0] ^= 1;
+    cases.push_back({"in the middle of a write", data});
+    cases.back().bytes[(3 << 20) + 12345] ^= 1;
+    cases.push_back({"last byte", data});
+    cases.back().bytes.back() ^= 1;
+    cases.push_back({"longer", data + "more"});
+    cases.push_back({"shorter by a write", data.substr(0, 4 << 20)});
+    cases.push_back({"shorter by a byte", data.substr(0, data.size() - 1)});
+    cases.push_back({"empty", ""});
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.name);
+        const auto [d, written] = write_comparing(cs, old, c.bytes);
+        EXPECT_EQ(d, sha256_of(c.bytes));
+        EXPECT_EQ(cs.read(d), c.bytes);
+        EXPECT_EQ(cs.read(old), data);  // the likely blob is untouched
+    }
+    EXPECT_EQ(count_entries(root.path() / "tmp"), 0);
+}
+
+TEST(ContentStoreLikely, AMissingOrRemovedLikelyBlobIsJustWritten) {
+    auto root = scratch();
+    ContentStore cs(root.path());
+    const std::string data = bytes_of(3 << 20, 3);
+    // Never there.
+    const auto [d1, w1] = write_comparing(cs, sha256_of("not stored"), data);
+    EXPECT_EQ(d1, sha256_of(data));
+    EXPECT_EQ(w1, data.size());
+    // Removed while the writer compared with it (prune): the bytes that
+    // matched come from the open blob, and the blob is there again.
+    const Digest old = cs.put(data);
+    auto w = cs.writer();
+    w.compare_with(old);
+    w.write(data.data(), 2 << 20);
+    cs.remove(old);
+    w.write(data.data() + (2 << 20), data.size() - (2 << 20));
+    EXPECT_EQ(w.commit(), old);
+    EXPECT_EQ(cs.read(old), data);
+}
