@@ -4,9 +4,7 @@
 // sockets, .dockerignore — and it is the snapshot's: a file changed after
 // the snapshot keeps the mode, owner and mtime the key was computed from.
 #include <gtest/gtest.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "base/unique_fd.hpp"
@@ -19,17 +17,6 @@ namespace strata::executor {
 namespace {
 
 using namespace test_util;  // NOLINT
-
-void make_socket(const fs::path& path, mode_t mode) {
-    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    ASSERT_TRUE(fd);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    ASSERT_LT(path.string().size(), sizeof addr.sun_path);
-    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
-    ASSERT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << path;
-    ASSERT_EQ(::chmod(path.c_str(), mode), 0);
-}
 
 class ContextSnapshotView : public ::testing::Test {
   protected:

@@ -3,9 +3,7 @@
 // mode (fsutil sends it so), and the directories a COPY --chmod creates get
 // the --chmod mode (fsutil since 2025), existing ones keep theirs.
 #include <gtest/gtest.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "base/unique_fd.hpp"
@@ -18,18 +16,6 @@ namespace strata::executor {
 namespace {
 
 using namespace test_util;  // NOLINT
-
-// A bound Unix socket at `path` with permission bits `mode`.
-void make_socket(const fs::path& path, mode_t mode) {
-    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    ASSERT_TRUE(fd);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    ASSERT_LT(path.string().size(), sizeof addr.sun_path);
-    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
-    ASSERT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << path;
-    ASSERT_EQ(::chmod(path.c_str(), mode), 0);
-}
 
 class CopyConformance : public ::testing::Test {
   protected:

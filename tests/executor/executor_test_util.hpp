@@ -6,10 +6,14 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+
+#include <cstdio>
 
 #include <algorithm>
 #include <filesystem>
@@ -22,12 +26,28 @@
 #include <vector>
 
 #include "base/temp_dir.hpp"
+#include "base/unique_fd.hpp"
 
 namespace strata::executor::test_util {
 
 namespace fs = std::filesystem;
 
 inline constexpr time_t kMtime = 1600000000;  // what tree() gives every entry
+
+// A bound Unix socket at `path` (short: sun_path is limited) with permission
+// bits `mode`; the socket itself is closed, the file stays.
+inline void make_socket(const fs::path& path, mode_t mode) {
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) throw std::runtime_error("socket");
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.string().size() >= sizeof addr.sun_path)
+        throw std::runtime_error("socket path too long: " + path.string());
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::chmod(path.c_str(), mode) != 0)
+        throw std::runtime_error("bind/chmod " + path.string());
+}
 
 inline void write_text(const fs::path& p, const std::string& content) {
     fs::create_directories(p.parent_path());

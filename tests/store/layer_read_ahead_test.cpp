@@ -85,134 +85,108 @@ std::vector<LayerFile> as_layer_files(const fs::path& root) {
     return out;
 }
 
-TEST(LayerReadAhead, TheTarIsTheSameAsReadingOneFileAtATime) {
-    auto work = scratch();
-    ContentStore cs(work.path() / "store");
-    const fs::path src = work.path() / "src";
-    make_many_files(src);
+// A store, and a tree of many files to write layers of (make_many_files).
+class LayerReadAhead : public ::testing::Test {
+  protected:
+    void SetUp() override { make_many_files(src_); }
 
-    const LayerBlob ahead = write(src, {}, cs, true);
-    const LayerBlob plain = write(src, {}, cs, false);
-    EXPECT_EQ(ahead.diff_id, plain.diff_id);
-    EXPECT_EQ(ahead.tar_size, plain.tar_size);
-    EXPECT_EQ(ahead.content_size, plain.content_size);
-
-    // And the tar holds the tree: unpacked, it is the same tree.
-    const fs::path dst = work.path() / "dst";
-    fs::create_directories(dst);
-    auto fd = cs.open(ahead.digest);
-    EXPECT_EQ(apply_layer(fd.get(), dst), ahead.diff_id);
-    EXPECT_EQ(describe_tree(src), describe_tree(dst));
-}
-
-TEST(LayerReadAhead, RecordedFilesGiveTheSameTarToo) {
-    auto work = scratch();
-    ContentStore cs(work.path() / "store");
-    const fs::path src = work.path() / "src";
-    make_many_files(src);
-    const fs::path layer = work.path() / "layer";
-    fs::create_directories(layer / "copied");
-    for (const auto& d : fs::directory_iterator(src))
-        if (d.is_directory()) fs::create_directories(layer / "copied" / d.path().filename());
-    const auto files = as_layer_files(src);
-    ASSERT_GT(files.size(), 400u);
-
-    const LayerBlob ahead = write(layer, files, cs, true);
-    const LayerBlob plain = write(layer, files, cs, false);
-    EXPECT_EQ(ahead.diff_id, plain.diff_id);
-    EXPECT_EQ(ahead.tar_size, plain.tar_size);
-}
-
-// The error of the file that cannot be read, as the plain loop gives it,
-// whichever thread met it.
-std::string error_of(const fs::path& layer, const std::vector<LayerFile>& files, ContentStore& cs,
-                     bool read_ahead) {
-    try {
-        write(layer, files, cs, read_ahead);
-    } catch (const Error& e) {
-        return std::string(e.what());
+    // Writes `layer` both ways and checks that they are the same tar; unpacks
+    // it and checks that it holds `tree` (with `files` given: that the
+    // recorded files went in as they are in `tree`).
+    void expect_same_both_ways(const fs::path& layer, const std::vector<LayerFile>& files = {}) {
+        const LayerBlob ahead = write(layer, files, cs_, true);
+        const LayerBlob plain = write(layer, files, cs_, false);
+        EXPECT_EQ(ahead.diff_id, plain.diff_id);
+        EXPECT_EQ(ahead.tar_size, plain.tar_size);
+        EXPECT_EQ(ahead.content_size, plain.content_size);
+        const fs::path dst = work_.path() / ("dst" + std::to_string(unpacked_++));
+        fs::create_directories(dst);
+        auto fd = cs_.open(ahead.digest);
+        EXPECT_EQ(apply_layer(fd.get(), dst), ahead.diff_id);
+        if (files.empty()) {
+            EXPECT_EQ(describe_tree(layer), describe_tree(dst));
+        } else {
+            for (const auto& f : files)
+                EXPECT_EQ(read_file(dst / f.name), read_file(f.shown)) << f.name;
+        }
     }
-    return "no error";
+
+    // The error of writing `files` (as a COPY records them) into an empty
+    // layer, as the plain loop gives it, whichever thread met it.
+    std::string error_of(const std::vector<LayerFile>& files, bool read_ahead) {
+        const fs::path layer = work_.path() / "empty-layer";
+        fs::create_directories(layer);
+        try {
+            write(layer, files, cs_, read_ahead);
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+        return "no error";
+    }
+
+    TempDir work_ = scratch();
+    ContentStore cs_{work_.path() / "store"};
+    const fs::path src_ = work_.path() / "src";
+    int unpacked_ = 0;
+};
+
+TEST_F(LayerReadAhead, TheTarIsTheSameAsReadingOneFileAtATime) {
+    expect_same_both_ways(src_);
 }
 
-TEST(LayerReadAhead, AFileThatShrankFailsTheLayerWithTheSameError) {
-    auto work = scratch();
-    ContentStore cs(work.path() / "store");
-    const fs::path src = work.path() / "src";
-    make_many_files(src);
-    const fs::path layer = work.path() / "layer";
-    fs::create_directories(layer);
-    auto files = as_layer_files(src);
-    // Recorded at 100 bytes more than the file holds (it shrank after the
-    // COPY looked at it).
-    auto& victim = files[files.size() / 2];
-    ASSERT_LT(victim.st.st_size, 256 << 10);
-    victim.st.st_size += 100;
-
-    const std::string ahead = error_of(layer, files, cs, true);
-    EXPECT_NE(ahead.find("shrank while it was being archived"), std::string::npos) << ahead;
-    EXPECT_NE(ahead.find(victim.shown), std::string::npos) << ahead;
-    EXPECT_EQ(ahead, error_of(layer, files, cs, false));
+TEST_F(LayerReadAhead, RecordedFilesGiveTheSameTarToo) {
+    const fs::path layer = work_.path() / "layer";
+    fs::create_directories(layer / "copied");
+    for (const auto& d : fs::directory_iterator(src_))
+        if (d.is_directory()) fs::create_directories(layer / "copied" / d.path().filename());
+    const auto files = as_layer_files(src_);
+    ASSERT_GT(files.size(), 400u);
+    expect_same_both_ways(layer, files);
 }
 
-TEST(LayerReadAhead, ALargeFileThatShrankFailsTheLayerWithTheSameError) {
-    auto work = scratch();
-    ContentStore cs(work.path() / "store");
-    const fs::path src = work.path() / "src";
-    make_many_files(src);
-    const fs::path layer = work.path() / "layer";
-    fs::create_directories(layer);
-    auto files = as_layer_files(src);
-    LayerFile* large = nullptr;
-    for (auto& f : files)
-        if (f.name == "copied/d4/large") large = &f;
-    ASSERT_NE(large, nullptr);
-    large->st.st_size += 100;  // its last piece comes up short
-
-    const std::string ahead = error_of(layer, files, cs, true);
-    EXPECT_NE(ahead.find("shrank while it was being archived"), std::string::npos) << ahead;
-    EXPECT_NE(ahead.find(large->shown), std::string::npos) << ahead;
-    EXPECT_EQ(ahead, error_of(layer, files, cs, false));
-}
-
-TEST(LayerReadAhead, AFewLargeFilesAreReadAheadInPieces) {
-    auto work = scratch();
-    ContentStore cs(work.path() / "store");
-    const fs::path src = work.path() / "src";
+TEST_F(LayerReadAhead, AFewLargeFilesAreReadAheadInPieces) {
     // Sizes around the 1 MiB pieces: one byte short of, at and past a
     // boundary; no small file at all.
-    write_file(src / "a", content((3 << 20) - 1, 7));
-    write_file(src / "b", content(2 << 20, 8));
-    write_file(src / "c", content((1 << 20) + 1, 9));
-    for (auto it = fs::recursive_directory_iterator(src); it != fs::recursive_directory_iterator();
-         ++it)
+    const fs::path large = work_.path() / "large";
+    write_file(large / "a", content((3 << 20) - 1, 7));
+    write_file(large / "b", content(2 << 20, 8));
+    write_file(large / "c", content((1 << 20) + 1, 9));
+    for (auto it = fs::recursive_directory_iterator(large);
+         it != fs::recursive_directory_iterator(); ++it)
         set_mtime(it->path(), kTime);
-    const LayerBlob ahead = write(src, {}, cs, true);
-    const LayerBlob plain = write(src, {}, cs, false);
-    EXPECT_EQ(ahead.diff_id, plain.diff_id);
-    const fs::path dst = work.path() / "dst";
-    fs::create_directories(dst);
-    auto fd = cs.open(ahead.digest);
-    EXPECT_EQ(apply_layer(fd.get(), dst), ahead.diff_id);
-    EXPECT_EQ(describe_tree(src), describe_tree(dst));
+    expect_same_both_ways(large);
 }
 
-TEST(LayerReadAhead, AFileThatCannotBeOpenedFailsTheLayerWithTheSameError) {
-    auto work = scratch();
-    ContentStore cs(work.path() / "store");
-    const fs::path src = work.path() / "src";
-    make_many_files(src);
-    const fs::path layer = work.path() / "layer";
-    fs::create_directories(layer);
-    auto files = as_layer_files(src);
+TEST_F(LayerReadAhead, AFileThatShrankFailsTheLayerWithTheSameError) {
+    auto files = as_layer_files(src_);
+    // Recorded at 100 bytes more than the file holds (it shrank after the
+    // COPY looked at it): a small file, and a large one whose last piece
+    // comes up short.
+    for (const bool large : {false, true}) {
+        SCOPED_TRACE(large ? "large" : "small");
+        auto shrunk = files;
+        LayerFile* victim = &shrunk[shrunk.size() / 2];
+        if (large)
+            for (auto& f : shrunk)
+                if (f.name == "copied/d4/large") victim = &f;
+        ASSERT_EQ(victim->st.st_size > (256 << 10), large);
+        victim->st.st_size += 100;
+        const std::string ahead = error_of(shrunk, true);
+        EXPECT_NE(ahead.find("shrank while it was being archived"), std::string::npos) << ahead;
+        EXPECT_NE(ahead.find(victim->shown), std::string::npos) << ahead;
+        EXPECT_EQ(ahead, error_of(shrunk, false));
+    }
+}
+
+TEST_F(LayerReadAhead, AFileThatCannotBeOpenedFailsTheLayerWithTheSameError) {
+    auto files = as_layer_files(src_);
     auto& victim = files[files.size() / 3];
     fs::remove(victim.shown);
-
-    const std::string ahead = error_of(layer, files, cs, true);
+    const std::string ahead = error_of(files, true);
     EXPECT_NE(ahead.find(victim.shown), std::string::npos) << ahead;
-    EXPECT_EQ(ahead, error_of(layer, files, cs, false));
+    EXPECT_EQ(ahead, error_of(files, false));
     // Nothing of the failed layers stayed in the store.
-    EXPECT_TRUE(cs.list().empty());
+    EXPECT_TRUE(cs_.list().empty());
 }
 
 }  // namespace
