@@ -17,6 +17,7 @@
 #include "build_fixture.hpp"
 #include "executor/run/container_runner.hpp"
 #include "frontend/diagnostic.hpp"
+#include "support/proc_processes.hpp"
 
 namespace strata::buildtest {
 namespace {
@@ -193,11 +194,9 @@ TEST_F(ChrootIsolation, FallsBackWhereNamespacesAreRefused) {
     EXPECT_EQ(t.count("/dev/null"), 0u) << "strata's device nodes are not in the layer";
     EXPECT_TRUE(imagetest::tmp_is_empty(root()));
     // No PID namespace here: init, a subreaper, killed what the step left.
-    for (const auto& e : fs::directory_iterator("/proc")) {
-        std::ifstream in(e.path() / "cmdline");
-        std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        EXPECT_NE(cmd, std::string("sleep\0004321\0", 11)) << "left running: " << e.path();
-    }
+    for (const auto& dir : test_support::process_dirs())
+        EXPECT_NE(test_support::process_cmdline(dir), std::string("sleep\0004321\0", 11))
+            << "left running: " << dir;
 
     std::string out2;
     dockerfile("FROM busybox:latest\nRUN echo again > /x\n");

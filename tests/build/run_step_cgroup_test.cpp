@@ -51,7 +51,7 @@ TEST_F(RunStepCgroupTest, AStepsBackgroundProcessesAreGoneBeforeTheNextStep) {
         "RUN sleep 2\n");
     const executor::BuildRequest req = request();
     std::optional<std::string> err;
-    std::thread builder([&] { err = failure(req); });
+    std::jthread builder([&] { err = failure(req); });  // joined on any exit
     // While the second step runs, nothing of the first one does.
     int second_seen = 0, leftovers = 0;
     for (const auto end = Clock::now() + std::chrono::seconds(30);

@@ -20,6 +20,7 @@
 #include "cache/cache_index.hpp"
 #include "executor/run/container_runner.hpp"
 #include "frontend/diagnostic.hpp"
+#include "support/proc_processes.hpp"
 
 namespace strata::buildtest {
 namespace {
@@ -34,12 +35,8 @@ class RunTest : public RunBuildTest {
 
     // Whether a process runs with exactly this command line.
     static bool process_running(const std::string& cmdline) {
-        for (const auto& e : fs::directory_iterator("/proc")) {
-            const std::string name = e.path().filename().string();
-            if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-            std::ifstream in(e.path() / "cmdline");
-            std::string line((std::istreambuf_iterator<char>(in)),
-                             std::istreambuf_iterator<char>());
+        for (const auto& dir : test_support::process_dirs()) {
+            std::string line = test_support::process_cmdline(dir);
             std::replace(line.begin(), line.end(), '\0', ' ');
             if (line == cmdline + " ") return true;
         }

@@ -37,6 +37,7 @@
 #include "frontend/diagnostic.hpp"
 #include "sandbox/cgroup.hpp"
 #include "sandbox/cgroup_place.hpp"
+#include "support/proc_processes.hpp"
 
 namespace strata::buildtest {
 
@@ -80,12 +81,8 @@ inline std::vector<std::string> cgroups_named(const std::string& prefix) {
 // How many processes on the machine run with exactly this command line.
 inline int processes_running(const std::string& cmdline) {
     int n = 0;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator("/proc", ec)) {
-        const std::string name = e.path().filename().string();
-        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-        std::ifstream in(e.path() / "cmdline");
-        std::string line((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (const auto& dir : test_support::process_dirs()) {
+        std::string line = test_support::process_cmdline(dir);
         std::replace(line.begin(), line.end(), '\0', ' ');
         if (line == cmdline + " ") ++n;
     }

@@ -562,7 +562,7 @@ TEST_F(SandboxSecurityTest, LimitsAreWrittenToTheStepsCgroup) {
     dockerfile("FROM busybox:latest\nRUN sleep 3\n");
     const executor::BuildRequest req = request();
     std::optional<std::string> err;
-    std::thread builder([&] { err = failure(req); });
+    std::jthread builder([&] { err = failure(req); });  // joined on any exit
     const auto seen = poll_cgroup_limits(sandbox::own_cgroup_prefix());
     builder.join();
     EXPECT_FALSE(err) << *err;

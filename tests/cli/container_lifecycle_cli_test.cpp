@@ -88,7 +88,7 @@ TEST_F(LifecycleCliTest, DetachedLogsStopWait) {
 
     // logs -f follows until the container ends; stop sends SIGTERM first.
     RunResult follow;
-    std::thread follower([&] { follow = strata(root_, {"logs", "-f", "--tail", "2", "web"}); });
+    std::jthread follower([&] { follow = strata(root_, {"logs", "-f", "--tail", "2", "web"}); });
     std::this_thread::sleep_for(300ms);
     auto stop = strata(root_, {"stop", "web"});
     follower.join();

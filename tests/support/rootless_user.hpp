@@ -34,6 +34,7 @@
 #include "base/temp_dir.hpp"
 #include "base/unique_fd.hpp"
 #include "cli/rootless.hpp"
+#include "support/proc_processes.hpp"
 
 namespace strata::rootlesstest {
 
@@ -85,10 +86,9 @@ inline bool executable(const char* path) {
 // left out (they hold nothing and wait for their parent).
 inline std::map<int, std::string> processes_of(uid_t lo, uid_t hi) {
     std::map<int, std::string> out;
-    for (const auto& e : fs::directory_iterator("/proc")) {
-        const std::string name = e.path().filename().string();
-        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-        std::ifstream status(e.path() / "status");
+    for (const auto& dir : test_support::process_dirs()) {
+        const std::string name = dir.filename().string();
+        std::ifstream status(dir / "status");
         uid_t uid = 0;
         bool found = false;
         for (std::string line; std::getline(status, line);) {
@@ -100,8 +100,7 @@ inline std::map<int, std::string> processes_of(uid_t lo, uid_t hi) {
             if (line.rfind("State:", 0) == 0 && line.find("zombie") != std::string::npos) break;
         }
         if (!found || uid < lo || uid >= hi) continue;
-        std::ifstream in(e.path() / "cmdline");
-        std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::string cmd = test_support::process_cmdline(dir);
         for (char& c : cmd)
             if (c == '\0') c = ' ';
         out[std::stoi(name)] = cmd;
