@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <exception>
+#include <system_error>
 #include <thread>
 
 #include "base/error.hpp"
@@ -95,22 +96,42 @@ void run_stages(BuildSession& s, std::map<size_t, StageResult>& results) {
     std::exception_ptr first;
     std::vector<std::thread> threads;
     threads.reserve(s.plan.stages.size());
-    for (const auto& sp : s.plan.stages) {
-        threads.emplace_back([&s, &sp, &promises, &first_mu, &first] {
-            std::promise<StageResult>& p = promises.at(sp.index);
-            s.slots.acquire();
-            try {
-                p.set_value(run_stage(s, sp));
-            } catch (...) {
-                {
-                    std::lock_guard lock(first_mu);
-                    if (!first) first = std::current_exception();
+    // A stage whose thread could not be started (no more threads: a pids
+    // limit) fails the build like a failed stage: the stages already
+    // running stop, and any that waits for it gets the error instead of
+    // waiting forever; never a joinable thread left to terminate the process.
+    auto cannot_start = [&](size_t from) {
+        const std::exception_ptr err = std::current_exception();
+        s.cancelled = true;
+        {
+            std::lock_guard lock(first_mu);
+            if (!first) first = err;
+        }
+        for (size_t i = from; i < s.plan.stages.size(); ++i)
+            promises.at(s.plan.stages[i].index).set_exception(err);
+    };
+    for (size_t started = 0; started < s.plan.stages.size(); ++started) {
+        const auto& sp = s.plan.stages[started];
+        try {
+            threads.emplace_back([&s, &sp, &promises, &first_mu, &first] {
+                std::promise<StageResult>& p = promises.at(sp.index);
+                s.slots.acquire();
+                try {
+                    p.set_value(run_stage(s, sp));
+                } catch (...) {
+                    {
+                        std::lock_guard lock(first_mu);
+                        if (!first) first = std::current_exception();
+                    }
+                    s.cancelled = true;
+                    p.set_exception(std::current_exception());
                 }
-                s.cancelled = true;
-                p.set_exception(std::current_exception());
-            }
-            s.slots.release();
-        });
+                s.slots.release();
+            });
+        } catch (const std::system_error&) {
+            cannot_start(started);
+            break;
+        }
     }
     for (auto& t : threads)
         t.join();

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <exception>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -27,8 +28,13 @@ void run_parallel(size_t count, unsigned threads, const std::function<void(size_
     };
     const size_t n = std::min<size_t>(std::max(1u, threads), std::max<size_t>(1, count));
     std::vector<std::thread> pool;
-    for (size_t t = 1; t < n; ++t)
-        pool.emplace_back(work);
+    try {
+        for (size_t t = 1; t < n; ++t)
+            pool.emplace_back(work);
+    } catch (const std::system_error&) {
+        // No more threads to be had (a pids limit, say): the ones started
+        // and this one do all the work.
+    }
     work();
     for (auto& t : pool)
         t.join();
