@@ -300,7 +300,9 @@ inline CliRun run_strata(const std::vector<std::string>& args,
 
 // The limit files of the cgroups named `prefix`* (pids.max, memory and CPU
 // limits of v1 and v2, devices.list), polled until all of pids, memory and
-// CPU were seen or `limit` passed: what a running step's cgroup holds.
+// CPU were seen or `limit` passed: what a running step's cgroup holds. Only
+// a cgroup with a process in it counts: one just made may not have its
+// limits written yet (a step joins its cgroups once they are set up).
 inline std::map<std::string, std::string> poll_cgroup_limits(
     const std::string& prefix, std::chrono::milliseconds limit = std::chrono::seconds(20)) {
     std::map<std::string, std::string> seen;
@@ -310,6 +312,14 @@ inline std::map<std::string, std::string> poll_cgroup_limits(
              have("cpu.cfs_quota_us", "cpu.max")) &&
            std::chrono::steady_clock::now() < end) {
         for (const auto& dir : cgroups_named(prefix)) {
+            std::string procs;
+            for (const char* members : {"cgroup.procs", "tasks"}) {
+                std::ifstream in(fs::path(dir) / members);
+                procs.assign((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
+                if (!procs.empty()) break;
+            }
+            if (procs.empty()) continue;
             for (const char* f : {"pids.max", "memory.limit_in_bytes", "memory.max",
                                   "cpu.cfs_quota_us", "cpu.max", "devices.list"}) {
                 std::ifstream in(fs::path(dir) / f);
