@@ -241,16 +241,17 @@ void ContentStore::Writer::compare_with(const Digest& likely) {
 }
 
 bool ContentStore::Writer::matches(const void* data, size_t n) {
-    ReadBuffer theirs(n);
+    if (!theirs_ || theirs_->size() < n) theirs_.emplace(std::max<size_t>(n, 1 << 20));
+    char* theirs = theirs_->data();
     size_t got = 0;
     while (got < n) {
-        ssize_t r = ::pread(likely_.get(), theirs.data() + got, n - got,
-                            static_cast<off_t>(matched_ + got));
+        ssize_t r =
+            ::pread(likely_.get(), theirs + got, n - got, static_cast<off_t>(matched_ + got));
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) return false;  // shorter, or unreadable: just write
         got += static_cast<size_t>(r);
     }
-    return std::memcmp(theirs.data(), data, n) == 0;
+    return std::memcmp(theirs, data, n) == 0;
 }
 
 void ContentStore::Writer::diverge() {
@@ -264,7 +265,8 @@ void ContentStore::Writer::diverge() {
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) {
             // No copy_file_range here (or the blob went short): by hand.
-            ReadBuffer buf(1 << 20);
+            if (!theirs_) theirs_.emplace(1 << 20);
+            ReadBuffer& buf = *theirs_;
             while (static_cast<uint64_t>(in) < matched_) {
                 const size_t want = static_cast<size_t>(
                     std::min<uint64_t>(buf.size(), matched_ - static_cast<uint64_t>(in)));
@@ -279,6 +281,7 @@ void ContentStore::Writer::diverge() {
         }
     }
     written_ = matched_;
+    theirs_.reset();
 }
 
 void ContentStore::Writer::write_out(const void* data, size_t n) {

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/read_buffer.hpp"
 #include "base/unique_fd.hpp"
 #include "store/digest.hpp"
 
@@ -88,7 +89,8 @@ class ContentStore {
         std::string buffer_;      // small writes are batched
         UniqueFd likely_;         // compare_with's blob, while it matches
         Digest likely_digest_;
-        uint64_t matched_ = 0;  // bytes equal to it (none written yet)
+        std::optional<ReadBuffer> theirs_;  // the likely blob's bytes, read to compare
+        uint64_t matched_ = 0;              // bytes equal to it (none written yet)
         bool done_ = false;
         bool hashing_ = true;
     };

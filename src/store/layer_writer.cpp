@@ -5,15 +5,12 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <utility>
@@ -21,8 +18,9 @@
 
 #include "base/error.hpp"
 #include "base/read_buffer.hpp"
-#include "base/thread_pool.hpp"
 #include "base/unique_fd.hpp"
+#include "store/layer_node.hpp"
+#include "store/layer_read_ahead.hpp"
 #include "store/safe_path.hpp"
 #include "store/tar_input.hpp"
 #include "store/tar_locale.hpp"
@@ -33,64 +31,11 @@ namespace strata::store {
 
 namespace {
 
-// One tar entry to emit, found by the walk.
-// One tar entry to emit: found by the walk, or a LayerFile (kFile).
-struct Node {
-    enum class Kind { kPlain, kWhiteout, kOpaque, kFile };
-    std::string name;    // tar path, no trailing slash
-    std::string source;  // path in the tree, relative to its root
-    Kind kind = Kind::kPlain;
-    struct stat st {};
-    std::vector<std::pair<std::string, std::string>> xattrs;
-    const LayerFile* file = nullptr;  // kFile
-};
-
-// The layer xattrs of the file at `path`, or of the descriptor `fd` when
-// `path` is null; sorted by name.
-std::vector<std::pair<std::string, std::string>> read_layer_xattrs(const char* path, int fd,
-                                                                   const std::string& shown) {
-    std::vector<std::pair<std::string, std::string>> out;
-    std::string names(1024, '\0');
-    ssize_t n;
-    for (;;) {
-        n = path ? ::llistxattr(path, names.data(), names.size())
-                 : ::flistxattr(fd, names.data(), names.size());
-        if (n >= 0) break;
-        if (errno == ERANGE) {
-            names.resize(names.size() * 4);
-            continue;
-        }
-        if (errno == ENOTSUP) return out;
-        throw system_error("listxattr", shown);
-    }
-    names.resize(static_cast<size_t>(n));
-    for (size_t i = 0; i < names.size();) {
-        std::string name(names.c_str() + i);
-        i += name.size() + 1;
-        if (!is_layer_xattr(name)) continue;
-        std::string value(256, '\0');
-        for (;;) {
-            ssize_t v = path ? ::lgetxattr(path, name.c_str(), value.data(), value.size())
-                             : ::fgetxattr(fd, name.c_str(), value.data(), value.size());
-            if (v >= 0) {
-                value.resize(static_cast<size_t>(v));
-                break;
-            }
-            if (errno == ERANGE) {
-                value.resize(value.size() * 4);
-                continue;
-            }
-            if (errno == ENODATA) {
-                value.clear();
-                break;
-            }
-            throw system_error("getxattr " + name, shown);
-        }
-        out.emplace_back(std::move(name), std::move(value));
-    }
-    std::sort(out.begin(), out.end());
-    return out;
-}
+using layer_detail::file_shrank;
+using layer_detail::Node;
+using layer_detail::open_tree_file;
+using layer_detail::read_layer_xattrs;
+using layer_detail::ReadAhead;
 
 class Walker {
   public:
@@ -258,197 +203,6 @@ struct EntryDeleter {
     void operator()(struct archive_entry* e) const { archive_entry_free(e); }
 };
 
-UniqueFd open_tree_file(int rootfd, const Node& node, const std::filesystem::path& root) {
-    UniqueFd fd(
-        ::openat(rootfd, node.source.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME));
-    if (!fd && errno == EPERM)  // O_NOATIME needs ownership or CAP_FOWNER
-        fd.reset(::openat(rootfd, node.source.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-    if (!fd) throw system_error("open", (root / node.source).string());
-    return fd;
-}
-
-[[noreturn]] void file_shrank(const std::string& path) {
-    throw Error(ErrorKind::kConflict, "file " + path + " shrank while it was being archived");
-}
-
-// Regular files' contents (and a LayerFile's xattrs) read ahead on the
-// thread pool, in tar order, while the writing thread builds headers and
-// hashes: a layer of many small files costs four system calls per file
-// (open, listxattr, read, close), a layer of large ones the copying of
-// their bytes out of the page cache, both of which this moves off the
-// thread that hashes. Small files are read whole, several to a task; a
-// large file in 1 MiB pieces from one descriptor; at most kWindowBytes
-// ahead of the writer. What a file's open or read throws is thrown where
-// the writer reaches that file, so errors are those of the plain loop; the
-// tar is byte for byte the same.
-class ReadAhead {
-  public:
-    // A file being read: opened once, by whichever of its pieces runs first.
-    struct File {
-        std::once_flag opened;
-        UniqueFd fd;
-        std::string path;                                         // for messages
-        std::vector<std::pair<std::string, std::string>> xattrs;  // a LayerFile's
-        std::exception_ptr error;
-        std::atomic<size_t> pieces_left{0};  // the descriptor closes after the last
-        size_t node = 0;
-    };
-    struct Piece {
-        File* file = nullptr;
-        uint64_t offset = 0;
-        size_t length = 0;
-        std::unique_ptr<char[]> data;
-        std::exception_ptr error;
-    };
-
-    // `needs_data[i]`: node i is a regular file whose bytes go into the tar.
-    ReadAhead(const std::vector<Node>& nodes, const std::vector<bool>& needs_data, int rootfd,
-              const std::filesystem::path& dir)
-        : nodes_(nodes), rootfd_(rootfd), dir_(dir), first_(nodes.size(), kNone) {
-        Chunk* chunk = nullptr;
-        auto new_chunk = [&] {
-            chunks_.push_back(std::make_unique<Chunk>());
-            chunk = chunks_.back().get();
-        };
-        for (size_t i = 0; i < nodes.size(); ++i) {
-            if (!needs_data[i]) continue;
-            const auto size = static_cast<uint64_t>(nodes[i].st.st_size);
-            files_.push_back(std::make_unique<File>());
-            File* file = files_.back().get();
-            file->node = i;
-            const bool small = size <= kSmallFile;
-            if (!small || !chunk || chunk->pieces.size() >= kChunkFiles ||
-                chunk->bytes >= kChunkBytes)
-                new_chunk();
-            first_[i] = refs_.size();
-            uint64_t offset = 0;
-            size_t pieces = 0;
-            do {  // an empty file has one empty piece: it is still opened
-                if (!small && offset > 0) new_chunk();
-                Piece piece;
-                piece.file = file;
-                piece.offset = offset;
-                piece.length = static_cast<size_t>(std::min<uint64_t>(size - offset, kPiece));
-                refs_.push_back({chunks_.size() - 1, chunk->pieces.size()});
-                chunk->bytes += piece.length;
-                chunk->pieces.push_back(std::move(piece));
-                offset += kPiece;
-                ++pieces;
-            } while (offset < size);
-            file->pieces_left = pieces;
-        }
-    }
-
-    // Whether reading ahead pays: enough files, or enough bytes, to share.
-    bool worthwhile() const {
-        uint64_t bytes = 0;
-        for (const auto& c : chunks_)
-            bytes += c->bytes;
-        return files_.size() >= kMinFiles || bytes >= kMinBytes;
-    }
-
-    // The first piece of node `i`'s bytes (kNone: it has none read ahead);
-    // the rest follow it in order.
-    size_t first(size_t i) const { return first_[i]; }
-
-    // Piece `ref`, waiting for it.
-    Piece& take(size_t ref) {
-        const auto [c, k] = refs_[ref];
-        submit_from(c);
-        Chunk& chunk = *chunks_[c];
-        group_.run_until([&chunk] { return chunk.done.load(std::memory_order_acquire); });
-        if (c > 0) chunks_[c - 1].reset();  // the chunk before is done with
-        return chunk.pieces[k];
-    }
-
-    static constexpr size_t kNone = ~size_t{0};
-
-  private:
-    static constexpr uint64_t kSmallFile = 256u << 10;
-    static constexpr uint64_t kPiece = 1u << 20;
-    static constexpr size_t kChunkFiles = 64;
-    static constexpr uint64_t kChunkBytes = 1u << 20;
-    static constexpr uint64_t kWindowBytes = 8u << 20;
-    static constexpr size_t kMinFiles = 32;
-    static constexpr uint64_t kMinBytes = 4u << 20;
-
-    struct Chunk {
-        std::vector<Piece> pieces;
-        uint64_t bytes = 0;
-        std::atomic<bool> done{false};
-    };
-
-    // Queues the chunks from `c` on, while they fit in the window.
-    void submit_from(size_t c) {
-        uint64_t ahead = 0;
-        for (size_t k = c; k < submitted_; ++k)
-            if (chunks_[k]) ahead += chunks_[k]->bytes;
-        while (submitted_ < chunks_.size() &&
-               (submitted_ <= c || ahead + chunks_[submitted_]->bytes <= kWindowBytes)) {
-            Chunk* chunk = chunks_[submitted_].get();
-            ahead += chunk->bytes;
-            ++submitted_;
-            group_.submit([this, chunk] { read_chunk(*chunk); });
-        }
-    }
-
-    void read_chunk(Chunk& chunk) {
-        for (Piece& piece : chunk.pieces) {
-            try {
-                read_piece(piece);
-            } catch (...) {
-                piece.error = std::current_exception();
-            }
-            if (piece.file->pieces_left.fetch_sub(1) == 1) piece.file->fd.reset();
-        }
-        chunk.done.store(true, std::memory_order_release);
-    }
-
-    void open(File& file, const Node& node) {
-        try {
-            if (node.kind == Node::Kind::kFile) {
-                LayerFileSource source = node.file->open();
-                file.path = node.file->shown;
-                if (source.xattrs)
-                    file.xattrs = read_layer_xattrs(nullptr, source.xattrs.get(), file.path);
-                file.fd = std::move(source.data);
-            } else {
-                file.path = (dir_ / node.source).string();
-            }
-            if (!file.fd) file.fd = open_tree_file(rootfd_, node, dir_);
-        } catch (...) {
-            file.error = std::current_exception();
-        }
-    }
-
-    void read_piece(Piece& piece) {
-        File& file = *piece.file;
-        std::call_once(file.opened, [&] { open(file, nodes_[file.node]); });
-        if (file.error) std::rethrow_exception(file.error);
-        piece.data = std::make_unique_for_overwrite<char[]>(piece.length);
-        for (size_t got = 0; got < piece.length;) {
-            ssize_t r = ::pread(file.fd.get(), piece.data.get() + got, piece.length - got,
-                                static_cast<off_t>(piece.offset + got));
-            if (r < 0) {
-                if (errno == EINTR) continue;
-                throw system_error("read", file.path);
-            }
-            if (r == 0) file_shrank(file.path);
-            got += static_cast<size_t>(r);
-        }
-    }
-
-    const std::vector<Node>& nodes_;
-    const int rootfd_;
-    const std::filesystem::path& dir_;
-    std::vector<size_t> first_;  // per node: its first piece in refs_, or kNone
-    std::vector<std::unique_ptr<File>> files_;
-    std::vector<std::pair<size_t, size_t>> refs_;  // per piece: chunk, index in it
-    std::vector<std::unique_ptr<Chunk>> chunks_;
-    size_t submitted_ = 0;
-    TaskGroup group_;  // last: destroyed first, waiting for running reads
-};
-
 // Streams exactly st_size bytes of `fd` (the file `path`) into the entry.
 void copy_file_data(TarOutput& out, const UniqueFd& fd, const Node& node, const std::string& path,
                     ReadBuffer& buf) {
@@ -506,10 +260,8 @@ LayerBlob write_layer_to(const std::filesystem::path& dir, const std::vector<Lay
         }
     }
     std::optional<ReadAhead> ahead;
-    if (opts.read_ahead) {
+    if (opts.read_ahead && ReadAhead::worthwhile(nodes, needs_data))
         ahead.emplace(nodes, needs_data, rootfd.get(), dir);
-        if (!ahead->worthwhile()) ahead.reset();
-    }
 
     TarOutput out(opts.compression, sink);
     std::map<std::pair<dev_t, ino_t>, std::string> first_link;  // hardlink groups
