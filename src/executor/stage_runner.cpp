@@ -312,12 +312,12 @@ class StageRunner {
     // A RUN step's layer is written while the next step runs. When the
     // command has exited its upper directory is complete: the next RUN
     // mounts it as its top lower layer, and meanwhile another thread writes
-    // and hashes its tar (the blob, the layer's durable marker, the cache
-    // entry), then leaves the container's scratch directories and cgroup to
-    // be removed on another thread (nothing waits for that but the build's
-    // end). A COPY or WORKDIR after it sees it as the top of its parent too.
-    // It becomes layers/<diffID>/ and ends its progress vertex in
-    // store_pending(), once no container has it mounted: after the next
+    // and hashes its tar (the blob, then the cache entry), then leaves the
+    // container's scratch directories and cgroup to be removed on another
+    // thread (nothing waits for that but the build's end). A COPY or
+    // WORKDIR after it sees it as the top of its parent too. It becomes
+    // layers/<diffID>/ and ends its progress vertex in store_pending(),
+    // once no container has it mounted: after the next
     // step's own work (before that step's layer is added), before a cached
     // step's layer is added, and at the stage's end. One at most
     // (docs/performance.md, per-RUN cost).
@@ -354,14 +354,12 @@ class StageRunner {
         p->leftovers = std::move(leftovers);
         PendingLayer* raw = p.get();
         store::ContentStore& content = s_.store.content();
-        store::LayerStore& layers = s_.store.layers();
         cache::CacheIndex* cache = s_.request.scratch ? nullptr : &s_.cache;
         const store::LayerWriteOptions lw = layer_options();
         BuildSession* session = &s_;
-        raw->write.submit([raw, &content, &layers, cache, lw, session] {
+        raw->write.submit([raw, &content, cache, lw, session] {
             raw->t0 = std::chrono::steady_clock::now();
             raw->blob = store::write_layer(raw->dir->path(), content, lw);
-            layers.prepare_adopt(raw->blob.diff_id);
             raw->written = std::chrono::steady_clock::now();
             // The entry needs the blob only: the directory is unpacked
             // from it when a crash comes before it is adopted.

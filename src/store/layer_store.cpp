@@ -1,6 +1,7 @@
 #include "store/layer_store.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -62,6 +63,7 @@ LayerStore::LayerStore(std::filesystem::path root, ContentStore& blobs, LayerSto
     if (ec) throw system_error("create directory", (root_ / "layers").string(), ec.value());
     std::filesystem::create_directories(root_ / "tmp", ec);
     if (ec) throw system_error("create directory", (root_ / "tmp").string(), ec.value());
+    claim_for_this_boot();
 }
 
 std::filesystem::path LayerStore::path(const Digest& diff_id) const {
@@ -75,26 +77,48 @@ std::filesystem::path LayerStore::path(const Digest& diff_id, unsigned occurrenc
     return path(diff_id).string() + "." + std::to_string(occurrence);
 }
 
-std::filesystem::path LayerStore::marker(const std::string& name) const {
-    return root_ / "layers" / (name + ".unsynced");
-}
-
 std::filesystem::path LayerStore::lock_path(const std::string& name) const {
     return root_ / "layers" / (name + ".lock");
 }
 
-LayerStore::Marker LayerStore::marker_state(const std::string& name) const {
-    UniqueFd fd(::open(marker(name).c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) return errno == ENOENT ? Marker::kNone : Marker::kOther;
-    char buf[64];
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    const bool ours =
-        n > 0 && !boot_id().empty() && std::string(buf, static_cast<size_t>(n)) == boot_id();
-    return ours ? Marker::kThisBoot : Marker::kOther;
+std::filesystem::path LayerStore::boot_stamp() const {
+    return root_ / "layers" / ".boot";
 }
 
-bool LayerStore::trusted(const std::string& name) const {
-    return marker_state(name) != Marker::kOther;
+bool LayerStore::stamped_this_boot() const {
+    UniqueFd fd(::open(boot_stamp().c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return false;
+    char buf[64];
+    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    return n > 0 && std::string_view(buf, static_cast<size_t>(n)) == boot_id();
+}
+
+void LayerStore::claim_for_this_boot() {
+    if (boot_id().empty() || stamped_this_boot()) return;
+    // The lock is the store's root directory, which is never renamed: two
+    // processes starting at once after a reboot rotate once.
+    UniqueFd rootfd(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!rootfd) throw system_error("open", root_.string());
+    while (::flock(rootfd.get(), LOCK_EX) != 0)
+        if (errno != EINTR) throw system_error("flock", root_.string());
+    if (stamped_this_boot()) return;
+    const auto layers = root_ / "layers";
+    std::error_code ec;
+    struct stat st {};
+    if (!std::filesystem::is_empty(layers, ec) && ::lstat(layers.c_str(), &st) == 0) {
+        // Another boot's layers (or ones from before there was a stamp):
+        // any of them may be torn. All go to the trash, `strata prune`
+        // removes them, and each is unpacked again from its blob on need.
+        auto trash = TempDir::create(root_ / "tmp", "trash-");
+        if (::rename(layers.c_str(), (trash.path() / "d").c_str()) != 0)
+            throw system_error("rename", layers.string());
+        trash.keep();
+        if (::mkdir(layers.c_str(), st.st_mode & 07777) != 0 && errno != EEXIST)
+            throw system_error("create directory", layers.string());
+    }
+    // Durable before any layer is published below it (the rename of the
+    // old directory need not be: lost, it is found unstamped again).
+    write_file_atomic(boot_stamp(), boot_id());
 }
 
 bool LayerStore::present(const std::string& name) const {
@@ -103,8 +127,7 @@ bool LayerStore::present(const std::string& name) const {
         if (known_.count(name)) return true;
     }
     struct stat st {};
-    const bool ok = ::lstat((root_ / "layers" / name).c_str(), &st) == 0 && S_ISDIR(st.st_mode) &&
-                    trusted(name);
+    const bool ok = ::lstat((root_ / "layers" / name).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
     if (ok) {
         std::lock_guard lock(known_mu_);
         known_.insert(name);
@@ -208,13 +231,6 @@ std::optional<std::optional<Digest>> LayerStore::written_like(const Digest& diff
     return it->second;
 }
 
-void LayerStore::prepare_adopt(const Digest& diff_id) {
-    const std::string name = path(diff_id).filename().string();
-    struct stat st {};
-    if (boot_id().empty() || ::lstat((root_ / "layers" / name).c_str(), &st) == 0) return;
-    if (marker_state(name) != Marker::kThisBoot) write_file_atomic(marker(name), boot_id());
-}
-
 std::filesystem::path LayerStore::adopt(const std::filesystem::path& dir, const Digest& diff_id) {
     return publish(dir, path(diff_id).filename().string());
 }
@@ -228,31 +244,24 @@ std::filesystem::path LayerStore::publish(const std::filesystem::path& dir,
     }
     struct stat st {};
     if (::lstat(final_path.c_str(), &st) == 0) {
-        // A copy written before a reboot that may be torn: set it aside.
+        // Not a directory, so not a layer (present() said no): set aside.
         auto stale = TempDir::create(root_ / "tmp", "trash-");
         if (::rename(final_path.c_str(), (stale.path() / "d").c_str()) != 0)
             throw system_error("rename", final_path.string());
         stale.keep();
     }
-    const bool marked = !boot_id().empty();
-    if (!marked) {
-        sync_filesystem(dir);  // no boot ID to tell a reboot: flush now
-        ::unlink(marker(name).c_str());
-    } else if (marker_state(name) != Marker::kThisBoot) {
-        // (A marker of this boot is durable already: prepare_adopt.)
-        write_file_atomic(marker(name), boot_id());
-    }
+    // Stamped with the boot (claim_for_this_boot), layers/ is not trusted
+    // after a reboot: the files need not reach the disk first.
+    const bool this_boot_only = !boot_id().empty();
+    if (!this_boot_only) sync_filesystem(dir);  // no boot ID to tell a reboot: flush now
     if (::rename(dir.c_str(), final_path.c_str()) != 0) {
         int err = errno;
         if (!is_exists_error(err)) throw system_error("rename", final_path.string(), err);
         discard(dir);  // another process got there first, with the same content
         return final_path;
     }
-    // Behind a marker the rename need not be durable: after a reboot the
-    // layer is not trusted either way (present() wants this boot's ID), and a
-    // rename the crash lost only means unpacking it again from its blob. One
-    // fsync less per layer (docs/performance.md, per-RUN cost).
-    if (!marked) fsync_dir(final_path.parent_path());
+    // Nor the rename: after a reboot the layer is not trusted either way.
+    if (!this_boot_only) fsync_dir(final_path.parent_path());
     return final_path;
 }
 
@@ -284,8 +293,7 @@ void LayerStore::remove_dir(const std::string& name) {
         if (errno == ENOENT) return;
         throw system_error("rename", p.string());
     }
-    ::unlink(marker(name).c_str());
-    fsync_dir(p.parent_path());
+    if (boot_id().empty()) fsync_dir(p.parent_path());  // else lost after a reboot anyway
     doomed.remove();
 }
 

@@ -3,14 +3,17 @@
 // lowerdirs. A layer is unpacked into a temp dir under <root>/tmp and renamed
 // into place, so a present layers/<hex>/ is always complete.
 //
-// Durability without a syncfs per layer: an unpacked layer can always be
-// made again from its blob (which is fsynced), so layers/<hex>/ is renamed
-// into place without flushing its files, and a marker layers/<hex>.unsynced
-// holding the boot ID is written (and fsynced) first. While the machine has
-// not rebooted, the page cache holds whatever was not written out and the
-// layer is trusted; after a reboot (another boot ID) a marked layer may be
-// torn, so it is set aside and unpacked again. A syncfs costs ~100 ms on a
-// busy disk — a sixth of a cold 10,000-file build.
+// Durability without a sync per layer: an unpacked layer can always be made
+// again from its blob (which is fsynced), so layers/ as a whole belongs to
+// one boot of the machine. Its stamp layers/.boot (the boot ID, written and
+// fsynced once per boot) says which; while the machine has not rebooted the
+// page cache holds whatever was not written out, so a layer is renamed into
+// place without flushing its files or the rename. The first strata process
+// of a new boot finds another boot's stamp and moves all of layers/ to the
+// trash: any layer may be torn, and each is unpacked again from its blob
+// when needed. (A syncfs costs ~100 ms on a busy disk — a sixth of a cold
+// 10,000-file build; a durable marker per layer cost two fsyncs.) Without a
+// boot ID, each layer is synced (syncfs) before its rename.
 //
 // Directories that lose a race or are replaced go to <root>/tmp/trash-*
 // instead of being deleted on the spot: ext4 skips recently freed inodes
@@ -97,11 +100,6 @@ class LayerStore {
     // upperdir, on the same filesystem) into place as layers/<diff_id>/.
     // If the layer exists already, `dir` is removed instead.
     std::filesystem::path adopt(const std::filesystem::path& dir, const Digest& diff_id);
-    // The slow half of adopt() ahead of time, from any thread while the
-    // directory is still in use (a RUN step's upper directory that the next
-    // step mounts as a lower layer): makes layers/<diff_id>.unsynced durable,
-    // so that adopt() is then a rename. Nothing when the layer is there.
-    void prepare_adopt(const Digest& diff_id);
     // Removes the layer and its copies; missing is not an error.
     void remove(const Digest& diff_id);
     std::vector<Digest> list() const;  // sorted; the layers, not their copies
@@ -120,16 +118,16 @@ class LayerStore {
     size_t trash_count(size_t up_to = SIZE_MAX) const;
 
   private:
-    // Whether layers/<name>/ (a layer or a copy) is there and may be used:
-    // no marker layers/<name>.unsynced, or one from this boot.
+    // Whether layers/<name>/ (a layer or a copy) is there.
     bool present(const std::string& name) const;
-    bool trusted(const std::string& name) const;
-    // layers/<name>.unsynced: none, one holding this boot's ID, or another.
-    enum class Marker { kNone, kThisBoot, kOther };
-    Marker marker_state(const std::string& name) const;
+    // layers/.boot, and whether it holds this boot's ID.
+    std::filesystem::path boot_stamp() const;
+    bool stamped_this_boot() const;
+    // Makes layers/ this boot's (see above): another boot's layers go to the
+    // trash, the stamp is written. Once per boot and store.
+    void claim_for_this_boot();
     // note_written's entry for `diff_id`: none when not written here.
     std::optional<std::optional<Digest>> written_like(const Digest& diff_id) const;
-    std::filesystem::path marker(const std::string& name) const;
     // layers/<name>.lock: held (flock) while layers/<name>/ is being made,
     // so that it is made once when several want it at the same moment;
     // there only while someone makes it.

@@ -61,6 +61,15 @@ inline void set_xattr(const fs::path& p, const std::string& name, std::string_vi
                                  std::strerror(errno));
 }
 
+// The entries of a store's layers/ directory but its boot stamp (.boot):
+// the layers, their copies, and anything left behind.
+inline std::vector<std::string> layer_entries(const fs::path& store_root) {
+    std::vector<std::string> out;
+    for (const auto& e : fs::directory_iterator(store_root / "layers"))
+        if (e.path().filename() != ".boot") out.push_back(e.path().filename().string());
+    return out;
+}
+
 inline bool is_root() {
     return ::geteuid() == 0;
 }

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <cstdlib>
@@ -201,7 +203,7 @@ TEST_F(LayerStoreTest, WrongDiffIdLeavesNoLayer) {
         EXPECT_EQ(e.kind(), ErrorKind::kCorrupt);
     }
     EXPECT_FALSE(layers.has(wrong));
-    EXPECT_TRUE(fs::is_empty(root() / "layers"));
+    EXPECT_TRUE(layer_entries(root()).empty());
     EXPECT_TRUE(fs::is_empty(cs_->tmp_dir()));
     EXPECT_THROW(layers.ensure_unpacked(sha256_of("missing blob"), wrong), Error);
 }
@@ -253,65 +255,94 @@ TEST_F(LayerStoreTest, ALayerFromAnotherBootIsUnpackedAgain) {
     auto blob = write_layer(src, *cs_, {});
     LayerStore layers(root(), *cs_);
     auto p = layers.ensure_unpacked(blob.digest, blob.diff_id);
-    const fs::path marker = p.string() + ".unsynced";
-    ASSERT_TRUE(fs::exists(marker)) << "written without a syncfs, so marked with the boot ID";
+    const fs::path stamp = root() / "layers" / ".boot";
+    ASSERT_TRUE(fs::exists(stamp)) << "layers/ is stamped with the boot it belongs to";
+    const std::string boot = read_file(stamp);
+    EXPECT_FALSE(fs::exists(p.string() + ".unsynced")) << "no marker per layer";
     EXPECT_TRUE(layers.has(blob.diff_id));
+    EXPECT_EQ(layers.list(), std::vector<Digest>{blob.diff_id}) << "the stamp is not a layer";
 
     // As if the machine crashed before the files reached the disk, and a
     // strata process of the next boot looks at the layer.
-    write_file(marker, "00000000-0000-0000-0000-000000000000");
+    write_file(stamp, "00000000-0000-0000-0000-000000000000");
     fs::remove(p / "d" / "b");
     EXPECT_TRUE(layers.has(blob.diff_id)) << "a process trusts what it checked once";
     LayerStore after_reboot(root(), *cs_);
+    EXPECT_EQ(read_file(stamp), boot) << "layers/ now belongs to this boot";
     EXPECT_FALSE(after_reboot.has(blob.diff_id)) << "not trusted after a reboot";
     EXPECT_EQ(after_reboot.ensure_unpacked(blob.digest, blob.diff_id), p);
     EXPECT_EQ(describe_tree(src), describe_tree(p)) << "unpacked again from the blob";
     EXPECT_TRUE(after_reboot.has(blob.diff_id));
-    EXPECT_EQ(layers.list(), std::vector<Digest>{blob.diff_id}) << "markers are not layers";
 
-    // The torn copy went to the trash (`strata prune` empties it).
+    // The torn layers went to the trash (`strata prune` empties it), once:
+    // a later process of this boot keeps what this boot made.
     EXPECT_EQ(layers.trash_count(), 1u);
+    LayerStore later(root(), *cs_);
+    EXPECT_TRUE(later.has(blob.diff_id));
+    EXPECT_EQ(later.trash_count(), 1u);
 
     layers.remove(blob.diff_id);
-    EXPECT_FALSE(fs::exists(marker));
+    EXPECT_FALSE(fs::exists(p));
+    EXPECT_TRUE(fs::exists(stamp));
 }
 
-// prepare_adopt makes the marker durable ahead of the rename (a RUN step's
-// layer, written while the next step still has its directory mounted) —
-// and never vouches for a directory that is already there: a torn copy from
-// another boot must stay untrusted until it is unpacked again.
-TEST_F(LayerStoreTest, PrepareAdoptMarksAheadButNeverAnOldCopy) {
+// A layer adopted after a reboot (a RUN step's upper directory) never keeps
+// a torn directory of the same layer from the boot before.
+TEST_F(LayerStoreTest, AdoptAfterARebootNeverKeepsAnOldCopy) {
     auto src = work_->path() / "src";
     write_file(src / "a", "alpha");
     auto blob = write_layer(src, *cs_, {});
-    LayerStore layers(root(), *cs_);
-    const fs::path p = layers.path(blob.diff_id);
-    const fs::path marker = p.string() + ".unsynced";
+    const fs::path p = [&] {
+        LayerStore layers(root(), *cs_);
+        return layers.ensure_unpacked(blob.digest, blob.diff_id);
+    }();
+    fs::remove(p / "a");  // torn by the crash
+    write_file(root() / "layers" / ".boot", "00000000-0000-0000-0000-000000000000");
 
-    layers.prepare_adopt(blob.diff_id);
-    ASSERT_TRUE(fs::exists(marker)) << "the marker comes before the directory";
-    const std::string boot = read_file(marker);
-    EXPECT_FALSE(layers.has(blob.diff_id)) << "no directory yet";
-    const fs::path dir = work_->path() / "upper";
-    fs::copy(src, dir, fs::copy_options::recursive);
-    EXPECT_EQ(layers.adopt(dir, blob.diff_id), p);
-    EXPECT_EQ(read_file(marker), boot);
-    EXPECT_TRUE(layers.has(blob.diff_id));
-
-    // A copy from another boot, torn: prepare_adopt leaves its marker alone,
-    // and adopt sets the copy aside before it marks the new one.
-    write_file(marker, "00000000-0000-0000-0000-000000000000");
-    fs::remove(p / "a");
     LayerStore after_reboot(root(), *cs_);
-    after_reboot.prepare_adopt(blob.diff_id);
-    EXPECT_EQ(read_file(marker), "00000000-0000-0000-0000-000000000000");
     EXPECT_FALSE(after_reboot.has(blob.diff_id));
-    const fs::path again = work_->path() / "upper2";
+    const fs::path again = work_->path() / "upper";
     fs::copy(src, again, fs::copy_options::recursive);
     EXPECT_EQ(after_reboot.adopt(again, blob.diff_id), p);
-    EXPECT_EQ(read_file(marker), boot);
     EXPECT_EQ(read_file(p / "a"), "alpha");
+    EXPECT_FALSE(fs::exists(again));
     EXPECT_EQ(after_reboot.trash_count(), 1u) << "the torn copy went to the trash";
+}
+
+// Processes that start at once after a reboot move the old layers aside
+// once, and none loses a layer another one made meanwhile.
+TEST_F(LayerStoreTest, ProcessesStartingAfterARebootRotateOnce) {
+    auto src = work_->path() / "src";
+    write_file(src / "a", "alpha");
+    auto blob = write_layer(src, *cs_, {});
+    { LayerStore(root(), *cs_).ensure_unpacked(blob.digest, blob.diff_id); }
+    write_file(root() / "layers" / ".boot", "00000000-0000-0000-0000-000000000000");
+    std::vector<pid_t> kids;
+    for (int i = 0; i < 4; ++i) {
+        const pid_t pid = ::fork();
+        if (pid == 0) {
+            int rc = 0;
+            try {
+                ContentStore cs(root());
+                LayerStore layers(root(), cs);
+                const auto p = layers.ensure_unpacked(blob.digest, blob.diff_id);
+                rc = read_file(p / "a") == "alpha" ? 0 : 1;
+            } catch (...) {
+                rc = 2;
+            }
+            ::_exit(rc);
+        }
+        ASSERT_GT(pid, 0);
+        kids.push_back(pid);
+    }
+    for (const pid_t pid : kids) {
+        int status = 0;
+        ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    }
+    LayerStore layers(root(), *cs_);
+    EXPECT_TRUE(layers.has(blob.diff_id));
+    EXPECT_EQ(layers.trash_count(), 1u);
 }
 
 TEST_F(LayerStoreTest, StoreLayerTarKeepsTheTarBytesAndRecompresses) {
