@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 
@@ -126,10 +127,7 @@ class StageRunner {
                 }
                 if (hit) {
                     created = hit->created;
-                    // Layers stay in step order: a RUN layer still being
-                    // written goes first.
-                    store_pending();
-                    if (hit->layer) r_.layers.push_back(*hit->layer);
+                    if (hit->layer) add_layer(*hit->layer);
                     rep.outcome = StepReport::Outcome::kCached;
                     if (v) v->cached();
                 } else {
@@ -140,13 +138,12 @@ class StageRunner {
                     } else {
                         // The layer of a RUN before it is written meanwhile
                         // (its directory is the top of the parent this step
-                        // sees) and stored first.
+                        // sees), and still may be after this one's is done.
                         const store::LayerRecord layer = execute(st, i, v.get());
-                        store_pending();
                         created = store::format_timestamp(store::now_timestamp());
                         if (!s_.request.scratch)
                             s_.cache.put({rep.key, *created, layer, st.display});
-                        r_.layers.push_back(layer);
+                        add_layer(layer);
                         if (v) v->done();
                     }
                 }
@@ -317,9 +314,11 @@ class StageRunner {
     // thread (nothing waits for that but the build's end). A COPY or
     // WORKDIR after it sees it as the top of its parent too. It becomes
     // layers/<diffID>/ and ends its progress vertex in store_pending(),
-    // once no container has it mounted: after the next
-    // step's own work (before that step's layer is added), before a cached
-    // step's layer is added, and at the stage's end. One at most
+    // once no container has it mounted: after the next RUN step's command,
+    // and at the stage's end. The layers of the COPY,
+    // WORKDIR and cached steps between wait in after_pending_ meanwhile, so
+    // that layers stay in step order and no step waits for the write but
+    // the next RUN, once its command has run. One at most
     // (docs/performance.md, per-RUN cost).
     struct PendingLayer {
         const Step* step = nullptr;
@@ -372,11 +371,24 @@ class StageRunner {
     }
 
     // The directories of the stage's layers so far, lowest first: the
-    // stored ones, then the RUN layer still being written.
+    // stored ones, the RUN layer still being written, the layers after it.
     std::vector<std::filesystem::path> parent_dirs() {
-        std::vector<std::filesystem::path> dirs = s_.unpack(r_.layers);
-        if (pending_) dirs.push_back(pending_->dir->path());
+        if (!pending_) return s_.unpack(r_.layers);
+        std::vector<store::LayerRecord> chain = r_.layers;
+        chain.insert(chain.end(), after_pending_.begin(), after_pending_.end());
+        std::vector<std::filesystem::path> dirs = s_.unpack(chain);
+        dirs.insert(dirs.begin() + static_cast<std::ptrdiff_t>(r_.layers.size()),
+                    pending_->dir->path());
         return dirs;
+    }
+
+    // A step's finished layer: on top of the stage's, or behind the RUN
+    // layer still being written.
+    void add_layer(const store::LayerRecord& layer) {
+        if (pending_)
+            after_pending_.push_back(layer);
+        else
+            r_.layers.push_back(layer);
     }
 
     void store_pending() {
@@ -391,6 +403,8 @@ class StageRunner {
             throw frontend::ParseError(s_.locator.error(p->step->instruction, e.what()), e.kind());
         }
         r_.layers.push_back(layer_record(p->blob));
+        r_.layers.insert(r_.layers.end(), after_pending_.begin(), after_pending_.end());
+        after_pending_.clear();
         if (p->vertex) {
             log_layer(*p->vertex, p->blob,
                       std::chrono::duration<double>(p->written - p->t0).count());
@@ -486,7 +500,12 @@ class StageRunner {
         req.upper_dir = upper.path();
         req.work_dir = work.path();
         req.description = st.display;
-        req.run_follows = i + 1 < sp_.steps.size() && sp_.steps[i + 1].kind == StepKind::kRun;
+        // A later RUN of the stage: after this step missed the cache, the
+        // steps after it almost always miss too (one prepared and not used
+        // is dropped).
+        req.run_follows =
+            std::any_of(sp_.steps.begin() + static_cast<std::ptrdiff_t>(i) + 1, sp_.steps.end(),
+                        [](const Step& s) { return s.kind == StepKind::kRun; });
         for (const planner::RunMount& m : st.run.mounts) {
             ResolvedMount rm;
             rm.mount = m;
@@ -532,6 +551,7 @@ class StageRunner {
     const planner::StagePlan& sp_;
     StageResult r_;
     std::unique_ptr<PendingLayer> pending_;
+    std::vector<store::LayerRecord> after_pending_;  // finished after pending_, in order
 };
 
 }  // namespace

@@ -1,77 +1,15 @@
 // Independent stages build at the same time, up to --jobs, and RUN steps
 // reach the RunExecutor seam with what a container needs. A fake executor
-// stands in for the container runtime: it records what it was asked, writes
-// a file into the upper directory, and can hold a step until another one is
-// running too, which is how the test sees two stages at once without
-// timing anything.
+// (fake_run.hpp) stands in for the container runtime, and can hold a step
+// until another one is running too, which is how the test sees two stages
+// at once without timing anything.
 #include <gtest/gtest.h>
 
-#include <chrono>
-#include <condition_variable>
-#include <fstream>
-#include <mutex>
-
 #include "build_fixture.hpp"
+#include "fake_run.hpp"
 
 namespace strata::buildtest {
 namespace {
-
-class FakeRun final : public executor::RunExecutor {
-  public:
-    explicit FakeRun(std::chrono::milliseconds wait_for_company) : wait_(wait_for_company) {}
-
-    void run(const executor::RunRequest& r) override {
-        {
-            std::unique_lock lock(mu_);
-            requests_.push_back(r);
-            steps_.push_back(*r.step);  // the plan is gone when the build returns
-            requests_.back().step = nullptr;
-            // The directories exist while the step runs (afterwards the
-            // upper one has become the layer).
-            bool ok = fs::is_directory(r.upper_dir) && fs::is_empty(r.upper_dir) &&
-                      fs::is_directory(r.work_dir);
-            for (const auto& l : r.lower_layers)
-                ok = ok && fs::is_directory(l);
-            dirs_ok_ = dirs_ok_ && ok;
-            ++in_flight_;
-            max_in_flight_ = std::max(max_in_flight_, in_flight_);
-            cv_.notify_all();
-            cv_.wait_for(lock, wait_, [&] { return in_flight_ >= 2; });
-        }
-        const std::string& last = r.step->argv.back();
-        std::ofstream(r.upper_dir / ("ran-" + last.substr(last.rfind(' ') + 1))) << last;
-        if (r.output) r.output("ran " + last);
-        std::lock_guard lock(mu_);
-        --in_flight_;
-        cv_.notify_all();
-    }
-
-    int max_in_flight() {
-        std::lock_guard lock(mu_);
-        return max_in_flight_;
-    }
-    std::vector<executor::RunRequest> requests() {
-        std::lock_guard lock(mu_);
-        return requests_;
-    }
-    std::vector<planner::RunStep> steps() {
-        std::lock_guard lock(mu_);
-        return steps_;
-    }
-    bool dirs_ok() {
-        std::lock_guard lock(mu_);
-        return dirs_ok_;
-    }
-
-  private:
-    std::chrono::milliseconds wait_;
-    std::mutex mu_;
-    std::condition_variable cv_;
-    int in_flight_ = 0, max_in_flight_ = 0;
-    bool dirs_ok_ = true;
-    std::vector<executor::RunRequest> requests_;
-    std::vector<planner::RunStep> steps_;
-};
 
 const char* kTwoStages =
     "FROM base:latest AS a\n"

@@ -53,8 +53,8 @@ struct RunRequest {
     std::filesystem::path work_dir;                   // empty; overlayfs workdir (same fs)
     std::vector<ResolvedMount> mounts;
     std::string description;  // the step, for messages
-    // The stage's next step is a RUN too: the executor may prepare its
-    // container while this one runs.
+    // A later step of the stage is a RUN too: the executor may prepare its
+    // container's start while this one runs.
     bool run_follows = false;
     // Each line the command prints (stdout and stderr), as it comes.
     std::function<void(std::string_view line)> output;
