@@ -162,6 +162,29 @@ bool CacheIndex::usable(const CacheEntry& entry, const store::ContentStore& blob
     return !entry.layer || blobs.has(entry.layer->digest);
 }
 
+namespace {
+
+// Memos are written unsynced, so after a crash one may be empty, cut short
+// or hold zeros instead of its bytes: each file is its value, a newline and
+// the first 16 hex digits of the value's sha256, and a file that does not
+// check out is a miss. (An old memo is as good as a new one: the value is a
+// function of the input its name is the hash of.)
+std::string memo_file_text(std::string_view value) {
+    return std::string(value) + "\n" + store::sha256_of(value).hex.substr(0, 16) + "\n";
+}
+
+std::optional<std::string> memo_from_file_text(std::string_view text) {
+    if (text.empty() || text.back() != '\n') return std::nullopt;
+    text.remove_suffix(1);
+    const size_t nl = text.rfind('\n');
+    if (nl == std::string_view::npos) return std::nullopt;
+    const std::string_view value = text.substr(0, nl);
+    if (text.substr(nl + 1) != store::sha256_of(value).hex.substr(0, 16)) return std::nullopt;
+    return std::string(value);
+}
+
+}  // namespace
+
 std::optional<std::string> CacheIndex::memo(std::string_view input) const {
     const std::string hex = store::sha256_of(input).hex;
     std::optional<std::string> value;
@@ -169,6 +192,7 @@ std::optional<std::string> CacheIndex::memo(std::string_view input) const {
         value = store::read_file_if_exists(dir_ / "memo" / hex);
     } catch (const Error&) {
     }
+    if (value) value = memo_from_file_text(*value);
     std::lock_guard lock(memo_log_->mu);
     if (!value) {
         auto it = memo_log_->imported.find(hex);
@@ -180,7 +204,7 @@ std::optional<std::string> CacheIndex::memo(std::string_view input) const {
 
 void CacheIndex::put_memo(std::string_view input, std::string_view value) {
     const std::string hex = store::sha256_of(input).hex;
-    write_file_atomic(dir_ / "memo" / hex, value);
+    write_file_atomic_unsynced(dir_ / "memo" / hex, memo_file_text(value));
     std::lock_guard lock(memo_log_->mu);
     memo_log_->used[hex] = std::string(value);
 }

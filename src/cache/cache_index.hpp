@@ -6,9 +6,11 @@
 //                     digest of what a COPY --from selects in a stage's
 //                     layers), keyed by a digest of their exact inputs
 //
-// Every file is written atomically (temp file, fsync, rename), so a reader
-// sees a whole entry or none, and concurrent builds sharing a store never see
-// a torn one: the last writer of a key wins, and both wrote a valid result.
+// Every file is written atomically (temp file, rename), so a reader sees a
+// whole entry or none, and concurrent builds sharing a store never see a
+// torn one: the last writer of a key wins, and both wrote a valid result.
+// Both kinds are hints, written without fsync: what a crash leaves of one
+// (nothing, empty, cut short, zeros) reads as a miss.
 // An entry is only written after the blob it names is in the content store,
 // so an entry never points at a blob that was not there yet. Entries whose
 // blobs were removed since are treated as misses (usable() is false) and

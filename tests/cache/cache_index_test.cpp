@@ -4,6 +4,8 @@
 // --explain round-trip and are not rewritten when unchanged.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "base/atomic_file.hpp"
 #include "base/temp_dir.hpp"
 #include "cache/build_record.hpp"
@@ -140,6 +142,33 @@ TEST_F(CacheIndexTest, MemoIsKeyedByItsExactInput) {
     index_.put_memo("b", "xxh3:2");
     EXPECT_EQ(index_.memo("a"), "xxh3:1");
     EXPECT_EQ(index_.memo("b"), "xxh3:2");
+}
+
+// Memos are written without fsync: whatever a crash leaves of one (empty,
+// cut short, zeros where its bytes were) is a miss, never a wrong value.
+TEST_F(CacheIndexTest, WhatACrashLeavesOfAMemoIsAMiss) {
+    const std::string value = "xxh3:0123456789abcdef0123456789abcdef";
+    index_.put_memo("input", value);
+    ASSERT_EQ(index_.memo("input"), value);
+    const fs::path file = dir_.path() / "cache" / "memo" / store::sha256_of("input").hex;
+    ASSERT_TRUE(fs::exists(file));
+    std::string whole;
+    {
+        std::ifstream in(file, std::ios::binary);
+        whole.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    auto leave = [&](const std::string& bytes) {
+        std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
+        return index_.memo("input");
+    };
+    EXPECT_FALSE(leave("").has_value()) << "empty";
+    for (size_t n = 1; n < whole.size(); ++n)
+        EXPECT_FALSE(leave(whole.substr(0, n)).has_value()) << "cut short at " << n;
+    EXPECT_FALSE(leave(std::string(whole.size(), '\0')).has_value()) << "zeros";
+    std::string other = whole;
+    other[6] = other[6] == '1' ? '2' : '1';
+    EXPECT_FALSE(leave(other).has_value()) << "another value under this name";
+    EXPECT_EQ(leave(whole), value) << "whole again";
 }
 
 TEST_F(CacheIndexTest, BuildRecordsRoundTripAndSkipUnchangedWrites) {
