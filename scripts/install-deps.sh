@@ -14,6 +14,8 @@ PKGS=(
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev clang-format
   busybox-static skopeo umoci zstd tar gzip python3 curl
+  # strace: the test that counts a build's fsyncs (tests/cli/fsync_budget_cli_test.cpp)
+  strace
   # a Debian base for the test that runs apt-get in RUN (tests/build/network_mirror_test.cpp)
   mmdebstrap
   # ssh-agent/ssh-add: `strata build --ssh ID=KEYFILE` starts an agent for the build

@@ -294,6 +294,10 @@ class StageRunner {
         store::LayerWriteOptions lw;
         lw.compression = s_.request.compression;
         lw.source_date_epoch = s_.request.source_date_epoch;
+        // Nothing durable names a layer until the image record does, and
+        // writing that syncs the blobs directory first: one fsync for all
+        // the build's layers instead of one each.
+        lw.dir_sync = store::ContentStore::DirSync::kDeferred;
         return lw;
     }
     void log_layer(Vertex& v, const store::LayerBlob& blob, double seconds) const {

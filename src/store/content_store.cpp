@@ -107,14 +107,18 @@ std::string ContentStore::read(const Digest& digest) const {
     return data;
 }
 
-Digest ContentStore::put(std::string_view data) {
+void ContentStore::sync_renames() const {
+    fsync_dir(root_ / "blobs" / "sha256");
+}
+
+Digest ContentStore::put(std::string_view data, DirSync sync) {
     // A rebuild that changed nothing writes the same configs and manifests
     // again: skip the temp file, fsync and rename when the blob is there.
     Digest d = sha256_of(data);
     if (has(d)) return d;
     auto w = writer();
     w.write(data);
-    return w.commit();
+    return w.commit(std::nullopt, sync);
 }
 
 Digest ContentStore::put_fd(int fd, const std::optional<Digest>& expected) {
@@ -312,7 +316,7 @@ Digest ContentStore::Writer::digest_so_far() const {
     return copy.finish();
 }
 
-Digest ContentStore::Writer::commit(const std::optional<Digest>& expected) {
+Digest ContentStore::Writer::commit(const std::optional<Digest>& expected, DirSync sync) {
     if (done_) throw Error(ErrorKind::kInternal, "blob writer committed twice");
     flush();
     if (!hashing_ && !expected)
@@ -363,7 +367,7 @@ Digest ContentStore::Writer::commit(const std::optional<Digest>& expected) {
         ::unlink(temp_.c_str());
         throw system_error("rename", target.string(), err);
     }
-    fsync_dir(target.parent_path());
+    if (sync == DirSync::kNow) fsync_dir(target.parent_path());
     return digest;
 }
 

@@ -34,8 +34,18 @@ class ContentStore {
     UniqueFd open(const Digest& digest) const;
     // The whole blob, verified against its digest (kCorrupt on mismatch).
     std::string read(const Digest& digest) const;
+    // When the rename that puts a new blob in place becomes durable: at
+    // once (the blobs directory is fsynced after it), or with the next
+    // sync_renames(). Deferred, the blob's own bytes are still fsynced
+    // before the rename, and a crash can only lose the blob, not tear it:
+    // for blobs that nothing durable refers to yet (a build's layers, its
+    // image's config and manifest, until the image record is written).
+    enum class DirSync { kNow, kDeferred };
+    // Makes every rename into the blobs directory so far durable (one
+    // fsync): ImageStore does so before it writes an image record.
+    void sync_renames() const;
     // Small blobs (JSON): writes atomically, returns the digest.
-    Digest put(std::string_view data);
+    Digest put(std::string_view data, DirSync sync = DirSync::kNow);
     // Copies everything readable from `fd` into a blob; verifies `expected`.
     Digest put_fd(int fd, const std::optional<Digest>& expected = std::nullopt);
 
@@ -65,10 +75,12 @@ class ContentStore {
         // Bytes handed to the kernel for the temp file so far (tests).
         uint64_t bytes_written() const { return written_; }
         // fsync, verify against `expected` (kCorrupt on mismatch: the temp
-        // file is removed), rename into place, fsync the directory. When
-        // the blob is already in the store with this size, the temp file
-        // is dropped instead (no fsync: the stored blob was synced).
-        Digest commit(const std::optional<Digest>& expected = std::nullopt);
+        // file is removed), rename into place, fsync the directory (or not:
+        // `sync`, see DirSync). When the blob is already in the store with
+        // this size, the temp file is dropped instead (no fsync: the stored
+        // blob was synced).
+        Digest commit(const std::optional<Digest>& expected = std::nullopt,
+                      DirSync sync = DirSync::kNow);
 
       private:
         friend class ContentStore;

@@ -236,7 +236,8 @@ ImageRecord ImageStore::write_image(const ImageConfig& config_in,
     Manifest m;
     m.media_type = std::string(media_type::kOciManifest);
     m.config.media_type = std::string(media_type::kOciConfig);
-    m.config.digest = content_->put(config_text);
+    // Durable with the record that names them (Transaction::commit).
+    m.config.digest = content_->put(config_text, ContentStore::DirSync::kDeferred);
     m.config.size = static_cast<int64_t>(config_text.size());
     for (const auto& l : layers) {
         if (!content_->has(l.digest))
@@ -253,7 +254,7 @@ ImageRecord ImageStore::write_image(const ImageConfig& config_in,
     std::string manifest_text = m.canonical();
 
     ImageRecord rec;
-    rec.manifest = content_->put(manifest_text);
+    rec.manifest = content_->put(manifest_text, ContentStore::DirSync::kDeferred);
     rec.manifest_media_type = m.media_type;
     rec.manifest_size = manifest_text.size();
     rec.config = m.config.digest;
@@ -360,6 +361,11 @@ void ImageStore::Transaction::remove_image(const Digest& manifest) {
 void ImageStore::Transaction::commit() {
     if (done_) throw Error(ErrorKind::kInternal, "Transaction::commit called twice");
     done_ = true;
+    // The blobs a record names may have been put in place with their
+    // renames not yet durable (DirSync::kDeferred: a build's layers, its
+    // config and manifest, by this process or another): one fsync of the
+    // blobs directory makes them so before any record refers to them.
+    if (!puts_.empty()) store_->content().sync_renames();
     for (const auto& [d, r] : puts_)
         store_->write_record(r);
     if (names_dirty_) names_.save(store_->names_file());

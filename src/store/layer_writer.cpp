@@ -384,7 +384,7 @@ LayerBlob write_layer(const std::filesystem::path& dir, const std::vector<LayerF
         w.compare_with(*opts.likely_blob);
     auto blob = write_layer_to(
         dir, files, [&w](const void* d, size_t n) { w.write(d, n); }, opts);
-    w.commit(blob.digest);
+    w.commit(blob.digest, opts.dir_sync);
     return blob;
 }
 

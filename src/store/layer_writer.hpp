@@ -47,6 +47,8 @@ struct LayerWriteOptions {
     // for the same step; uncompressed layers only): compared with instead of
     // written while it matches (ContentStore::Writer::compare_with).
     std::optional<Digest> likely_blob;
+    // When the blob's rename becomes durable (write_layer; ContentStore::DirSync).
+    ContentStore::DirSync dir_sync = ContentStore::DirSync::kNow;
 };
 
 struct LayerBlob {

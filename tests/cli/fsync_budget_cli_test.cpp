@@ -1,0 +1,105 @@
+// What a build makes durable, counted: strace lists every fsync of a cold
+// build (RUN, COPY, RUN) and each one must be one the store's rules call
+// for (docs/store-layers.md, docs/performance.md): a new blob's bytes, the
+// blobs directory once before the image record, the record, the name.
+// Unpacked layers (trusted per boot), cache entries and memos (hints) and
+// the blobs directory per blob are never synced. Skipped when strata cannot
+// run a RUN here (not root) or strace is absent.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <map>
+#include <regex>
+
+#include "cli/image_cli_fixture.hpp"
+
+namespace strata::imagetest {
+namespace {
+
+class FsyncBudget : public CliTest {
+  protected:
+    void SetUp() override {
+        if (::geteuid() != 0) GTEST_SKIP() << "RUN steps need root";
+        if (::access("/usr/bin/strace", X_OK) != 0)
+            GTEST_SKIP() << "strace is not installed (apt-get install strace)";
+        CliTest::SetUp();
+    }
+
+    // The files and directories fsynced (or fdatasynced, or syncfs'ed) while
+    // strata ran `args`, relative to the store root, "tmp/blob-*" for a
+    // blob's temp file; with how often.
+    std::map<std::string, int> synced(const std::vector<std::string>& args) {
+        const fs::path log = dir_.path() / "strace.log";
+        std::vector<std::string> argv = {"/usr/bin/strace",
+                                         "-f",
+                                         "-y",
+                                         "-qq",
+                                         "-e",
+                                         "trace=fsync,fdatasync,syncfs",
+                                         "-o",
+                                         log.string(),
+                                         STRATA_BINARY,
+                                         "--root",
+                                         root_.string()};
+        argv.insert(argv.end(), args.begin(), args.end());
+        const RunResult r = run(argv);
+        EXPECT_EQ(r.code, 0) << r.err;
+        last_log_ = read_file(log);
+        std::map<std::string, int> out;
+        const std::regex call(R"((fsync|fdatasync|syncfs)\(\d+<([^>]*)>)");
+        const std::string root = root_.string() + "/";
+        for (const std::string& line : split_lines(last_log_)) {
+            std::smatch m;
+            if (!std::regex_search(line, m, call)) continue;
+            std::string path = m[2].str();
+            if (path.rfind(root, 0) == 0) path = path.substr(root.size());
+            if (path == root_.string()) path = ".";
+            if (path.rfind("tmp/blob-", 0) == 0) path = "tmp/blob-*";
+            if (path.rfind("images/.", 0) == 0) path = "images/.<record>.tmp";
+            if (path.rfind(".names.json.tmp", 0) == 0) path = ".names.json.tmp";
+            out[m[1].str() == "fsync" ? path : m[1].str() + " " + path] += 1;
+        }
+        return out;
+    }
+
+    std::string last_log_;  // strace's, shown when an expectation fails
+
+    static std::vector<std::string> split_lines(const std::string& text) {
+        std::vector<std::string> lines;
+        size_t start = 0;
+        for (size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1)
+            lines.push_back(text.substr(start, nl - start));
+        return lines;
+    }
+};
+
+TEST_F(FsyncBudget, AColdBuildSyncsItsBlobsAndItsImageAndNothingElse) {
+    const fs::path ctx = dir_.path() / "ctx";
+    write_file(ctx / "a.txt", "hi\n");
+    write_file(ctx / "Dockerfile",
+               // Each RUN's layer differs from build to build (not only when
+               // a second passed): the rebuild below writes them again.
+               "FROM busybox\nRUN cat /proc/sys/kernel/random/uuid > /one\nCOPY a.txt /a.txt\n"
+               "RUN cat /a.txt /proc/sys/kernel/random/uuid > /b.txt\n");
+    const auto first = synced({"build", "--network", "none", "-q", "-t", "app", ctx.string()});
+    // Three layers, the config and the manifest: each blob's bytes once; the
+    // blobs directory once, before the image record; the record and the
+    // name, each with its directory.
+    const std::map<std::string, int> expected = {
+        {"tmp/blob-*", 5}, {"blobs/sha256", 1},    {"images/.<record>.tmp", 1},
+        {"images", 1},     {".names.json.tmp", 1}, {".", 1},
+    };
+    EXPECT_EQ(first, expected) << last_log_;
+
+    // Rebuilt without the cache: the COPY's layer is the same blob as
+    // before (compared, not written), the RUN layers are new.
+    const auto again =
+        synced({"build", "--no-cache", "--network", "none", "-q", "-t", "app", ctx.string()});
+    EXPECT_EQ(again.at("tmp/blob-*"), 4) << "two RUN layers, a config, a manifest\n" << last_log_;
+    EXPECT_EQ(again.at("blobs/sha256"), 1);
+    for (const auto& [path, n] : again)
+        EXPECT_TRUE(expected.count(path)) << path << " was synced " << n << " time(s)";
+}
+
+}  // namespace
+}  // namespace strata::imagetest
