@@ -258,28 +258,12 @@ TEST_F(LayerChainTest, ACopyFromAnotherBootIsMadeAgain) {
 TEST_F(LayerChainTest, ProcessesMakingTheSameCopyAtOnce) {
     const ChainLayer a = layer({{"a", "alpha"}, {"d/b", "beta"}});
     { LayerStore(root(), *cs_).ensure_unpacked(a.blob, a.diff_id); }
-    std::vector<pid_t> kids;
-    for (int i = 0; i < 4; ++i) {
-        const pid_t pid = ::fork();
-        if (pid == 0) {
-            int rc = 0;
-            try {
-                ContentStore cs(root());
-                LayerStore layers(root(), cs);
-                const auto dirs = layers.ensure_chain({a, a, a});
-                rc = read_file(dirs[2] / "d" / "b") == "beta" ? 0 : 1;
-            } catch (...) {
-                rc = 2;
-            }
-            ::_exit(rc);
-        }
-        kids.push_back(pid);
-    }
-    for (pid_t pid : kids) {
-        int status = 0;
-        ::waitpid(pid, &status, 0);
-        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
-    }
+    expect_all_children_succeed(4, [&] {
+        ContentStore cs(root());
+        LayerStore layers(root(), cs);
+        const auto dirs = layers.ensure_chain({a, a, a});
+        return read_file(dirs[2] / "d" / "b") == "beta";
+    });
     LayerStore layers(root(), *cs_);
     EXPECT_EQ(layers.list_copies().size(), 2u);
     EXPECT_TRUE(fs::is_empty(cs_->tmp_dir())) << "losers' copies are small: deleted at once";

@@ -5,8 +5,10 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -15,6 +17,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 #include <stdexcept>
@@ -68,6 +71,31 @@ inline std::vector<std::string> layer_entries(const fs::path& store_root) {
     for (const auto& e : fs::directory_iterator(store_root / "layers"))
         if (e.path().filename() != ".boot") out.push_back(e.path().filename().string());
     return out;
+}
+
+// Runs `body` in `n` processes forked at once (as several strata processes
+// sharing a store) and expects each to succeed: body() true; false or an
+// exception fails that child.
+inline void expect_all_children_succeed(int n, const std::function<bool()>& body) {
+    std::vector<pid_t> kids;
+    for (int i = 0; i < n; ++i) {
+        const pid_t pid = ::fork();
+        if (pid == 0) {
+            int rc = 2;
+            try {
+                rc = body() ? 0 : 1;
+            } catch (...) {
+            }
+            ::_exit(rc);
+        }
+        ASSERT_GT(pid, 0);
+        kids.push_back(pid);
+    }
+    for (const pid_t pid : kids) {
+        int status = 0;
+        ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    }
 }
 
 inline bool is_root() {

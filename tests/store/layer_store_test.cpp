@@ -4,8 +4,6 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <cstdlib>
@@ -317,29 +315,11 @@ TEST_F(LayerStoreTest, ProcessesStartingAfterARebootRotateOnce) {
     auto blob = write_layer(src, *cs_, {});
     { LayerStore(root(), *cs_).ensure_unpacked(blob.digest, blob.diff_id); }
     write_file(root() / "layers" / ".boot", "00000000-0000-0000-0000-000000000000");
-    std::vector<pid_t> kids;
-    for (int i = 0; i < 4; ++i) {
-        const pid_t pid = ::fork();
-        if (pid == 0) {
-            int rc = 0;
-            try {
-                ContentStore cs(root());
-                LayerStore layers(root(), cs);
-                const auto p = layers.ensure_unpacked(blob.digest, blob.diff_id);
-                rc = read_file(p / "a") == "alpha" ? 0 : 1;
-            } catch (...) {
-                rc = 2;
-            }
-            ::_exit(rc);
-        }
-        ASSERT_GT(pid, 0);
-        kids.push_back(pid);
-    }
-    for (const pid_t pid : kids) {
-        int status = 0;
-        ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
-    }
+    expect_all_children_succeed(4, [&] {
+        ContentStore cs(root());
+        LayerStore layers(root(), cs);
+        return read_file(layers.ensure_unpacked(blob.digest, blob.diff_id) / "a") == "alpha";
+    });
     LayerStore layers(root(), *cs_);
     EXPECT_TRUE(layers.has(blob.diff_id));
     EXPECT_EQ(layers.trash_count(), 1u);
