@@ -54,6 +54,16 @@ bool BuildSession::has_snapshot() const {
     return snapshot_.has_value();
 }
 
+void BuildSession::warm_up_run(const planner::RunStep& step) {
+    if (!run || warm_up_started_.exchange(true)) return;
+    RunExecutor* runner = run;
+    warm_up_.submit([runner, &step, scratch = store.tmp_dir()] { runner->warm_up(step, scratch); });
+}
+
+void BuildSession::wait_warm_up() {
+    if (warm_up_started_) std::call_once(warm_up_waited_, [this] { warm_up_.wait(); });
+}
+
 const BuildContext& BuildSession::context() {
     std::call_once(context_once_, [&] {
         auto view = std::make_unique<BuildContext>(request.context_dir, ignore);

@@ -78,6 +78,15 @@ class BuildSession {
     std::unique_ptr<planner::KeyComputer> keys;
     JobSlots slots;
     std::atomic<bool> cancelled{false};
+
+    // A RUN step is going to run: the executor makes its container's start
+    // ahead (RunExecutor::warm_up: the build's network, the isolation, a
+    // prepared start) on the thread pool, once per build. Announced by the
+    // builder for a --no-cache RUN before the context is hashed, or by the
+    // first step of a stage that runs for real when a RUN comes after it. A
+    // RUN waits for it (wait_warm_up) before it starts, to use what it made.
+    void warm_up_run(const planner::RunStep& step);
+    void wait_warm_up();
     // --secret and --ssh: checked when the build starts; agents started for
     // key files live as long as the session (the build).
     SecretStore secrets;
@@ -151,6 +160,9 @@ class BuildSession {
     cache::FileListing listing_;
     std::once_flag previous_once_;
     std::optional<cache::BuildRecord> previous_;
+    std::atomic<bool> warm_up_started_{false};
+    std::once_flag warm_up_waited_;
+    TaskGroup warm_up_;  // before the plan and `run` go
     // Last: destroyed first, releasing what is still queued.
     TaskGroup releases_;
 };

@@ -304,6 +304,13 @@ BuildResult build(const BuildRequest& request_in, store::ImageStore& store, Prog
     s.digester = std::make_unique<BuildDigester>(std::move(hooks), s.cache, downloads.path());
     s.keys = std::make_unique<planner::KeyComputer>(s.plan, *s.digester);
 
+    // A RUN that runs whatever the cache holds (--no-cache): its container's
+    // start is made while the context is hashed and the steps before it work.
+    [&] {
+        for (const auto& sp : s.plan.stages)
+            for (const auto& st : sp.steps)
+                if (st.kind == planner::StepKind::kRun && st.no_cache) return s.warm_up_run(st.run);
+    }();
     if (uses_context(s.plan)) s.snapshot();
     std::map<size_t, StageResult> results;
     run_stages(s, results);

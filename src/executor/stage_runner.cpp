@@ -136,6 +136,7 @@ class StageRunner {
                     if (st.kind == StepKind::kRun) {
                         created = run_and_store_later(st, i, rep.key, v);
                     } else {
+                        warm_up_run_after(i);
                         // The layer of a RUN before it is written meanwhile
                         // (its directory is the top of the parent this step
                         // sees), and still may be after this one's is done.
@@ -386,6 +387,17 @@ class StageRunner {
         return dirs;
     }
 
+    // The first step of the stage to run for real, when it is not a RUN:
+    // the first RUN after it is warmed up meanwhile (BuildSession::
+    // warm_up_run). The RUNs after a RUN are prepared while it runs
+    // (run_follows).
+    void warm_up_run_after(size_t i) {
+        if (warmed_) return;
+        warmed_ = true;
+        for (size_t j = i + 1; j < sp_.steps.size(); ++j)
+            if (sp_.steps[j].kind == StepKind::kRun) return s_.warm_up_run(sp_.steps[j].run);
+    }
+
     // A step's finished layer: on top of the stage's, or behind the RUN
     // layer still being written.
     void add_layer(const store::LayerRecord& layer) {
@@ -547,6 +559,8 @@ class StageRunner {
             if (v) v->log(fmt::format("{:.3f} {}", v->seconds(), line));
         };
         req.leftovers = &leftovers;
+        warmed_ = true;     // from here on, RUNs prepare the next (run_follows)
+        s_.wait_warm_up();  // what a warm-up made is there to be used
         s_.run->run(req);
         leftovers.push_back(std::make_shared<TempDir>(std::move(work)));
     }
@@ -556,6 +570,7 @@ class StageRunner {
     StageResult r_;
     std::unique_ptr<PendingLayer> pending_;
     std::vector<store::LayerRecord> after_pending_;  // finished after pending_, in order
+    bool warmed_ = false;                            // warm_up_run_after ran, or a RUN did
 };
 
 }  // namespace

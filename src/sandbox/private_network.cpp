@@ -221,12 +221,29 @@ struct KeeperInput {
         const ssize_t n = ::read(kKeeperLifeline, &byte, 1);
         if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) break;
     }
-    // pasta exits on SIGTERM; a pasta that does not within a second is killed.
+    // pasta exits on SIGTERM; a pasta that does not within a second is
+    // killed. Its exit is waited for on a pidfd, so the build that waits
+    // for the keeper waits for pasta's exit, not for the next poll of it
+    // (sleeping 10 ms between polls cost every build ~20 ms at its end).
     ::kill(pasta, SIGTERM);
-    for (int i = 0; i < 100; ++i) {
-        const pid_t r = ::waitpid(pasta, nullptr, WNOHANG);
-        if (r == pasta || (r < 0 && errno != EINTR)) ::_exit(0);
-        sleep_ms(10);
+    const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pasta, 0));
+    if (pidfd >= 0) {
+        pollfd exited{pidfd, POLLIN, 0};
+        int r;
+        do {
+            r = ::poll(&exited, 1, 1000);
+        } while (r < 0 && errno == EINTR);
+        if (r > 0) {
+            while (::waitpid(pasta, nullptr, 0) < 0 && errno == EINTR) {
+            }
+            ::_exit(0);
+        }
+    } else {  // no pidfd_open (Linux < 5.3): poll the exit, every millisecond
+        for (int i = 0; i < 1000; ++i) {
+            const pid_t r = ::waitpid(pasta, nullptr, WNOHANG);
+            if (r == pasta || (r < 0 && errno != EINTR)) ::_exit(0);
+            sleep_ms(1);
+        }
     }
     ::kill(pasta, SIGKILL);
     while (::waitpid(pasta, nullptr, 0) < 0 && errno == EINTR) {

@@ -1,9 +1,8 @@
 // FakeRun — a RunExecutor standing in for the container runtime in build
 // tests: it records what it was asked (the request and its step), writes
 // "ran-<last word of the command>" into the upper directory, prints one
-// line, and can hold a step until another one is running too (up to
-// `wait_for_company`), which is how a test sees two stages at once without
-// timing anything.
+// line, records what warm_up() announced, and can hold a step until another one is running too (up
+// to `wait_for_company`), which is how a test sees two stages at once without timing anything.
 #pragma once
 
 #include <algorithm>
@@ -12,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "executor/run/run_executor.hpp"
@@ -53,6 +53,21 @@ class FakeRun final : public executor::RunExecutor {
         cv_.notify_all();
     }
 
+    // warm_up(): the command of each step announced, and where.
+    void warm_up(const planner::RunStep& step, const fs::path& scratch_parent) override {
+        std::lock_guard lock(mu_);
+        warm_ups_.push_back(step.argv.back());
+        warm_up_scratch_ = scratch_parent;
+    }
+    std::vector<std::string> warm_ups() {
+        std::lock_guard lock(mu_);
+        return warm_ups_;
+    }
+    fs::path warm_up_scratch() {
+        std::lock_guard lock(mu_);
+        return warm_up_scratch_;
+    }
+
     int max_in_flight() {
         std::lock_guard lock(mu_);
         return max_in_flight_;
@@ -78,6 +93,8 @@ class FakeRun final : public executor::RunExecutor {
     bool dirs_ok_ = true;
     std::vector<executor::RunRequest> requests_;
     std::vector<planner::RunStep> steps_;
+    std::vector<std::string> warm_ups_;
+    fs::path warm_up_scratch_;
 };
 
 }  // namespace strata::buildtest

@@ -109,5 +109,46 @@ TEST_F(BuildTest, OnlyARunWithALaterRunPreparesAhead) {
     EXPECT_FALSE(follows.at("echo three")) << "the next stage's RUN is not this stage's";
 }
 
+// The first step of a stage that runs for real, when it is not a RUN,
+// announces the RUN after it (warm_up), so that its container's start is
+// made while the step works; a RUN announces nothing (the RUNs after it are
+// prepared while it runs), and a fully cached build nothing at all.
+TEST_F(BuildTest, TheFirstRunAfterACopyIsWarmedUpWhileTheCopyWorks) {
+    FakeRun fake(std::chrono::milliseconds(0));
+    run_ = &fake;
+    file("a.txt", "a");
+    build(
+        "FROM base:latest\n"
+        "COPY a.txt /a.txt\n"
+        "ENV X=1\n"
+        "RUN echo one\n"
+        "COPY a.txt /b.txt\n"
+        "RUN echo two\n");
+    EXPECT_EQ(fake.warm_ups(), std::vector<std::string>{"echo one"});
+    EXPECT_EQ(fake.warm_up_scratch(), fake.requests().at(0).upper_dir.parent_path())
+        << "where the step's upper directory is made";
+
+    build(request());
+    EXPECT_EQ(fake.warm_ups().size(), 1u) << "all cached: nothing runs, nothing announced";
+
+    file("a.txt", "b");
+    build(request());
+    EXPECT_EQ(fake.warm_ups(), (std::vector<std::string>{"echo one", "echo one"}));
+
+    FakeRun only_runs(std::chrono::milliseconds(0));
+    run_ = &only_runs;
+    build("FROM base:latest\nRUN echo three\nCOPY a.txt /c.txt\nRUN echo four\n");
+    EXPECT_TRUE(only_runs.warm_ups().empty()) << "a RUN first: the next is prepared by it";
+
+    // --no-cache: the first RUN is sure to run, and is announced before
+    // anything else happens (while the context is hashed), once.
+    FakeRun no_cache(std::chrono::milliseconds(0));
+    run_ = &no_cache;
+    executor::BuildRequest r = request();
+    r.plan.no_cache = true;
+    build(r);
+    EXPECT_EQ(no_cache.warm_ups(), std::vector<std::string>{"echo three"});
+}
+
 }  // namespace
 }  // namespace strata::buildtest

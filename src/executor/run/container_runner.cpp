@@ -6,6 +6,8 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <string>
+#include <utility>
 
 #include "base/error.hpp"
 #include "executor/copy/copy.hpp"
@@ -168,8 +170,7 @@ const sandbox::PrivateNetwork& ContainerRunner::private_network() {
     return *network_;
 }
 
-sandbox::Isolation ContainerRunner::isolation_for_build(const fs::path& scratch,
-                                                        std::string& warning) {
+sandbox::Isolation ContainerRunner::isolation_for_build(const fs::path& scratch) {
     std::lock_guard lock(isolation_mutex_);
     if (isolation_) return *isolation_;
     sandbox::Isolation iso;
@@ -180,7 +181,7 @@ sandbox::Isolation ContainerRunner::isolation_for_build(const fs::path& scratch,
             iso.mode = sandbox::IsolationMode::kChroot;
             iso.chroot = probe.allowed;
             if (options_.isolation == sandbox::IsolationMode::kAuto)
-                warning = probe.lost_isolation();
+                isolation_warning_ = probe.lost_isolation();
         }
     } else {
         // Asked for explicitly: refused here is an error that says why.
@@ -194,6 +195,51 @@ sandbox::Isolation ContainerRunner::isolation_for_build(const fs::path& scratch,
     }
     isolation_ = iso;
     return iso;
+}
+
+std::string ContainerRunner::take_isolation_warning() {
+    std::lock_guard lock(isolation_mutex_);
+    return std::exchange(isolation_warning_, std::string());
+}
+
+sandbox::Spec ContainerRunner::start_spec(const planner::RunStep& step,
+                                          const fs::path& scratch_parent) {
+    sandbox::Spec spec;
+    spec.scratch_parent = scratch_parent;
+    const sandbox::Isolation chosen = isolation_for_build(spec.scratch_parent);
+    spec.isolation.mode = chosen.mode;
+    spec.isolation.chroot = chosen.chroot;
+    spec.isolation.network = network_for(step);
+    // Chroot isolation without a network namespace: the host's network.
+    if (chosen.mode == sandbox::IsolationMode::kChroot && !chosen.chroot.net_ns)
+        spec.isolation.network = sandbox::Network::kHost;
+    spec.isolation.limits = options_.limits;
+    sandbox::Process& p = spec.process;
+    p.hostname = step.hostname.empty() ? std::string(kHostname) : step.hostname;
+    p.hosts = fmt::format("127.0.0.1\tlocalhost {}\n::1\tlocalhost ip6-localhost ip6-loopback\n",
+                          p.hostname);
+    if (spec.isolation.network == sandbox::Network::kPrivate) {
+        const sandbox::PrivateNetwork& net = private_network();
+        spec.isolation.netns_fd = net.netns_fd();
+        p.resolv_conf = net.resolv_conf();
+    } else {
+        p.resolv_conf = resolv_conf();
+    }
+    return spec;
+}
+
+void ContainerRunner::warm_up(const planner::RunStep& step, const fs::path& scratch_parent) {
+    try {
+        if (step.security == "insecure") return;
+        const sandbox::Spec spec = start_spec(step, scratch_parent);
+        {
+            std::lock_guard lock(prepared_mutex_);
+            if (prepared_) return;  // made already, by the step before
+        }
+        prepare_next(spec);
+    } catch (const std::exception&) {
+        // Made again, and reported, when the step runs.
+    }
 }
 
 sandbox::PreparedStart ContainerRunner::take_prepared() {
@@ -218,23 +264,14 @@ void ContainerRunner::run(const RunRequest& r) {
     if (step.security == "insecure")
         throw Error(ErrorKind::kUsage, "RUN --security=insecure is not supported");
 
-    sandbox::Spec spec;
+    sandbox::Spec spec = start_spec(step, r.upper_dir.parent_path());
+    if (const std::string w = take_isolation_warning(); !w.empty() && r.output)
+        r.output("warning: " + w);
     spec.description = r.description;
-    spec.scratch_parent = r.upper_dir.parent_path();
     spec.root.lower = r.lower_layers;
     spec.root.upper = r.upper_dir;
     spec.root.work = r.work_dir;
     spec.root.scratch_upper = true;  // the layer is made durable as its blob
-    std::string isolation_warning;
-    const sandbox::Isolation chosen = isolation_for_build(spec.scratch_parent, isolation_warning);
-    if (!isolation_warning.empty() && r.output) r.output("warning: " + isolation_warning);
-    spec.isolation.mode = chosen.mode;
-    spec.isolation.chroot = chosen.chroot;
-    spec.isolation.network = network_for(step);
-    // Chroot isolation without a network namespace: the host's network.
-    if (chosen.mode == sandbox::IsolationMode::kChroot && !chosen.chroot.net_ns)
-        spec.isolation.network = sandbox::Network::kHost;
-    spec.isolation.limits = options_.limits;
 
     sandbox::Process& p = spec.process;
     p.argv = step.argv;
@@ -244,16 +281,6 @@ void ContainerRunner::run(const RunRequest& r) {
         p.env.push_back(k + "=" + v);
     p.user = step.user;  // resolved by init in the container's /etc/passwd
     p.cwd = step.workdir.empty() ? std::string("/") : step.workdir;
-    p.hostname = step.hostname.empty() ? std::string(kHostname) : step.hostname;
-    p.hosts = fmt::format("127.0.0.1\tlocalhost {}\n::1\tlocalhost ip6-localhost ip6-loopback\n",
-                          p.hostname);
-    if (spec.isolation.network == sandbox::Network::kPrivate) {
-        const sandbox::PrivateNetwork& net = private_network();
-        spec.isolation.netns_fd = net.netns_fd();
-        p.resolv_conf = net.resolv_conf();
-    } else {
-        p.resolv_conf = resolv_conf();
-    }
     for (const auto& f : step.files)
         spec.files.push_back({"/dev/pipes/" + f.name, f.content, f.mode});
     for (const auto& m : r.mounts)

@@ -31,6 +31,8 @@ class ContainerRunner final : public RunExecutor {
     ~ContainerRunner() override;
 
     void run(const RunRequest& request) override;
+    void warm_up(const planner::RunStep& step,
+                 const std::filesystem::path& scratch_parent) override;
 
     // Why RUN steps cannot run here ("" when they can): not root, or no
     // strata-init. Checked once, when the first RUN step needs it.
@@ -42,9 +44,15 @@ class ContainerRunner final : public RunExecutor {
     // and shared by the rest (one pasta per build).
     const sandbox::PrivateNetwork& private_network();
     // The isolation of this build's RUN steps, decided at the first one
-    // (probe_isolation); `warning` is set once, on a fallback to chroot.
-    sandbox::Isolation isolation_for_build(const std::filesystem::path& scratch,
-                                           std::string& warning);
+    // (probe_isolation).
+    sandbox::Isolation isolation_for_build(const std::filesystem::path& scratch);
+    // Why the isolation fell back to chroot, once ("" after, or without).
+    std::string take_isolation_warning();
+    // The part of a step's spec its start depends on besides its root and
+    // command (what a PreparedStart is made for): scratch parent,
+    // isolation, network, hostname and its files.
+    sandbox::Spec start_spec(const planner::RunStep& step,
+                             const std::filesystem::path& scratch_parent);
     sandbox::PreparedStart take_prepared();
     void prepare_next(const sandbox::Spec& spec);
 
@@ -55,8 +63,10 @@ class ContainerRunner final : public RunExecutor {
     std::optional<sandbox::PrivateNetwork> network_;
     std::mutex isolation_mutex_;
     std::optional<sandbox::Isolation> isolation_;  // mode and ChrootAllowed, once decided
+    std::string isolation_warning_;                // not yet shown by a step
     // The next step's scratch directory and cgroup, made while a step's
-    // command runs when the next step is a RUN (sandbox::PreparedStart).
+    // command runs when a later step is a RUN, or by warm_up
+    // (sandbox::PreparedStart).
     std::mutex prepared_mutex_;
     sandbox::PreparedStart prepared_;
 };

@@ -84,6 +84,16 @@ class RunExecutor {
   public:
     virtual ~RunExecutor() = default;
     virtual void run(const RunRequest& request) = 0;
+    // A RUN step like `step` is going to run soon, its upper directory in
+    // `scratch_parent`: the executor may make ahead what its container's
+    // start needs (the build's network, the isolation, a prepared start)
+    // while the build does other work. From any thread; never throws (what
+    // fails here is made again, and reported, by run()).
+    virtual void warm_up(const planner::RunStep& step,
+                         const std::filesystem::path& scratch_parent) {
+        (void)step;
+        (void)scratch_parent;
+    }
 };
 
 }  // namespace strata::executor
