@@ -5,11 +5,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "base/error.hpp"
 #include "base/temp_dir.hpp"
@@ -329,43 +331,37 @@ TEST_F(StatCacheFile, UnopenableFileIsAnError) {
 
 TEST_F(StatCacheFile, ConcurrentWritersNeverTearTheFile) {
     saved();
-    // Several processes rewrite the cache with different contents while this
-    // one keeps loading it: every load sees one complete file.
-    std::vector<pid_t> kids;
-    for (int k = 0; k < 3; ++k) {
-        pid_t pid = ::fork();
-        ASSERT_GE(pid, 0);
-        if (pid == 0) {
-            int rc = 0;
-            try {
-                for (int i = 0; i < 30; ++i) {
-                    Fixture f(10 + 20 * k + i);
-                    f.snap();
-                    f.cache.save(dir());
+    // Several writers rewrite the cache with different contents while this
+    // thread keeps loading it: every load sees one complete file. Threads
+    // stand in for processes (each save is its own temp file and rename,
+    // as in another process); forking a process whose other threads may
+    // hold the allocator's lock deadlocked the child under ASan.
+    std::atomic<int> running{3};
+    std::atomic<int> failed{0};
+    {
+        std::vector<std::jthread> writers;
+        for (int k = 0; k < 3; ++k)
+            writers.emplace_back([&, k] {
+                try {
+                    for (int i = 0; i < 30; ++i) {
+                        Fixture f(10 + 20 * k + i);
+                        f.snap();
+                        if (!f.cache.save(dir())) failed += 1;
+                    }
+                } catch (...) {
+                    failed += 1;
                 }
-            } catch (...) {
-                rc = 1;
-            }
-            ::_exit(rc);
-        }
-        kids.push_back(pid);
+                running -= 1;
+            });
+        int loads = 0;
+        do {
+            StatCache c = StatCache::load(dir());
+            EXPECT_EQ(c.load_status(), StatCache::LoadStatus::kLoaded);
+            ++loads;
+        } while (running > 0);
+        EXPECT_GT(loads, 0);
     }
-    int loads = 0;
-    while (!kids.empty()) {
-        StatCache c = StatCache::load(dir());
-        EXPECT_EQ(c.load_status(), StatCache::LoadStatus::kLoaded);
-        ++loads;
-        for (size_t i = 0; i < kids.size();) {
-            int status = 0;
-            if (::waitpid(kids[i], &status, WNOHANG) == kids[i]) {
-                EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-                kids.erase(kids.begin() + static_cast<ptrdiff_t>(i));
-            } else {
-                ++i;
-            }
-        }
-    }
-    EXPECT_GT(loads, 0);
+    EXPECT_EQ(failed, 0);
     // No temp files left behind.
     for (const auto& e : fs::directory_iterator(dir()))
         EXPECT_EQ(e.path().filename(), StatCache::kFileName) << e.path();
