@@ -78,14 +78,19 @@ ThreadPool& ThreadPool::shared() {
 }
 
 void ThreadPool::reset_in_child() {
-    // The std::thread objects name threads of the parent: never joined or
-    // destroyed here (that would terminate), only forgotten.
-    new std::vector<std::thread>(std::move(threads_));
-    threads_.clear();
+    // A forked child of a process with threads: another thread may have held
+    // a lock of the allocator at the fork (ASan's, at least, is never
+    // released in the child), so nothing here allocates. The std::thread
+    // objects name threads of the parent: never joined or destroyed here
+    // (that would terminate), only forgotten, in storage that is never
+    // destroyed (a later fork's child overwrites it, unread).
+    alignas(
+        std::vector<std::thread>) static unsigned char forgotten[sizeof(std::vector<std::thread>)];
+    (new (forgotten) std::vector<std::thread>())->swap(threads_);
     // Groups of the parent's other threads: nobody waits for them here.
     for (GroupState* g : ready_)
         g->in_ready = false;
-    ready_.clear();
+    ready_.clear();  // frees only the blocks past the first: rarely any
     idle_ = 0;
     // The condition variable counts the parent's waiting workers: a signal
     // would wait for them to wake. Made anew (the old one is not destroyed).
