@@ -92,6 +92,10 @@ class Cgroup {
 // carries a pid that is gone or now belongs to a process started at
 // another time. Errors are ignored: this is housekeeping.
 void remove_stale_cgroups();
+// remove_stale_cgroups(), by the first caller in this process; the others
+// (also one that comes while it runs) return at once: what the sweep removes
+// never touches this process's cgroups, so nothing needs to wait for it.
+void remove_stale_cgroups_once();
 // The same under a given place.
 void remove_stale_cgroups_in(const CgroupPlace& place);
 

@@ -1,4 +1,5 @@
 // remove_stale_cgroups: the cgroups that a killed strata left behind.
+#include <atomic>
 #include <filesystem>
 #include <map>
 
@@ -37,6 +38,11 @@ void remove_stale_cgroups_in(const CgroupPlace& place) {
 void remove_stale_cgroups() {
     std::string why;
     if (const auto place = own_cgroup_place(why)) remove_stale_cgroups_in(*place);
+}
+
+void remove_stale_cgroups_once() {
+    static std::atomic<bool> claimed{false};
+    if (!claimed.exchange(true)) remove_stale_cgroups();
 }
 
 }  // namespace strata::sandbox

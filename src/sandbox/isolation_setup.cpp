@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <atomic>
-#include <mutex>
 #include <optional>
 
 #include "base/error.hpp"
@@ -25,7 +24,6 @@ IsolationSetup::~IsolationSetup() = default;
 
 namespace {
 
-std::once_flag g_stale_once;
 std::atomic<bool> g_warned{false};
 std::atomic<uint64_t> g_counter{0};
 
@@ -68,7 +66,7 @@ IsolationSetup IsolationSetup::prepare(const Isolation& iso, const std::string& 
     s.cgroup_ = std::make_unique<CgroupState>();
     if (iso.cgroups) {
         // Leftovers of a killed strata go first, once per process.
-        std::call_once(g_stale_once, [] { remove_stale_cgroups(); });
+        remove_stale_cgroups_once();
         CgroupLimits limits = iso.limits;
         if (iso.privileged) limits.devices = false;
         if (!limits.pids) limits.pids = kDefaultPidsLimit;

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <thread>
 
+#include "sandbox/cgroup_place.hpp"
 #include "sandbox_security_fixture.hpp"
 
 namespace strata::buildtest {
@@ -115,6 +116,32 @@ TEST_F(RunStepCgroupTest, AKilledBuildsCgroupIsRemovedByTheNextStrata) {
     EXPECT_EQ(cgroups_named(fmt::format("strata-{}-", killed.pid)), std::vector<std::string>{})
         << "the killed build's cgroups are still there";
     EXPECT_EQ(cgroups_named(fmt::format("strata-{}-", next.pid)), std::vector<std::string>{});
+}
+
+// The same sweep when the build's first step to run is a COPY: the RUN
+// after it is warmed up meanwhile, and the sweep runs beside the warm-up
+// (ContainerRunner::warm_up), not in the first container's start.
+TEST_F(RunStepCgroupTest, AStaleCgroupIsRemovedByABuildThatStartsWithACopy) {
+    std::string why;
+    const auto place = sandbox::own_cgroup_place(why);
+    ASSERT_TRUE(place) << why;
+    std::string parent = place->v2;
+    if (place->version == sandbox::CgroupVersion::kV1) {
+        ASSERT_TRUE(place->v1.count("pids"));
+        parent = place->v1.at("pids");
+    }
+    const pid_t gone = ::fork();
+    ASSERT_GE(gone, 0);
+    if (gone == 0) ::_exit(0);
+    ASSERT_EQ(::waitpid(gone, nullptr, 0), gone);
+    const std::string stale = fmt::format("{}/strata-{}-12345-c1", parent, gone);
+    ASSERT_EQ(::mkdir(stale.c_str(), 0755), 0) << stale;
+
+    dockerfile("FROM busybox:latest\nCOPY Dockerfile /d\nRUN echo next > /next\n");
+    const CliRun next = run_strata({"--root", root().string(), "build", "-q", ctx().string()});
+    EXPECT_EQ(next.exit_code, 0) << next.output;
+    EXPECT_FALSE(fs::exists(stale)) << "the stale cgroup is still there";
+    ::rmdir(stale.c_str());
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "base/error.hpp"
 #include "executor/copy/copy.hpp"
 #include "planner/run_mount.hpp"
+#include "sandbox/cgroup.hpp"
 #include "sandbox/chroot_isolation.hpp"
 #include "sandbox/sandbox.hpp"
 #include "sandbox/user_namespace.hpp"
@@ -231,6 +232,7 @@ sandbox::Spec ContainerRunner::start_spec(const planner::RunStep& step,
 void ContainerRunner::warm_up(const planner::RunStep& step, const fs::path& scratch_parent) {
     try {
         if (step.security == "insecure") return;
+        sweep_.submit([] { sandbox::remove_stale_cgroups_once(); });
         const sandbox::Spec spec = start_spec(step, scratch_parent);
         {
             std::lock_guard lock(prepared_mutex_);

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "base/temp_dir.hpp"
+#include "base/thread_pool.hpp"
 #include "executor/run/run_executor.hpp"
 #include "sandbox/private_network.hpp"
 #include "sandbox/sandbox.hpp"
@@ -69,6 +70,9 @@ class ContainerRunner final : public RunExecutor {
     // (sandbox::PreparedStart).
     std::mutex prepared_mutex_;
     sandbox::PreparedStart prepared_;
+    // What killed strata processes left (sandbox::remove_stale_cgroups_once),
+    // swept beside the warm-up instead of in the first container's start.
+    TaskGroup sweep_;
 };
 
 // The RunExecutor for this machine: a ContainerRunner when RUN steps can
