@@ -73,10 +73,10 @@ std::string stage_selection_input(const planner::CopyStep& copy,
 }
 
 BuildDigester::BuildDigester(DigesterHooks hooks, cache::CacheIndex& cache,
-                             std::filesystem::path scratch_dir, FetchOptions fetch)
+                             std::filesystem::path tmp_parent, FetchOptions fetch)
     : hooks_(std::move(hooks)),
       cache_(cache),
-      scratch_dir_(std::move(scratch_dir)),
+      tmp_parent_(std::move(tmp_parent)),
       fetch_(std::move(fetch)) {}
 
 std::string BuildDigester::context_sources(const planner::CopyStep& copy) {
@@ -189,12 +189,15 @@ std::string BuildDigester::stage_sources(const planner::CopyStep& copy) {
 }
 
 std::string BuildDigester::url_content(const std::string& url) {
+    std::filesystem::path dir;
     {
         std::lock_guard lock(mu_);
         auto it = downloads_.find(url);
         if (it != downloads_.end()) return it->second.sha256;
+        if (!downloads_dir_) downloads_dir_.emplace(TempDir::create(tmp_parent_, "downloads-"));
+        dir = downloads_dir_->path();
     }
-    FetchedUrl f = fetch_url(url, scratch_dir_, fetch_);
+    FetchedUrl f = fetch_url(url, dir, fetch_);
     std::lock_guard lock(mu_);
     auto [it, inserted] = downloads_.emplace(url, std::move(f));
     return it->second.sha256;

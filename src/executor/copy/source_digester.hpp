@@ -22,9 +22,11 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "base/temp_dir.hpp"
 #include "cache/cache_index.hpp"
 #include "cache/context_snapshot.hpp"
 #include "executor/copy/source_view.hpp"
@@ -47,7 +49,9 @@ struct DigesterHooks {
 
 class BuildDigester final : public planner::SourceDigester {
   public:
-    BuildDigester(DigesterHooks hooks, cache::CacheIndex& cache, std::filesystem::path scratch_dir,
+    // ADD <url> downloads go to a directory made under `tmp_parent` on the
+    // first one (most builds have none), removed with the digester.
+    BuildDigester(DigesterHooks hooks, cache::CacheIndex& cache, std::filesystem::path tmp_parent,
                   FetchOptions fetch = {});
 
     std::string context_sources(const planner::CopyStep& copy) override;
@@ -65,9 +69,10 @@ class BuildDigester final : public planner::SourceDigester {
   private:
     DigesterHooks hooks_;
     cache::CacheIndex& cache_;
-    std::filesystem::path scratch_dir_;
+    std::filesystem::path tmp_parent_;
     FetchOptions fetch_;
     mutable std::mutex mu_;
+    std::optional<TempDir> downloads_dir_;
     std::map<std::string, FetchedUrl> downloads_;
     // Digests already computed, by the step they were computed for: a key's
     // fields are asked for more than once (the key, then --explain).
