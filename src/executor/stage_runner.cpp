@@ -135,6 +135,9 @@ class StageRunner {
                     rep.outcome = StepReport::Outcome::kBuilt;
                     if (st.kind == StepKind::kRun) {
                         created = run_and_store_later(st, i, rep.key, v);
+                    } else if (made_before_run(i, rep.key)) {
+                        warm_up_run_after(i);
+                        created = make_and_store_later(st, i, rep.key, v);
                     } else {
                         warm_up_run_after(i);
                         // The layer of a RUN before it is written meanwhile
@@ -254,24 +257,10 @@ class StageRunner {
         // The layer's root is the merged root of any container over it.
         if (::chmod(dir.path().c_str(), 0755) != 0)
             throw system_error("chmod", dir.path().string());
-        const auto epoch = s_.request.source_date_epoch;
         // A COPY written straight to the tar: `dir` holds only its
         // directories and links, the files are still in their sources, and
         // layers/<diffID>/ is unpacked from the blob when first needed.
-        CopyResult direct;
-        switch (st.kind) {
-            case StepKind::kCopy:
-                direct = copy(st, i, dir.path(), v);
-                break;
-            case StepKind::kWorkdir: {
-                LayerStackView parent(parent_dirs(), "the image");
-                make_workdir(st.effect.working_dir.value_or("/"), field_value(st, "user"), parent,
-                             dir.path(), epoch);
-                break;
-            }
-            default:
-                throw Error(ErrorKind::kInternal, "step does not change the filesystem");
-        }
+        const CopyResult direct = make_layer(st, i, dir.path(), v, direct_copy);
         const auto t0 = std::chrono::steady_clock::now();
         store::LayerWriteOptions lw = layer_options();
         // An unchanged COPY rebuilt (--no-cache, or its cache entry gone)
@@ -289,6 +278,24 @@ class StageRunner {
         }
         if (v) log_layer(*v, blob, seconds_since(t0));
         return layer_record(blob);
+    }
+
+    // Fills `dir` with what the COPY/ADD or WORKDIR step makes; with
+    // `direct`, a COPY's regular files stay in their sources (CopyResult).
+    CopyResult make_layer(const Step& st, size_t i, const std::filesystem::path& dir, Vertex* v,
+                          bool direct) {
+        switch (st.kind) {
+            case StepKind::kCopy:
+                return copy(st, i, dir, v, direct);
+            case StepKind::kWorkdir: {
+                LayerStackView parent(parent_dirs(), "the image");
+                make_workdir(st.effect.working_dir.value_or("/"), field_value(st, "user"), parent,
+                             dir, s_.request.source_date_epoch);
+                return {};
+            }
+            default:
+                throw Error(ErrorKind::kInternal, "step does not change the filesystem");
+        }
     }
 
     store::LayerWriteOptions layer_options() const {
@@ -311,8 +318,10 @@ class StageRunner {
                                   blob.content_size};
     }
 
-    // A RUN step's layer is written while the next step runs. When the
-    // command has exited its upper directory is complete: the next RUN
+    // A RUN step's layer is written while the next step runs (and so is
+    // the layer of a COPY, ADD or WORKDIR right before a RUN:
+    // make_and_store_later). When the command has exited its upper
+    // directory is complete: the next RUN
     // mounts it as its top lower layer, and meanwhile another thread writes
     // and hashes its tar (the blob, then the cache entry), then leaves the
     // container's scratch directories and cgroup to be removed on another
@@ -349,6 +358,53 @@ class StageRunner {
         run(st, i, dir, v.get(), leftovers);
         std::string created = store::format_timestamp(store::now_timestamp());
         store_pending();  // its directory was a lower layer of this container
+        store_later(st, key, created, v, std::move(dir), std::move(leftovers), layer_options());
+        return created;
+    }
+
+    // A COPY, ADD or WORKDIR step right before a RUN (made_before_run) makes its
+    // layer's directory, and its tar is written while the RUN's container
+    // starts and runs over that directory, as for a RUN's layer. Without a
+    // RUN next, a COPY goes straight to its tar (execute).
+    std::string make_and_store_later(const Step& st, size_t i, const std::string& key,
+                                     std::unique_ptr<Vertex>& v) {
+        TempDir dir = TempDir::create(s_.store.tmp_dir(), "layer-");
+        if (::chmod(dir.path().c_str(), 0755) != 0)
+            throw system_error("chmod", dir.path().string());
+        make_layer(st, i, dir.path(), v.get(), false);
+        std::string created = store::format_timestamp(store::now_timestamp());
+        store::LayerWriteOptions lw = layer_options();
+        if (const auto previous = previous_layer_id(i)) lw.likely_blob = previous;
+        store_later(st, key, created, v, std::move(dir), {}, lw);
+        return created;
+    }
+
+    // Whether step i (not a RUN) makes its layer's directory and stores it
+    // later: the next step of the stage that changes the filesystem is a
+    // RUN, no layer is pending before this one (one at most), and the step
+    // is not one rebuilt with the inputs of a layer still unpacked
+    // (--no-cache): that one's tar is compared with the stored blob and the
+    // RUN mounts the directory there, so a new directory would only be
+    // thrown away.
+    bool made_before_run(size_t i, const std::string& key) {
+        if (pending_ || !s_.run) return false;
+        bool run_next = false;
+        for (size_t j = i + 1; j < sp_.steps.size() && !run_next; ++j) {
+            if (!sp_.steps[j].changes_filesystem) continue;
+            if (sp_.steps[j].kind != StepKind::kRun) return false;
+            run_next = true;
+        }
+        if (!run_next) return false;
+        const auto same = s_.cache.get(key);
+        return !(same && same->layer && s_.store.layers().has(same->layer->diff_id));
+    }
+
+    // Makes `dir` the pending layer: its tar is written and its cache entry
+    // put on another thread; store_pending() adopts it.
+    void store_later(const Step& st, const std::string& key, const std::string& created,
+                     std::unique_ptr<Vertex>& v, TempDir dir,
+                     std::vector<std::shared_ptr<void>> leftovers,
+                     const store::LayerWriteOptions& lw) {
         auto p = std::make_unique<PendingLayer>();
         p->step = &st;
         p->key = key;
@@ -359,7 +415,6 @@ class StageRunner {
         PendingLayer* raw = p.get();
         store::ContentStore& content = s_.store.content();
         cache::CacheIndex* cache = s_.request.scratch ? nullptr : &s_.cache;
-        const store::LayerWriteOptions lw = layer_options();
         BuildSession* session = &s_;
         raw->write.submit([raw, &content, cache, lw, session] {
             raw->t0 = std::chrono::steady_clock::now();
@@ -372,7 +427,6 @@ class StageRunner {
             session->release_later(std::move(raw->leftovers));
         });
         pending_ = std::move(p);
-        return created;
     }
 
     // The directories of the stage's layers so far, lowest first: the
@@ -447,7 +501,8 @@ class StageRunner {
         return std::nullopt;
     }
 
-    CopyResult copy(const Step& st, size_t i, const std::filesystem::path& layer_dir, Vertex* v) {
+    CopyResult copy(const Step& st, size_t i, const std::filesystem::path& layer_dir, Vertex* v,
+                    bool direct) {
         LayerStackView parent(parent_dirs(), "the image");
         std::optional<LayerStackView> from;
         const SourceView* source = nullptr;
@@ -476,8 +531,10 @@ class StageRunner {
         CopyEnvironment env;
         env.scratch_dir = s_.store.tmp_dir();
         env.prefetched = s_.digester->prefetched();
-        env.direct = true;
-        if (st.copy.is_add) env.reuse_layer = previous_layer(i);  // ADD makes its directory
+        env.direct = direct;
+        // A layer made as a directory links unchanged files from the last
+        // build's (ADD always makes its directory).
+        if (!direct || st.copy.is_add) env.reuse_layer = previous_layer(i);
         const auto t0 = std::chrono::steady_clock::now();
         CopyResult result =
             run_copy_step(st.copy, *source, parent, layer_dir, env, s_.request.source_date_epoch);

@@ -379,8 +379,9 @@ CopyResult run_copy(const CopyRequest& req, const SourceView& source, const Laye
     if (direct) {
         tree.record_files();
         merged.set_recorded_entries([&tree](const std::string& p) { return tree.recorded(p); });
-    } else if (!env.reuse_layer.empty()) {
-        tree.reuse_from(env.reuse_layer);
+    } else {
+        tree.whole_second_times();  // the layer directory is what its blob unpacks to
+        if (!env.reuse_layer.empty()) tree.reuse_from(env.reuse_layer);
     }
 
     std::optional<TempDir> downloads;

@@ -353,10 +353,11 @@ bool LayerTree::link_identical(const Dir& dir, const std::string& name, int src_
         static_cast<int>(::syscall(SYS_openat2, reuse_root_.get(), rel.c_str(), &how, sizeof how)));
     if (!old) return false;
     struct stat st {};
+    const struct timespec mtime = stored(meta.mtime);
     if (::fstat(old.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size != src.st_size ||
         (st.st_mode & 07777) != (meta.mode & 07777) || st.st_uid != meta.uid ||
-        st.st_gid != meta.gid || st.st_mtim.tv_sec != meta.mtime.tv_sec ||
-        st.st_mtim.tv_nsec != meta.mtime.tv_nsec)
+        st.st_gid != meta.gid || st.st_mtim.tv_sec != mtime.tv_sec ||
+        st.st_mtim.tv_nsec != mtime.tv_nsec)
         return false;
     if (::flistxattr(src_fd, nullptr, 0) > 0 || ::flistxattr(old.get(), nullptr, 0) > 0)
         return false;
@@ -396,7 +397,7 @@ uint64_t LayerTree::write_file(const Dir& dir, const std::string& name, int src_
     uint64_t n = copy_fd_content(src_fd, out.get(), path);
     set_owner_mode_fd(out.get(), meta, path);
     if (xattr_src >= 0) copy_layer_xattrs(xattr_src, out.get());
-    set_times_fd(out.get(), meta.mtime, path);
+    set_times_fd(out.get(), stored(meta.mtime), path);
     bytes_ += n;
     ++entries_;
     return n;
@@ -431,7 +432,7 @@ uint64_t LayerTree::write_file_with(const Dir& dir, const std::string& name,
     note_made(dir, name);
     const uint64_t n = fill(out.get());
     set_owner_mode_fd(out.get(), meta, path);
-    set_times_fd(out.get(), meta.mtime, path);
+    set_times_fd(out.get(), stored(meta.mtime), path);
     bytes_ += n;
     ++entries_;
     return n;
@@ -442,7 +443,7 @@ void LayerTree::set_file_meta(const Dir& dir, const std::string& name, const Ent
     UniqueFd fd(::openat(dir.fd->get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd) throw system_error("open", path);
     set_owner_mode_fd(fd.get(), meta, path);
-    set_times_fd(fd.get(), meta.mtime, path);
+    set_times_fd(fd.get(), stored(meta.mtime), path);
 }
 
 void LayerTree::write_symlink(const Dir& dir, const std::string& name, const std::string& target,
@@ -454,7 +455,7 @@ void LayerTree::write_symlink(const Dir& dir, const std::string& name, const std
     note_made(dir, name);
     if (::fchownat(dir.fd->get(), name.c_str(), meta.uid, meta.gid, AT_SYMLINK_NOFOLLOW) != 0)
         throw system_error("chown", path);
-    struct timespec ts[2] = {meta.mtime, meta.mtime};
+    struct timespec ts[2] = {stored(meta.mtime), stored(meta.mtime)};
     if (::utimensat(dir.fd->get(), name.c_str(), ts, AT_SYMLINK_NOFOLLOW) != 0)
         throw system_error("set times of", path);
     ++entries_;
@@ -476,7 +477,7 @@ void LayerTree::write_special(const Dir& dir, const std::string& name, mode_t ty
         if (::fchmodat(dir.fd->get(), name.c_str(), meta.mode & 07777, 0) != 0)
             throw system_error("chmod", path);
     }
-    struct timespec ts[2] = {meta.mtime, meta.mtime};
+    struct timespec ts[2] = {stored(meta.mtime), stored(meta.mtime)};
     if (::utimensat(dir.fd->get(), name.c_str(), ts, AT_SYMLINK_NOFOLLOW) != 0)
         throw system_error("set times of", path);
     ++entries_;
@@ -514,7 +515,7 @@ void LayerTree::finish() {
     });
     for (const auto& [p, ts] : items) {
         Dir d = open_path(p);
-        set_times_fd(d.fd->get(), ts, p);
+        set_times_fd(d.fd->get(), stored(ts), p);
     }
     deferred_.clear();
 }

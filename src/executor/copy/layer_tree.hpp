@@ -128,6 +128,12 @@ class LayerTree {
     void defer_mtime(const std::string& dir_path, const struct timespec& mtime);
     void finish();
 
+    // Times as the layer's tar keeps them (whole seconds, store/layer_writer):
+    // the directory is then what unpacking its blob makes, whether a RUN
+    // mounts this one or, later, one unpacked from the blob. Call before
+    // anything is written.
+    void whole_second_times() { whole_seconds_ = true; }
+
     // Record mode (above). Call before anything is written.
     void record_files() { recording_ = true; }
     bool records_files() const { return recording_; }
@@ -163,6 +169,11 @@ class LayerTree {
         EntryMeta meta;
     };
     bool recording_ = false;
+    bool whole_seconds_ = false;
+    // `t` as this tree stores it (whole_second_times).
+    struct timespec stored(const struct timespec& t) const {
+        return whole_seconds_ ? timespec{t.tv_sec, 0} : t;
+    }
     std::map<std::string, Recorded> recorded_;  // by canonical path
     // Record mode: the names on disk in each directory this tree made (by
     // canonical path). Nothing else writes to the layer directory, so lstat()

@@ -26,6 +26,7 @@ void make_workdir(const std::string& path, const std::string& user, const LayerS
     merged_layers.push_back(layer_dir);
     LayerStackView merged(std::move(merged_layers), "the destination");
     LayerTree tree(layer_dir);
+    tree.whole_second_times();  // the layer directory is what its blob unpacks to
     DestState dest(tree, parent, merged);
     dest.ensure_dir(there.path, owner, mtime);
     tree.finish();
