@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <new>
 #include <string>
 #include <system_error>
@@ -41,7 +42,9 @@ struct ThreadPool::GroupState {
     TaskGroupOptions options;
     std::deque<std::function<void()>> queue;
     unsigned running = 0;
-    bool in_ready = false;  // listed in ThreadPool::ready_
+    bool in_ready = false;  // listed in ThreadPool's ready list, between these
+    GroupState* ready_prev = nullptr;
+    GroupState* ready_next = nullptr;
     unsigned watchers = 0;  // threads in run_until(): woken by every finished task
     std::exception_ptr error;
     std::condition_variable cv;  // a task was queued or finished
@@ -88,9 +91,9 @@ void ThreadPool::reset_in_child() {
         std::vector<std::thread>) static unsigned char forgotten[sizeof(std::vector<std::thread>)];
     (new (forgotten) std::vector<std::thread>())->swap(threads_);
     // Groups of the parent's other threads: nobody waits for them here.
-    for (GroupState* g : ready_)
+    for (GroupState* g = ready_head_; g; g = g->ready_next)
         g->in_ready = false;
-    ready_.clear();  // frees only the blocks past the first: rarely any
+    ready_head_ = ready_tail_ = nullptr;
     idle_ = 0;
     // The condition variable counts the parent's waiting workers: a signal
     // would wait for them to wake. Made anew (the old one is not destroyed).
@@ -118,11 +121,13 @@ void ThreadPool::spawn_worker() {
 void ThreadPool::update_ready(GroupState& g) {
     const bool want = g.can_start();
     if (want && !g.in_ready) {
-        ready_.push_back(&g);
+        g.ready_prev = ready_tail_;
+        g.ready_next = nullptr;
+        (ready_tail_ ? ready_tail_->ready_next : ready_head_) = &g;
+        ready_tail_ = &g;
         g.in_ready = true;
     } else if (!want && g.in_ready) {
-        ready_.erase(std::find(ready_.begin(), ready_.end(), &g));
-        g.in_ready = false;
+        unlist(g);
     }
     if (want) {
         if (idle_ > 0) {
@@ -131,6 +136,13 @@ void ThreadPool::update_ready(GroupState& g) {
             spawn_worker();
         }
     }
+}
+
+void ThreadPool::unlist(GroupState& g) {
+    (g.ready_prev ? g.ready_prev->ready_next : ready_head_) = g.ready_next;
+    (g.ready_next ? g.ready_next->ready_prev : ready_tail_) = g.ready_prev;
+    g.ready_prev = g.ready_next = nullptr;
+    g.in_ready = false;
 }
 
 void ThreadPool::run_task(std::unique_lock<std::mutex>& lock, GroupState& g) {
@@ -175,15 +187,14 @@ void ThreadPool::run_task(std::unique_lock<std::mutex>& lock, GroupState& g) {
 void ThreadPool::worker() {
     std::unique_lock lock(mu_);
     for (;;) {
-        while (!stop_ && ready_.empty()) {
+        while (!stop_ && !ready_head_) {
             ++idle_;
             work_cv_.wait(lock);
             --idle_;
         }
         if (stop_) return;
-        GroupState* g = ready_.front();
-        ready_.pop_front();
-        g->in_ready = false;
+        GroupState* g = ready_head_;
+        unlist(*g);
         run_task(lock, *g);
     }
 }

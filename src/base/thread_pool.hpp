@@ -23,7 +23,6 @@
 
 #include <condition_variable>
 #include <cstddef>
-#include <deque>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -65,6 +64,7 @@ class ThreadPool {
     void worker();
     // The rest with mu_ held.
     void update_ready(GroupState& g);
+    void unlist(GroupState& g);  // takes a listed group off the ready list
     void run_task(std::unique_lock<std::mutex>& lock, GroupState& g);
     void spawn_worker();
     // pthread_atfork's child handler for the shared pool (mu_ is held).
@@ -73,7 +73,11 @@ class ThreadPool {
     const unsigned size_;
     std::mutex mu_;
     std::condition_variable work_cv_;
-    std::deque<GroupState*> ready_;  // groups with a task a worker may take
+    // Groups with a task a worker may take, oldest first: a list through
+    // the groups themselves (GroupState::ready_prev/next), so that adding,
+    // removing and forgetting them in a forked child allocate nothing.
+    GroupState* ready_head_ = nullptr;
+    GroupState* ready_tail_ = nullptr;
     unsigned idle_ = 0;
     bool stop_ = false;
     std::vector<std::thread> threads_;
