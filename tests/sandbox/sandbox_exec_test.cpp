@@ -4,6 +4,10 @@
 // code; a container that is gone is a clear error.
 #include <sys/wait.h>
 
+#include <chrono>
+#include <fstream>
+#include <thread>
+
 #include "base/error.hpp"
 #include "container_fixture.hpp"
 
@@ -22,6 +26,21 @@ class ExecTest : public ContainerTest {
         container_.emplace(sandbox_.start(s, io));
         ready_.write.reset();
         ASSERT_EQ(read_until(ready_.read.get(), "ready\n"), "ready\n");
+        // "ready" comes just before the shell execs sleep: a test that looks
+        // for the sleep (ps) waits for that exec too (it failed once under load).
+        const std::string init = std::to_string(container_->pid());
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        for (;;) {
+            pid_t command = 0;
+            std::ifstream children("/proc/" + init + "/task/" + init + "/children");
+            std::string comm;
+            if (children >> command)
+                std::getline(std::ifstream("/proc/" + std::to_string(command) + "/comm"), comm);
+            if (comm == "sleep") break;
+            ASSERT_LT(std::chrono::steady_clock::now(), deadline)
+                << "the container's sleep never started";
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
     }
 
     ExecSpec exec_spec(std::vector<std::string> argv) const {
