@@ -8,7 +8,8 @@
 #
 # Usage (as root): bench/timeline.sh path/to/strata ARGS...
 #   bench/timeline.sh build/strata --root R build -q -t x CTX
-# SWITCHES=1 adds every context switch (who had the CPU).
+# SWITCHES=1 adds every context switch (who had the CPU); PROBES="NAME=MANGLED
+# ..." adds functions (their mangled names as `nm` shows them).
 # Prints milliseconds since the exec, the thread, the event. Functions not
 # found in the binary (renamed since) are said and skipped.
 set -euo pipefail
@@ -57,6 +58,8 @@ probe blob_commit _ZN6strata5store12ContentStore6Writer6commitERKSt8optionalINS0
 probe export _ZN6strata8executor12_GLOBAL__N_112export_imageERNS0_12BuildSessionERKNS0_11StageResultERSt6vectorINS_5store9ReferenceESaIS9_EE
 probe image_commit _ZN6strata5store10ImageStore11Transaction6commitEv
 probe stale_cgroups _ZN6strata7sandbox20remove_stale_cgroupsEv
+# More, as NAME=MANGLED words (nm shows the mangled names).
+for p in ${PROBES:-}; do probe "${p%%=*}" "${p#*=}"; done
 
 echo >"$T/trace"
 for e in strata_tl sched/sched_process_exec sched/sched_process_exit sched/sched_process_fork \
