@@ -35,17 +35,15 @@ std::string default_explain_id(const BuildRequest& r) {
     return cache::BuildRecords::id_for(ctx + "\n" + df + "\n" + r.plan.target);
 }
 
-// The Dockerfile parsed by `parsing` (started with the build).
-frontend::Dockerfile load_definition(BuildSession& s, TaskGroup& parsing,
-                                     std::optional<frontend::Dockerfile>& parsed) {
+frontend::Dockerfile load_definition(BuildSession& s) {
     const BuildRequest& r = s.request;
     const std::string shown =
         r.dockerfile_path.empty() ? r.dockerfile_name : r.dockerfile_path.filename().string();
     Vertex v(s.progress, s.next_id(), "[internal] load build definition from " + shown);
     v.log(fmt::format("transferring dockerfile: {}B done", r.dockerfile_text.size()));
-    parsing.wait();  // rethrows a parse error
+    frontend::Dockerfile df = frontend::load_dockerfile(r.dockerfile_text, r.dockerfile_name);
     v.done();
-    return std::move(*parsed);
+    return df;
 }
 
 }  // namespace
@@ -260,14 +258,6 @@ BuildResult build(const BuildRequest& request_in, store::ImageStore& store, Prog
     }
     if (request.explain_id.empty()) request.explain_id = default_explain_id(request);
     request.plan.source_text = request.dockerfile_text;
-    // The Dockerfile is parsed (~0.7 ms of ANTLR set-up) on the thread pool
-    // while the store is opened and the last build's summary is checked; a
-    // build the summary answers drops it or waits out what is running.
-    std::optional<frontend::Dockerfile> parsed;
-    TaskGroup parsing;
-    parsing.submit([&request, &parsed] {
-        parsed = frontend::load_dockerfile(request.dockerfile_text, request.dockerfile_name);
-    });
 
     // Keeps `strata prune` from collecting blobs this build writes before
     // an image or cache entry refers to them.
@@ -292,7 +282,7 @@ BuildResult build(const BuildRequest& request_in, store::ImageStore& store, Prog
         }
     }
 
-    const frontend::Dockerfile df = load_definition(s, parsing, parsed);
+    const frontend::Dockerfile df = load_definition(s);
     load_ignore(s);
     s.plan = planner::plan_build(df, request.plan, s.resolver);
     if (!request.source_date_epoch)  // --build-arg or ARG SOURCE_DATE_EPOCH
