@@ -2,7 +2,10 @@
 
 #include <openssl/evp.h>
 
+#include <condition_variable>
 #include <ctime>
+#include <exception>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "base/error.hpp"
@@ -175,14 +178,58 @@ std::string Authenticator::token_key(const Endpoint& endpoint, const Challenge& 
                            challenge.param("realm") + " " + challenge.param("service"), scopes);
 }
 
+struct Authenticator::Fetch {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    std::string token;
+    std::exception_ptr error;
+};
+
 std::string Authenticator::get_token(const Endpoint& endpoint, const Challenge& challenge,
                                      const std::vector<std::string>& scopes) {
     const std::string key = token_key(endpoint, challenge, scopes);
     if (auto t = tokens_.get(key)) return *t;
-    BearerToken t =
-        fetch_bearer_token(transport_, endpoint, challenge, scopes, credentials(endpoint));
-    tokens_.put(key, t.token, t.expires_in, t.issued_at);
-    return t.token;
+    std::shared_ptr<Fetch> fetch;
+    bool mine = false;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        std::shared_ptr<Fetch>& f = fetches_[key];
+        if (!f) {
+            f = std::make_shared<Fetch>();
+            mine = true;
+        }
+        fetch = f;
+    }
+    if (!mine) {  // another thread asks the token server: its answer is ours
+        std::unique_lock<std::mutex> lock(fetch->mu);
+        fetch->cv.wait(lock, [&] { return fetch->done; });
+        if (fetch->error) std::rethrow_exception(fetch->error);
+        return fetch->token;
+    }
+    std::string token;
+    std::exception_ptr error;
+    try {
+        BearerToken t =
+            fetch_bearer_token(transport_, endpoint, challenge, scopes, credentials(endpoint));
+        tokens_.put(key, t.token, t.expires_in, t.issued_at);
+        token = std::move(t.token);
+    } catch (...) {
+        error = std::current_exception();
+    }
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        fetches_.erase(key);
+    }
+    {
+        std::lock_guard<std::mutex> lock(fetch->mu);
+        fetch->done = true;
+        fetch->token = token;
+        fetch->error = error;
+    }
+    fetch->cv.notify_all();
+    if (error) std::rethrow_exception(error);
+    return token;
 }
 
 std::optional<std::string> Authenticator::authorization(const Endpoint& endpoint,

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -64,6 +65,9 @@ class Authenticator {
     std::optional<Credentials> credentials(const Endpoint& endpoint);
     std::string token_key(const Endpoint& endpoint, const Challenge& challenge,
                           const std::vector<std::string>& scopes) const;
+    // The cached token, or one fetched: by one thread at a time per key
+    // (the others wait for its answer), so that N uploads starting together
+    // ask the token server once, not N times.
     std::string get_token(const Endpoint& endpoint, const Challenge& challenge,
                           const std::vector<std::string>& scopes);
 
@@ -71,7 +75,9 @@ class Authenticator {
     TokenCache& tokens_;
     CredentialLookup lookup_;
     std::mutex mu_;
-    std::map<std::string, Challenge> challenges_;  // by endpoint host
+    std::map<std::string, Challenge> challenges_;            // by endpoint host
+    struct Fetch;                                            // a token being fetched
+    std::map<std::string, std::shared_ptr<Fetch>> fetches_;  // by token key, under mu_
 };
 
 }  // namespace strata::registry

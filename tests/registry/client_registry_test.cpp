@@ -5,7 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
+#include <memory>
+#include <thread>
+#include <vector>
 
 #include "base/error.hpp"
 #include "registry/client.hpp"
@@ -361,6 +365,43 @@ TEST(ClientToken, TokensReusedUntilTheyExpire) {
                  [&](const char* p, size_t n) { got.append(p, n); });
     EXPECT_EQ(server->tokens_issued(), 3);
     EXPECT_EQ(got, pattern(100, 10));
+}
+
+// Uploads that start together (as a push's layers do) with no token yet for
+// their scope: one asks the token server, the others wait for its answer.
+TEST(ClientToken, UploadsStartingTogetherAskForOneToken) {
+    std::string why;
+    auto server = RegistryServer::start(Mode::kTokenAuth, why);
+    if (!server) GTEST_SKIP() << why;
+    RegistryClient c(endpoint_of(*server), credentials_of(*server));
+    // The host's challenge learnt (and a pull token for another repository).
+    EXPECT_FALSE(c.blob_exists("tok/first", store::sha256_of(pattern(10, 1))));
+    ASSERT_EQ(server->tokens_issued(), 1);
+
+    constexpr int kThreads = 8;
+    std::atomic<int> ready{0};
+    std::vector<std::thread> threads;
+    std::vector<std::string> errors(kThreads);
+    for (int i = 0; i < kThreads; ++i)
+        threads.emplace_back([&, i] {
+            const auto blob = std::make_shared<const std::string>(pattern(100, 50 + i));
+            ++ready;
+            while (ready < kThreads)
+                std::this_thread::yield();
+            try {
+                c.upload_blob("tok/together", store::sha256_of(*blob),
+                              BlobSource::from_string(blob));
+            } catch (const std::exception& e) {
+                errors[static_cast<size_t>(i)] = e.what();
+            }
+        });
+    for (auto& th : threads)
+        th.join();
+    for (const auto& e : errors)
+        EXPECT_EQ(e, "");
+    EXPECT_EQ(server->tokens_issued(), 2) << "one pull,push token for the eight uploads";
+    for (int i = 0; i < kThreads; ++i)
+        EXPECT_TRUE(c.blob_exists("tok/together", store::sha256_of(pattern(100, 50 + i))));
 }
 
 TEST(ClientToken, AnonymousPullAndRefusedPush) {
