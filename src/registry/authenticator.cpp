@@ -2,9 +2,9 @@
 
 #include <openssl/evp.h>
 
-#include <condition_variable>
 #include <ctime>
 #include <exception>
+#include <future>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
@@ -178,58 +178,36 @@ std::string Authenticator::token_key(const Endpoint& endpoint, const Challenge& 
                            challenge.param("realm") + " " + challenge.param("service"), scopes);
 }
 
-struct Authenticator::Fetch {
-    std::mutex mu;
-    std::condition_variable cv;
-    bool done = false;
-    std::string token;
-    std::exception_ptr error;
-};
-
 std::string Authenticator::get_token(const Endpoint& endpoint, const Challenge& challenge,
                                      const std::vector<std::string>& scopes) {
     const std::string key = token_key(endpoint, challenge, scopes);
     if (auto t = tokens_.get(key)) return *t;
-    std::shared_ptr<Fetch> fetch;
-    bool mine = false;
+    std::promise<std::string> promise;
+    std::shared_future<std::string> answer;
+    bool fetcher = false;
     {
         std::lock_guard<std::mutex> lock(mu_);
-        std::shared_ptr<Fetch>& f = fetches_[key];
-        if (!f) {
-            f = std::make_shared<Fetch>();
-            mine = true;
+        if (auto it = fetches_.find(key); it != fetches_.end()) {
+            answer = it->second;
+        } else {
+            answer = promise.get_future().share();
+            fetches_.emplace(key, answer);
+            fetcher = true;
         }
-        fetch = f;
     }
-    if (!mine) {  // another thread asks the token server: its answer is ours
-        std::unique_lock<std::mutex> lock(fetch->mu);
-        fetch->cv.wait(lock, [&] { return fetch->done; });
-        if (fetch->error) std::rethrow_exception(fetch->error);
-        return fetch->token;
-    }
-    std::string token;
-    std::exception_ptr error;
-    try {
-        BearerToken t =
-            fetch_bearer_token(transport_, endpoint, challenge, scopes, credentials(endpoint));
-        tokens_.put(key, t.token, t.expires_in, t.issued_at);
-        token = std::move(t.token);
-    } catch (...) {
-        error = std::current_exception();
-    }
-    {
+    if (fetcher) {
+        try {
+            BearerToken t =
+                fetch_bearer_token(transport_, endpoint, challenge, scopes, credentials(endpoint));
+            tokens_.put(key, t.token, t.expires_in, t.issued_at);
+            promise.set_value(std::move(t.token));
+        } catch (...) {
+            promise.set_exception(std::current_exception());
+        }
         std::lock_guard<std::mutex> lock(mu_);
         fetches_.erase(key);
     }
-    {
-        std::lock_guard<std::mutex> lock(fetch->mu);
-        fetch->done = true;
-        fetch->token = token;
-        fetch->error = error;
-    }
-    fetch->cv.notify_all();
-    if (error) std::rethrow_exception(error);
-    return token;
+    return answer.get();  // this thread's fetch or another's; rethrows its error
 }
 
 std::optional<std::string> Authenticator::authorization(const Endpoint& endpoint,

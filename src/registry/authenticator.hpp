@@ -6,8 +6,8 @@
 #pragma once
 
 #include <chrono>
+#include <future>
 #include <map>
-#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -75,9 +75,9 @@ class Authenticator {
     TokenCache& tokens_;
     CredentialLookup lookup_;
     std::mutex mu_;
-    std::map<std::string, Challenge> challenges_;            // by endpoint host
-    struct Fetch;                                            // a token being fetched
-    std::map<std::string, std::shared_ptr<Fetch>> fetches_;  // by token key, under mu_
+    std::map<std::string, Challenge> challenges_;  // by endpoint host
+    // Tokens being fetched, by token key: the fetch's answer or error.
+    std::map<std::string, std::shared_future<std::string>> fetches_;
 };
 
 }  // namespace strata::registry
