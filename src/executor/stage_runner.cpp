@@ -133,13 +133,12 @@ class StageRunner {
                 } else {
                     if (s_.request.explain) explain(i, st, record, rep, v.get());
                     rep.outcome = StepReport::Outcome::kBuilt;
+                    if (st.kind != StepKind::kRun) warm_up_run_after(i);
                     if (st.kind == StepKind::kRun) {
                         created = run_and_store_later(st, i, rep.key, v);
-                    } else if (made_before_run(i, rep.key)) {
-                        warm_up_run_after(i);
+                    } else if (made_before_run(st, i, rep.key)) {
                         created = make_and_store_later(st, i, rep.key, v);
                     } else {
-                        warm_up_run_after(i);
                         // The layer of a RUN before it is written meanwhile
                         // (its directory is the top of the parent this step
                         // sees), and still may be after this one's is done.
@@ -383,10 +382,10 @@ class StageRunner {
     // later: the next step of the stage that changes the filesystem is a
     // RUN, no layer is pending before this one (one at most), and the step
     // is not one rebuilt with the inputs of a layer still unpacked
-    // (--no-cache): that one's tar is compared with the stored blob and the
-    // RUN mounts the directory there, so a new directory would only be
-    // thrown away.
-    bool made_before_run(size_t i, const std::string& key) {
+    // (--no-cache: without it, such an entry was a cache hit): that one's
+    // tar is compared with the stored blob and the RUN mounts the directory
+    // there, so a new directory would only be thrown away.
+    bool made_before_run(const Step& st, size_t i, const std::string& key) {
         if (pending_ || !s_.run) return false;
         bool run_next = false;
         for (size_t j = i + 1; j < sp_.steps.size() && !run_next; ++j) {
@@ -394,7 +393,7 @@ class StageRunner {
             if (sp_.steps[j].kind != StepKind::kRun) return false;
             run_next = true;
         }
-        if (!run_next) return false;
+        if (!run_next || !st.no_cache) return run_next;
         const auto same = s_.cache.get(key);
         return !(same && same->layer && s_.store.layers().has(same->layer->diff_id));
     }

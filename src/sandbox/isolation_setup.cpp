@@ -65,7 +65,8 @@ IsolationSetup IsolationSetup::prepare(const Isolation& iso, const std::string& 
     }
     s.cgroup_ = std::make_unique<CgroupState>();
     if (iso.cgroups) {
-        // Leftovers of a killed strata go first, once per process.
+        // Leftovers of a killed strata go, once per process (unless a
+        // build's warm-up is sweeping already: nothing here depends on it).
         remove_stale_cgroups_once();
         CgroupLimits limits = iso.limits;
         if (iso.privileged) limits.devices = false;
