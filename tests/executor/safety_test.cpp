@@ -2,6 +2,8 @@
 // that the same COPY just wrote into the layer — may redirect a write outside
 // the layer directory.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/error.hpp"
 #include "executor/copy/copy_step.hpp"
@@ -94,6 +96,36 @@ TEST_F(Safety, SourcesNeverLeaveTheContext) {
     EXPECT_THROW(copy({"d/rel"}, "/y"), Error);
     EXPECT_THROW(copy({"d/*"}, "/y/"), Error);
     EXPECT_FALSE(fs::exists(layer_ / "y"));
+}
+
+// A COPY that links unchanged files from the last build's layer (before a
+// RUN, or an ADD) opens them beneath that layer's root without following a
+// symlink: an image's link there cannot make the new layer share a host
+// file's inode.
+TEST_F(Safety, FilesLinkedFromTheLastLayerNeverThroughASymlink) {
+    if (::geteuid() != 0)
+        GTEST_SKIP() << "linking an open file (AT_EMPTY_PATH) needs CAP_DAC_READ_SEARCH";
+    tree(ctx_, {"f pwned 0644"});
+    tree(host_, {"f pwned 0644"});  // the same bytes, mode, owner and time
+    const fs::path old = tmp_->path() / "old";
+    tree(old, {"l dst " + host_.string(), "f real/pwned 0644 =pwned"});
+    BuildContext context(ctx_, frontend::DockerIgnore());
+    LayerStackView below({parent_});
+    CopyEnvironment env;
+    env.reuse_layer = old;
+    CopyRequest req;
+    req.sources = {"pwned"};
+    req.dest = "/dst/";
+    EXPECT_EQ(run_copy(req, context, below, layer_, env).reused, 0u);
+    struct stat made {
+    }, host{};
+    ASSERT_EQ(::lstat((layer_ / "dst/pwned").c_str(), &made), 0);
+    ASSERT_EQ(::lstat((host_ / "pwned").c_str(), &host), 0);
+    EXPECT_NE(made.st_ino, host.st_ino);
+    EXPECT_EQ(host.st_nlink, 1u);
+    // The same file at a real path of the old layer is linked.
+    req.dest = "/real/";
+    EXPECT_EQ(run_copy(req, context, below, layer_, env).reused, 1u);
 }
 
 }  // namespace
