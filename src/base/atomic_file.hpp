@@ -15,10 +15,11 @@ namespace strata {
 
 void write_file_atomic(const std::filesystem::path& path, std::string_view data,
                        mode_t mode = 0644);
-// The same rename into place without either fsync, for files that are only
-// hints (cache entries, build summaries): a reader still never sees a partial
-// file while the system runs, but after a crash the file may be missing,
-// old, empty or cut short, and its readers must take that as "none".
+// The same replace without either fsync (over an existing file: the names
+// exchanged and the old file removed, see commit_unsynced), for files that
+// are only hints (cache entries, build summaries): a reader still never sees
+// a partial file while the system runs, but after a crash the file may be
+// missing, old, empty or cut short, and its readers must take that as "none".
 void write_file_atomic_unsynced(const std::filesystem::path& path, std::string_view data,
                                 mode_t mode = 0644);
 
@@ -39,7 +40,7 @@ class AtomicFile {
     void write(const void* data, size_t n);
     // fsync, rename over the target, fsync the directory.
     void commit();
-    // Rename over the target only (see write_file_atomic_unsynced).
+    // Into place with no fsync (see write_file_atomic_unsynced).
     void commit_unsynced();
 
   private:
