@@ -241,10 +241,13 @@ void CacheGcParticipant::prune(const store::GcRoots&, store::PruneReport& report
         report.other.emplace_back("unreadable cache entry " + name, size);
         report.freed += size;
     }
-    if (drop_all_) {
+    if (!drop_all_) return;
+    // Memos, and the Dockerfile parses a build keeps (executor/dockerfile_memo.hpp).
+    for (const auto& [dir, what] : {std::pair{"memo", "cache memo files"},
+                                    std::pair{"parsed", "parsed Dockerfiles"}}) {
         uint64_t size = 0;
         std::error_code ec;
-        for (auto it = fs::directory_iterator(index_.dir() / "memo", ec);
+        for (auto it = fs::directory_iterator(index_.dir() / dir, ec);
              !ec && it != fs::directory_iterator(); it.increment(ec)) {
             size += size_of(it->path());
             std::error_code rm;
@@ -252,7 +255,7 @@ void CacheGcParticipant::prune(const store::GcRoots&, store::PruneReport& report
             if (rm) throw system_error("remove", it->path().string(), rm.value());
         }
         if (size > 0) {
-            report.other.emplace_back("cache memo files", size);
+            report.other.emplace_back(what, size);
             report.freed += size;
         }
     }

@@ -5,6 +5,7 @@
 //   memo/<hex>        derived digests that are costly to recompute (e.g. the
 //                     digest of what a COPY --from selects in a stage's
 //                     layers), keyed by a digest of their exact inputs
+//   parsed/<hex>      Dockerfiles' parses (executor/dockerfile_memo.hpp)
 //
 // Every file is written atomically (temp file, rename), so a reader sees a
 // whole entry or none, and concurrent builds sharing a store never see a

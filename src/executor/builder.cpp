@@ -17,6 +17,7 @@
 #include "base/temp_dir.hpp"
 #include "cache/context_digest.hpp"
 #include "executor/build_session.hpp"
+#include "executor/dockerfile_memo.hpp"
 #include "executor/config_effect.hpp"
 #include "executor/summary_answer.hpp"
 #include "frontend/dockerignore.hpp"
@@ -41,7 +42,8 @@ frontend::Dockerfile load_definition(BuildSession& s) {
         r.dockerfile_path.empty() ? r.dockerfile_name : r.dockerfile_path.filename().string();
     Vertex v(s.progress, s.next_id(), "[internal] load build definition from " + shown);
     v.log(fmt::format("transferring dockerfile: {}B done", r.dockerfile_text.size()));
-    frontend::Dockerfile df = frontend::load_dockerfile(r.dockerfile_text, r.dockerfile_name);
+    frontend::Dockerfile df =
+        load_dockerfile_memoized(s.cache.dir() / "parsed", r.dockerfile_text, r.dockerfile_name);
     v.done();
     return df;
 }

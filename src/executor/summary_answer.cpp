@@ -1,14 +1,12 @@
 #include "executor/summary_answer.hpp"
 
-#include <elf.h>
-#include <link.h>
-
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cstring>
 #include <set>
 
+#include "base/build_id.hpp"
 #include "base/error.hpp"
 #include "cache/context_digest.hpp"
 #include "store/digest.hpp"
@@ -16,40 +14,6 @@
 namespace strata::executor {
 
 namespace {
-
-// The GNU build ID of the running executable, read from its mapped notes (no
-// system call): a strata built from other sources may key steps otherwise,
-// so its summaries must not be taken. Empty when the linker wrote none.
-std::string binary_build_id() {
-    std::string id;
-    dl_iterate_phdr(
-        [](dl_phdr_info* info, size_t, void* out) -> int {
-            auto& result = *static_cast<std::string*>(out);
-            for (int i = 0; i < info->dlpi_phnum; ++i) {
-                const ElfW(Phdr)& ph = info->dlpi_phdr[i];
-                if (ph.p_type != PT_NOTE) continue;
-                const char* p = reinterpret_cast<const char*>(info->dlpi_addr + ph.p_vaddr);
-                const char* end = p + ph.p_memsz;
-                while (p + sizeof(ElfW(Nhdr)) <= end) {
-                    ElfW(Nhdr) n;
-                    std::memcpy(&n, p, sizeof n);
-                    const char* name = p + sizeof n;
-                    const char* desc = name + ((n.n_namesz + 3) & ~3u);
-                    const char* next = desc + ((n.n_descsz + 3) & ~3u);
-                    if (next > end) break;
-                    if (n.n_type == NT_GNU_BUILD_ID && n.n_namesz == 4 &&
-                        std::memcmp(name, "GNU", 4) == 0) {
-                        result.assign(desc, n.n_descsz);
-                        return 1;
-                    }
-                    p = next;
-                }
-            }
-            return 1;  // the first object is the executable; stop after it
-        },
-        &id);
-    return id;
-}
 
 bool has_url_sources(const planner::BuildPlan& plan) {
     for (const auto& sp : plan.stages)
@@ -80,8 +44,7 @@ std::string summary_inputs(const BuildRequest& r) {
         s += value;
         s += '\n';
     };
-    static const std::string build_id = binary_build_id();
-    add("binary", build_id);
+    add("binary", binary_build_id());
     add("dockerfile", r.dockerfile_text);
     add("dockerfile-name", r.dockerfile_name);
     add("dockerfile-path", r.dockerfile_path.string());

@@ -20,6 +20,7 @@ struct Diagnostic {
     std::string message;
     std::string hint;       // optional
     std::string line_text;  // the source line, for the excerpt
+    bool operator==(const Diagnostic&) const = default;
 };
 
 // Renders a diagnostic as several lines of text (ends with a newline).

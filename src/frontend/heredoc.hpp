@@ -18,6 +18,7 @@ struct HeredocSpec {
     bool expand = true;  // false when any part of the name was quoted
     size_t offset = 0;   // byte offset of the `<<` word in the logical line
     size_t length = 0;   // length of that word
+    bool operator==(const HeredocSpec&) const = default;
 };
 
 struct Heredoc {
@@ -25,6 +26,7 @@ struct Heredoc {
     std::string content;  // body lines, each with its newline; tabs not yet stripped
     bool terminated = true;
     uint32_t first_line = 0;  // source line of the first body line (or terminator)
+    bool operator==(const Heredoc&) const = default;
 };
 
 // The heredocs that an instruction's logical line opens, in order.

@@ -689,6 +689,11 @@ Dockerfile build_ast(const ParsedDockerfile& parsed) {
     return df;
 }
 
+bool OnbuildCmd::operator==(const OnbuildCmd& o) const {
+    if (expression != o.expression || !trigger != !o.trigger) return false;
+    return !trigger || *trigger == *o.trigger;
+}
+
 Dockerfile load_dockerfile(std::string bytes, std::string file_name) {
     return build_ast(parse_dockerfile(std::move(bytes), std::move(file_name)));
 }

@@ -23,6 +23,7 @@ struct SourcePos {
 struct SourceRange {
     SourcePos start;
     SourcePos end;  // position of the last character
+    bool operator==(const SourceRange&) const = default;
 };
 
 struct LogicalLine {

@@ -33,6 +33,7 @@ struct DirectiveEntry {
     std::string name;  // syntax, escape, check
     std::string value;
     SourcePos pos;
+    bool operator==(const DirectiveEntry&) const = default;
 };
 
 struct ParsedDockerfile {

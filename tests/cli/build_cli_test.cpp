@@ -61,6 +61,23 @@ TEST_F(BuildCli, PlainProgressNumbersStepsAndShowsCachedOnRebuild) {
     EXPECT_NE(again.err.find("(0 steps run, 2 cached)"), std::string::npos) << again.err;
 }
 
+// The parse a build keeps (cache/parsed/): the next build of the same
+// Dockerfile takes it, warnings included; `prune --build-cache` removes it.
+TEST_F(BuildCli, AKeptParseGivesTheSameWarningsAndPruneRemovesIt) {
+    write_file(ctx_ / "Dockerfile", "FROM busybox\nRUN echo a \\\n\n  b\nCOPY a.txt /a\n");
+    const fs::path parsed = root_ / "cache" / "parsed";
+    for (int i = 0; i < 2; ++i) {
+        write_file(ctx_ / "a.txt", "edit " + std::to_string(i) + "\n");
+        auto r = build({"--progress", "plain", "-t", "app", ctx_.string()});
+        ASSERT_EQ(r.code, 0) << r.err;
+        EXPECT_NE(r.err.find("empty continuation line"), std::string::npos) << i << r.err;
+        EXPECT_EQ(std::distance(fs::directory_iterator(parsed), fs::directory_iterator()), 1);
+    }
+    auto p = run_ok({"prune", "--build-cache"});
+    EXPECT_NE(p.out.find("parsed Dockerfiles"), std::string::npos) << p.out;
+    EXPECT_EQ(std::distance(fs::directory_iterator(parsed), fs::directory_iterator()), 0);
+}
+
 TEST_F(BuildCli, DockerfileFromStdinWithADirectoryContext) {
     auto r = build({"-q", "-f", "-", ctx_.string()}, "FROM busybox\nCOPY sub/b.txt /b\n");
     ASSERT_EQ(r.code, 0) << r.err;
