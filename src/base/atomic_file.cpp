@@ -62,7 +62,15 @@ void AtomicFile::write(std::string_view data) {
 }
 
 void AtomicFile::write(const void* data, size_t n) {
+    synced_ = false;
     write_all(fd_.get(), data, n, temp_.string());
+}
+
+void AtomicFile::sync() {
+    if (committed_)
+        throw Error(ErrorKind::kInternal, "AtomicFile synced after commit: " + target_.string());
+    if (::fsync(fd_.get()) != 0) throw system_error("fsync", temp_.string());
+    synced_ = true;
 }
 
 // Over an existing regular file the names are exchanged and the old file
@@ -89,14 +97,18 @@ void AtomicFile::commit_unsynced() {
     committed_ = true;
 }
 
-void AtomicFile::commit() {
+void AtomicFile::commit_deferring_dir_sync() {
     if (committed_)
         throw Error(ErrorKind::kInternal, "AtomicFile committed twice: " + target_.string());
-    if (::fsync(fd_.get()) != 0) throw system_error("fsync", temp_.string());
+    if (!synced_) sync();
     fd_.reset();
     if (::rename(temp_.c_str(), target_.c_str()) != 0)
         throw system_error("rename", target_.string());
     committed_ = true;
+}
+
+void AtomicFile::commit() {
+    commit_deferring_dir_sync();
     auto dir = target_.parent_path();
     fsync_dir(dir.empty() ? std::filesystem::path(".") : dir);
 }

@@ -38,8 +38,14 @@ class AtomicFile {
     const std::filesystem::path& temp_path() const { return temp_; }
     void write(std::string_view data);
     void write(const void* data, size_t n);
+    // fsync now (commit then skips its own unless more was written): lets
+    // several files' fsyncs run at once before their renames are ordered.
+    void sync();
     // fsync, rename over the target, fsync the directory.
     void commit();
+    // fsync and rename; the caller fsyncs the directory (fsync_dir) before
+    // anything that depends on the rename, once for several files.
+    void commit_deferring_dir_sync();
     // Into place with no fsync (see write_file_atomic_unsynced).
     void commit_unsynced();
 
@@ -48,6 +54,7 @@ class AtomicFile {
     std::filesystem::path temp_;
     UniqueFd fd_;
     bool committed_ = false;
+    bool synced_ = false;  // fsynced since the last write
 };
 
 // fsync the directory `dir` (after a rename or unlink in it).

@@ -10,6 +10,7 @@
 
 #include "base/atomic_file.hpp"
 #include "base/error.hpp"
+#include "base/thread_pool.hpp"
 #include "store/canonical_json.hpp"
 #include "store/image_config_time.hpp"
 #include "store/image_store_io.hpp"
@@ -53,8 +54,11 @@ fs::path ImageStore::record_path(const Digest& manifest) const {
     return images_dir() / (manifest.hex + ".json");
 }
 
-void ImageStore::write_record(const ImageRecord& record) {
-    write_file_atomic(record_path(record.manifest), canonical_json(record.to_json()) + "\n");
+AtomicFile ImageStore::prepare_record(const ImageRecord& record) const {
+    AtomicFile f(record_path(record.manifest));
+    f.write(canonical_json(record.to_json()) + "\n");
+    f.sync();
+    return f;
 }
 
 void ImageStore::delete_record(const Digest& manifest) {
@@ -236,8 +240,7 @@ ImageRecord ImageStore::write_image(const ImageConfig& config_in,
     Manifest m;
     m.media_type = std::string(media_type::kOciManifest);
     m.config.media_type = std::string(media_type::kOciConfig);
-    // Durable with the record that names them (Transaction::commit).
-    m.config.digest = content_->put(config_text, ContentStore::DirSync::kDeferred);
+    m.config.digest = sha256_of(config_text);
     m.config.size = static_cast<int64_t>(config_text.size());
     for (const auto& l : layers) {
         if (!content_->has(l.digest))
@@ -254,7 +257,15 @@ ImageRecord ImageStore::write_image(const ImageConfig& config_in,
     std::string manifest_text = m.canonical();
 
     ImageRecord rec;
-    rec.manifest = content_->put(manifest_text, ContentStore::DirSync::kDeferred);
+    // Both blobs written and fsynced at once (parallel fsyncs share a cache
+    // flush); their renames become durable with the record that names them
+    // (Transaction::commit).
+    {
+        TaskGroup group;
+        group.submit([&] { content_->put(config_text, ContentStore::DirSync::kDeferred); });
+        rec.manifest = content_->put(manifest_text, ContentStore::DirSync::kDeferred);
+        group.wait();
+    }
     rec.manifest_media_type = m.media_type;
     rec.manifest_size = manifest_text.size();
     rec.config = m.config.digest;
@@ -361,14 +372,35 @@ void ImageStore::Transaction::remove_image(const Digest& manifest) {
 void ImageStore::Transaction::commit() {
     if (done_) throw Error(ErrorKind::kInternal, "Transaction::commit called twice");
     done_ = true;
-    // The blobs a record names may have been put in place with their
-    // renames not yet durable (DirSync::kDeferred: a build's layers, its
-    // config and manifest, by this process or another): one fsync of the
-    // blobs directory makes them so before any record refers to them.
-    if (!puts_.empty()) store_->content().sync_renames();
-    for (const auto& [d, r] : puts_)
-        store_->write_record(r);
-    if (names_dirty_) names_.save(store_->names_file());
+    // Durable in this order, each by a directory fsync after the one before:
+    // the renames of the blobs the records name (DirSync::kDeferred: a
+    // build's layers, its config and manifest, by this process or another),
+    // the records, the names. The record and name files' own fsyncs run
+    // beside the first (each fsync is a cache flush, ~0.2 ms here, and
+    // several at once share one): four flushes in a row instead of seven.
+    std::vector<AtomicFile> records;
+    std::optional<AtomicFile> names;
+    {
+        TaskGroup group;  // its tasks run here in wait() when no worker is free
+        if (!puts_.empty())
+            group.submit([this, &records] {
+                for (const auto& [d, r] : puts_)
+                    records.push_back(store_->prepare_record(r));
+            });
+        if (names_dirty_)
+            group.submit([this, &names] {
+                AtomicFile f(store_->names_file());
+                f.write(names_.serialize());
+                f.sync();
+                names.emplace(std::move(f));
+            });
+        if (!puts_.empty()) store_->content().sync_renames();
+        group.wait();
+    }
+    for (auto& f : records)
+        f.commit_deferring_dir_sync();
+    if (!records.empty()) fsync_dir(store_->images_dir());
+    if (names) names->commit();
     for (const auto& d : removes_)
         store_->delete_record(d);
     LockFile release = std::move(lock_);

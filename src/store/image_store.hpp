@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "base/lock_file.hpp"
+#include "base/atomic_file.hpp"
 #include "store/content_store.hpp"
 #include "store/digest.hpp"
 #include "store/image_config.hpp"
@@ -163,7 +164,8 @@ class ImageStore {
 
   private:
     std::filesystem::path record_path(const Digest& manifest) const;
-    void write_record(const ImageRecord& record);
+    // The record's file, written and fsynced, to be renamed into place.
+    AtomicFile prepare_record(const ImageRecord& record) const;
     void delete_record(const Digest& manifest);
 
     std::filesystem::path root_;

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include "base/atomic_file.hpp"
 #include "base/error.hpp"
 #include "store/canonical_json.hpp"
 #include "store/image_store_io.hpp"
@@ -63,10 +62,6 @@ std::string NameIndex::serialize() const {
         names[k] = std::move(entry);
     }
     return canonical_json(json{{"version", kFormatVersion}, {"names", std::move(names)}}) + "\n";
-}
-
-void NameIndex::save(const std::filesystem::path& file) const {
-    write_file_atomic(file, serialize());
 }
 
 std::optional<Digest> NameIndex::get(const Reference& ref) const {

@@ -29,8 +29,7 @@ class NameIndex {
     // A missing file is an empty index; an unreadable one is Error(kCorrupt)
     // naming the file.
     static NameIndex load(const std::filesystem::path& file);
-    // Atomic replace (temp file, fsync, rename, fsync dir).
-    void save(const std::filesystem::path& file) const;
+    // What the file holds (ImageStore::Transaction::commit writes it).
     std::string serialize() const;
     static NameIndex parse(std::string_view text, std::string_view what);
 

@@ -107,5 +107,85 @@ TEST_F(FsyncBudget, AColdBuildSyncsItsBlobsAndItsImageAndNothingElse) {
         EXPECT_TRUE(expected.count(path)) << path << " was synced " << n << " time(s)";
 }
 
+// The order in which a build's image becomes durable, from strace's view of
+// every fsync and rename (in whichever thread): each file fsynced before its
+// rename; the blobs directory synced before the record is renamed into
+// images/, images/ synced before names.json is replaced, and the root last.
+// Several of these run at once on the thread pool; this order must hold.
+TEST_F(FsyncBudget, TheImageBecomesDurableBlobsThenRecordThenName) {
+    const fs::path ctx = dir_.path() / "ctx";
+    write_file(ctx / "a.txt", "hi\n");
+    write_file(ctx / "Dockerfile", "FROM busybox\nCOPY a.txt /a.txt\n");
+    const fs::path log = dir_.path() / "order.log";
+    const char* asan = std::getenv("ASAN_OPTIONS");
+    const RunResult r = run(
+        {"/usr/bin/strace", "-f", "-y", "-qq", "-e", "trace=fsync,rename,renameat2", "-o",
+         log.string(), STRATA_BINARY, "--root", root_.string(), "build", "-q", "-t", "app",
+         ctx.string()},
+        {},
+        {{"ASAN_OPTIONS",
+          (asan && *asan ? std::string(asan) + ":" : std::string()) + "detect_leaks=0"}});
+    ASSERT_EQ(r.code, 0) << r.err;
+    last_log_ = read_file(log);
+
+    // When (line number) each call returned; the calls strace split across
+    // lines ("<unfinished ...>", "<... fsync resumed>") count at the second.
+    struct Done {
+        std::string call, from, to;  // fsync: `from` is the file; rename: from → to
+        size_t at;
+    };
+    std::vector<Done> done;
+    std::map<std::string, std::string> pending;  // pid → the call's first part
+    const std::regex line_re(R"(^(\d+)\s+(.*)$)");
+    const std::regex fsync_re(R"(^fsync\(\d+<([^>]*)>)");
+    const std::regex rename_re(R"(^rename(?:at2)?\((?:[^,]*, )?\"([^\"]*)\", (?:[^,]*, )?\"([^\"]*)\")");
+    const auto lines = split_lines(last_log_);
+    for (size_t i = 0; i < lines.size(); ++i) {
+        std::smatch m;
+        if (!std::regex_match(lines[i], m, line_re)) continue;
+        const std::string pid = m[1].str();
+        std::string call = m[2].str();
+        if (call.find("<unfinished ...>") != std::string::npos) {
+            pending[pid] = call;
+            continue;
+        }
+        if (call.rfind("<... ", 0) == 0) call = pending[pid];
+        std::smatch c;
+        if (std::regex_search(call, c, fsync_re))
+            done.push_back({"fsync", c[1].str(), "", i});
+        else if (std::regex_search(call, c, rename_re))
+            done.push_back({"rename", c[1].str(), c[2].str(), i});
+    }
+    const std::string root = root_.string();
+    auto when = [&](const std::string& call, const std::string& path, bool to = true) {
+        for (const Done& d : done)
+            if (d.call == call && ((call == "fsync" || !to) ? d.from : d.to) == path) return d.at;
+        ADD_FAILURE() << call << " " << path << " not found\n" << last_log_;
+        return size_t{0};
+    };
+    std::string record;
+    for (const Done& d : done)
+        if (d.call == "rename" && d.to.rfind(root + "/images/", 0) == 0) record = d.to;
+    ASSERT_FALSE(record.empty()) << last_log_;
+    EXPECT_LT(when("fsync", root + "/blobs/sha256"), when("rename", record)) << last_log_;
+    EXPECT_LT(when("rename", record), when("fsync", root + "/images")) << last_log_;
+    EXPECT_LT(when("fsync", root + "/images"), when("rename", root + "/names.json")) << last_log_;
+    EXPECT_LT(when("rename", root + "/names.json"), when("fsync", root)) << last_log_;
+    // Every file renamed into blobs/, images/ or names.json was fsynced
+    // first, under its temp name.
+    int renamed = 0;
+    for (const Done& d : done) {
+        // (Cache entries, kept parses and build records are hints: never synced.)
+        const bool durable = d.to.rfind(root + "/blobs/", 0) == 0 ||
+                             d.to.rfind(root + "/images/", 0) == 0 ||
+                             d.to == root + "/names.json";
+        if (d.call != "rename" || !durable) continue;
+        ++renamed;
+        EXPECT_LT(when("fsync", d.from), d.at) << d.from << "\n" << last_log_;
+    }
+    EXPECT_GE(renamed, 5) << "a layer, the config, the manifest, the record, the names\n"
+                          << last_log_;
+}
+
 }  // namespace
 }  // namespace strata::imagetest

@@ -80,7 +80,7 @@ TEST(NameIndex, SetGetRemoveAndPersist) {
     EXPECT_EQ(idx.get(bb), d2);
     EXPECT_EQ(idx.names_of(d2).size(), 2u);
     EXPECT_EQ(idx.in_repository("docker.io/library/busybox").size(), 2u);
-    idx.save(dir.path() / "names.json");
+    write_file(dir.path() / "names.json", idx.serialize());
     auto loaded = NameIndex::load(dir.path() / "names.json");
     EXPECT_EQ(loaded.all(), idx.all());
     EXPECT_TRUE(loaded.remove(bb2));
