@@ -243,8 +243,8 @@ void CacheGcParticipant::prune(const store::GcRoots&, store::PruneReport& report
     }
     if (!drop_all_) return;
     // Memos, and the Dockerfile parses a build keeps (executor/dockerfile_memo.hpp).
-    for (const auto& [dir, what] : {std::pair{"memo", "cache memo files"},
-                                    std::pair{"parsed", "parsed Dockerfiles"}}) {
+    for (const auto& [dir, what] :
+         {std::pair{"memo", "cache memo files"}, std::pair{"parsed", "parsed Dockerfiles"}}) {
         uint64_t size = 0;
         std::error_code ec;
         for (auto it = fs::directory_iterator(index_.dir() / dir, ec);

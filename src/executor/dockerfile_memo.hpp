@@ -8,6 +8,8 @@
 // without fsync, and anything unreadable is a miss, parsed again and
 // rewritten. A Dockerfile that fails to parse is never kept (its error is
 // made again). `strata prune --build-cache` removes them (cache_index.cpp).
+// Not CacheIndex's memos: those travel with `--cache-to`, and a parse is
+// only good for the strata binary that made it.
 #pragma once
 
 #include <filesystem>

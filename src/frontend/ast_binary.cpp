@@ -61,16 +61,14 @@ struct EncodeCommand {
         return Json::array({command_line(c.command), c.mounts, c.network, c.security});
     }
     Json operator()(const CmdCmd& c) const { return Json::array({command_line(c.command)}); }
-    Json operator()(const EntrypointCmd& c) const {
-        return Json::array({command_line(c.command)});
-    }
+    Json operator()(const EntrypointCmd& c) const { return Json::array({command_line(c.command)}); }
     Json operator()(const CopyCmd& c) const {
         Json inl = Json::array();
         for (const auto& s : c.inline_sources)
             inl.push_back(Json::array({s.name, s.content, s.expand}));
-        return Json::array({c.is_add, c.sources, inl, c.dest, c.from, c.chown, c.chmod,
-                            c.checksum, c.link, c.parents, c.keep_git_dir,
-                            c.unpack ? Json(*c.unpack) : Json(), c.excludes});
+        return Json::array({c.is_add, c.sources, inl, c.dest, c.from, c.chown, c.chmod, c.checksum,
+                            c.link, c.parents, c.keep_git_dir, c.unpack ? Json(*c.unpack) : Json(),
+                            c.excludes});
     }
     Json operator()(const EnvCmd& c) const { return Json::array({key_values(c.vars)}); }
     Json operator()(const LabelCmd& c) const { return Json::array({key_values(c.labels)}); }
@@ -104,9 +102,9 @@ Json instruction(const Instruction& ins) {
             Json::array({f.name, f.value, f.has_value, pos(f.pos), f.offset, f.length}));
     Json docs = Json::array();
     for (const Heredoc& h : ins.heredocs)
-        docs.push_back(Json::array({h.spec.name, h.spec.fd, h.spec.chomp, h.spec.expand,
-                                    h.spec.offset, h.spec.length, h.content, h.terminated,
-                                    h.first_line}));
+        docs.push_back(
+            Json::array({h.spec.name, h.spec.fd, h.spec.chomp, h.spec.expand, h.spec.offset,
+                         h.spec.length, h.content, h.terminated, h.first_line}));
     return Json::array({ins.keyword, ins.original, range(ins.range), flags, ins.args, ins.json,
                         docs, ins.command.index(), std::visit(EncodeCommand{}, ins.command)});
 }
@@ -218,7 +216,8 @@ Command to_command(size_t index, const Json& c, int depth) {
             if (!at(c, 1).is_null()) {
                 // BuildKit refuses ONBUILD ONBUILD: one level is all there is.
                 if (depth > 0) bad("nested trigger");
-                o.trigger = std::make_shared<const Instruction>(to_instruction(at(c, 1), depth + 1));
+                o.trigger =
+                    std::make_shared<const Instruction>(to_instruction(at(c, 1), depth + 1));
             }
             return o;
         }
@@ -296,8 +295,8 @@ std::string encode_ast(const Dockerfile& df) {
     Json warnings = Json::array();
     for (const auto& w : df.warnings)
         warnings.push_back(diagnostic(w));
-    const Json j = Json::array({kVersion, df.file, static_cast<uint32_t>(df.escape), dirs, args,
-                                stages, warnings});
+    const Json j = Json::array(
+        {kVersion, df.file, static_cast<uint32_t>(df.escape), dirs, args, stages, warnings});
     const std::vector<uint8_t> cbor = Json::to_cbor(j);
     return std::string(cbor.begin(), cbor.end());
 }

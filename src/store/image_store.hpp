@@ -32,8 +32,8 @@
 #include <string_view>
 #include <vector>
 
-#include "base/lock_file.hpp"
 #include "base/atomic_file.hpp"
+#include "base/lock_file.hpp"
 #include "store/content_store.hpp"
 #include "store/digest.hpp"
 #include "store/image_config.hpp"

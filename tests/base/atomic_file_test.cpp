@@ -3,8 +3,8 @@
 // temp file goes next to it, in the cwd).
 #include "base/atomic_file.hpp"
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 

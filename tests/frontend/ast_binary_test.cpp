@@ -10,8 +10,8 @@
 #include <iostream>
 #include <sstream>
 
-#include "conformance_dir.hpp"
 #include "base/error.hpp"
+#include "conformance_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace strata::frontend;
@@ -123,9 +123,13 @@ Dockerfile every_field() {
     auto trigger = std::make_shared<const Instruction>(ins("RUN", run));
     st.instructions.push_back(ins("ONBUILD", OnbuildCmd{"RUN echo hi", trigger}));
     df.stages.push_back(st);
-    df.warnings.push_back(
-        {Severity::kWarning, "Dockerfile", {4, 3}, 7, "MAINTAINER is deprecated", "use LABEL",
-         "MAINTAINER me"});
+    df.warnings.push_back({Severity::kWarning,
+                           "Dockerfile",
+                           {4, 3},
+                           7,
+                           "MAINTAINER is deprecated",
+                           "use LABEL",
+                           "MAINTAINER me"});
     return df;
 }
 
