@@ -56,7 +56,11 @@ TEST_F(ConcurrentBuildCli, ThreeBuildsWithRunStepsShareOneStore) {
     }
     const auto check = strata(root_, {"store", "check"});
     EXPECT_EQ(check.code, 0) << check.out << check.err;
-    EXPECT_TRUE(tmp_is_empty(root_));
+    std::string left;  // what tmp/ still holds, to say which kind leaked
+    if (fs::exists(root_ / "tmp"))
+        for (const auto& e : fs::recursive_directory_iterator(root_ / "tmp"))
+            left += e.path().string() + "\n";
+    EXPECT_TRUE(tmp_is_empty(root_)) << left;
     const auto cached = strata(root_, {"build", "--progress", "plain", "-t", "app", ctx_.string()},
                                "", {{"SOURCE_DATE_EPOCH", "1700000000"}});
     ASSERT_EQ(cached.code, 0) << cached.err;
