@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <set>
 #include <system_error>
 
 #include "base/atomic_file.hpp"
@@ -220,10 +221,14 @@ void CacheIndex::import_memos(const std::map<std::string, std::string>& by_input
         memo_log_->imported.emplace(k, v);
 }
 
-void CacheGcParticipant::prune(const store::GcRoots&, store::PruneReport& report) {
+void CacheGcParticipant::prune(const store::GcRoots& image_roots, store::PruneReport& report) {
     std::vector<std::string> unreadable;
+    std::set<store::Digest> kept_layers;  // blobs that stay, besides the images'
     for (const CacheEntry& e : index_.list(&unreadable)) {
-        if (!drop_all_ && CacheIndex::usable(e, blobs_)) continue;
+        if (!drop_all_ && CacheIndex::usable(e, blobs_)) {
+            if (e.layer) kept_layers.insert(e.layer->digest);
+            continue;
+        }
         const fs::path p = index_.dir() / "steps" / file_name_for(e.key);
         const uint64_t size = size_of(p);
         index_.remove(e.key);
@@ -240,6 +245,29 @@ void CacheGcParticipant::prune(const store::GcRoots&, store::PruneReport& report
         if (ec) throw system_error("remove", p.string(), ec.value());
         report.other.emplace_back("unreadable cache entry " + name, size);
         report.freed += size;
+    }
+    // COPY's indexes of layer blobs (executor/copy/copy_reuse.hpp), named by
+    // the blob's digest: of no use once the blob is gone, and it goes unless
+    // an image or a cache entry that stays holds it.
+    {
+        uint64_t size = 0;
+        std::error_code ec;
+        for (auto it = fs::directory_iterator(index_.dir() / "copy-index", ec);
+             !ec && it != fs::directory_iterator(); it.increment(ec)) {
+            const auto digest =
+                store::Digest::try_parse("sha256:" + it->path().filename().string());
+            if (!drop_all_ && digest &&
+                (image_roots.blobs.count(*digest) || kept_layers.count(*digest)))
+                continue;
+            size += size_of(it->path());
+            std::error_code rm;
+            fs::remove(it->path(), rm);
+            if (rm) throw system_error("remove", it->path().string(), rm.value());
+        }
+        if (size > 0) {
+            report.other.emplace_back("COPY indexes of layers", size);
+            report.freed += size;
+        }
     }
     if (!drop_all_) return;
     // Memos, and the Dockerfile parses a build keeps (executor/dockerfile_memo.hpp).

@@ -6,6 +6,8 @@
 //                     digest of what a COPY --from selects in a stage's
 //                     layers), keyed by a digest of their exact inputs
 //   parsed/<hex>      Dockerfiles' parses (executor/dockerfile_memo.hpp)
+//   copy-index/<hex>  where a COPY's files sit in its layer blob <hex>
+//                     (executor/copy/copy_reuse.hpp)
 //
 // Every file is written atomically (temp file, rename), so a reader sees a
 // whole entry or none, and concurrent builds sharing a store never see a

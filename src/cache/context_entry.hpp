@@ -54,6 +54,7 @@ struct Entry {
     uint64_t dev = 0;
     uint64_t ino = 0;
     int64_t mtime_ns = 0;
+    int64_t ctime_ns = 0;
     uint32_t nlink = 1;
     bool was_socket = false;   // a Unix socket, recorded as an empty regular file
     uint32_t parent = 0;       // index of the parent directory (the root's is 0)

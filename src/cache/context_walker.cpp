@@ -59,6 +59,7 @@ struct ScanItem {
     uint64_t size = 0, rdev = 0;
     uint64_t dev = 0, ino = 0;
     int64_t mtime_ns = 0;
+    int64_t ctime_ns = 0;
     uint32_t nlink = 1;
     bool was_socket = false;
     Hash128 content;
@@ -123,6 +124,7 @@ void set_meta(ScanItem& it, const FileStat& st) {
     it.dev = st.dev;
     it.ino = st.ino;
     it.mtime_ns = st.mtime_ns;
+    it.ctime_ns = st.ctime_ns;
     it.nlink = st.nlink;
 }
 
@@ -405,6 +407,7 @@ class SnapshotWalker {
             e.dev = it.dev;
             e.ino = it.ino;
             e.mtime_ns = it.mtime_ns;
+            e.ctime_ns = it.ctime_ns;
             e.nlink = it.nlink;
             e.was_socket = it.was_socket;
             e.content = it.content;

@@ -191,7 +191,6 @@ void StatCache::update(std::span<const StatRecord> seen, int64_t snapshot_start_
         if (unseen <= std::max<size_t>(n, 1024)) return;
     }
 
-    const int64_t racy_from = snapshot_start_ns - racy_margin_ns_;
     std::vector<uint8_t> seen_old(records_.size(), 0);
     std::vector<StatRecord> next;
     next.reserve(records_.size() + n);
@@ -214,7 +213,7 @@ void StatCache::update(std::span<const StatRecord> seen, int64_t snapshot_start_
             }
             changed = true;  // the old record is superseded
         }
-        if (std::max(r.mtime_ns, r.ctime_ns) < racy_from) {
+        if (!is_racy(r.mtime_ns, r.ctime_ns, snapshot_start_ns, racy_margin_ns_)) {
             next.push_back(r);
             changed = true;
         }

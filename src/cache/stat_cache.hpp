@@ -27,6 +27,7 @@
 // wins, and the loser's records are simply recomputed next time.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <span>
@@ -56,6 +57,15 @@ struct StatRecord {
     }
 };
 static_assert(sizeof(StatRecord) == 64);
+
+// Whether a file with these timestamps, seen by a snapshot that started at
+// `snapshot_start_ns`, is "racy": changed so recently that a later change
+// within the same timestamp tick could leave its stat unchanged. Nothing
+// that trusts a stat to stand for content records a racy one.
+inline bool is_racy(int64_t mtime_ns, int64_t ctime_ns, int64_t snapshot_start_ns,
+                    int64_t margin_ns) {
+    return std::max(mtime_ns, ctime_ns) >= snapshot_start_ns - margin_ns;
+}
 
 class StatCache {
   public:

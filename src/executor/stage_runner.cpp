@@ -13,6 +13,7 @@
 #include "executor/build_session.hpp"
 #include "executor/config_effect.hpp"
 #include "executor/copy/copy.hpp"
+#include "executor/copy/copy_reuse.hpp"
 #include "executor/explain.hpp"
 #include "store/image_config_time.hpp"
 #include "store/layer_writer.hpp"
@@ -259,14 +260,19 @@ class StageRunner {
         // A COPY written straight to the tar: `dir` holds only its
         // directories and links, the files are still in their sources, and
         // layers/<diffID>/ is unpacked from the blob when first needed.
-        const CopyResult direct = make_layer(st, i, dir.path(), v, direct_copy);
+        CopyResult direct = make_layer(st, i, dir.path(), v, direct_copy);
         const auto t0 = std::chrono::steady_clock::now();
         store::LayerWriteOptions lw = layer_options();
         // An unchanged COPY rebuilt (--no-cache, or its cache entry gone)
         // makes the same tar as last time: compared, not written again.
-        if (const auto previous = previous_layer_id(i)) lw.likely_blob = previous;
+        const auto previous = previous_layer_id(i);
+        if (previous) lw.likely_blob = previous;
+        // Files unchanged since that layer was written: their bytes are read
+        // from its blob (copy_reuse.hpp).
+        const bool indexed = direct.direct && previous && take_unchanged_bytes(direct, *previous);
         const store::LayerBlob blob =
             store::write_layer(dir.path(), direct.layer_files, s_.store.content(), lw);
+        if (direct.direct && !(indexed && blob.diff_id == *previous)) keep_copy_index(direct, blob);
         if (!direct.direct) {
             s_.store.layers().adopt(dir.path(), blob.diff_id);
             dir.keep();
@@ -308,9 +314,45 @@ class StageRunner {
         return lw;
     }
     void log_layer(Vertex& v, const store::LayerBlob& blob, double seconds) const {
-        v.log(fmt::format("layer {}: {} tar, {} {} in {:.2f}s", blob.diff_id.str().substr(0, 19),
+        const auto unchanged = std::count_if(blob.files.begin(), blob.files.end(),
+                                             [](const store::WrittenFile& f) { return f.stored; });
+        v.log(fmt::format("layer {}: {} tar, {} {} in {:.2f}s{}", blob.diff_id.str().substr(0, 19),
                           progress_bytes(blob.tar_size), progress_bytes(blob.size),
-                          store::compression_name(s_.request.compression), seconds));
+                          store::compression_name(s_.request.compression), seconds,
+                          unchanged == 0 ? std::string()
+                                         : fmt::format(" ({} unchanged files read from the last "
+                                                       "build's layer)",
+                                                       unchanged)));
+    }
+
+    std::filesystem::path copy_index_dir() const { return s_.cache.dir() / "copy-index"; }
+
+    // Points the files of a direct COPY that did not change since layer
+    // `previous` was written at their bytes in its blob. Whether that layer
+    // has an index.
+    bool take_unchanged_bytes(CopyResult& copy, const store::Digest& previous) {
+        const auto index = CopyReuseIndex::load(copy_index_dir(), previous);
+        if (!index) return false;
+        if (index->size() == 0 || !s_.store.content().has(previous)) return true;
+        try {
+            auto blob = std::make_shared<const UniqueFd>(s_.store.content().open(previous));
+            use_stored_bytes(copy.layer_files, copy.layer_file_identities, *index, blob);
+        } catch (const Error&) {
+            // The blob went away meanwhile: every file is read from the context.
+        }
+        return true;
+    }
+
+    // Keeps the index of a direct COPY's new layer for the next build.
+    void keep_copy_index(const CopyResult& copy, const store::LayerBlob& blob) {
+        if (!s_.has_snapshot()) return;
+        try {
+            index_of_written(copy.layer_files, copy.layer_file_identities, blob.files,
+                             s_.snapshot().started_at_ns())
+                .save(copy_index_dir(), blob.diff_id);
+        } catch (const Error&) {
+            // A hint: the next build reads every file.
+        }
     }
     static store::LayerRecord layer_record(const store::LayerBlob& blob) {
         return store::LayerRecord{blob.digest, blob.diff_id, blob.size, blob.media_type,

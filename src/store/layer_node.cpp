@@ -2,9 +2,11 @@
 
 #include <fcntl.h>
 #include <sys/xattr.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "base/error.hpp"
 #include "store/whiteout.hpp"
@@ -63,6 +65,62 @@ UniqueFd open_tree_file(int rootfd, const Node& node, const std::filesystem::pat
         fd.reset(::openat(rootfd, node.source.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd) throw system_error("open", (root / node.source).string());
     return fd;
+}
+
+bool regular_file_header_before(int fd, uint64_t offset, uint64_t size) {
+    unsigned char h[512];
+    if (offset < sizeof h) return false;
+    const ssize_t n = ::pread(fd, h, sizeof h, static_cast<off_t>(offset - sizeof h));
+    return n == static_cast<ssize_t>(sizeof h) && regular_file_header(h, size);
+}
+
+bool regular_file_header(const unsigned char* h, uint64_t size) {
+    constexpr size_t kBlock = 512;
+    // An octal field (NUL- or space-terminated); false when it is not one.
+    auto octal = [&h](size_t at, size_t len, uint64_t& out) {
+        out = 0;
+        size_t i = at;
+        while (i < at + len && h[i] == ' ')
+            ++i;
+        size_t digits = 0;
+        for (; i < at + len && h[i] >= '0' && h[i] <= '7'; ++i, ++digits)
+            out = out * 8 + (h[i] - '0');
+        return digits > 0 && (i == at + len || h[i] == '\0' || h[i] == ' ');
+    };
+    // The checksum: the header's bytes summed with its own field as spaces.
+    uint64_t sum = 8 * ' ', recorded = 0;
+    for (size_t i = 0; i < kBlock; ++i)
+        sum += h[i];
+    for (size_t i = 148; i < 156; ++i)
+        sum -= h[i];
+    if (!octal(148, 8, recorded) || recorded != sum) return false;
+    if (std::memcmp(h + 257, "ustar", 5) != 0) return false;
+    if (h[156] != '0' && h[156] != '\0') return false;
+    uint64_t recorded_size = 0;
+    if (h[124] & 0x80) {  // base-256 (GNU/star), for sizes past 8 GiB
+        recorded_size = h[124] & 0x7f;
+        for (size_t i = 125; i < 136; ++i)
+            recorded_size = recorded_size << 8 | h[i];
+    } else if (!octal(124, 12, recorded_size)) {
+        return false;
+    }
+    return recorded_size == size;
+}
+
+OpenedFile open_layer_file(const LayerFile& file) {
+    OpenedFile out;
+    if (file.stored && file.stored->blob &&
+        regular_file_header_before(file.stored->blob->get(), file.stored->offset,
+                                   static_cast<uint64_t>(file.st.st_size))) {
+        out.shared = file.stored->blob;
+        out.base = file.stored->offset;
+        out.stored = true;
+        return out;
+    }
+    LayerFileSource source = file.open();
+    if (source.xattrs) out.xattrs = read_layer_xattrs(nullptr, source.xattrs.get(), file.shown);
+    out.own = std::move(source.data);
+    return out;
 }
 
 [[noreturn]] void file_shrank(const std::string& path) {

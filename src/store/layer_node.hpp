@@ -4,7 +4,9 @@
 
 #include <sys/stat.h>
 
+#include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -33,6 +35,24 @@ std::vector<std::pair<std::string, std::string>> read_layer_xattrs(const char* p
 // Opens the walked file `node.source` below `rootfd` (the tree `root`) for
 // reading, never following a symlink.
 UniqueFd open_tree_file(int rootfd, const Node& node, const std::filesystem::path& root);
+
+// A LayerFile's bytes, ready to read: its StoredBytes when the header before
+// them agrees (LayerFile::stored), else its source, opened, with its xattrs.
+struct OpenedFile {
+    UniqueFd own;
+    std::shared_ptr<const UniqueFd> shared;  // StoredBytes::blob
+    uint64_t base = 0;                       // where the bytes start in fd()
+    std::vector<std::pair<std::string, std::string>> xattrs;
+    bool stored = false;
+    int fd() const { return shared ? shared->get() : own.get(); }
+};
+OpenedFile open_layer_file(const LayerFile& file);
+
+// Whether the 512 bytes at `h` are the ustar header of a regular file of
+// `size` bytes with a valid checksum; the same for the 512 bytes before
+// `offset` in `fd`.
+bool regular_file_header(const unsigned char* h, uint64_t size);
+bool regular_file_header_before(int fd, uint64_t offset, uint64_t size);
 
 // kConflict: `path` ended before its size in the stat that made its header.
 [[noreturn]] void file_shrank(const std::string& path);

@@ -54,6 +54,7 @@ ReadAhead::ReadAhead(const std::vector<Node>& nodes, const std::vector<bool>& ne
             ++pieces;
         } while (offset < size);
         file->pieces_left = pieces;
+        file->pieces = pieces;
     }
 }
 
@@ -79,14 +80,47 @@ void ReadAhead::submit_from(size_t c) {
     }
 }
 
+namespace {
+
+constexpr size_t kHeader = 512;  // a ustar header block
+
+// A one-piece LayerFile whose bytes are stored: read with the header before them.
+bool stored_one_piece(const ReadAhead::File& file, const Node& node) {
+    return file.pieces == 1 && node.kind == Node::Kind::kFile && node.file->stored &&
+           node.file->stored->blob && node.file->stored->offset >= kHeader;
+}
+
+void pread_all(int fd, char* to, size_t length, uint64_t at, const std::string& path) {
+    for (size_t got = 0; got < length;) {
+        ssize_t r = ::pread(fd, to + got, length - got, static_cast<off_t>(at + got));
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            throw system_error("read", path);
+        }
+        if (r == 0) file_shrank(path);
+        got += static_cast<size_t>(r);
+    }
+}
+
+}  // namespace
+
 void ReadAhead::read_chunk(Chunk& chunk) {
+    size_t room = 0;
+    for (const Piece& piece : chunk.pieces)
+        room += piece.length + kHeader;
+    chunk.buffer = std::make_unique_for_overwrite<char[]>(room);
+    char* at = chunk.buffer.get();
     for (Piece& piece : chunk.pieces) {
         try {
-            read_piece(piece);
+            read_piece(piece, at + kHeader);
         } catch (...) {
             piece.error = std::current_exception();
         }
-        if (piece.file->pieces_left.fetch_sub(1) == 1) piece.file->fd.reset();
+        at += piece.length + kHeader;
+        if (piece.file->pieces_left.fetch_sub(1) == 1) {
+            piece.file->bytes.own.reset();
+            piece.file->bytes.shared.reset();
+        }
     }
     chunk.done.store(true, std::memory_order_release);
 }
@@ -94,35 +128,48 @@ void ReadAhead::read_chunk(Chunk& chunk) {
 void ReadAhead::open(File& file, const Node& node) {
     try {
         if (node.kind == Node::Kind::kFile) {
-            LayerFileSource source = node.file->open();
             file.path = node.file->shown;
-            if (source.xattrs)
-                file.xattrs = read_layer_xattrs(nullptr, source.xattrs.get(), file.path);
-            file.fd = std::move(source.data);
+            file.bytes = open_layer_file(*node.file);
         } else {
             file.path = (dir_ / node.source).string();
         }
-        if (!file.fd) file.fd = open_tree_file(rootfd_, node, dir_);
+        if (file.bytes.fd() < 0) file.bytes.own = open_tree_file(rootfd_, node, dir_);
     } catch (...) {
         file.error = std::current_exception();
     }
 }
 
-void ReadAhead::read_piece(Piece& piece) {
+void ReadAhead::read_piece(Piece& piece, char* to) {
     File& file = *piece.file;
-    std::call_once(file.opened, [&] { open(file, nodes_[file.node]); });
-    if (file.error) std::rethrow_exception(file.error);
-    piece.data = std::make_unique_for_overwrite<char[]>(piece.length);
-    for (size_t got = 0; got < piece.length;) {
-        ssize_t r = ::pread(file.fd.get(), piece.data.get() + got, piece.length - got,
-                            static_cast<off_t>(piece.offset + got));
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            throw system_error("read", file.path);
+    const Node& node = nodes_[file.node];
+    if (stored_one_piece(file, node)) {
+        // Header and bytes in one read; the source only if the header differs.
+        const StoredBytes& stored = *node.file->stored;
+        file.path = node.file->shown;
+        try {
+            pread_all(stored.blob->get(), to - kHeader, kHeader + piece.length,
+                      stored.offset - kHeader, file.path);
+            if (regular_file_header(reinterpret_cast<const unsigned char*>(to - kHeader),
+                                    piece.length)) {
+                file.bytes.stored = true;
+                piece.data = to;
+                return;
+            }
+        } catch (const Error&) {
+            // Shorter than the index says: read from the source below.
         }
-        if (r == 0) file_shrank(file.path);
-        got += static_cast<size_t>(r);
+        LayerFileSource source = node.file->open();
+        if (source.xattrs)
+            file.bytes.xattrs = read_layer_xattrs(nullptr, source.xattrs.get(), file.path);
+        file.bytes.own = std::move(source.data);
+    } else if (file.pieces == 1) {
+        open(file, node);
+    } else {
+        std::call_once(file.opened, [&] { open(file, node); });
     }
+    if (file.error) std::rethrow_exception(file.error);
+    pread_all(file.bytes.fd(), to, piece.length, file.bytes.base + piece.offset, file.path);
+    piece.data = to;
 }
 
 }  // namespace strata::store::layer_detail

@@ -28,21 +28,23 @@ namespace strata::store::layer_detail {
 
 class ReadAhead {
   public:
-    // A file being read: opened once, by whichever of its pieces runs first.
+    // A file being read: opened once, by whichever of its pieces runs first
+    // (a file of one piece, most of them, by that piece: no once_flag, whose
+    // completion costs a futex wake-up per file).
     struct File {
         std::once_flag opened;
-        UniqueFd fd;
-        std::string path;                                         // for messages
-        std::vector<std::pair<std::string, std::string>> xattrs;  // a LayerFile's
+        OpenedFile bytes;  // a LayerFile's also carries its xattrs
+        std::string path;  // for messages
         std::exception_ptr error;
         std::atomic<size_t> pieces_left{0};  // the descriptor closes after the last
+        size_t pieces = 0;
         size_t node = 0;
     };
     struct Piece {
         File* file = nullptr;
         uint64_t offset = 0;
         size_t length = 0;
-        std::unique_ptr<char[]> data;
+        const char* data = nullptr;  // in its chunk's buffer, once read
         std::exception_ptr error;
     };
 
@@ -76,6 +78,7 @@ class ReadAhead {
     struct Chunk {
         std::vector<Piece> pieces;
         uint64_t bytes = 0;
+        std::unique_ptr<char[]> buffer;  // every piece's bytes, one allocation
         std::atomic<bool> done{false};
     };
 
@@ -83,7 +86,10 @@ class ReadAhead {
     void submit_from(size_t c);
     void read_chunk(Chunk& chunk);
     void open(File& file, const Node& node);
-    void read_piece(Piece& piece);
+    // Reads the piece into `to` (room for its length, and kHeader bytes
+    // before it for a one-piece LayerFile with StoredBytes: the header is
+    // checked in the same read).
+    void read_piece(Piece& piece, char* to);
 
     const std::vector<Node>& nodes_;
     const int rootfd_;

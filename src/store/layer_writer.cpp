@@ -33,7 +33,9 @@ namespace {
 
 using layer_detail::file_shrank;
 using layer_detail::Node;
+using layer_detail::open_layer_file;
 using layer_detail::open_tree_file;
+using layer_detail::OpenedFile;
 using layer_detail::read_layer_xattrs;
 using layer_detail::ReadAhead;
 
@@ -157,6 +159,8 @@ class TarOutput {
             n -= static_cast<size_t>(w);
         }
     }
+    // Bytes of tar written so far: after header(), where the entry's data starts.
+    uint64_t position() const { return tar_size_; }
     LayerBlob close(Compression c) {
         if (archive_write_close(a_) != ARCHIVE_OK) fail("close");
         compressor_.finish();
@@ -203,13 +207,14 @@ struct EntryDeleter {
     void operator()(struct archive_entry* e) const { archive_entry_free(e); }
 };
 
-// Streams exactly st_size bytes of `fd` (the file `path`) into the entry.
-void copy_file_data(TarOutput& out, const UniqueFd& fd, const Node& node, const std::string& path,
-                    ReadBuffer& buf) {
+// Streams exactly st_size bytes of `file` (`path`) into the entry.
+void copy_file_data(TarOutput& out, const OpenedFile& file, const Node& node,
+                    const std::string& path, ReadBuffer& buf) {
     auto remaining = static_cast<uint64_t>(node.st.st_size);
+    uint64_t at = file.base;
     while (remaining > 0) {
         size_t want = static_cast<size_t>(std::min<uint64_t>(remaining, buf.size()));
-        ssize_t r = ::read(fd.get(), buf.data(), want);
+        ssize_t r = ::pread(file.fd(), buf.data(), want, static_cast<off_t>(at));
         if (r < 0) {
             if (errno == EINTR) continue;
             throw system_error("read", path);
@@ -217,6 +222,7 @@ void copy_file_data(TarOutput& out, const UniqueFd& fd, const Node& node, const 
         if (r == 0) file_shrank(path);
         out.data(buf.data(), static_cast<size_t>(r), node.name);
         remaining -= static_cast<uint64_t>(r);
+        at += static_cast<uint64_t>(r);
     }
 }
 
@@ -268,6 +274,7 @@ LayerBlob write_layer_to(const std::filesystem::path& dir, const std::vector<Lay
     std::unique_ptr<struct archive_entry, EntryDeleter> e(archive_entry_new());
     ReadBuffer buf(1 << 20);
     uint64_t content_size = 0;
+    std::vector<WrittenFile> written(files.size());
 
     for (size_t index = 0; index < nodes.size(); ++index) {
         auto& node = nodes[index];
@@ -300,17 +307,25 @@ LayerBlob write_layer_to(const std::filesystem::path& dir, const std::vector<Lay
         }
         archive_entry_set_mode(e.get(), st.st_mode);
         // A LayerFile is opened here, its xattrs read like a found file's.
-        LayerFileSource source;
+        OpenedFile source;
         std::string path;
+        WrittenFile* report = node.kind == Node::Kind::kFile
+                                  ? &written[static_cast<size_t>(node.file - files.data())]
+                                  : nullptr;
         if (read) {
-            if (node.kind == Node::Kind::kFile) node.xattrs = std::move(read->file->xattrs);
-        } else if (node.kind == Node::Kind::kFile) {
-            source = node.file->open();
+            if (report) {
+                node.xattrs = std::move(read->file->bytes.xattrs);
+                report->stored = read->file->bytes.stored;
+            }
+        } else if (report) {
+            source = open_layer_file(*node.file);
             path = node.file->shown;
-            if (source.xattrs) node.xattrs = read_layer_xattrs(nullptr, source.xattrs.get(), path);
+            node.xattrs = std::move(source.xattrs);
+            report->stored = source.stored;
         } else {
             path = (dir / node.source).string();
         }
+        if (report) report->xattrs = !node.xattrs.empty();
         for (const auto& [k, v] : node.xattrs)
             archive_entry_xattr_add_entry(e.get(), k.c_str(), v.data(), v.size());
 
@@ -327,17 +342,18 @@ LayerBlob write_layer_to(const std::filesystem::path& dir, const std::vector<Lay
             case S_IFREG:
                 archive_entry_set_size(e.get(), st.st_size);
                 out.header(e.get(), node.name);
+                if (report) report->offset = out.position();
                 if (read) {
                     for (auto left = static_cast<uint64_t>(st.st_size);;) {
-                        if (read->length > 0) out.data(read->data.get(), read->length, node.name);
+                        if (read->length > 0) out.data(read->data, read->length, node.name);
                         left -= read->length;
                         if (left == 0) break;
                         read = &ahead->take(++piece);  // the piece before is let go
                         if (read->error) std::rethrow_exception(read->error);
                     }
                 } else {
-                    if (!source.data) source.data = open_tree_file(rootfd.get(), node, dir);
-                    copy_file_data(out, source.data, node, path, buf);
+                    if (source.fd() < 0) source.own = open_tree_file(rootfd.get(), node, dir);
+                    copy_file_data(out, source, node, path, buf);
                 }
                 content_size += static_cast<uint64_t>(st.st_size);
                 break;
@@ -368,6 +384,7 @@ LayerBlob write_layer_to(const std::filesystem::path& dir, const std::vector<Lay
     }
     LayerBlob blob = out.close(opts.compression);
     blob.content_size = content_size;
+    blob.files = std::move(written);
     return blob;
 }
 

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -51,6 +52,13 @@ struct LayerWriteOptions {
     ContentStore::DirSync dir_sync = ContentStore::DirSync::kNow;
 };
 
+// What write_layer did with one LayerFile it was given.
+struct WrittenFile {
+    uint64_t offset = 0;  // where its data starts in the tar
+    bool xattrs = false;  // its entry has xattrs
+    bool stored = false;  // its bytes came from its StoredBytes
+};
+
 struct LayerBlob {
     Digest digest;           // of the blob as stored (compressed)
     Digest diff_id;          // of the uncompressed tar
@@ -60,6 +68,8 @@ struct LayerBlob {
     // The size Docker reports for the layer: regular file bytes plus symlink
     // target lengths, hardlinks counted once (LayerRecord::unpacked_size).
     uint64_t content_size = 0;
+    // Per LayerFile given to write_layer, in the order given.
+    std::vector<WrittenFile> files;
 };
 
 // Tars `dir` into a new blob in `store`.
@@ -73,6 +83,14 @@ struct LayerFileSource {
     UniqueFd xattrs;  // its layer xattrs go into the entry; invalid: none
 };
 
+// Bytes already in the store that equal a LayerFile's content: that file's
+// data in an earlier layer blob (the last build's layer of the same COPY,
+// executor/copy/copy_reuse.hpp).
+struct StoredBytes {
+    std::shared_ptr<const UniqueFd> blob;  // the earlier blob, open for reading
+    uint64_t offset = 0;                   // where the entry's data starts in it
+};
+
 // A regular file of the layer that is not in the directory: a COPY writes
 // its files into the tar straight from their sources (executor/copy,
 // LayerTree::record_files) instead of making them first. The entry is
@@ -83,6 +101,12 @@ struct LayerFile {
     struct stat st {};
     std::string shown;  // for messages: the source file on disk
     std::function<LayerFileSource()> open;
+    // Set: the bytes are read from there and open() is not called (no open,
+    // no xattr listing: whoever sets it vouches that the source has no layer
+    // xattrs). Checked first: the 512-byte ustar header before `offset` must
+    // be a regular file's of st_size bytes with a valid checksum, else the
+    // source is opened after all.
+    std::optional<StoredBytes> stored;
 };
 
 // Tars `dir` together with `files` (placed among the directory's entries in

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 #include <sys/time.h>
 
+#include <chrono>
+#include <thread>
+
 #include "cli/image_cli_fixture.hpp"
 
 namespace strata::imagetest {
@@ -76,6 +79,38 @@ TEST_F(BuildCli, AKeptParseGivesTheSameWarningsAndPruneRemovesIt) {
     auto p = run_ok({"prune", "--build-cache"});
     EXPECT_NE(p.out.find("parsed Dockerfiles"), std::string::npos) << p.out;
     EXPECT_EQ(std::distance(fs::directory_iterator(parsed), fs::directory_iterator()), 0);
+}
+
+// A COPY's layer keeps an index of where its files are in the blob; the
+// next build of the step reads the unchanged files from there and says so.
+// `prune` keeps the index while the blob stays, `prune --build-cache`
+// removes it.
+TEST_F(BuildCli, ACopyReadsUnchangedFilesFromItsLastLayerAndPruneRemovesTheIndex) {
+    for (int i = 0; i < 10; ++i)
+        write_file(ctx_ / "many" / ("f" + std::to_string(i)), "file " + std::to_string(i) + "\n");
+    write_file(ctx_ / "Dockerfile", "FROM busybox\nCOPY many /many\n");
+    const fs::path index = root_ / "cache" / "copy-index";
+    // Only files older than the stat cache's racy margin (2 s) are trusted.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+    auto first = build({"--progress", "plain", "-t", "app", ctx_.string()});
+    ASSERT_EQ(first.code, 0) << first.err;
+    EXPECT_EQ(first.err.find("unchanged files read"), std::string::npos) << first.err;
+    EXPECT_EQ(std::distance(fs::directory_iterator(index), fs::directory_iterator()), 1);
+    write_file(ctx_ / "many" / "f3", "changed\n");
+    auto second = build({"--progress", "plain", "--no-cache", "-t", "app", ctx_.string()});
+    ASSERT_EQ(second.code, 0) << second.err;
+    EXPECT_NE(second.err.find("(9 unchanged files read from the last build's layer)"),
+              std::string::npos)
+        << second.err;
+    EXPECT_EQ(run_ok({"run", "--rm", "app", "cat", "/many/f3", "/many/f4"}).out,
+              "changed\nfile 4\n");
+
+    run_ok({"prune"});
+    EXPECT_EQ(std::distance(fs::directory_iterator(index), fs::directory_iterator()), 2)
+        << "both layers are still held (the image, the cache)";
+    auto p = run_ok({"prune", "--build-cache"});
+    EXPECT_NE(p.out.find("COPY indexes of layers"), std::string::npos) << p.out;
+    EXPECT_EQ(std::distance(fs::directory_iterator(index), fs::directory_iterator()), 0);
 }
 
 TEST_F(BuildCli, DockerfileFromStdinWithADirectoryContext) {

@@ -6,7 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -124,6 +126,15 @@ class LayerReadAhead : public ::testing::Test {
         return "no error";
     }
 
+    // The directory a COPY of src_ to /copied leaves (its files are recorded).
+    fs::path layer_of_copied_dirs() {
+        const fs::path layer = work_.path() / "layer";
+        fs::create_directories(layer / "copied");
+        for (const auto& d : fs::directory_iterator(src_))
+            if (d.is_directory()) fs::create_directories(layer / "copied" / d.path().filename());
+        return layer;
+    }
+
     TempDir work_ = scratch();
     ContentStore cs_{work_.path() / "store"};
     const fs::path src_ = work_.path() / "src";
@@ -135,10 +146,7 @@ TEST_F(LayerReadAhead, TheTarIsTheSameAsReadingOneFileAtATime) {
 }
 
 TEST_F(LayerReadAhead, RecordedFilesGiveTheSameTarToo) {
-    const fs::path layer = work_.path() / "layer";
-    fs::create_directories(layer / "copied");
-    for (const auto& d : fs::directory_iterator(src_))
-        if (d.is_directory()) fs::create_directories(layer / "copied" / d.path().filename());
+    const fs::path layer = layer_of_copied_dirs();
     const auto files = as_layer_files(src_);
     ASSERT_GT(files.size(), 400u);
     expect_same_both_ways(layer, files);
@@ -187,6 +195,73 @@ TEST_F(LayerReadAhead, AFileThatCannotBeOpenedFailsTheLayerWithTheSameError) {
     EXPECT_EQ(ahead, error_of(files, false));
     // Nothing of the failed layers stayed in the store.
     EXPECT_TRUE(cs_.list().empty());
+}
+
+// LayerFile::stored: the bytes of a file already in a blob (the last
+// build's layer of a COPY) are read from there, with no open() of the
+// source; a range whose header does not match falls back to open(). The
+// tar is the same either way, and write_layer reports where each file's
+// data went.
+TEST_F(LayerReadAhead, StoredBytesGiveTheSameTarWithoutOpeningTheSources) {
+    const fs::path layer = layer_of_copied_dirs();
+    const auto files = as_layer_files(src_);
+    const LayerBlob first = write(layer, files, cs_, true);
+    ASSERT_EQ(first.files.size(), files.size());
+    auto blob = std::make_shared<const UniqueFd>(cs_.open(first.digest));
+    for (size_t i = 0; i < files.size(); ++i) {
+        EXPECT_FALSE(first.files[i].stored);
+        EXPECT_FALSE(first.files[i].xattrs);
+        const auto size = static_cast<size_t>(files[i].st.st_size);
+        std::string at(size, '\0');
+        ASSERT_EQ(::pread(blob->get(), at.data(), size, static_cast<off_t>(first.files[i].offset)),
+                  static_cast<ssize_t>(size));
+        EXPECT_EQ(at, read_file(files[i].shown)) << files[i].name;
+    }
+
+    std::atomic<int> opened{0};
+    auto stored = files;
+    size_t small = SIZE_MAX, large = SIZE_MAX;
+    for (size_t i = 0; i < stored.size(); ++i) {
+        stored[i].stored = StoredBytes{blob, first.files[i].offset};
+        stored[i].open = [&opened, open = files[i].open] {
+            ++opened;
+            return open();
+        };
+        if (stored[i].name == "copied/d4/large") large = i;
+        if (stored[i].st.st_size > 0 && stored[i].st.st_size < 4096 && small == SIZE_MAX) small = i;
+    }
+    ASSERT_NE(small, SIZE_MAX);
+    ASSERT_NE(large, SIZE_MAX);
+    for (const bool read_ahead : {true, false}) {
+        SCOPED_TRACE(read_ahead ? "read ahead" : "one at a time");
+        opened = 0;
+        const LayerBlob again = write(layer, stored, cs_, read_ahead);
+        EXPECT_EQ(again.diff_id, first.diff_id);
+        EXPECT_EQ(opened, 0);
+        for (size_t i = 0; i < stored.size(); ++i) {
+            EXPECT_TRUE(again.files[i].stored) << stored[i].name;
+            EXPECT_EQ(again.files[i].offset, first.files[i].offset);
+        }
+    }
+
+    // Wrong ranges: a small file pointed at another file's bytes (its
+    // header says another size), a large one a block too far (no header
+    // there). Both are opened; the tar does not change.
+    auto wrong = stored;
+    size_t other = 0;
+    while (files[other].st.st_size == files[small].st.st_size)
+        ++other;
+    wrong[small].stored->offset = first.files[other].offset;
+    wrong[large].stored->offset += 512;
+    for (const bool read_ahead : {true, false}) {
+        SCOPED_TRACE(read_ahead ? "read ahead" : "one at a time");
+        opened = 0;
+        const LayerBlob again = write(layer, wrong, cs_, read_ahead);
+        EXPECT_EQ(again.diff_id, first.diff_id);
+        EXPECT_EQ(opened, 2);
+        EXPECT_FALSE(again.files[small].stored);
+        EXPECT_FALSE(again.files[large].stored);
+    }
 }
 
 }  // namespace

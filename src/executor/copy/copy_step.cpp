@@ -260,7 +260,8 @@ class Copier : public WalkSink {
                     tree.record_file(
                         f.dir, name,
                         SourceFile{source_.layer_root(n.layer), n.path, source_.host_path(n),
-                                   static_cast<uint64_t>(n.st.st_size)},
+                                   static_cast<uint64_t>(n.st.st_size),
+                                   source_.snapshot_identity(n)},
                         meta);
                     return;
                 }
@@ -438,9 +439,10 @@ CopyResult run_copy(const CopyRequest& req, const SourceView& source, const Laye
     result.bytes = tree.bytes_written();
     result.reused = tree.entries_reused();
     result.direct = direct;
-    if (direct)
-        result.layer_files =
-            tree.layer_files(env.scratch_dir.empty() ? layer_dir : env.scratch_dir);
+    if (direct) {
+        result.layer_files = tree.take_layer_files(
+            env.scratch_dir.empty() ? layer_dir : env.scratch_dir, &result.layer_file_identities);
+    }
     return result;
 }
 

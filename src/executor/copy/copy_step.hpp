@@ -81,6 +81,8 @@ struct CopyResult {
     // env.direct took effect: layer_dir + layer_files make the layer.
     bool direct = false;
     std::vector<store::LayerFile> layer_files;
+    // Their sources' stat and content hash (LayerTree::take_layer_files).
+    std::vector<std::optional<cache::StatRecord>> layer_file_identities;
 };
 
 // Performs the COPY/ADD: reads `source` (the build context, or the stage or

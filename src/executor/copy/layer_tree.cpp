@@ -289,42 +289,65 @@ void LayerTree::record_file(const Dir& dir, const std::string& name, SourceFile 
     ++entries_;
 }
 
-std::optional<struct stat> LayerTree::recorded(const std::string& path) const {
-    auto it = recorded_.find(path);
-    if (it == recorded_.end()) return std::nullopt;
-    // What the file would be had write_file made it: its mode after the
-    // chown (set-id bits kept: chmod comes second), owner, size, mtime.
+namespace {
+
+// What a recorded file would be had write_file made it: its mode after the
+// chown (set-id bits kept: chmod comes second), owner, size, mtime.
+struct stat recorded_stat(uint64_t size, const EntryMeta& meta) {
     struct stat st {};
-    st.st_mode = S_IFREG | (it->second.meta.mode & 07777);
-    st.st_uid = it->second.meta.uid;
-    st.st_gid = it->second.meta.gid;
-    st.st_size = static_cast<off_t>(it->second.source.size);
+    st.st_mode = S_IFREG | (meta.mode & 07777);
+    st.st_uid = meta.uid;
+    st.st_gid = meta.gid;
+    st.st_size = static_cast<off_t>(size);
     st.st_nlink = 1;
-    st.st_mtim = it->second.meta.mtime;
+    st.st_mtim = meta.mtime;
     return st;
 }
 
-std::vector<store::LayerFile> LayerTree::layer_files(const std::filesystem::path& probe_dir) const {
-    std::vector<store::LayerFile> out;
-    out.reserve(recorded_.size());
+}  // namespace
+
+std::optional<struct stat> LayerTree::recorded(const std::string& path) const {
+    auto it = recorded_.find(path);
+    if (it == recorded_.end()) return std::nullopt;
+    return recorded_stat(it->second.source.size, it->second.meta);
+}
+
+std::vector<store::LayerFile> LayerTree::take_layer_files(
+    const std::filesystem::path& probe_dir,
+    std::vector<std::optional<cache::StatRecord>>* identities) {
+    // The sources move to a table the entries' open() share (a copy of each
+    // SourceFile per entry cost ~2 µs a file: its paths).
+    struct Sources {
+        std::string layer_dir;
+        std::vector<SourceFile> files;
+    };
+    auto sources = std::make_shared<Sources>();
     // The xattrs a file gets are those the layer's filesystem takes
     // (copy_layer_xattrs skips the rest): tried on an unnamed file there.
-    const std::string layer_dir = probe_dir.string();
-    for (const auto& [path, rec] : recorded_) {
+    sources->layer_dir = probe_dir.string();
+    sources->files.reserve(recorded_.size());
+    std::vector<store::LayerFile> out;
+    out.reserve(recorded_.size());
+    if (identities) identities->reserve(recorded_.size());
+    for (auto& [path, rec] : recorded_) {
         store::LayerFile f;
         f.name = path.substr(1);
-        f.st = *recorded(path);
+        f.st = recorded_stat(rec.source.size, rec.meta);
         f.shown = rec.source.shown.string();
-        f.open = [source = rec.source, layer_dir]() {
+        if (identities) identities->push_back(rec.source.identity);
+        sources->files.push_back(std::move(rec.source));
+        f.open = [sources, i = sources->files.size() - 1]() {
+            const SourceFile& source = sources->files[i];
             store::LayerFileSource out;
             out.data = open_in_root(source.root->get(), source.path,
                                     O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0,
                                     InRootEscape::kRefuse);
             if (!out.data) throw system_error("open", source.shown.string());
             if (has_layer_xattrs(out.data.get())) {
-                out.xattrs.reset(::open(layer_dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+                const std::string& dir = sources->layer_dir;
+                out.xattrs.reset(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
                 if (!out.xattrs)
-                    throw system_error("create a file (O_TMPFILE) to try xattrs on in", layer_dir);
+                    throw system_error("create a file (O_TMPFILE) to try xattrs on in", dir);
                 copy_layer_xattrs(out.data.get(), out.xattrs.get());
             }
             return out;

@@ -16,7 +16,7 @@
 //
 // Record mode (record_files(), a COPY straight to the layer tar): regular
 // files are not made but recorded with where their bytes are; lstat() and
-// remove() treat a recorded file as if it were there, and layer_files()
+// remove() treat a recorded file as if it were there, and take_layer_files()
 // hands them to store::write_layer, which writes them among the
 // directory's entries. Directories, symlinks and the rest are still made, so
 // every rule that looks at the layer works as before.
@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "base/unique_fd.hpp"
+#include "cache/stat_cache.hpp"
 #include "store/layer_writer.hpp"
 
 namespace strata::executor {
@@ -55,6 +56,9 @@ struct SourceFile {
     std::string path;                      // canonical, in that layer
     std::filesystem::path shown;           // the file on disk, for messages
     uint64_t size = 0;                     // as the walk saw it
+    // A build-context file's stat and content hash, as the context snapshot
+    // has them (SourceView::snapshot_identity): what copy_reuse.hpp matches.
+    std::optional<cache::StatRecord> identity;
 };
 
 class LayerTree {
@@ -143,10 +147,15 @@ class LayerTree {
     // The lstat a recorded file at canonical `path` ("/app/x") would have.
     std::optional<struct stat> recorded(const std::string& path) const;
     // The recorded files as entries for store::write_layer (tar paths
-    // relative to the layer root), in no particular order. The xattrs a file
-    // gets are those the filesystem of `probe_dir` takes (the store's, where
-    // write_file would have made it).
-    std::vector<store::LayerFile> layer_files(const std::filesystem::path& probe_dir) const;
+    // relative to the layer root), sorted by name; `identities` (if given)
+    // gets their sources' SourceFile::identity in the same order. The xattrs
+    // a file gets are those the filesystem of `probe_dir` takes (the
+    // store's, where write_file would have made it). Call once, when the
+    // copy is done: the sources move into the entries (recorded() still
+    // answers).
+    std::vector<store::LayerFile> take_layer_files(
+        const std::filesystem::path& probe_dir,
+        std::vector<std::optional<cache::StatRecord>>* identities = nullptr);
 
     // Bytes of file content written so far.
     uint64_t bytes_written() const { return bytes_.load(); }

@@ -11,6 +11,7 @@
 
 #include "base/error.hpp"
 #include "base/in_root.hpp"
+#include "executor/copy/copy_reuse.hpp"
 #include "executor/copy/path_parts.hpp"
 #include "store/safe_path.hpp"
 
@@ -437,6 +438,19 @@ std::optional<struct stat> BuildContext::known_stat(const std::string& path) con
     st.st_atim = st.st_mtim;
     st.st_ctim = st.st_mtim;
     return st;
+}
+
+std::optional<cache::StatRecord> SourceView::snapshot_identity(const Node&) const {
+    return std::nullopt;
+}
+
+std::optional<cache::StatRecord> BuildContext::snapshot_identity(const Node& node) const {
+    const cache::ContextSnapshot* snap = snapshot_.load();
+    if (!snap || node.layer != 0 || node.type != FileType::kRegular) return std::nullopt;
+    const cache::Entry* e = snap->find(relative_path(node.path));
+    if (!e || e->type != cache::EntryType::kFile || e->was_socket) return std::nullopt;
+    return reuse_identity(e->dev, e->ino, e->size, e->mtime_ns, e->ctime_ns, S_IFREG | e->mode,
+                          e->content);
 }
 
 bool BuildContext::hidden(const Node& node) const {

@@ -34,6 +34,7 @@
 
 #include "base/unique_fd.hpp"
 #include "cache/context_snapshot.hpp"
+#include "cache/stat_cache.hpp"
 #include "frontend/dockerignore.hpp"
 
 namespace strata::executor {
@@ -149,6 +150,10 @@ class SourceView {
     // same (a COPY that writes its files straight into the layer tar records
     // them instead of making them, LayerTree::record_files). child() and so
     // resolve() see them like files on disk; children() does not list them.
+    // A regular file's stat (ctime included) and content hash as the build
+    // context's snapshot has them; nullopt for every other view and entry.
+    virtual std::optional<cache::StatRecord> snapshot_identity(const Node& node) const;
+
     using RecordedEntries = std::function<std::optional<struct stat>(const std::string& path)>;
     void set_recorded_entries(RecordedEntries entries) { recorded_ = std::move(entries); }
 
@@ -202,6 +207,8 @@ class BuildContext : public SourceView {
     // does not hold (ignored names, a socket) is stat'ed as before. Set
     // once, before the view is shared; `snapshot` outlives the view.
     void use_snapshot(const cache::ContextSnapshot& snapshot) { snapshot_.store(&snapshot); }
+
+    std::optional<cache::StatRecord> snapshot_identity(const Node& node) const override;
 
   protected:
     bool hidden(const Node& node) const override;
