@@ -48,6 +48,13 @@ class Walker {
         UniqueFd fd(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (!fd) throw system_error("open layer directory", root_.string());
         visit(fd.get(), "");
+        const auto by_name = [](const Node& a, const Node& b) { return a.name < b.name; };
+        // The tree's entries sorted, then the files (a COPY gives them
+        // sorted already) merged in: 10,000 Nodes moved about by a sort
+        // cost milliseconds.
+        std::sort(nodes_.begin(), nodes_.end(), by_name);
+        const auto walked = static_cast<std::ptrdiff_t>(nodes_.size());
+        nodes_.reserve(nodes_.size() + files.size());
         for (const auto& f : files) {
             Node node;
             node.kind = Node::Kind::kFile;
@@ -56,8 +63,10 @@ class Walker {
             node.file = &f;
             nodes_.push_back(std::move(node));
         }
-        std::sort(nodes_.begin(), nodes_.end(),
-                  [](const Node& a, const Node& b) { return a.name < b.name; });
+        const auto first_file = nodes_.begin() + walked;
+        if (!std::is_sorted(first_file, nodes_.end(), by_name))
+            std::sort(first_file, nodes_.end(), by_name);
+        std::inplace_merge(nodes_.begin(), first_file, nodes_.end(), by_name);
         for (size_t i = 1; i < nodes_.size(); ++i)
             if (nodes_[i].name == nodes_[i - 1].name)
                 throw Error(ErrorKind::kConflict,

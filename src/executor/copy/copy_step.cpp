@@ -259,7 +259,7 @@ class Copier : public WalkSink {
                     // file is made, as below: the tar keeps its links.)
                     tree.record_file(
                         f.dir, name,
-                        SourceFile{source_.layer_root(n.layer), n.path, source_.host_path(n),
+                        SourceFile{source_.layer_root(n.layer), n.path, source_.host_path_string(n),
                                    static_cast<uint64_t>(n.st.st_size),
                                    source_.snapshot_identity(n)},
                         meta);

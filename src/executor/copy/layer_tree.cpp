@@ -333,7 +333,7 @@ std::vector<store::LayerFile> LayerTree::take_layer_files(
         store::LayerFile f;
         f.name = path.substr(1);
         f.st = recorded_stat(rec.source.size, rec.meta);
-        f.shown = rec.source.shown.string();
+        f.shown = rec.source.shown;
         if (identities) identities->push_back(rec.source.identity);
         sources->files.push_back(std::move(rec.source));
         f.open = [sources, i = sources->files.size() - 1]() {
@@ -342,7 +342,7 @@ std::vector<store::LayerFile> LayerTree::take_layer_files(
             out.data = open_in_root(source.root->get(), source.path,
                                     O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0,
                                     InRootEscape::kRefuse);
-            if (!out.data) throw system_error("open", source.shown.string());
+            if (!out.data) throw system_error("open", source.shown);
             if (has_layer_xattrs(out.data.get())) {
                 const std::string& dir = sources->layer_dir;
                 out.xattrs.reset(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));

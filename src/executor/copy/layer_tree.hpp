@@ -54,7 +54,7 @@ struct EntryMeta {
 struct SourceFile {
     std::shared_ptr<const UniqueFd> root;  // the layer's root (SourceView::layer_root)
     std::string path;                      // canonical, in that layer
-    std::filesystem::path shown;           // the file on disk, for messages
+    std::string shown;                     // the file on disk, for messages
     uint64_t size = 0;                     // as the walk saw it
     // A build-context file's stat and content hash, as the context snapshot
     // has them (SourceView::snapshot_identity): what copy_reuse.hpp matches.

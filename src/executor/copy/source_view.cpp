@@ -5,8 +5,10 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <deque>
+#include <iterator>
 #include <set>
 
 #include "base/error.hpp"
@@ -243,11 +245,18 @@ std::optional<Node> SourceView::child(const Node& dir, std::string_view name) co
 std::vector<Node> SourceView::children(const Node& dir) const {
     std::vector<Node> out;
     if (!dir.dir) return out;
-    std::set<std::string> names;
+    std::vector<std::string> names;
     for (const auto& fd : dir.dir->fds(dir.path)) {
-        for (auto& n : list_names(fd->get(), dir.path))
-            names.insert(std::move(n));
+        auto more = list_names(fd->get(), dir.path);
+        if (names.empty())
+            names = std::move(more);
+        else
+            names.insert(names.end(), std::make_move_iterator(more.begin()),
+                         std::make_move_iterator(more.end()));
     }
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    out.reserve(names.size());
     for (const auto& name : names) {
         if (auto n = child(dir, name)) out.push_back(std::move(*n));
     }
@@ -378,8 +387,20 @@ std::shared_ptr<const UniqueFd> SourceView::layer_root(size_t layer) const {
 }
 
 std::filesystem::path SourceView::host_path(const Node& node) const {
+    return host_path_string(node);
+}
+
+std::string SourceView::host_path_string(const Node& node) const {
     if (layer_paths_.empty()) return node.path;
-    return layer_paths_[node.layer] / relative_path(node.path);
+    // Joined as strings: a std::filesystem::path splits itself into
+    // components on construction, per copied file.
+    const std::string& base = layer_paths_[node.layer].native();
+    std::string out;
+    out.reserve(base.size() + node.path.size());
+    out = base;
+    if (!out.empty() && out.back() == '/') out.pop_back();
+    out += node.path == "/" ? "/" : node.path;
+    return out;
 }
 
 LayerStackView::LayerStackView(std::vector<std::filesystem::path> layers, std::string description)

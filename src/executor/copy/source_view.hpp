@@ -140,6 +140,7 @@ class SourceView {
     std::string read_all(const Node& node) const;
     // The file on disk that provides `node` (for hashing by path).
     std::filesystem::path host_path(const Node& node) const;
+    std::string host_path_string(const Node& node) const;  // the same, as a string
     // The open root directory of layer `layer`: with a Node's canonical
     // path, what opens its file later, after the view is gone
     // (open_in_root, as open_file_at does).
