@@ -184,4 +184,14 @@ void BuildSession::release_later(std::vector<std::shared_ptr<void>> leftovers) {
     releases_.submit([held] { held->clear(); });
 }
 
+void BuildSession::run_later(std::function<void()> task) {
+    releases_.submit([task = std::move(task)] {
+        try {
+            task();
+        } catch (...) {
+            // A hint not kept: the next build does without it.
+        }
+    });
+}
+
 }  // namespace strata::executor

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -143,6 +144,10 @@ class BuildSession {
     // its emptied cgroup) on another thread, off the build's path; the
     // session's end waits for it.
     void release_later(std::vector<std::shared_ptr<void>> leftovers);
+    // Runs `task` on another thread, off the build's path; the session's end
+    // waits for it. For work no step needs (hints for the next build): what
+    // it throws is dropped.
+    void run_later(std::function<void()> task);
 
   private:
     std::atomic<int> last_id_{0};

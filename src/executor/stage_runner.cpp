@@ -270,9 +270,9 @@ class StageRunner {
         // Files unchanged since that layer was written: their bytes are read
         // from its blob (copy_reuse.hpp).
         const bool indexed = direct.direct && previous && take_unchanged_bytes(direct, *previous);
-        const store::LayerBlob blob =
+        store::LayerBlob blob =
             store::write_layer(dir.path(), direct.layer_files, s_.store.content(), lw);
-        if (direct.direct && !(indexed && blob.diff_id == *previous)) keep_copy_index(direct, blob);
+        if (v) log_layer(*v, blob, seconds_since(t0));
         if (!direct.direct) {
             s_.store.layers().adopt(dir.path(), blob.diff_id);
             dir.keep();
@@ -280,8 +280,25 @@ class StageRunner {
             // Unpacked when a later step needs it: the files that did not
             // change since the last build are linked from its layer.
             s_.store.layers().note_written(blob.diff_id, previous_layer_id(i));
+            // The index for the next build, the scratch tree's removal and
+            // the freeing of the file list, off the build's path (~5 ms for
+            // 10,000 files).
+            struct Rest {
+                CopyResult copy;
+                TempDir scratch;
+                std::vector<store::WrittenFile> written;
+            };
+            auto rest = std::make_shared<Rest>(
+                Rest{std::move(direct), std::move(dir), std::move(blob.files)});
+            const bool index = !(indexed && blob.diff_id == *previous) && s_.has_snapshot();
+            s_.run_later([rest, index, to = copy_index_dir(), diff_id = blob.diff_id,
+                          start = index ? s_.snapshot().started_at_ns() : 0] {
+                if (index)
+                    index_of_written(rest->copy.layer_files, rest->copy.layer_file_identities,
+                                     rest->written, start)
+                        .save(to, diff_id);
+            });
         }
-        if (v) log_layer(*v, blob, seconds_since(t0));
         return layer_record(blob);
     }
 
@@ -343,17 +360,6 @@ class StageRunner {
         return true;
     }
 
-    // Keeps the index of a direct COPY's new layer for the next build.
-    void keep_copy_index(const CopyResult& copy, const store::LayerBlob& blob) {
-        if (!s_.has_snapshot()) return;
-        try {
-            index_of_written(copy.layer_files, copy.layer_file_identities, blob.files,
-                             s_.snapshot().started_at_ns())
-                .save(copy_index_dir(), blob.diff_id);
-        } catch (const Error&) {
-            // A hint: the next build reads every file.
-        }
-    }
     static store::LayerRecord layer_record(const store::LayerBlob& blob) {
         return store::LayerRecord{blob.digest, blob.diff_id, blob.size, blob.media_type,
                                   blob.content_size};
