@@ -152,6 +152,7 @@ void ReadAhead::read_piece(Piece& piece, char* to) {
             if (regular_file_header(reinterpret_cast<const unsigned char*>(to - kHeader),
                                     piece.length)) {
                 file.bytes.stored = true;
+                file.header_read = true;
                 piece.data = to;
                 return;
             }

@@ -39,6 +39,9 @@ class ReadAhead {
         std::atomic<size_t> pieces_left{0};  // the descriptor closes after the last
         size_t pieces = 0;
         size_t node = 0;
+        // A one-piece stored file: the 512-byte header before its bytes was
+        // read with them (and checked), at Piece::data - 512.
+        bool header_read = false;
     };
     struct Piece {
         File* file = nullptr;

@@ -154,11 +154,25 @@ class TarOutput {
     }
 
     void header(struct archive_entry* e, const std::string& name) {
+        finish_entry(name);
+        header_start_ = tar_size_;
         // ARCHIVE_WARN: written, with a fallback (e.g. a name that is not
         // UTF-8 stored as raw bytes).
         int r = archive_write_header(a_, e);
         if (r != ARCHIVE_OK && r != ARCHIVE_WARN) fail("entry '" + name + "'");
     }
+    // An entry's bytes as they are (a header this binary made before, the
+    // data, the padding to a whole block), between libarchive's entries.
+    void raw_entry(const char* header_and_data, uint64_t data_size, const std::string& name) {
+        finish_entry(name);
+        header_start_ = tar_size_;
+        emit(header_and_data, static_cast<size_t>(kBlock + data_size));
+        static const char zeros[kBlock] = {};
+        if (const uint64_t rest = data_size % kBlock; rest != 0)
+            emit(zeros, static_cast<size_t>(kBlock - rest));
+    }
+    // Where the last header() or raw_entry() started.
+    uint64_t header_start() const { return header_start_; }
     void data(const void* p, size_t n, const std::string& name) {
         auto* c = static_cast<const char*>(p);
         while (n > 0) {
@@ -182,13 +196,22 @@ class TarOutput {
         return out;
     }
 
+    static constexpr uint64_t kBlock = 512;
+
   private:
+    // The padding of the entry before: then tar_size_ is where the next starts.
+    void finish_entry(const std::string& name) {
+        if (archive_write_finish_entry(a_) != ARCHIVE_OK) fail("entry before '" + name + "'");
+    }
+    void emit(const void* buf, size_t n) {
+        diff_id_.update(buf, n);
+        tar_size_ += n;
+        compressor_.write(buf, n);
+    }
     static la_ssize_t on_write(struct archive*, void* ctx, const void* buf, size_t n) {
         auto* self = static_cast<TarOutput*>(ctx);
         try {
-            self->diff_id_.update(buf, n);
-            self->tar_size_ += n;
-            self->compressor_.write(buf, n);
+            self->emit(buf, n);
         } catch (...) {
             self->error_ = std::current_exception();
             return -1;
@@ -207,6 +230,7 @@ class TarOutput {
     Sha256 digest_;
     uint64_t size_ = 0;
     uint64_t tar_size_ = 0;
+    uint64_t header_start_ = 0;
     ThreadedCompressor compressor_;  // last but one: its worker uses the members above
     struct archive* a_ = nullptr;
     std::exception_ptr error_;
@@ -292,15 +316,35 @@ LayerBlob write_layer_to(const std::filesystem::path& dir, const std::vector<Lay
         size_t piece = ahead ? ahead->first(index) : ReadAhead::kNone;
         ReadAhead::Piece* read = piece != ReadAhead::kNone ? &ahead->take(piece) : nullptr;
         if (read && read->error) std::rethrow_exception(read->error);
-        archive_entry_clear(e.get());
         const auto& st = node.st;
-        archive_entry_copy_pathname(e.get(), node.name.c_str());
-        archive_entry_set_uid(e.get(), st.st_uid);
-        archive_entry_set_gid(e.get(), st.st_gid);
         // Whole seconds, clamped: no atime/ctime, no sub-second noise.
         int64_t mtime = st.st_mtim.tv_sec;
         if (opts.source_date_epoch && mtime > *opts.source_date_epoch)
             mtime = *opts.source_date_epoch;
+        WrittenFile* report = node.kind == Node::Kind::kFile
+                                  ? &written[static_cast<size_t>(node.file - files.data())]
+                                  : nullptr;
+        if (report) {
+            report->header =
+                HeaderInputs{static_cast<uint32_t>(st.st_mode), st.st_uid, st.st_gid, mtime};
+            // Its header and bytes read from the last layer, the header made
+            // by this binary from the same inputs: copied as they are.
+            const auto& stored = node.file->stored;
+            if (read && read->file->header_read && stored && stored->header &&
+                *stored->header == report->header &&
+                read->length == static_cast<uint64_t>(st.st_size)) {
+                out.raw_entry(read->data - TarOutput::kBlock, read->length, node.name);
+                report->offset = out.header_start() + TarOutput::kBlock;
+                report->header_size = TarOutput::kBlock;
+                report->stored = true;
+                content_size += static_cast<uint64_t>(st.st_size);
+                continue;
+            }
+        }
+        archive_entry_clear(e.get());
+        archive_entry_copy_pathname(e.get(), node.name.c_str());
+        archive_entry_set_uid(e.get(), st.st_uid);
+        archive_entry_set_gid(e.get(), st.st_gid);
         archive_entry_set_mtime(e.get(), mtime, 0);
 
         if (node.kind == Node::Kind::kWhiteout || node.kind == Node::Kind::kOpaque) {
@@ -318,9 +362,6 @@ LayerBlob write_layer_to(const std::filesystem::path& dir, const std::vector<Lay
         // A LayerFile is opened here, its xattrs read like a found file's.
         OpenedFile source;
         std::string path;
-        WrittenFile* report = node.kind == Node::Kind::kFile
-                                  ? &written[static_cast<size_t>(node.file - files.data())]
-                                  : nullptr;
         if (read) {
             if (report) {
                 node.xattrs = std::move(read->file->bytes.xattrs);
@@ -351,7 +392,10 @@ LayerBlob write_layer_to(const std::filesystem::path& dir, const std::vector<Lay
             case S_IFREG:
                 archive_entry_set_size(e.get(), st.st_size);
                 out.header(e.get(), node.name);
-                if (report) report->offset = out.position();
+                if (report) {
+                    report->offset = out.position();
+                    report->header_size = report->offset - out.header_start();
+                }
                 if (read) {
                     for (auto left = static_cast<uint64_t>(st.st_size);;) {
                         if (read->length > 0) out.data(read->data, read->length, node.name);

@@ -52,9 +52,20 @@ struct LayerWriteOptions {
     ContentStore::DirSync dir_sync = ContentStore::DirSync::kNow;
 };
 
+// What a regular file's tar header is made from besides its name and size.
+struct HeaderInputs {
+    uint32_t mode = 0;  // st_mode
+    uint32_t uid = 0;
+    uint32_t gid = 0;
+    int64_t mtime = 0;  // as written: whole seconds, clamped
+    bool operator==(const HeaderInputs&) const = default;
+};
+
 // What write_layer did with one LayerFile it was given.
 struct WrittenFile {
-    uint64_t offset = 0;  // where its data starts in the tar
+    uint64_t offset = 0;       // where its data starts in the tar
+    uint64_t header_size = 0;  // bytes of headers before it (512: one ustar block)
+    HeaderInputs header;
     bool xattrs = false;  // its entry has xattrs
     bool stored = false;  // its bytes came from its StoredBytes
 };
@@ -89,6 +100,11 @@ struct LayerFileSource {
 struct StoredBytes {
     std::shared_ptr<const UniqueFd> blob;  // the earlier blob, open for reading
     uint64_t offset = 0;                   // where the entry's data starts in it
+    // Set: the 512 bytes before `offset` are the whole header (one ustar
+    // block) that this strata binary wrote for this name and these inputs.
+    // When the entry's inputs are the same again, those bytes are the
+    // header: copied with the data instead of formatted by libarchive.
+    std::optional<HeaderInputs> header;
 };
 
 // A regular file of the layer that is not in the directory: a COPY writes

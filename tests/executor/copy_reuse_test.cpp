@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "base/build_id.hpp"
 #include "base/temp_dir.hpp"
 #include "store/digest.hpp"
 
@@ -32,9 +33,12 @@ cache::StatRecord identity(uint64_t ino, int64_t ctime = kOld) {
                           cache::Hash128{ino * 7, ino * 13});
 }
 
+constexpr store::HeaderInputs kHeader{S_IFREG | 0644, 0, 0, 1'700'000'000};
+
 CopyReuseIndex sample() {
     CopyReuseIndex index;
-    index.add("app/a.txt", 1024, identity(1));
+    index.set_build_id(binary_build_id());
+    index.add("app/a.txt", 1024, identity(1), kHeader);
     index.add("app/b.txt", 2048, identity(2));
     index.add("app/sub/\xc3\xa9t\xc3\xa9", 4096, identity(3));  // UTF-8 bytes
     return index;
@@ -50,6 +54,9 @@ TEST(CopyReuseIndex, EncodesAndDecodesEveryRecord) {
     EXPECT_EQ(b->offset, 2048u);
     EXPECT_EQ(std::memcmp(&b->source, &index.find("app/b.txt")->source, sizeof b->source), 0);
     EXPECT_NE(back->find("app/sub/\xc3\xa9t\xc3\xa9"), nullptr);
+    EXPECT_EQ(back->build_id(), binary_build_id());
+    EXPECT_EQ(back->find("app/a.txt")->header, kHeader);
+    EXPECT_FALSE(back->find("app/b.txt")->header);
     EXPECT_EQ(back->find("app/c.txt"), nullptr);
     EXPECT_EQ(back->find("app"), nullptr);
     EXPECT_EQ(back->encode(), index.encode());
@@ -112,8 +119,18 @@ TEST(CopyReuse, AFileIsTakenOnlyWhenEveryFieldOfItsStatAndHashMatches) {
     ASSERT_TRUE(files[0].stored);
     EXPECT_EQ(files[0].stored->offset, 1024u);
     EXPECT_EQ(files[1].stored->offset, 2048u);
+    EXPECT_EQ(files[0].stored->header, kHeader) << "written by this binary";
+    EXPECT_FALSE(files[1].stored->header) << "its header was not one block";
     EXPECT_FALSE(files[2].stored) << "not in the index";
     EXPECT_FALSE(files[3].stored) << "not from the build context";
+
+    // An index another strata wrote: its bytes are taken, its headers not.
+    auto other = CopyReuseIndex::decode(index.encode());
+    other->set_build_id("another build");
+    std::vector<store::LayerFile> again = {layer_file("app/a.txt")};
+    std::vector<std::optional<cache::StatRecord>> same = {identity(1)};
+    EXPECT_EQ(use_stored_bytes(again, same, *other, blob), 1u);
+    EXPECT_FALSE(again[0].stored->header);
 
     // Each field on its own: a change of any of them is a change of the file.
     using Change = void (*)(cache::StatRecord&);
@@ -146,13 +163,20 @@ TEST(CopyReuse, ALayerRecordsFilesOldEnoughWithoutXattrsFromTheContext) {
         identity(5, kStart - cache::StatCache::kRacyMarginNs - 1),  // just old enough
     };
     std::vector<store::WrittenFile> written(5);
-    for (size_t i = 0; i < written.size(); ++i)
-        written[i].offset = 512 * (i + 1);
+    for (size_t i = 0; i < written.size(); ++i) {
+        written[i].offset = 1024 * (i + 1);
+        written[i].header_size = 512;
+        written[i].header = kHeader;
+    }
     written[2].xattrs = true;
+    written[4].header_size = 1536;  // a PAX header before it
     const auto index = index_of_written(files, sources, written, kStart);
+    EXPECT_EQ(index.build_id(), binary_build_id());
     ASSERT_EQ(index.size(), 2u);
-    EXPECT_EQ(index.find("a")->offset, 512u);
-    EXPECT_EQ(index.find("e")->offset, 2560u);
+    EXPECT_EQ(index.find("a")->offset, 1024u);
+    EXPECT_EQ(index.find("a")->header, kHeader);
+    EXPECT_FALSE(index.find("e")->header);
+    EXPECT_EQ(index.find("e")->offset, 5120u);
     EXPECT_EQ(index.find("b"), nullptr);
     EXPECT_EQ(index.find("c"), nullptr);
     EXPECT_EQ(index.find("d"), nullptr);

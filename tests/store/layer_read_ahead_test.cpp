@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -222,7 +224,7 @@ TEST_F(LayerReadAhead, StoredBytesGiveTheSameTarWithoutOpeningTheSources) {
     auto stored = files;
     size_t small = SIZE_MAX, large = SIZE_MAX;
     for (size_t i = 0; i < stored.size(); ++i) {
-        stored[i].stored = StoredBytes{blob, first.files[i].offset};
+        stored[i].stored = StoredBytes{blob, first.files[i].offset, std::nullopt};
         stored[i].open = [&opened, open = files[i].open] {
             ++opened;
             return open();
@@ -262,6 +264,53 @@ TEST_F(LayerReadAhead, StoredBytesGiveTheSameTarWithoutOpeningTheSources) {
         EXPECT_FALSE(again.files[small].stored);
         EXPECT_FALSE(again.files[large].stored);
     }
+}
+
+// StoredBytes::header: when the header's inputs are the ones recorded, the
+// 512 bytes before the data are copied as the header instead of being
+// formatted again — the same tar; a header planted there (valid checksum)
+// shows that they were copied, and other inputs (a mode) are formatted.
+TEST_F(LayerReadAhead, StoredHeadersAreCopiedWhenTheirInputsAreTheSame) {
+    const fs::path layer = layer_of_copied_dirs();
+    const auto files = as_layer_files(src_);
+    const LayerBlob first = write(layer, files, cs_, true);
+    auto blob = std::make_shared<const UniqueFd>(cs_.open(first.digest));
+    auto stored = files;
+    size_t small = SIZE_MAX;
+    for (size_t i = 0; i < stored.size(); ++i) {
+        ASSERT_EQ(first.files[i].header_size, 512u) << stored[i].name;
+        stored[i].stored = StoredBytes{blob, first.files[i].offset, first.files[i].header};
+        stored[i].open = []() -> LayerFileSource { throw Error(ErrorKind::kInternal, "opened"); };
+        if (small == SIZE_MAX && stored[i].st.st_size > 0 && stored[i].st.st_size < 4096) small = i;
+    }
+    ASSERT_NE(small, SIZE_MAX);
+    const LayerBlob again = write(layer, stored, cs_, true);
+    EXPECT_EQ(again.diff_id, first.diff_id);
+    for (size_t i = 0; i < stored.size(); ++i) {
+        EXPECT_EQ(again.files[i].offset, first.files[i].offset);
+        EXPECT_EQ(again.files[i].header_size, 512u);
+        EXPECT_EQ(again.files[i].header, first.files[i].header);
+    }
+
+    // A copy of the blob with another owner name in one header (checksum
+    // fixed): copied, it changes the tar; with other inputs, it does not.
+    std::string bytes = read_file(cs_.blob_path(first.digest));
+    const size_t h = static_cast<size_t>(first.files[small].offset) - 512;
+    std::memcpy(&bytes[h + 265], "planted", 7);
+    unsigned sum = 0;
+    std::memset(&bytes[h + 148], ' ', 8);
+    for (size_t k = 0; k < 512; ++k)
+        sum += static_cast<unsigned char>(bytes[h + k]);
+    std::snprintf(&bytes[h + 148], 8, "%06o", sum);
+    bytes[h + 155] = ' ';
+    const fs::path planted = work_.path() / "planted.tar";
+    write_file(planted, bytes);
+    auto planted_fd = std::make_shared<UniqueFd>(::open(planted.c_str(), O_RDONLY | O_CLOEXEC));
+    for (auto& f : stored)
+        f.stored->blob = planted_fd;
+    EXPECT_NE(write(layer, stored, cs_, true).diff_id, first.diff_id) << "the header was copied";
+    stored[small].stored->header->mode ^= 0100;
+    EXPECT_EQ(write(layer, stored, cs_, true).diff_id, first.diff_id) << "formatted again";
 }
 
 }  // namespace

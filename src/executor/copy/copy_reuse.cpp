@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "base/atomic_file.hpp"
+#include "base/build_id.hpp"
 #include "base/error.hpp"
 #include "store/image_store_io.hpp"
 
@@ -18,18 +19,25 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// "strata copy-index", version, count; records; names; XXH3-64 of all
-// before it. Host byte order: the file never leaves the machine.
+// "strata copy-index", version, count, build ID's size; the build ID;
+// records; names; XXH3-64 of all before it. Host byte order: the file never
+// leaves the machine.
 constexpr std::string_view kMagic = "strata copy-index\n";
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;
+constexpr uint32_t kHasHeader = 1;
 
 struct RawRecord {
     uint64_t offset;
     cache::StatRecord source;
     uint32_t name_size;
+    uint32_t flags;  // kHasHeader: the header fields below are set
+    uint32_t mode;
+    uint32_t uid;
+    uint32_t gid;
     uint32_t reserved;
+    int64_t mtime;
 };
-static_assert(sizeof(RawRecord) == 80);
+static_assert(sizeof(RawRecord) == 104);
 
 template <typename T>
 void put(std::string& out, const T& v) {
@@ -46,11 +54,12 @@ bool get(std::string_view& in, T& v) {
 
 }  // namespace
 
-void CopyReuseIndex::add(std::string_view name, uint64_t offset, const cache::StatRecord& source) {
+void CopyReuseIndex::add(std::string_view name, uint64_t offset, const cache::StatRecord& source,
+                         const std::optional<store::HeaderInputs>& header) {
     if (names_.size() + name.size() > std::numeric_limits<uint32_t>::max())
         throw Error(ErrorKind::kInternal, "copy index: names too long");
     Record r{offset, source, static_cast<uint32_t>(names_.size()),
-             static_cast<uint32_t>(name.size())};
+             static_cast<uint32_t>(name.size()), header};
     names_.append(name);
     auto less = [this](const Record& a, std::string_view b) { return this->name(a) < b; };
     if (records_.empty() || this->name(records_.back()) < name) {
@@ -75,11 +84,21 @@ std::string CopyReuseIndex::encode() const {
     std::string out(kMagic);
     put(out, kVersion);
     put(out, static_cast<uint32_t>(records_.size()));
+    put(out, static_cast<uint32_t>(build_id_.size()));
+    out += build_id_;
     out.reserve(out.size() + records_.size() * sizeof(RawRecord) + names_.size() + 8);
     std::string names;
     names.reserve(names_.size());
     for (const Record& r : records_) {
-        put(out, RawRecord{r.offset, r.source, r.name_size, 0});
+        RawRecord raw{r.offset, r.source, r.name_size, 0, 0, 0, 0, 0, 0};
+        if (r.header) {
+            raw.flags = kHasHeader;
+            raw.mode = r.header->mode;
+            raw.uid = r.header->uid;
+            raw.gid = r.header->gid;
+            raw.mtime = r.header->mtime;
+        }
+        put(out, raw);
         names.append(name(r));
     }
     out += names;
@@ -94,17 +113,24 @@ std::optional<CopyReuseIndex> CopyReuseIndex::decode(std::string_view bytes) {
     std::memcpy(&sum, bytes.data() + body.size(), sizeof sum);
     if (sum != XXH3_64bits(body.data(), body.size())) return std::nullopt;
     std::string_view in = body.substr(kMagic.size());
-    uint32_t version = 0, count = 0;
-    if (!get(in, version) || version != kVersion || !get(in, count)) return std::nullopt;
-    if (count > in.size() / sizeof(RawRecord)) return std::nullopt;
+    uint32_t version = 0, count = 0, id_size = 0;
+    if (!get(in, version) || version != kVersion || !get(in, count) || !get(in, id_size) ||
+        id_size > in.size())
+        return std::nullopt;
     CopyReuseIndex index;
+    index.build_id_.assign(in.substr(0, id_size));
+    in.remove_prefix(id_size);
+    if (count > in.size() / sizeof(RawRecord)) return std::nullopt;
     index.records_.reserve(count);
     uint64_t name_at = 0;
     for (uint32_t i = 0; i < count; ++i) {
         RawRecord raw{};
-        if (!get(in, raw)) return std::nullopt;
-        index.records_.push_back(
-            Record{raw.offset, raw.source, static_cast<uint32_t>(name_at), raw.name_size});
+        if (!get(in, raw) || (raw.flags & ~kHasHeader) != 0) return std::nullopt;
+        Record r{raw.offset, raw.source, static_cast<uint32_t>(name_at), raw.name_size,
+                 std::nullopt};
+        if (raw.flags & kHasHeader)
+            r.header = store::HeaderInputs{raw.mode, raw.uid, raw.gid, raw.mtime};
+        index.records_.push_back(r);
         name_at += raw.name_size;
     }
     if (name_at != in.size()) return std::nullopt;
@@ -150,12 +176,15 @@ size_t use_stored_bytes(std::vector<store::LayerFile>& files,
                         const std::vector<std::optional<cache::StatRecord>>& sources,
                         const CopyReuseIndex& index, const std::shared_ptr<const UniqueFd>& blob) {
     size_t used = 0;
+    // Headers only from the binary that wrote them (libarchive's, this code's).
+    const bool same_writer = !binary_build_id().empty() && index.build_id() == binary_build_id();
     for (size_t i = 0; i < files.size() && i < sources.size(); ++i) {
         if (!sources[i]) continue;
         const auto* r = index.find(files[i].name);
         // Every field, the reserved one included: both sides come from reuse_identity.
         if (!r || std::memcmp(&r->source, &*sources[i], sizeof r->source) != 0) continue;
-        files[i].stored = store::StoredBytes{blob, r->offset};
+        files[i].stored =
+            store::StoredBytes{blob, r->offset, same_writer ? r->header : std::nullopt};
         ++used;
     }
     return used;
@@ -166,13 +195,16 @@ CopyReuseIndex index_of_written(const std::vector<store::LayerFile>& files,
                                 const std::vector<store::WrittenFile>& written,
                                 int64_t snapshot_start_ns) {
     CopyReuseIndex index;
+    index.set_build_id(binary_build_id());
     for (size_t i = 0; i < files.size() && i < sources.size() && i < written.size(); ++i) {
         const auto& s = sources[i];
         if (!s || written[i].xattrs ||
             cache::is_racy(s->mtime_ns, s->ctime_ns, snapshot_start_ns,
                            cache::StatCache::kRacyMarginNs))
             continue;
-        index.add(files[i].name, written[i].offset, *s);
+        std::optional<store::HeaderInputs> header;
+        if (written[i].header_size == 512) header = written[i].header;
+        index.add(files[i].name, written[i].offset, *s, header);
     }
     return index;
 }

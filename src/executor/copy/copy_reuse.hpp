@@ -23,6 +23,13 @@
 // store::write_layer also checks the ustar header in front of every range
 // it takes (LayerFile::stored).
 //
+// Each record also keeps what the file's tar header was made from (mode,
+// owner, mtime as written) when that header was one plain ustar block, and
+// the index the build ID of the strata that wrote it: the same binary given
+// the same name and inputs writes the same header, so the writer copies
+// those 512 bytes with the data instead of formatting them again
+// (StoredBytes::header).
+//
 // On disk: <root>/cache/copy-index/<diffID hex>, a hint written atomically
 // without fsync; anything unreadable is no index. `strata prune` removes
 // the index of a blob that is gone, `prune --build-cache` all of them.
@@ -50,7 +57,13 @@ class CopyReuseIndex {
         cache::StatRecord source;  // the stat and content hash it was read with
         uint32_t name_at = 0;      // its name in the tar: name()
         uint32_t name_size = 0;
+        // Its header's inputs, when the header is the one block before `offset`.
+        std::optional<store::HeaderInputs> header;
     };
+
+    // The build ID of the strata that wrote the layer (base/build_id.hpp).
+    const std::string& build_id() const { return build_id_; }
+    void set_build_id(std::string id) { build_id_ = std::move(id); }
 
     // The index of layer `diff_id` kept in `dir`; nullopt when there is
     // none or it is unreadable.
@@ -63,7 +76,8 @@ class CopyReuseIndex {
     // nullopt: not what encode() makes (another version, cut short, altered).
     static std::optional<CopyReuseIndex> decode(std::string_view bytes);
 
-    void add(std::string_view name, uint64_t offset, const cache::StatRecord& source);
+    void add(std::string_view name, uint64_t offset, const cache::StatRecord& source,
+             const std::optional<store::HeaderInputs>& header = std::nullopt);
     // The record of `name`, or null.
     const Record* find(std::string_view name) const;
     std::string_view name(const Record& r) const {
@@ -72,6 +86,7 @@ class CopyReuseIndex {
     size_t size() const { return records_.size(); }
 
   private:
+    std::string build_id_;
     std::string names_;            // back to back
     std::vector<Record> records_;  // sorted by name (add() keeps them so)
 };
@@ -82,14 +97,16 @@ cache::StatRecord reuse_identity(uint64_t dev, uint64_t ino, uint64_t size, int6
 
 // Points each of `files` whose source (`sources[i]`, parallel; nullopt: not
 // from the context) equals its record in `index` at its bytes in `blob`
-// (LayerFile::stored). Returns how many.
+// (LayerFile::stored), with its header's inputs when this binary wrote the
+// index. Returns how many.
 size_t use_stored_bytes(std::vector<store::LayerFile>& files,
                         const std::vector<std::optional<cache::StatRecord>>& sources,
                         const CopyReuseIndex& index, const std::shared_ptr<const UniqueFd>& blob);
 
 // The index of a layer just written from `files` (`written`: what
 // write_layer reports for them): the files with a source that is not racy
-// against `snapshot_start_ns` and no xattrs.
+// against `snapshot_start_ns` and no xattrs; stamped with this binary's
+// build ID.
 CopyReuseIndex index_of_written(const std::vector<store::LayerFile>& files,
                                 const std::vector<std::optional<cache::StatRecord>>& sources,
                                 const std::vector<store::WrittenFile>& written,
