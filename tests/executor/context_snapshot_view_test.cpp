@@ -46,8 +46,9 @@ class ContextSnapshotView : public ::testing::Test {
     }
 
     frontend::DockerIgnore ignore() const {
-        return frontend::DockerIgnore::from_patterns({"**/*.key"}, ".dockerignore");
+        return frontend::DockerIgnore::from_patterns(patterns_, ".dockerignore");
     }
+    std::vector<std::string> patterns_ = {"**/*.key"};
 
     cache::ContextSnapshot take_snapshot() const {
         const frontend::DockerIgnore ig = ignore();
@@ -104,6 +105,24 @@ TEST_F(ContextSnapshotView, TheCopyIsTheSameAsOneThatAsksTheDisk) {
     EXPECT_EQ(all.find("secret.key"), std::string::npos) << all;
 }
 
+// Directories are listed from the snapshot too (BuildContext::known_children):
+// an excluded directory, one that an exception pattern brings an entry of
+// back, a directory left with nothing visible.
+TEST_F(ContextSnapshotView, ExcludedDirectoriesAndExceptionsAreTheSameFromTheSnapshot) {
+    for (const auto& patterns :
+         std::vector<std::vector<std::string>>{{"app", "!app/deep/er/file"},
+                                               {"app/deep", "top.txt"},
+                                               {"app/empty", "app/deep/er/file", "**/*.sock"},
+                                               {"*", "!app/link", "!app/main.c"}}) {
+        patterns_ = patterns;
+        const cache::ContextSnapshot snap = take_snapshot();
+        const std::string tag = patterns.front() + std::to_string(patterns.size());
+        const std::string from_disk = copy({"."}, "/dst/", nullptr, "disk-" + tag);
+        const std::string from_snapshot = copy({"."}, "/dst/", &snap, "snap-" + tag);
+        EXPECT_EQ(from_snapshot, from_disk) << patterns.front();
+    }
+}
+
 TEST_F(ContextSnapshotView, AChangeAfterTheSnapshotDoesNotChangeWhatTheCopySees) {
     const cache::ContextSnapshot snap = take_snapshot();
     ASSERT_EQ(::chmod((ctx_ / "app/main.c").c_str(), 0600), 0);
@@ -113,6 +132,13 @@ TEST_F(ContextSnapshotView, AChangeAfterTheSnapshotDoesNotChangeWhatTheCopySees)
     EXPECT_EQ(from_snapshot, sorted_lines({"f /m 0644 0:0 =int main; @" + std::to_string(kMtime)}));
     EXPECT_EQ(from_disk,
               sorted_lines({"f /m 0600 0:0 =int main; @" + std::to_string(kMtime + 100)}));
+
+    // A file made after the snapshot is not in it, so not in the copy of
+    // its directory either: the copy is what the cache key was made from.
+    write_text(ctx_ / "app/later.txt", "later");
+    const std::string dir = copy({"app"}, "/dst/", &snap, "snap-dir");
+    EXPECT_EQ(dir.find("later.txt"), std::string::npos) << dir;
+    EXPECT_NE(copy({"app"}, "/dst/", nullptr, "disk-dir").find("later.txt"), std::string::npos);
 }
 
 }  // namespace

@@ -242,7 +242,12 @@ std::optional<Node> SourceView::child(const Node& dir, std::string_view name) co
     return n;
 }
 
+std::optional<std::vector<Node>> SourceView::known_children(const Node&) const {
+    return std::nullopt;
+}
+
 std::vector<Node> SourceView::children(const Node& dir) const {
+    if (auto known = known_children(dir)) return std::move(*known);
     std::vector<Node> out;
     if (!dir.dir) return out;
     std::vector<std::string> names;
@@ -432,15 +437,8 @@ mode_t file_type_bits(cache::EntryType t) {
     return 0;
 }
 
-}  // namespace
-
-std::optional<struct stat> BuildContext::known_stat(const std::string& path) const {
-    const cache::ContextSnapshot* snap = snapshot_.load();
-    if (!snap) return std::nullopt;
-    const cache::Entry* e = snap->find(relative_path(path));
-    // A socket is in the snapshot as the empty file a COPY makes of it; the
-    // copy still needs to see the socket.
-    if (!e || e->was_socket) return std::nullopt;
+// The lstat the snapshot's walk took of `e`, as far as the snapshot keeps it.
+struct stat stat_of(const cache::Entry* e) {
     struct stat st {};
     st.st_mode = file_type_bits(e->type) | e->mode;
     st.st_uid = e->uid;
@@ -459,6 +457,45 @@ std::optional<struct stat> BuildContext::known_stat(const std::string& path) con
     st.st_atim = st.st_mtim;
     st.st_ctim = st.st_mtim;
     return st;
+}
+
+}  // namespace
+
+std::optional<struct stat> BuildContext::known_stat(const std::string& path) const {
+    const cache::ContextSnapshot* snap = snapshot_.load();
+    if (!snap) return std::nullopt;
+    const cache::Entry* e = snap->find(relative_path(path));
+    // A socket is in the snapshot as the empty file a COPY makes of it; the
+    // copy still needs to see the socket.
+    if (!e || e->was_socket) return std::nullopt;
+    return stat_of(e);
+}
+
+std::optional<std::vector<Node>> BuildContext::known_children(const Node& dir) const {
+    const cache::ContextSnapshot* snap = snapshot_.load();
+    if (!snap || !dir.dir || dir.type != FileType::kDirectory) return std::nullopt;
+    const cache::Entry* e = snap->find(relative_path(dir.path));
+    if (!e || e->type != cache::EntryType::kDir) return std::nullopt;
+    const auto& fds = dir.dir->fds(dir.path);
+    if (fds.size() != 1) return std::nullopt;
+    std::vector<Node> out;
+    for (const cache::Entry& c : snap->children(*e)) {
+        if (c.was_socket) {  // the copy needs to see the socket: asked for
+            if (auto n = child(dir, c.name())) out.push_back(std::move(*n));
+            continue;
+        }
+        Node n;
+        n.name = c.name();
+        n.path = child_path(dir.path, n.name);
+        n.st = stat_of(&c);
+        n.type = file_type_of(n.st.st_mode);
+        n.parent_fd = fds[0];
+        if (n.type == FileType::kSymlink) n.link_target = c.link_target;
+        if (n.type == FileType::kDirectory)
+            n.dir = std::make_shared<const MergedDir>(std::vector<LayerDir>{{0, fds[0], n.name}});
+        if (!hidden(n)) out.push_back(std::move(n));
+    }
+    return out;
 }
 
 std::optional<cache::StatRecord> SourceView::snapshot_identity(const Node&) const {

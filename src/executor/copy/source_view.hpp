@@ -174,6 +174,10 @@ class SourceView {
     // knows it without asking the disk (set_recorded_entries; the build
     // context's snapshot), else nullopt.
     virtual std::optional<struct stat> known_stat(const std::string& path) const;
+    // The visible entries of directory `dir` when the view knows them
+    // without listing the directory (the build context's snapshot), in
+    // children()'s order; else nullopt.
+    virtual std::optional<std::vector<Node>> known_children(const Node& dir) const;
 
   private:
     std::optional<Node> child_impl(const Node& dir, std::string_view name) const;
@@ -214,6 +218,7 @@ class BuildContext : public SourceView {
   protected:
     bool hidden(const Node& node) const override;
     std::optional<struct stat> known_stat(const std::string& path) const override;
+    std::optional<std::vector<Node>> known_children(const Node& dir) const override;
 
   private:
     bool dir_has_visible_entry(const Node& dir) const;
