@@ -293,10 +293,11 @@ class StageRunner {
             const bool index = !(indexed && blob.diff_id == *previous) && s_.has_snapshot();
             s_.run_later([rest, index, to = copy_index_dir(), diff_id = blob.diff_id,
                           start = index ? s_.snapshot().started_at_ns() : 0] {
-                if (index)
-                    index_of_written(rest->copy.layer_files, rest->copy.layer_file_identities,
-                                     rest->written, start)
-                        .save(to, diff_id);
+                if (!index) return;
+                // None (a COPY --from, files all too new): nothing to keep.
+                const auto kept = index_of_written(
+                    rest->copy.layer_files, rest->copy.layer_file_identities, rest->written, start);
+                if (kept.size() > 0) kept.save(to, diff_id);
             });
         }
         return layer_record(blob);
