@@ -107,6 +107,17 @@ bool regular_file_header(const unsigned char* h, uint64_t size) {
     return recorded_size == size;
 }
 
+bool header_names(const unsigned char* h, std::string_view name) {
+    const auto field = [h](size_t at, size_t len) {
+        const char* p = reinterpret_cast<const char*>(h + at);
+        return std::string_view(p, ::strnlen(p, len));
+    };
+    const std::string_view base = field(0, 100), prefix = field(345, 155);
+    if (prefix.empty()) return base == name;
+    return name.size() == prefix.size() + 1 + base.size() && name.starts_with(prefix) &&
+           name[prefix.size()] == '/' && name.ends_with(base);
+}
+
 OpenedFile open_layer_file(const LayerFile& file) {
     OpenedFile out;
     if (file.stored && file.stored->blob &&

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -52,6 +53,9 @@ OpenedFile open_layer_file(const LayerFile& file);
 // `size` bytes with a valid checksum; the same for the 512 bytes before
 // `offset` in `fd`.
 bool regular_file_header(const unsigned char* h, uint64_t size);
+// Whether the ustar header at `h` names `name` (its name field, or its
+// prefix and name fields joined by '/'); a PAX path is not looked at.
+bool header_names(const unsigned char* h, std::string_view name);
 bool regular_file_header_before(int fd, uint64_t offset, uint64_t size);
 
 // kConflict: `path` ended before its size in the stat that made its header.

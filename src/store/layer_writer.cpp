@@ -32,6 +32,7 @@ namespace strata::store {
 namespace {
 
 using layer_detail::file_shrank;
+using layer_detail::header_names;
 using layer_detail::Node;
 using layer_detail::open_layer_file;
 using layer_detail::open_tree_file;
@@ -331,8 +332,10 @@ LayerBlob write_layer_to(const std::filesystem::path& dir, const std::vector<Lay
             // by this binary from the same inputs: copied as they are.
             const auto& stored = node.file->stored;
             if (read && read->file->header_read && stored && stored->header &&
-                *stored->header == report->header &&
-                read->length == static_cast<uint64_t>(st.st_size)) {
+                *stored->header == report->header && opts.name_prefix.empty() &&
+                read->length == static_cast<uint64_t>(st.st_size) &&
+                header_names(reinterpret_cast<const unsigned char*>(read->data) - TarOutput::kBlock,
+                             node.name)) {
                 out.raw_entry(read->data - TarOutput::kBlock, read->length, node.name);
                 report->offset = out.header_start() + TarOutput::kBlock;
                 report->header_size = TarOutput::kBlock;

@@ -311,6 +311,22 @@ TEST_F(LayerReadAhead, StoredHeadersAreCopiedWhenTheirInputsAreTheSame) {
     EXPECT_NE(write(layer, stored, cs_, true).diff_id, first.diff_id) << "the header was copied";
     stored[small].stored->header->mode ^= 0100;
     EXPECT_EQ(write(layer, stored, cs_, true).diff_id, first.diff_id) << "formatted again";
+
+    // A header that names another file (an index that does not match its
+    // blob): formatted, whatever its inputs say.
+    stored[small].stored->header->mode ^= 0100;
+    std::memcpy(&bytes[h], "zz", 2);
+    std::memset(&bytes[h + 148], ' ', 8);
+    sum = 0;
+    for (size_t k = 0; k < 512; ++k)
+        sum += static_cast<unsigned char>(bytes[h + k]);
+    std::snprintf(&bytes[h + 148], 8, "%06o", sum);
+    bytes[h + 155] = ' ';
+    write_file(planted, bytes);
+    auto renamed_fd = std::make_shared<UniqueFd>(::open(planted.c_str(), O_RDONLY | O_CLOEXEC));
+    for (auto& f : stored)
+        f.stored->blob = renamed_fd;
+    EXPECT_EQ(write(layer, stored, cs_, true).diff_id, first.diff_id) << "another name";
 }
 
 }  // namespace
