@@ -257,19 +257,29 @@ class StageRunner {
         // The layer's root is the merged root of any container over it.
         if (::chmod(dir.path().c_str(), 0755) != 0)
             throw system_error("chmod", dir.path().string());
+        // The last build's layer of this step, and its COPY index (read
+        // while the COPY is planned).
+        const auto previous = previous_layer_id(i);
+        std::optional<CopyReuseIndex> old_index;
+        TaskGroup loading;
+        if (direct_copy && previous)
+            loading.submit([&old_index, dir = copy_index_dir(), id = *previous] {
+                old_index = CopyReuseIndex::load(dir, id);
+            });
         // A COPY written straight to the tar: `dir` holds only its
         // directories and links, the files are still in their sources, and
         // layers/<diffID>/ is unpacked from the blob when first needed.
         CopyResult direct = make_layer(st, i, dir.path(), v, direct_copy);
+        loading.wait();
         const auto t0 = std::chrono::steady_clock::now();
         store::LayerWriteOptions lw = layer_options();
         // An unchanged COPY rebuilt (--no-cache, or its cache entry gone)
         // makes the same tar as last time: compared, not written again.
-        const auto previous = previous_layer_id(i);
         if (previous) lw.likely_blob = previous;
         // Files unchanged since that layer was written: their bytes are read
         // from its blob (copy_reuse.hpp).
-        const bool indexed = direct.direct && previous && take_unchanged_bytes(direct, *previous);
+        const bool indexed =
+            direct.direct && old_index && take_unchanged_bytes(direct, *previous, *old_index);
         store::LayerBlob blob =
             store::write_layer(dir.path(), direct.layer_files, s_.store.content(), lw);
         if (v) log_layer(*v, blob, seconds_since(t0));
@@ -346,15 +356,14 @@ class StageRunner {
     std::filesystem::path copy_index_dir() const { return s_.cache.dir() / "copy-index"; }
 
     // Points the files of a direct COPY that did not change since layer
-    // `previous` was written at their bytes in its blob. Whether that layer
-    // has an index.
-    bool take_unchanged_bytes(CopyResult& copy, const store::Digest& previous) {
-        const auto index = CopyReuseIndex::load(copy_index_dir(), previous);
-        if (!index) return false;
-        if (index->size() == 0 || !s_.store.content().has(previous)) return true;
+    // `previous` (whose index is `index`) was written at their bytes in its
+    // blob. Always true: that layer has an index.
+    bool take_unchanged_bytes(CopyResult& copy, const store::Digest& previous,
+                              const CopyReuseIndex& index) {
+        if (index.size() == 0 || !s_.store.content().has(previous)) return true;
         try {
             auto blob = std::make_shared<const UniqueFd>(s_.store.content().open(previous));
-            use_stored_bytes(copy.layer_files, copy.layer_file_identities, *index, blob);
+            use_stored_bytes(copy.layer_files, copy.layer_file_identities, index, blob);
         } catch (const Error&) {
             // The blob went away meanwhile: every file is read from the context.
         }
