@@ -300,16 +300,18 @@ inline CliRun run_strata(const std::vector<std::string>& args,
 
 // The limit files of the cgroups named `prefix`* (pids.max, memory and CPU
 // limits of v1 and v2, devices.list), polled until all of pids, memory and
-// CPU were seen or `limit` passed: what a running step's cgroup holds. Only
-// a cgroup with a process in it counts: one just made may not have its
-// limits written yet (a step joins its cgroups once they are set up).
+// CPU (and on v1 the devices list) were seen or `limit` passed: what a
+// running step's cgroup holds. Only a cgroup with a process in it counts:
+// one just made may not have its limits written yet (a step joins its
+// cgroups once they are set up, one v1 hierarchy after another: the
+// devices one may not have the process yet when the others do).
 inline std::map<std::string, std::string> poll_cgroup_limits(
     const std::string& prefix, std::chrono::milliseconds limit = std::chrono::seconds(20)) {
     std::map<std::string, std::string> seen;
     const auto end = std::chrono::steady_clock::now() + limit;
     auto have = [&](const char* a, const char* b) { return seen.count(a) || seen.count(b); };
     while (!(seen.count("pids.max") && have("memory.limit_in_bytes", "memory.max") &&
-             have("cpu.cfs_quota_us", "cpu.max")) &&
+             have("cpu.cfs_quota_us", "cpu.max") && have("memory.max", "devices.list")) &&
            std::chrono::steady_clock::now() < end) {
         for (const auto& dir : cgroups_named(prefix)) {
             std::string procs;
