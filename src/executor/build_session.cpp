@@ -181,7 +181,7 @@ const cache::FileListing& BuildSession::listing() {
 void BuildSession::release_later(std::vector<std::shared_ptr<void>> leftovers) {
     if (leftovers.empty()) return;
     auto held = std::make_shared<std::vector<std::shared_ptr<void>>>(std::move(leftovers));
-    releases_.submit([held] { held->clear(); });
+    run_later([held] { held->clear(); });
 }
 
 void BuildSession::run_later(std::function<void()> task) {

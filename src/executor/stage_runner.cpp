@@ -278,8 +278,8 @@ class StageRunner {
         if (previous) lw.likely_blob = previous;
         // Files unchanged since that layer was written: their bytes are read
         // from its blob (copy_reuse.hpp).
-        const bool indexed =
-            direct.direct && old_index && take_unchanged_bytes(direct, *previous, *old_index);
+        const bool indexed = direct.direct && old_index;
+        if (indexed) take_unchanged_bytes(direct, *previous, *old_index);
         store::LayerBlob blob =
             store::write_layer(dir.path(), direct.layer_files, s_.store.content(), lw);
         if (v) log_layer(*v, blob, seconds_since(t0));
@@ -289,7 +289,7 @@ class StageRunner {
         } else {
             // Unpacked when a later step needs it: the files that did not
             // change since the last build are linked from its layer.
-            s_.store.layers().note_written(blob.diff_id, previous_layer_id(i));
+            s_.store.layers().note_written(blob.diff_id, previous);
             // The index for the next build, the scratch tree's removal and
             // the freeing of the file list, off the build's path (~5 ms for
             // 10,000 files).
@@ -357,17 +357,16 @@ class StageRunner {
 
     // Points the files of a direct COPY that did not change since layer
     // `previous` (whose index is `index`) was written at their bytes in its
-    // blob. Always true: that layer has an index.
-    bool take_unchanged_bytes(CopyResult& copy, const store::Digest& previous,
+    // blob.
+    void take_unchanged_bytes(CopyResult& copy, const store::Digest& previous,
                               const CopyReuseIndex& index) {
-        if (index.size() == 0 || !s_.store.content().has(previous)) return true;
+        if (index.size() == 0) return;
         try {
             auto blob = std::make_shared<const UniqueFd>(s_.store.content().open(previous));
             use_stored_bytes(copy.layer_files, copy.layer_file_identities, index, blob);
         } catch (const Error&) {
-            // The blob went away meanwhile: every file is read from the context.
+            // The blob is gone (pruned): every file is read from the context.
         }
-        return true;
     }
 
     static store::LayerRecord layer_record(const store::LayerBlob& blob) {

@@ -128,6 +128,11 @@ OpenedFile open_layer_file(const LayerFile& file) {
         out.stored = true;
         return out;
     }
+    return open_layer_source(file);
+}
+
+OpenedFile open_layer_source(const LayerFile& file) {
+    OpenedFile out;
     LayerFileSource source = file.open();
     if (source.xattrs) out.xattrs = read_layer_xattrs(nullptr, source.xattrs.get(), file.shown);
     out.own = std::move(source.data);

@@ -48,6 +48,8 @@ struct OpenedFile {
     int fd() const { return shared ? shared->get() : own.get(); }
 };
 OpenedFile open_layer_file(const LayerFile& file);
+// Its source only (LayerFile::open), with its xattrs.
+OpenedFile open_layer_source(const LayerFile& file);
 
 // Whether the 512 bytes at `h` are the ustar header of a regular file of
 // `size` bytes with a valid checksum; the same for the 512 bytes before

@@ -159,10 +159,7 @@ void ReadAhead::read_piece(Piece& piece, char* to) {
         } catch (const Error&) {
             // Shorter than the index says: read from the source below.
         }
-        LayerFileSource source = node.file->open();
-        if (source.xattrs)
-            file.bytes.xattrs = read_layer_xattrs(nullptr, source.xattrs.get(), file.path);
-        file.bytes.own = std::move(source.data);
+        file.bytes = open_layer_source(*node.file);
     } else if (file.pieces == 1) {
         open(file, node);
     } else {

@@ -264,5 +264,23 @@ TEST_F(Reproducible, ACopyTakesUnchangedFilesFromItsLastLayersBlob) {
     EXPECT_EQ(tree.at("/many/f7").data, "changed");
 }
 
+// The last layer's blob removed behind the index's back (a prune that
+// kept the index, a store repaired by hand): every file is read from the
+// context, and the layer is the same as anywhere.
+TEST_F(Reproducible, ACopyWhoseLastBlobIsGoneReadsTheContext) {
+    for (int i = 0; i < 20; ++i)
+        file("many/f" + std::to_string(i), "content " + std::to_string(i));
+    dockerfile("FROM base:latest\nCOPY many /many\n");
+    wait_until_not_racy();
+    const auto first = build();
+    const auto& old_layer = first.image.layers.back();
+    ASSERT_TRUE(copy_index(root(), old_layer.diff_id));
+    fs::remove(store().content().blob_path(old_layer.digest));
+    file("many/f7", "changed");
+    const auto edited = build();
+    EXPECT_EQ(last_diff_id_in_a_fresh_store(), edited.image.layers.back().diff_id);
+    EXPECT_EQ(rootfs(edited).at("/many/f1").data, "content 1");
+}
+
 }  // namespace
 }  // namespace strata::buildtest

@@ -32,7 +32,8 @@
 //
 // On disk: <root>/cache/copy-index/<diffID hex>, a hint written atomically
 // without fsync; anything unreadable is no index. `strata prune` removes
-// the index of a blob that is gone, `prune --build-cache` all of them.
+// the index of a blob no image or kept cache entry holds, `prune
+// --build-cache` all of them. A blob gone anyway is read as no blob.
 #pragma once
 
 #include <cstdint>
