@@ -1,6 +1,7 @@
 #include "base/overlay_mount.hpp"
 
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,6 +13,15 @@ constexpr unsigned kSetFlag = 0;    // FSCONFIG_SET_FLAG
 constexpr unsigned kSetString = 1;  // FSCONFIG_SET_STRING
 constexpr unsigned kCreate = 6;     // FSCONFIG_CMD_CREATE
 }  // namespace
+
+bool is_opaque_dir(int dirfd) {
+    for (const char* name : {kTrustedOpaqueXattr, kUserOpaqueXattr}) {
+        char value[8];
+        const ssize_t n = ::fgetxattr(dirfd, name, value, sizeof value);
+        if (n == 1 && value[0] == 'y') return true;
+    }
+    return false;
+}
 
 int make_detached_overlay(const OverlaySpec& spec) {
     const int fsfd = static_cast<int>(::syscall(SYS_fsopen, "overlay", 1 /* FSOPEN_CLOEXEC */));

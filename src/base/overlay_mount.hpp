@@ -6,10 +6,32 @@
 // file in.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace strata {
+
+// overlayfs's own markers in a layer directory (how a layer tar says the
+// same: store/whiteout.hpp). A whiteout is a character device 0:0; a
+// directory that hides the one below carries the opaque xattr "y"
+// (user.overlay.* instead of trusted.overlay.* with `userxattr`).
+inline constexpr const char* kTrustedOpaqueXattr = "trusted.overlay.opaque";
+inline constexpr const char* kUserOpaqueXattr = "user.overlay.opaque";
+
+inline bool is_overlay_whiteout(const struct stat& st) {
+    return S_ISCHR(st.st_mode) && st.st_rdev == 0;
+}
+
+// Whether the directory open as `dirfd` (not O_PATH) is marked opaque.
+bool is_opaque_dir(int dirfd);
+
+// overlay's private xattrs (never part of a layer).
+inline bool is_overlay_xattr(std::string_view name) {
+    return name.starts_with("trusted.overlay.") || name.starts_with("user.overlay.");
+}
 
 struct OverlaySpec {
     std::vector<std::string> lowers;  // topmost first

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "base/error.hpp"
+#include "base/overlay_mount.hpp"
 #include "base/unique_fd.hpp"
 
 namespace strata::sandbox {
@@ -21,14 +22,6 @@ namespace strata::sandbox {
 namespace fs = std::filesystem;
 
 namespace {
-
-bool is_whiteout(const struct stat& st) {
-    return S_ISCHR(st.st_mode) && st.st_rdev == 0;
-}
-
-bool is_overlay_xattr(std::string_view n) {
-    return n.starts_with("trusted.overlay.") || n.starts_with("user.overlay.");
-}
 
 // A path the l*xattr calls can use for `name` in the directory `dirfd`
 // without following `name` itself (the directory is reached through its
@@ -62,7 +55,7 @@ std::map<std::string, std::string> read_xattrs(const std::string& path) {
 }
 
 bool is_opaque(const std::string& dir) {
-    for (const char* name : {"trusted.overlay.opaque", "user.overlay.opaque"}) {
+    for (const char* name : {kTrustedOpaqueXattr, kUserOpaqueXattr}) {
         char v[8];
         if (::lgetxattr(dir.c_str(), name, v, sizeof v) == 1 && v[0] == 'y') return true;
     }
@@ -113,7 +106,7 @@ std::map<std::string, LowerEntry> list_merged(const LowerDir& d) {
             e.path = dir + "/" + name;
             if (::fstatat(fd.get(), name.c_str(), &e.st, AT_SYMLINK_NOFOLLOW) != 0)
                 throw system_error("stat", e.path);
-            if (is_whiteout(e.st)) continue;
+            if (is_overlay_whiteout(e.st)) continue;
             out.emplace(name, std::move(e));
         }
     }

@@ -1,7 +1,5 @@
 #include "store/whiteout.hpp"
 
-#include <sys/xattr.h>
-
 namespace strata::store {
 
 WhiteoutName classify_whiteout(std::string_view basename) {
@@ -11,19 +9,6 @@ WhiteoutName classify_whiteout(std::string_view basename) {
     if (basename.starts_with(kWhiteoutPrefix))
         return {WhiteoutKind::kWhiteout, basename.substr(kWhiteoutPrefix.size())};
     return {};
-}
-
-bool is_opaque_dir(int dirfd) {
-    for (const char* name : {kTrustedOpaqueXattr, kUserOpaqueXattr}) {
-        char value[8];
-        ssize_t n = ::fgetxattr(dirfd, name, value, sizeof value);
-        if (n == 1 && value[0] == 'y') return true;
-    }
-    return false;
-}
-
-bool is_overlay_xattr(std::string_view name) {
-    return name.starts_with("trusted.overlay.") || name.starts_with("user.overlay.");
 }
 
 bool is_layer_xattr(std::string_view name) {

@@ -12,17 +12,21 @@
 // are ignored.
 #pragma once
 
-#include <sys/stat.h>
-
 #include <string_view>
+
+#include "base/overlay_mount.hpp"
 
 namespace strata::store {
 
 inline constexpr std::string_view kWhiteoutPrefix = ".wh.";
 inline constexpr std::string_view kWhiteoutMetaPrefix = ".wh..wh.";
 inline constexpr std::string_view kOpaqueMarker = ".wh..wh..opq";
-inline constexpr const char* kTrustedOpaqueXattr = "trusted.overlay.opaque";
-inline constexpr const char* kUserOpaqueXattr = "user.overlay.opaque";
+// overlay's side of the rules (markers, its private xattrs): base/overlay_mount.hpp.
+using strata::is_opaque_dir;
+using strata::is_overlay_whiteout;
+using strata::is_overlay_xattr;
+using strata::kTrustedOpaqueXattr;
+using strata::kUserOpaqueXattr;
 
 enum class WhiteoutKind {
     kNone,      // an ordinary name
@@ -39,18 +43,6 @@ struct WhiteoutName {
 // Classifies the last component of a tar entry name.
 WhiteoutName classify_whiteout(std::string_view basename);
 
-// An overlayfs whiteout: a character device with device number 0:0.
-inline bool is_overlay_whiteout(const struct stat& st) {
-    return S_ISCHR(st.st_mode) && st.st_rdev == 0;
-}
-
-// Whether the directory open as `dirfd` is marked opaque
-// (trusted.overlay.opaque or user.overlay.opaque equal to "y").
-bool is_opaque_dir(int dirfd);
-
-// Overlay's private xattrs (trusted.overlay.*, user.overlay.*): never exported,
-// never applied from a tar.
-bool is_overlay_xattr(std::string_view name);
 // The xattrs a layer carries, both ways: security.capability and user.*
 // (except user.overlay.*).
 bool is_layer_xattr(std::string_view name);

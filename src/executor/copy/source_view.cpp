@@ -13,6 +13,7 @@
 
 #include "base/error.hpp"
 #include "base/in_root.hpp"
+#include "base/overlay_mount.hpp"
 #include "executor/copy/copy_reuse.hpp"
 #include "executor/copy/path_parts.hpp"
 #include "store/safe_path.hpp"
@@ -22,19 +23,6 @@ namespace strata::executor {
 namespace {
 
 constexpr int kMaxSymlinks = 255;
-
-bool is_whiteout(const struct stat& st) {
-    return S_ISCHR(st.st_mode) && st.st_rdev == 0;
-}
-
-bool is_opaque(int dirfd) {
-    for (const char* name : {"trusted.overlay.opaque", "user.overlay.opaque"}) {
-        char value[4];
-        ssize_t n = ::fgetxattr(dirfd, name, value, sizeof value);
-        if (n == 1 && value[0] == 'y') return true;
-    }
-    return false;
-}
 
 std::string read_link(int dirfd, const std::string& name, const std::string& what) {
     std::string buf(256, '\0');
@@ -172,7 +160,7 @@ Node SourceView::root() const {
         n.layer = layer_roots_.size() - 1;
         for (size_t i = layer_roots_.size(); i-- > 0;) {
             layers.push_back({i, layer_roots_[i], "."});
-            if (overlay_ && i > 0 && is_opaque(layer_roots_[i]->get())) break;
+            if (overlay_ && i > 0 && is_opaque_dir(layer_roots_[i]->get())) break;
         }
     }
     n.dir = std::make_shared<const MergedDir>(std::move(layers));
@@ -202,7 +190,7 @@ std::optional<Node> SourceView::child_impl(const Node& dir, std::string_view nam
             throw system_error(
                 "stat", (layer_paths_[layer] / relative_path(child_path(dir.path, name))).string());
         }
-        if (overlay_ && is_whiteout(st)) break;
+        if (overlay_ && is_overlay_whiteout(st)) break;
         if (!out) {
             out.emplace();
             out->path = child_path(dir.path, name);
@@ -223,7 +211,7 @@ std::optional<Node> SourceView::child_impl(const Node& dir, std::string_view nam
             UniqueFd sub(
                 ::openat(fd->get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
             if (!sub) throw system_error("open directory", out->path);
-            if (is_opaque(sub.get())) break;
+            if (is_opaque_dir(sub.get())) break;
         }
     }
     if (out && out->type == FileType::kDirectory)
