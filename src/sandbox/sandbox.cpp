@@ -311,6 +311,7 @@ struct SandboxProcess::State {
     fs::path rootfs;
     bool chroot_mode = false;
     std::optional<TreeSnapshot> chroot_snapshot;
+    std::vector<std::string> premade_stubs;  // make_etc_stubs: removed like init's
 
     State() = default;
     State(const State&) = delete;
@@ -415,6 +416,7 @@ Result SandboxProcess::wait(const OutputSink& output, bool leave_cleanup) {
         spec.root = s.root;
         finish_chroot_root(spec, s.rootfs, *s.chroot_snapshot);
     }
+    result.stubs.insert(result.stubs.end(), s.premade_stubs.begin(), s.premade_stubs.end());
     if (!s.root.upper.empty()) remove_stubs(s.root.upper, result.stubs);
     if (s.scratch && leave_cleanup)
         result.leftovers.push_back(std::make_shared<TempDir>(std::move(*s.scratch)));
@@ -599,7 +601,15 @@ SandboxProcess Sandbox::start(const Spec& spec, const Stdio& io, PreparedStart r
         o.work = j.value("work", std::string());
         o.userxattr = in_user_namespace();
         o.scratch_upper = j.value("volatile", false);
-        root_maker = std::jthread([sock = UniqueFd(sv[0]), o = std::move(o)] {
+        // A RUN step's /etc/hosts and /etc/resolv.conf mount points are made
+        // first in its empty upper directory when the layers surely lack
+        // them: cheaper than init's copy-up of /etc through the overlay
+        // (mount_stubs.hpp). The thread is joined before `st` is used.
+        const bool stubs = spec.root.scratch_upper && !spec.root.upper.empty();
+        root_maker = std::jthread([sock = UniqueFd(sv[0]), o = std::move(o),
+                                   lower = stubs ? spec.root.lower : std::vector<fs::path>{},
+                                   made_stubs = &st->premade_stubs] {
+            if (!lower.empty()) *made_stubs = make_etc_stubs(lower, o.upper);
             UniqueFd made(make_detached_overlay(o));
             send_fd(sock.get(), made.get());  // no reader (init gone): nothing to do
         });

@@ -273,6 +273,34 @@ TEST_F(ContainerTest, ARootWithoutUpperIsReadOnlyWhenTheImageHasTheMountPoints) 
     EXPECT_EQ(lines[2], "ok");
 }
 
+TEST_F(ContainerTest, AScratchUppersMountPointsAreMadeBeforeTheOverlayAndRemovedAfter) {
+    // A RUN step's upper (scratch): /etc/hosts and /etc/resolv.conf are made
+    // in it before the overlay is mounted (mount_stubs.hpp), with /etc as a
+    // copy-up would have it; the command sees the bound files; afterwards only
+    // /etc is left, as with the stubs init makes.
+    fs::permissions(layer() / "etc", fs::perms::owner_all | fs::perms::group_read |
+                                         fs::perms::group_exec | fs::perms::set_gid);
+    ASSERT_EQ(::chown((layer() / "etc").c_str(), 0, 5), 0);
+    Spec s = spec(sh("cat /etc/hosts; ls /etc"));
+    s.root.scratch_upper = true;
+    s.process.hosts = "127.0.0.1\tstubbed\n";
+    std::vector<std::string> lines;
+    const Result r = sandbox_.run(s, [&](std::string_view l) { lines.emplace_back(l); });
+    EXPECT_EQ(r.exit_code, 0) << r.output_tail;
+    ASSERT_GE(lines.size(), 2u) << r.output_tail;
+    EXPECT_EQ(lines[0], "127.0.0.1\tstubbed");
+    EXPECT_NE(std::find(lines.begin(), lines.end(), "resolv.conf"), lines.end()) << r.output_tail;
+    std::vector<std::string> stubs = r.stubs;
+    std::sort(stubs.begin(), stubs.end());
+    EXPECT_EQ(stubs, (std::vector<std::string>{"/etc/hosts", "/etc/resolv.conf"}));
+    EXPECT_FALSE(fs::exists(s.root.upper / "etc/hosts"));
+    EXPECT_FALSE(fs::exists(s.root.upper / "etc/resolv.conf"));
+    struct stat st {};
+    ASSERT_EQ(::lstat((s.root.upper / "etc").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 02750u);
+    EXPECT_EQ(st.st_gid, 5u);
+}
+
 TEST_F(ContainerTest, ARootWithoutUpperLacksMountPointsTheImageDoesNotHave) {
     for (const char* d : {"dev", "proc", "sys"})
         fs::create_directories(layer() / d);
