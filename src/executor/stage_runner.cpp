@@ -406,12 +406,10 @@ class StageRunner {
 
     std::string run_and_store_later(const Step& st, size_t i, const std::string& key,
                                     std::unique_ptr<Vertex>& v) {
-        TempDir dir = TempDir::create(s_.store.tmp_dir(), "layer-");
-        // The layer's root is the merged root of any container over it.
-        if (::chmod(dir.path().c_str(), 0755) != 0)
-            throw system_error("chmod", dir.path().string());
+        RunDirs dirs = take_run_dirs();
+        TempDir dir = std::move(dirs.layer);
         std::vector<std::shared_ptr<void>> leftovers;
-        run(st, i, dir, v.get(), leftovers);
+        run(st, i, dir, std::move(dirs.work), v.get(), leftovers);
         std::string created = store::format_timestamp(store::now_timestamp());
         store_pending();  // its directory was a lower layer of this container
         store_later(st, key, created, v, std::move(dir), std::move(leftovers), layer_options());
@@ -609,13 +607,48 @@ class StageRunner {
         return result;
     }
 
-    void run(const Step& st, size_t i, const TempDir& upper, Vertex* v,
+    // A RUN step's upper (its layer's directory, which the merged root of
+    // any container over it shows as /: 0755) and overlay work directory.
+    struct RunDirs {
+        TempDir layer, work;
+    };
+    RunDirs make_run_dirs() {
+        TempDir layer = TempDir::create(s_.store.tmp_dir(), "layer-");
+        if (::chmod(layer.path().c_str(), 0755) != 0)
+            throw system_error("chmod", layer.path().string());
+        return {std::move(layer), TempDir::create(s_.store.tmp_dir(), "work-")};
+    }
+    // The next RUN's directories are made on the pool while this one's
+    // command runs: two mkdirs off the path between two containers (each
+    // may wait for a journal commit of the store's filesystem).
+    void make_run_dirs_ahead() {
+        if (next_dirs_ready_) return;
+        next_dirs_ready_ = true;
+        next_dirs_group_.submit([this] { next_dirs_.emplace(make_run_dirs()); });
+    }
+    RunDirs take_run_dirs() {
+        if (next_dirs_ready_) {
+            next_dirs_ready_ = false;
+            try {
+                next_dirs_group_.wait();  // runs the task here if no thread has
+            } catch (const std::exception&) {
+                // Made again below, and a failure reported then.
+            }
+            if (next_dirs_) {
+                RunDirs dirs = std::move(*next_dirs_);
+                next_dirs_.reset();
+                return dirs;
+            }
+        }
+        return make_run_dirs();
+    }
+
+    void run(const Step& st, size_t i, const TempDir& upper, TempDir work, Vertex* v,
              std::vector<std::shared_ptr<void>>& leftovers) {
         if (!s_.run)
             throw Error(ErrorKind::kUsage,
                         "RUN steps need a container runtime, and this strata was built without "
                         "one");
-        TempDir work = TempDir::create(s_.store.tmp_dir(), "work-");
         RunRequest req;
         req.step = &st.run;
         const uint64_t linked_before = s_.store.layers().files_linked();
@@ -674,6 +707,7 @@ class StageRunner {
         req.leftovers = &leftovers;
         warmed_ = true;     // from here on, RUNs prepare the next (run_follows)
         s_.wait_warm_up();  // what a warm-up made is there to be used
+        if (req.run_follows) make_run_dirs_ahead();
         s_.run->run(req);
         leftovers.push_back(std::make_shared<TempDir>(std::move(work)));
     }
@@ -684,6 +718,11 @@ class StageRunner {
     std::unique_ptr<PendingLayer> pending_;
     std::vector<store::LayerRecord> after_pending_;  // finished after pending_, in order
     bool warmed_ = false;                            // warm_up_run_after ran, or a RUN did
+    // make_run_dirs_ahead: the task, and what it made. Declared last: the
+    // group is waited for (and its directories removed) first.
+    std::optional<RunDirs> next_dirs_;
+    bool next_dirs_ready_ = false;
+    TaskGroup next_dirs_group_;
 };
 
 }  // namespace

@@ -5,6 +5,10 @@
 // executor (fake_run.hpp), so nothing here is timed.
 #include <sys/stat.h>
 
+#include <chrono>
+#include <fstream>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "build_fixture.hpp"
@@ -181,6 +185,54 @@ TEST_F(BuildTest, AWorkdirBeforeARunIsMadeTheSameWayButNotACopyBeforeACopy) {
     expect_file(layer(second, 1), "/b.txt", "a");
     expect_file(layer(second, 2), "/c.txt", "a");
     expect_file(layer(second, 3), "/ran-three", "echo three");
+    EXPECT_TRUE(imagetest::tmp_is_empty(root()));
+}
+
+// While a RUN's command runs and a later RUN follows in the stage, the next
+// RUN's upper and work directories are made on the pool (stage_runner.cpp,
+// make_run_dirs_ahead): the second step is given the directory that was
+// there while the first ran. (A bounded wait for it, not a timing.)
+TEST_F(BuildTest, TheNextRunsDirectoriesAreMadeWhileARunRuns) {
+    struct SeesTheNext final : executor::RunExecutor {
+        fs::path tmp;
+        std::vector<fs::path> uppers, seen_during_first;
+        void run(const executor::RunRequest& r) override {
+            uppers.push_back(r.upper_dir);
+            if (uppers.size() == 1) {
+                const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+                while (seen_during_first.empty() && std::chrono::steady_clock::now() < deadline) {
+                    for (const auto& e : fs::directory_iterator(tmp))
+                        if (e.path().filename().string().rfind("layer-", 0) == 0 &&
+                            e.path() != r.upper_dir && fs::is_empty(e.path()))
+                            seen_during_first.push_back(e.path());
+                    if (seen_during_first.empty())
+                        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+                }
+            }
+            std::ofstream(r.upper_dir / ("ran-" + std::to_string(uppers.size()))) << "x";
+        }
+    } run;
+    run.tmp = root() / "tmp";
+    run_ = &run;
+    const auto r = build("FROM base:latest\nRUN echo one\nRUN echo two\nRUN echo three\n");
+    ASSERT_EQ(run.uppers.size(), 3u);
+    ASSERT_EQ(run.seen_during_first.size(), 1u) << "made while the first RUN ran";
+    EXPECT_EQ(run.uppers[1], run.seen_during_first[0]);
+    EXPECT_NE(run.uppers[1], run.uppers[2]);
+    expect_file(rootfs(r), "/ran-3", "x");
+    EXPECT_TRUE(imagetest::tmp_is_empty(root()));
+}
+
+// A RUN that fails with a later RUN in its stage: the directories made for
+// that one go with the build.
+TEST_F(BuildTest, AFailedRunLeavesNoDirectoriesMadeForTheNext) {
+    struct Fails final : executor::RunExecutor {
+        void run(const executor::RunRequest&) override {
+            throw executor::RunFailed("process \"/bin/sh -c echo one\" exited with code 1", 1, "");
+        }
+    } failing;
+    run_ = &failing;
+    EXPECT_THROW(build("FROM base:latest\nRUN echo one\nRUN echo two\n"), frontend::ParseError);
     EXPECT_TRUE(imagetest::tmp_is_empty(root()));
 }
 
