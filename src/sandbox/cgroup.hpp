@@ -96,6 +96,11 @@ void remove_stale_cgroups();
 // (also one that comes while it runs) return at once: what the sweep removes
 // never touches this process's cgroups, so nothing needs to wait for it.
 void remove_stale_cgroups_once();
+// True for the first caller in this process (of this or of
+// remove_stale_cgroups_once), which then owes the sweep: so that a sweep
+// handed to another thread is claimed before it is queued, and nobody else
+// runs it on their own path meanwhile.
+bool claim_stale_cgroups_sweep();
 // The same under a given place.
 void remove_stale_cgroups_in(const CgroupPlace& place);
 

@@ -40,9 +40,13 @@ void remove_stale_cgroups() {
     if (const auto place = own_cgroup_place(why)) remove_stale_cgroups_in(*place);
 }
 
-void remove_stale_cgroups_once() {
+bool claim_stale_cgroups_sweep() {
     static std::atomic<bool> claimed{false};
-    if (!claimed.exchange(true)) remove_stale_cgroups();
+    return !claimed.exchange(true);
+}
+
+void remove_stale_cgroups_once() {
+    if (claim_stale_cgroups_sweep()) remove_stale_cgroups();
 }
 
 }  // namespace strata::sandbox

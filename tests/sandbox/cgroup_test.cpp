@@ -316,6 +316,35 @@ TEST(Cgroup, StaleCgroupsOfGoneProcessesAreKilledAndRemoved) {
         EXPECT_TRUE(std::filesystem::exists(d)) << d;
 }
 
+// The sweep is claimed once per process: whoever claims it owes it (the
+// build's warm-up hands it to the pool), and remove_stale_cgroups_once()
+// on anybody else's path returns at once instead of sweeping again.
+TEST(Cgroup, AClaimedSweepIsNotRunAgainByOnce) {
+    REQUIRE_ROOT();
+    std::string why;
+    const auto place = own_cgroup_place(why);
+    ASSERT_TRUE(place) << why;
+    const std::string parent = place->version == CgroupVersion::kV1 && place->v1.count("pids")
+                                   ? place->v1.at("pids")
+                                   : place->v2;
+    ASSERT_FALSE(parent.empty());
+    pid_t gone = -1;
+    {
+        Child quick([] { return 0; });
+        quick.wait();
+        gone = quick.pid();
+    }
+    const std::string stale = parent + "/strata-" + std::to_string(gone) + "-12345-claimed";
+    ASSERT_EQ(::mkdir(stale.c_str(), 0755), 0) << stale;
+    claim_stale_cgroups_sweep();  // first here or earlier in this process: claimed now
+    EXPECT_FALSE(claim_stale_cgroups_sweep());
+    remove_stale_cgroups_once();
+    EXPECT_TRUE(std::filesystem::exists(stale)) << "swept again by a caller that did not claim";
+    remove_stale_cgroups();  // what the claimer runs
+    EXPECT_FALSE(std::filesystem::exists(stale));
+    ::rmdir(stale.c_str());
+}
+
 TEST(Cgroup, NonRootGetsAReasonInsteadOfAnException) {
     REQUIRE_ROOT();
     Pipe pipe;

@@ -232,7 +232,11 @@ sandbox::Spec ContainerRunner::start_spec(const planner::RunStep& step,
 void ContainerRunner::warm_up(const planner::RunStep& step, const fs::path& scratch_parent) {
     try {
         if (step.security == "insecure") return;
-        sweep_.submit([] { sandbox::remove_stale_cgroups_once(); });
+        // Claimed here, so that the first step's cgroup (made below, or by
+        // the step) never runs the sweep itself while the pool has not yet
+        // taken it up.
+        if (sandbox::claim_stale_cgroups_sweep())
+            sweep_.submit([] { sandbox::remove_stale_cgroups(); });
         const sandbox::Spec spec = start_spec(step, scratch_parent);
         {
             std::lock_guard lock(prepared_mutex_);

@@ -70,7 +70,8 @@ class ContainerRunner final : public RunExecutor {
     // (sandbox::PreparedStart).
     std::mutex prepared_mutex_;
     sandbox::PreparedStart prepared_;
-    // What killed strata processes left (sandbox::remove_stale_cgroups_once),
+    // What killed strata processes left (claimed with
+    // sandbox::claim_stale_cgroups_sweep, then sandbox::remove_stale_cgroups),
     // swept beside the warm-up instead of in the first container's start.
     TaskGroup sweep_;
 };
