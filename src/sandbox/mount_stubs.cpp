@@ -81,6 +81,9 @@ LayerEtc inspect_layer(const std::filesystem::path& layer) {
     return r;
 }
 
+// Kept per path: a layer directory never changes once it is a lower layer,
+// and its name is never given to other content (layers/<diffID>, or a
+// fresh mkdtemp name for a step's upper while its blob is written).
 LayerEtc layer_etc(const std::filesystem::path& layer) {
     static std::mutex mutex;
     static std::unordered_map<std::string, LayerEtc> known;
