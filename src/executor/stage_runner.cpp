@@ -15,6 +15,7 @@
 #include "executor/copy/copy.hpp"
 #include "executor/copy/copy_reuse.hpp"
 #include "executor/explain.hpp"
+#include "executor/run_dirs.hpp"
 #include "store/image_config_time.hpp"
 #include "store/layer_writer.hpp"
 
@@ -406,7 +407,7 @@ class StageRunner {
 
     std::string run_and_store_later(const Step& st, size_t i, const std::string& key,
                                     std::unique_ptr<Vertex>& v) {
-        RunDirs dirs = take_run_dirs();
+        RunDirs dirs = run_dirs_.take();
         TempDir dir = std::move(dirs.layer);
         std::vector<std::shared_ptr<void>> leftovers;
         run(st, i, dir, std::move(dirs.work), v.get(), leftovers);
@@ -607,42 +608,6 @@ class StageRunner {
         return result;
     }
 
-    // A RUN step's upper (its layer's directory, which the merged root of
-    // any container over it shows as /: 0755) and overlay work directory.
-    struct RunDirs {
-        TempDir layer, work;
-    };
-    RunDirs make_run_dirs() {
-        TempDir layer = TempDir::create(s_.store.tmp_dir(), "layer-");
-        if (::chmod(layer.path().c_str(), 0755) != 0)
-            throw system_error("chmod", layer.path().string());
-        return {std::move(layer), TempDir::create(s_.store.tmp_dir(), "work-")};
-    }
-    // The next RUN's directories are made on the pool while this one's
-    // command runs: two mkdirs off the path between two containers (an
-    // ext4 mkdir costs 0.05 ms and more where many inodes were just freed).
-    void make_run_dirs_ahead() {
-        if (next_dirs_ready_) return;
-        next_dirs_ready_ = true;
-        next_dirs_group_.submit([this] { next_dirs_.emplace(make_run_dirs()); });
-    }
-    RunDirs take_run_dirs() {
-        if (next_dirs_ready_) {
-            next_dirs_ready_ = false;
-            try {
-                next_dirs_group_.wait();  // runs the task here if no thread has
-            } catch (const std::exception&) {
-                // Made again below, and a failure reported then.
-            }
-            if (next_dirs_) {
-                RunDirs dirs = std::move(*next_dirs_);
-                next_dirs_.reset();
-                return dirs;
-            }
-        }
-        return make_run_dirs();
-    }
-
     void run(const Step& st, size_t i, const TempDir& upper, TempDir work, Vertex* v,
              std::vector<std::shared_ptr<void>>& leftovers) {
         if (!s_.run)
@@ -707,7 +672,7 @@ class StageRunner {
         req.leftovers = &leftovers;
         warmed_ = true;     // from here on, RUNs prepare the next (run_follows)
         s_.wait_warm_up();  // what a warm-up made is there to be used
-        if (req.run_follows) make_run_dirs_ahead();
+        if (req.run_follows) run_dirs_.make_ahead();
         s_.run->run(req);
         leftovers.push_back(std::make_shared<TempDir>(std::move(work)));
     }
@@ -718,11 +683,7 @@ class StageRunner {
     std::unique_ptr<PendingLayer> pending_;
     std::vector<store::LayerRecord> after_pending_;  // finished after pending_, in order
     bool warmed_ = false;                            // warm_up_run_after ran, or a RUN did
-    // make_run_dirs_ahead: the task, and what it made. Declared last: the
-    // group is waited for (and its directories removed) first.
-    std::optional<RunDirs> next_dirs_;
-    bool next_dirs_ready_ = false;
-    TaskGroup next_dirs_group_;
+    RunDirsAhead run_dirs_{s_.store.tmp_dir()};      // the next RUN's, made while one runs
 };
 
 }  // namespace

@@ -22,6 +22,13 @@ const char* kCopyRun =
     "COPY a.txt /a.txt\n"
     "RUN echo one\n";
 
+// A RunExecutor whose every step fails as `RUN echo one` exiting 1 would.
+struct FailingRun final : executor::RunExecutor {
+    void run(const executor::RunRequest&) override {
+        throw executor::RunFailed("process \"/bin/sh -c echo one\" exited with code 1", 1, "");
+    }
+};
+
 // A context file with a time that has nanoseconds.
 void set_mtime(const fs::path& p, time_t sec, long nsec) {
     const struct timespec ts[2] = {{sec, nsec}, {sec, nsec}};
@@ -119,11 +126,7 @@ TEST_F(BuildTest, ACopyBeforeARunLinksTheFilesThatDidNotChange) {
 // The RUN fails: the COPY before it keeps its layer and cache entry, and a
 // retry runs only the RUN.
 TEST_F(BuildTest, WhenTheRunAfterACopyFailsTheCopyKeepsItsLayer) {
-    struct Fails final : executor::RunExecutor {
-        void run(const executor::RunRequest&) override {
-            throw executor::RunFailed("process \"/bin/sh -c echo one\" exited with code 1", 1, "");
-        }
-    } failing;
+    FailingRun failing;
     run_ = &failing;
     file("a.txt", "a");
     EXPECT_THROW(build(kCopyRun), frontend::ParseError);
@@ -226,11 +229,7 @@ TEST_F(BuildTest, TheNextRunsDirectoriesAreMadeWhileARunRuns) {
 // A RUN that fails with a later RUN in its stage: the directories made for
 // that one go with the build.
 TEST_F(BuildTest, AFailedRunLeavesNoDirectoriesMadeForTheNext) {
-    struct Fails final : executor::RunExecutor {
-        void run(const executor::RunRequest&) override {
-            throw executor::RunFailed("process \"/bin/sh -c echo one\" exited with code 1", 1, "");
-        }
-    } failing;
+    FailingRun failing;
     run_ = &failing;
     EXPECT_THROW(build("FROM base:latest\nRUN echo one\nRUN echo two\n"), frontend::ParseError);
     EXPECT_TRUE(imagetest::tmp_is_empty(root()));

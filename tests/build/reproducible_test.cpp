@@ -27,8 +27,19 @@ const char* kDockerfile =
     "LABEL built=yes\n"
     "CMD [\"/app/run\"]\n";
 
+void wait_until_not_racy();
+
 class Reproducible : public BuildTest {
   public:
+    // Twenty context files under many/, copied by one COPY and built once,
+    // their stats past the racy margin (so that the layer's index has them).
+    executor::BuildResult build_many() {
+        for (int i = 0; i < 20; ++i)
+            file("many/f" + std::to_string(i), "content " + std::to_string(i));
+        dockerfile("FROM base:latest\nCOPY many /many\n");
+        wait_until_not_racy();
+        return build();
+    }
     // The diffID of the last layer when this context is built in a store
     // that never saw it.
     store::Digest last_diff_id_in_a_fresh_store() {
@@ -236,11 +247,7 @@ TEST_F(Reproducible, ACopyRebuiltAfterAnEditIsTheSameAsAnywhere) {
 // it holds; `strata store check` is what finds a rotten blob). A range
 // whose header does not match is read from the context instead.
 TEST_F(Reproducible, ACopyTakesUnchangedFilesFromItsLastLayersBlob) {
-    for (int i = 0; i < 20; ++i)
-        file("many/f" + std::to_string(i), "content " + std::to_string(i));
-    dockerfile("FROM base:latest\nCOPY many /many\n");
-    wait_until_not_racy();
-    const auto first = build();
+    const auto first = build_many();
     const auto& old_layer = first.image.layers.back();
     const auto index = copy_index(root(), old_layer.diff_id);
     ASSERT_TRUE(index);
@@ -268,11 +275,7 @@ TEST_F(Reproducible, ACopyTakesUnchangedFilesFromItsLastLayersBlob) {
 // kept the index, a store repaired by hand): every file is read from the
 // context, and the layer is the same as anywhere.
 TEST_F(Reproducible, ACopyWhoseLastBlobIsGoneReadsTheContext) {
-    for (int i = 0; i < 20; ++i)
-        file("many/f" + std::to_string(i), "content " + std::to_string(i));
-    dockerfile("FROM base:latest\nCOPY many /many\n");
-    wait_until_not_racy();
-    const auto first = build();
+    const auto first = build_many();
     const auto& old_layer = first.image.layers.back();
     ASSERT_TRUE(copy_index(root(), old_layer.diff_id));
     fs::remove(store().content().blob_path(old_layer.digest));
