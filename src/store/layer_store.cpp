@@ -244,7 +244,14 @@ std::filesystem::path LayerStore::publish(const std::filesystem::path& dir,
     }
     struct stat st {};
     if (::lstat(final_path.c_str(), &st) == 0) {
-        // Not a directory, so not a layer (present() said no): set aside.
+        // Published by another process since present() looked: the same
+        // content. (Setting it aside as stale here left a layer in the
+        // trash and layers/<name> missing for a moment.)
+        if (S_ISDIR(st.st_mode)) {
+            discard(dir);
+            return final_path;
+        }
+        // Not a directory, so not a layer: set aside.
         auto stale = TempDir::create(root_ / "tmp", "trash-");
         if (::rename(final_path.c_str(), (stale.path() / "d").c_str()) != 0)
             throw system_error("rename", final_path.string());
