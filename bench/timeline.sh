@@ -8,7 +8,8 @@
 #
 # Usage (as root): bench/timeline.sh path/to/strata ARGS...
 #   bench/timeline.sh build/strata --root R build -q -t x CTX
-# SWITCHES=1 adds every context switch (who had the CPU); PROBES="NAME=MANGLED
+# SWITCHES=1 adds every context switch (who had the CPU), SYSCALLS=1 every
+# system call of strata's own threads (not the container's); PROBES="NAME=MANGLED
 # ..." adds functions (their mangled names as `nm` shows them).
 # Prints milliseconds since the exec, the thread, the event. Functions not
 # found in the binary (renamed since) are said and skipped.
@@ -34,9 +35,10 @@ probe() {  # NAME MANGLED
 cleanup() {
   echo 0 >"$T/tracing_on"
   for e in sched/sched_process_exec sched/sched_process_exit sched/sched_switch \
-           sched/sched_process_fork syscalls/sys_enter_fsync syscalls/sys_exit_fsync strata_tl; do
+           sched/sched_process_fork syscalls/sys_enter_fsync syscalls/sys_exit_fsync syscalls strata_tl; do
     [ -e "$T/events/$e/enable" ] && echo 0 >"$T/events/$e/enable"
   done
+  [ -e "$T/events/syscalls/filter" ] && echo 0 >"$T/events/syscalls/filter"
   grep -v '^p:strata_tl\|^r:strata_tl' "$T/uprobe_events" >/tmp/strata-tl-keep.$$ || true
   echo >"$T/uprobe_events"
   while read -r l; do [ -n "$l" ] && echo "$l" >>"$T/uprobe_events"; done </tmp/strata-tl-keep.$$
@@ -65,6 +67,10 @@ echo >"$T/trace"
 for e in strata_tl sched/sched_process_exec sched/sched_process_exit sched/sched_process_fork \
          syscalls/sys_enter_fsync syscalls/sys_exit_fsync; do echo 1 >"$T/events/$e/enable"; done
 [ "${SWITCHES:-0}" = 1 ] && echo 1 >"$T/events/sched/sched_switch/enable"
+if [ "${SYSCALLS:-0}" = 1 ]; then  # every system call of strata's own threads
+  echo 'comm == "strata"' >"$T/events/syscalls/filter"
+  echo 1 >"$T/events/syscalls/enable"
+fi
 echo 1 >"$T/tracing_on"
 "$BIN" "$@" >/dev/null
 echo 0 >"$T/tracing_on"

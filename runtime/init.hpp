@@ -122,4 +122,11 @@ void setup_exec(const json& spec);
 void setup_chroot(json& spec);
 void kill_orphans();
 
+// --- init_zygote.cpp ---------------------------------------------------------
+// `strata-init --zygote`: serves strata's requests on `socket`
+// (base/zygote_protocol.hpp) until strata closes it, then returns 0. Each
+// request's clone becomes a container's init: its descriptors in place, it
+// returns through exit(run(kSpecFd)) as a freshly started init would.
+int zygote_main(int socket, int (*run)(int spec_fd));
+
 }  // namespace strata::init

@@ -44,6 +44,11 @@
 // forwards signals and exits with its status. The command gets SIGKILL when
 // this process dies (it lives as long as the `strata exec` that made it).
 //
+// Zygote mode (`strata-init --zygote`): started once by strata for the RUN
+// steps of a build, this process clones itself into each new container on
+// request (init_zygote.cpp) and the clone goes on as above from its spec:
+// a container's init without an exec and a C runtime start of its own.
+//
 // Setup errors are written to fd 3 (when open) as one line naming the
 // operation and the path, and the exit status is 125; "command not found"
 // is 127, "not executable" 126, as a shell would say.
@@ -61,6 +66,7 @@
 #include <string>
 
 #include "base/fd_passing.hpp"
+#include "base/zygote_protocol.hpp"
 #include "init.hpp"
 
 namespace {
@@ -148,12 +154,9 @@ EarlyChild fork_early_child(const json& spec) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+// The container's init, from its spec on `fd` to the command's status.
+int run_init(int fd) {
     using namespace strata::init;
-    if (argc != 2 || std::string(argv[1]).find_first_not_of("0123456789") != std::string::npos) {
-        std::fprintf(stderr, "usage: strata-init SPEC-FD (started by strata's sandbox)\n");
-        return 125;
-    }
     struct stat st {};
     if (::fstat(g_status_fd, &st) != 0)
         g_status_fd = 2;
@@ -162,7 +165,6 @@ int main(int argc, char** argv) {
     json spec;
     {
         // A memfd: secrets and the environment never touch a disk.
-        const int fd = std::atoi(argv[1]);
         std::string text;
         char buf[65536];
         for (;;) {
@@ -353,4 +355,17 @@ int main(int argc, char** argv) {
         if (WIFEXITED(status)) return WEXITSTATUS(status);
         if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
     }
+}
+
+int main(int argc, char** argv) {
+    const auto number = [](const char* a) {
+        return *a != '\0' && std::string(a).find_first_not_of("0123456789") == std::string::npos;
+    };
+    if (argc == 2 && std::string(argv[1]) == "--zygote")
+        return strata::init::zygote_main(strata::zygote::kSocketFd, run_init);
+    if (argc != 2 || !number(argv[1])) {
+        std::fprintf(stderr, "usage: strata-init SPEC-FD (started by strata's sandbox)\n");
+        return 125;
+    }
+    return run_init(std::atoi(argv[1]));
 }

@@ -23,12 +23,14 @@
 #include "base/overlay_mount.hpp"
 #include "base/temp_dir.hpp"
 #include "base/unique_fd.hpp"
+#include "base/zygote_protocol.hpp"
 #include "sandbox/capabilities.hpp"
 #include "sandbox/chroot_isolation.hpp"
 #include "sandbox/exec_target.hpp"
 #include "sandbox/isolation_setup.hpp"
 #include "sandbox/mount_stubs.hpp"
 #include "sandbox/user_namespace.hpp"
+#include "sandbox/zygote.hpp"
 
 namespace strata::sandbox {
 
@@ -41,7 +43,7 @@ namespace {
 // and the output pipe twice), 3 the status pipe, 4 the spec; the spec names
 // the rest (5, 6, ...).
 [[maybe_unused]] constexpr int kStatusFd = 3;  // placed by position in fd_sources below
-constexpr int kSpecFd = 4;
+constexpr int kSpecFd = zygote::kSpecFd;
 constexpr int kFirstExtraFd = 5;
 
 class OutputTail {
@@ -427,11 +429,12 @@ Result SandboxProcess::wait(const OutputSink& output, bool leave_cleanup) {
 namespace {
 
 // The part of starting that run and exec share: the process's stdio, the
-// terminal's socket, the status pipe and the spec, then the clone. `j` gets
-// the stdio keys; `extra` holds the descriptors the spec names.
+// terminal's socket, the status pipe and the spec, then the clone — by the
+// zygote when one is given and still there. `j` gets the stdio keys;
+// `extra` holds the descriptors the spec names.
 void launch(SandboxProcess::State& st, const fs::path& init_binary, json& j, ExtraFds& extra,
             const Stdio& io, int clone_flags, int netns_fd, bool new_cgroup_ns,
-            const std::vector<int>& cgroup_join) {
+            const std::vector<int>& cgroup_join, Zygote* zygote = nullptr) {
     UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
     if (!null) throw system_error("open", "/dev/null");
     std::optional<Pipe> out;
@@ -476,11 +479,23 @@ void launch(SandboxProcess::State& st, const fs::path& init_binary, json& j, Ext
                     argv,
                     envp,
                     new_cgroup_ns};
-    // vfork-style: the child shares strata's memory (no page tables to copy)
-    // and this thread waits until it has exec'd.
-    std::vector<char> stack(64 * 1024);
-    const pid_t pid = ::clone(child_main, stack.data() + stack.size(), clone_flags, &child);
-    if (pid < 0) throw system_error("clone (new namespaces) for", st.description);
+    pid_t pid = -1;
+    if (zygote) {
+        constexpr int kNamespaces =
+            CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET;
+        const Zygote::Spawned z = zygote->spawn(clone_flags & kNamespaces, fd_sources, cgroup_join,
+                                                netns_fd, new_cgroup_ns);
+        if (!z.unsent && z.pid < 0)
+            throw system_error("clone (new namespaces) for", st.description, z.error);
+        pid = z.pid;  // -1 when the zygote was gone: cloned here instead
+    }
+    if (pid < 0) {
+        // vfork-style: the child shares strata's memory (no page tables to
+        // copy) and this thread waits until it has exec'd.
+        std::vector<char> stack(64 * 1024);
+        pid = ::clone(child_main, stack.data() + stack.size(), clone_flags, &child);
+        if (pid < 0) throw system_error("clone (new namespaces) for", st.description);
+    }
     st.pid = pid;
     // init holds its own copies now: closing ours lets EOF say that init
     // (or the command) is done with each.
@@ -656,10 +671,21 @@ SandboxProcess Sandbox::start(const Spec& spec, const Stdio& io, PreparedStart r
         CLONE_VM | CLONE_VFORK | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
     if (spec.isolation.network == Network::kNone) flags |= CLONE_NEWNET;
     if (chroot_mode) flags = CLONE_VM | CLONE_VFORK | SIGCHLD | chroot_clone_flags(spec.isolation);
+    // A RUN step's container (a scratch upper, no terminal) is started by
+    // the zygote (zygote.hpp); `strata run`'s keep the thread-bound life.
+    Zygote* zygote = spec.root.scratch_upper && !io.tty ? zygote_for(spec) : nullptr;
     launch(*st, init_, j, extra, io, flags,
            spec.isolation.network == Network::kPrivate ? spec.isolation.netns_fd : -1,
-           !chroot_mode || spec.isolation.chroot.cgroup_ns, iso.cgroup_join_fds());
+           !chroot_mode || spec.isolation.chroot.cgroup_ns, iso.cgroup_join_fds(), zygote);
     return SandboxProcess(std::move(st));
+}
+
+Zygote* Sandbox::zygote_for(const Spec& spec) const {
+    return spec.isolation.mode == IsolationMode::kChroot ? nullptr : Zygote::of(init_);
+}
+
+void Sandbox::warm_up(const Spec& spec) const {
+    zygote_for(spec);
 }
 
 SandboxProcess Sandbox::exec(const ExecSpec& spec, const Stdio& io) const {

@@ -16,7 +16,9 @@
 // start() or exec(), not to the process (prctl(2)): when that thread ends,
 // the container is killed. Call wait() on the thread that started it (a
 // thread per container), and keep that thread alive while the container
-// runs.
+// runs. A RUN step's container (a scratch upper, no terminal) is the
+// exception: the zygote starts it (zygote.hpp), and it is killed when the
+// process ends.
 #pragma once
 
 #include <sys/types.h>
@@ -107,6 +109,8 @@ class PreparedStart {
     std::unique_ptr<State> s_;
 };
 
+class Zygote;
+
 class Sandbox {
   public:
     explicit Sandbox(std::filesystem::path init_binary);
@@ -128,6 +132,10 @@ class Sandbox {
     // (or std::filesystem_error) as start() would.
     PreparedStart prepare(const Spec& spec) const;
 
+    // Starts what containers like `spec` share across starts — the zygote
+    // that starts a RUN step's (zygote.hpp) — ahead of the first.
+    void warm_up(const Spec& spec) const;
+
     // Starts a process inside the running container whose init is
     // `spec.pid`, as `docker exec` does: in its namespaces and cgroups, as
     // the user resolved in its /etc/passwd, with the capabilities, seccomp
@@ -142,6 +150,7 @@ class Sandbox {
     static constexpr size_t kTailLines = 20;
 
   private:
+    Zygote* zygote_for(const Spec& spec) const;  // nullptr: clone and exec here
     std::filesystem::path init_;
 };
 

@@ -238,6 +238,7 @@ void ContainerRunner::warm_up(const planner::RunStep& step, const fs::path& scra
         if (sandbox::claim_stale_cgroups_sweep())
             sweep_.submit([] { sandbox::remove_stale_cgroups(); });
         const sandbox::Spec spec = start_spec(step, scratch_parent);
+        sandbox_.warm_up(spec);
         {
             std::lock_guard lock(prepared_mutex_);
             if (prepared_) return;  // made already, by the step before
