@@ -34,6 +34,10 @@
 #include "sandbox/pty.hpp"
 #include "sandbox/spec.hpp"
 
+namespace strata {
+class TempDir;
+}
+
 namespace strata::sandbox {
 
 // strata-init next to the running strata binary (or ../libexec/strata/), or
@@ -151,7 +155,11 @@ class Sandbox {
 
   private:
     Zygote* zygote_for(const Spec& spec) const;  // nullptr: clone and exec here
+    std::shared_ptr<TempDir> shared_scratch(const Spec& spec) const;
+
     std::filesystem::path init_;
+    struct SharedScratch;  // sandbox.cpp
+    std::shared_ptr<SharedScratch> shared_;
 };
 
 }  // namespace strata::sandbox
