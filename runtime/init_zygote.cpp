@@ -6,10 +6,11 @@
 // (~0.4 ms a container on this VM: glibc's CPU probe is a VM exit per
 // `cpuid`).
 //
-// The zygote itself holds nothing of strata's but its socket: started with
-// close_range and an empty environment, cwd /, default signal dispositions,
-// nothing blocked. It ends when strata closes the socket, or with strata
-// (PR_SET_PDEATHSIG; strata dying before that is set closes the socket too).
+// The zygote itself holds nothing of strata's but its socket (every other
+// descriptor above stdio, /dev/null, closed), an empty environment, cwd /,
+// default signal dispositions, nothing blocked. It ends when strata closes
+// the socket, or with strata (PR_SET_PDEATHSIG; strata dying before that is
+// set closes the socket too).
 #include <sys/syscall.h>
 
 #include "base/fd_passing.hpp"
@@ -76,6 +77,7 @@ void default_dispositions_all() {
 
 int zygote_main(int socket, int (*run)(int)) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    ::syscall(SYS_close_range, socket + 1, ~0U, 0);  // strata closes them too
     default_dispositions_all();
     sigset_t none;
     sigemptyset(&none);

@@ -602,8 +602,9 @@ SandboxProcess Sandbox::start(const Spec& spec, const Stdio& io, PreparedStart r
     st->chroot_mode = spec.isolation.mode == IsolationMode::kChroot;
     const bool chroot_mode = st->chroot_mode;
     // The shared scratch directory holds a root's mount point and the two
-    // files; mounts, a root from fewer than two lower layers or without an
-    // upper, and chroot isolation's copy make entries of their own in it.
+    // files; mounts, a root without lower layers or without an upper
+    // directory (empty-N, ro-upper) and chroot isolation's copy make entries
+    // of their own in it.
     const bool own_scratch =
         chroot_mode || !spec.mounts.empty() || spec.root.upper.empty() || spec.root.lower.empty();
     st->scratch = own_scratch ? make_scratch(spec) : std::move(pre.scratch);
