@@ -43,7 +43,9 @@ endif()
 
 # libarchive.a and what the members we link need. The pax writer's object
 # file also holds the table of every write format, which drags in the xar
-# writer and with it libxml2 and ICU, hence those two.
+# writer and with it libxml2 and ICU, hence those two. (The `strata`
+# executable defines the xar writer itself and links neither:
+# src/cli/link/no_xar_writer.cpp. The tests still do.)
 strata_find_static(STRATA_ARCHIVE_A archive)
 set(_archive_deps)
 set(_archive_ok ${STRATA_ARCHIVE_A})
