@@ -362,38 +362,23 @@ class RegistryServer {
     // the request target as sent, query string included. A barrier request
     // is sent first so the log holds every request answered before the call.
     std::vector<std::string> requests() const {
-        namespace d = registry_fixture_detail;
-        const std::string barrier =
-            "/v2/strata-fixture-barrier-" + std::to_string(++barrier_) + "/tags/list";
-        send_barrier(barrier);
-        std::vector<std::string> out;
         static const std::regex line_re(R"re("(\S+) (\S+) HTTP/[0-9.]+" (\d{3}) )re");
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-        for (;;) {
-            out.clear();
-            bool seen = false;
-            std::string text = d::read_text(dir_->path() / "access.log");
-            text = log_offset_ <= text.size() ? text.substr(log_offset_) : "";
-            std::istringstream in(text);
-            for (std::string line; std::getline(in, line);) {
-                std::smatch m;
-                if (!std::regex_search(line, m, line_re)) continue;
-                if (m[2].str().find("/v2/strata-fixture-barrier-") == 0) {
-                    seen = seen || m[2].str() == barrier;
-                    continue;
-                }
-                out.push_back(m[1].str() + " " + m[2].str() + " " + m[3].str());
-            }
-            if (seen || std::chrono::steady_clock::now() > deadline) return out;
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        const std::string text = log_through_barrier();
+        std::istringstream in(log_offset_ <= text.size() ? text.substr(log_offset_) : "");
+        std::vector<std::string> out;
+        for (std::string line; std::getline(in, line);) {
+            std::smatch m;
+            if (!std::regex_search(line, m, line_re)) continue;
+            if (m[2].str().find("/v2/strata-fixture-barrier-") == 0) continue;
+            out.push_back(m[1].str() + " " + m[2].str() + " " + m[3].str());
         }
+        return out;
     }
-    // Forgets the requests so far: requests() shows only later ones.
-    void clear_log() {
-        std::error_code ec;
-        const auto size = std::filesystem::file_size(dir_->path() / "access.log", ec);
-        log_offset_ = ec ? 0 : static_cast<size_t>(size);
-    }
+    // Forgets the requests so far: requests() shows only later ones. Behind
+    // a barrier too: a request answered before this call but written to the
+    // log after it (the registry logs once it has answered) would otherwise
+    // show up as a later one.
+    void clear_log() { log_offset_ = log_through_barrier().size(); }
     // kTokenAuth: how many tokens the token server has issued since start.
     int tokens_issued() const {
         if (mode_ != Mode::kTokenAuth) return 0;
@@ -583,6 +568,22 @@ class RegistryServer {
     }
 
     // A request whose access-log line marks "everything before is logged".
+    // The access log once it holds the line of a fresh barrier request, so
+    // every request answered before the call (or what is there after 5 s).
+    std::string log_through_barrier() const {
+        const std::string barrier =
+            "/v2/strata-fixture-barrier-" + std::to_string(++barrier_) + "/tags/list";
+        send_barrier(barrier);
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        for (;;) {
+            std::string text = registry_fixture_detail::read_text(dir_->path() / "access.log");
+            if (text.find(" " + barrier + " ") != std::string::npos ||
+                std::chrono::steady_clock::now() > deadline)
+                return text;
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+    }
+
     void send_barrier(const std::string& target) const {
         namespace d = registry_fixture_detail;
         if (mode_ != Mode::kTlsBasicAuth) {
