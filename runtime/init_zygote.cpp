@@ -13,6 +13,7 @@
 // set closes the socket too).
 #include <sys/syscall.h>
 
+#include "base/container_entry.hpp"
 #include "base/fd_passing.hpp"
 #include "base/zygote_protocol.hpp"
 #include "init.hpp"
@@ -23,27 +24,15 @@ namespace {
 constexpr int kAllowedFlags =
     CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET;
 
-// In the clone, before anything of init's runs: the same steps strata's own
-// child takes before it execs strata-init (sandbox.cpp, child_main).
+// In the clone: its place in the container (base/container_entry.hpp, as
+// Sandbox's own child before it execs strata-init), then init from its spec.
 [[noreturn]] void become_init(const zygote::Request& req, const int* fds, int socket,
                               int (*run)(int)) {
-    // The clone's parent is strata's thread that started the zygote.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::close(socket);
     const int* joins = fds + req.fd_count;
-    for (int i = 0; i < req.cgroup_join_count; ++i)
-        if (::write(joins[i], "0", 1) != 1) _exit(124);
-    if (req.new_cgroup_ns && ::unshare(CLONE_NEWCGROUP) != 0) _exit(124);
-    if (req.has_netns && ::setns(joins[req.cgroup_join_count], CLONE_NEWNET) != 0) _exit(124);
-    // Every source out of the way of the targets first, then into place.
-    int staged[kMaxPassedFds];
-    for (int i = 0; i < req.fd_count; ++i) {
-        staged[i] = ::fcntl(fds[i], F_DUPFD_CLOEXEC, req.fd_count);
-        if (staged[i] < 0) _exit(124);
-    }
-    for (int i = 0; i < req.fd_count; ++i)
-        if (::dup2(staged[i], i) < 0) _exit(124);
-    ::syscall(SYS_close_range, req.fd_count, ~0U, 0);
+    if (!enter_container(fds, req.fd_count, joins, req.cgroup_join_count,
+                         req.has_netns ? joins[req.cgroup_join_count] : -1, req.new_cgroup_ns))
+        _exit(124);
     std::exit(run(zygote::kSpecFd));
 }
 

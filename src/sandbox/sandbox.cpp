@@ -21,6 +21,7 @@
 #include <thread>
 #include <tuple>
 
+#include "base/container_entry.hpp"
 #include "base/error.hpp"
 #include "base/fd_passing.hpp"
 #include "base/in_root.hpp"
@@ -260,28 +261,9 @@ struct ChildArgs {
 
 int child_main(void* p) {
     const auto* a = static_cast<const ChildArgs*>(p);
-    // (getppid() is 0 here, in the new PID namespace, so the usual check for
-    // a parent that died before this line cannot be made; the container
-    // would then just run to its end, in its cgroup.)
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    // Into the cgroup first, so that init and all it starts are counted;
-    // then a cgroup namespace rooted there (as runc gives).
-    for (int i = 0; i < a->cgroup_join_count; ++i)
-        if (::write(a->cgroup_join_fds[i], "0", 1) != 1) _exit(124);
-    if (a->new_cgroup_ns && ::unshare(CLONE_NEWCGROUP) != 0) _exit(124);
-    if (a->netns_fd >= 0 && ::setns(a->netns_fd, CLONE_NEWNET) != 0) _exit(124);
-    // Move every source out of the way of the targets first, then into
-    // place; dup2 clears close-on-exec on the targets only. (Above the
-    // targets, not at a fixed 1024: a soft RLIMIT_NOFILE of 1024 is common.)
-    int staged[64];
-    for (int i = 0; i < a->fd_count; ++i) {
-        staged[i] = ::fcntl(a->fd_sources[i], F_DUPFD_CLOEXEC, a->fd_count);
-        if (staged[i] < 0) _exit(124);
-    }
-    for (int i = 0; i < a->fd_count; ++i)
-        if (::dup2(staged[i], i) < 0) _exit(124);
-    // Nothing else of strata's may reach the container.
-    ::syscall(SYS_close_range, a->fd_count, ~0U, 0);
+    if (!enter_container(a->fd_sources, a->fd_count, a->cgroup_join_fds, a->cgroup_join_count,
+                         a->netns_fd, a->new_cgroup_ns))
+        _exit(124);
     ::execve(a->argv[0], a->argv, a->envp);
     _exit(125);
 }
