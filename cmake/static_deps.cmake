@@ -5,7 +5,7 @@
 # it a second libstdc++), nettle, lzma, zstd, bz2, lz4, acl — 17 objects whose
 # mapping and symbol relocation cost ~2 ms at every start (docs/performance.md).
 # With STRATA_STATIC_RUNTIME the same libraries are linked from Debian's .a
-# files; fmt is used header-only (Debian ships no libfmt.a). What is not found
+# files; fmt's out-of-line part is compiled once (Debian ships no libfmt.a). What is not found
 # stays shared, so the build works either way.
 #
 # Defines strata::fmt, to be used instead of fmt::fmt, and retargets
@@ -19,11 +19,13 @@ if(NOT STRATA_STATIC_RUNTIME)
   return()
 endif()
 
-if(TARGET fmt::fmt-header-only)
-  target_link_libraries(strata_fmt INTERFACE fmt::fmt-header-only)
-else()
-  target_link_libraries(strata_fmt INTERFACE fmt::fmt)
-endif()
+# Debian ships no libfmt.a: fmt's out-of-line part is compiled once, into a
+# static library of strata's own (cmake/fmt/fmt_compiled.cpp), rather than in
+# every file that includes fmt/format.h, as FMT_HEADER_ONLY would.
+add_library(strata_fmt_compiled STATIC ${CMAKE_CURRENT_LIST_DIR}/fmt/fmt_compiled.cpp)
+target_include_directories(strata_fmt_compiled PUBLIC
+  $<TARGET_PROPERTY:fmt::fmt,INTERFACE_INCLUDE_DIRECTORIES>)
+target_link_libraries(strata_fmt INTERFACE strata_fmt_compiled)
 
 # find_static(VAR name...): the first lib<name>.a found, or VAR-NOTFOUND.
 function(strata_find_static var)
