@@ -83,7 +83,7 @@ class SandboxProcess {
     // executable: 126, a setup error: 125) and wait() returns it.
     bool failed_to_start() const;
 
-    struct State;  // sandbox.cpp
+    struct State;  // sandbox_process_state.hpp
 
   private:
     friend class Sandbox;
