@@ -127,7 +127,10 @@ EarlyChild fork_early_child(const json& spec) {
     if (::pipe2(go, O_CLOEXEC) != 0) die("pipe");
     sigset_t all;
     sigfillset(&all);
-    ::sigprocmask(SIG_BLOCK, &all, &e.old_mask);
+    ::sigprocmask(SIG_BLOCK, &all, nullptr);
+    // What init and the command unblock to: nothing blocked, whatever the
+    // thread that started init had blocked (as a command under Docker).
+    sigemptyset(&e.old_mask);
     e.pid = ::fork();
     if (e.pid < 0) die("fork");
     if (e.pid > 0) {
@@ -308,12 +311,11 @@ int run_init(int fd) {
     sigset_t all, old;
     sigfillset(&all);
     if (early.pid > 0) {
-        old = early.old_mask;  // blocked since the early fork
-        send_user(early.go_fd, user);
-        ::close(early.go_fd);
+        old = early.old_mask;  // blocked since the early fork; it waits for its user
         g_child = early.pid;
     } else {
-        ::sigprocmask(SIG_BLOCK, &all, &old);
+        ::sigprocmask(SIG_BLOCK, &all, nullptr);
+        sigemptyset(&old);  // as in fork_early_child
         g_child = ::fork();
     }
     if (g_child < 0) die("fork");
@@ -343,6 +345,13 @@ int run_init(int fd) {
         ::sigaction(sig, &sa, nullptr);
     }
     ::sigprocmask(SIG_SETMASK, &old, nullptr);
+    // The early child execs the command once it has its user: from then on
+    // init forwards signals (none waits blocked in it while the command
+    // runs).
+    if (early.pid > 0) {
+        send_user(early.go_fd, user);
+        ::close(early.go_fd);
+    }
     for (;;) {
         int status = 0;
         pid_t p = ::waitpid(-1, &status, 0);

@@ -117,6 +117,29 @@ TEST_F(ZygoteTest, BothPathsGiveTheSameContainer) {
     EXPECT_EQ(forked, execd);
 }
 
+// Whatever the starting thread blocks (strata's pool threads block every
+// signal), a container's command and its init start with none blocked, as
+// under Docker, and the command never sees init with signals still blocked.
+TEST_F(ZygoteTest, NoSignalIsBlockedInTheContainerWhateverTheStartingThreadBlocked) {
+    const std::string probe = "grep -h '^SigBlk' /proc/self/status /proc/1/status";
+    const Spec specs[] = {run_spec(sh(probe), "forked"), spec(sh(probe), "execd")};
+    std::vector<std::string> lines[2];
+    int codes[2] = {-1, -1};
+    std::thread([&] {
+        sigset_t all;
+        sigfillset(&all);
+        ::pthread_sigmask(SIG_SETMASK, &all, nullptr);
+        for (int i = 0; i < 2; ++i)
+            codes[i] = sandbox_.run(specs[i], [&](std::string_view l) { lines[i].emplace_back(l); })
+                           .exit_code;
+    }).join();
+    const std::vector<std::string> none(2, "SigBlk:\t0000000000000000");
+    for (int i = 0; i < 2; ++i) {
+        EXPECT_EQ(codes[i], 0) << i;
+        EXPECT_EQ(lines[i], none) << (i == 0 ? "by the zygote" : "by an exec of init");
+    }
+}
+
 TEST_F(ZygoteTest, ContainersFromManyThreadsEachGetTheirOwn) {
     constexpr int kThreads = 4, kEach = 4;
     std::atomic<int> good{0};
