@@ -9,21 +9,17 @@
 #include <optional>
 #include <string_view>
 
+#include "base/owner_name.hpp"
 #include "base/process_ref.hpp"
 
 namespace strata::sandbox {
 
 using strata::process_start_time;  // base/process_ref.hpp
 
-struct CgroupOwner {
-    pid_t pid = 0;
-    uint64_t start_time = 0;
-};
+using CgroupOwner = strata::OwnerName;  // base/owner_name.hpp
+using strata::owner_gone;
 
 // The maker named in a cgroup directory name; nullopt when the name is not one of ours.
 std::optional<CgroupOwner> parse_cgroup_owner(std::string_view dir_name);
-
-// Whether the process that made the cgroup no longer runs.
-bool owner_gone(const CgroupOwner& owner);
 
 }  // namespace strata::sandbox

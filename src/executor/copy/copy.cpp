@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "base/error.hpp"
+#include "base/owner_name.hpp"
 #include "base/temp_dir.hpp"
 #include "executor/copy/copy_request.hpp"
 
@@ -18,13 +19,18 @@ namespace strata::executor {
 
 namespace {
 
-// /dev/shm/strata-copy-XXXXXX when usable, else nothing.
+constexpr std::string_view kTmpfsPrefix = "strata-copy-";
+
+// /dev/shm/strata-copy-<pid>-<start>-XXXXXX when usable, else nothing. The
+// ones a killed strata left (their trees are in memory) go first.
 std::optional<TempDir> make_tmpfs_scratch() {
     const std::filesystem::path shm = "/dev/shm";
     struct statfs fs {};
     if (::statfs(shm.c_str(), &fs) != 0 || fs.f_type != TMPFS_MAGIC) return std::nullopt;
+    remove_dirs_of_gone_owners(shm, kTmpfsPrefix);
     try {
-        auto dir = TempDir::create(shm, "strata-copy-");  // mkdtemp: 0700, ours
+        // mkdtemp: 0700, ours
+        auto dir = TempDir::create(shm, own_name_prefix(kTmpfsPrefix));
         // Directories of the scratch tree get the sources' user.* xattrs, as a
         // layer directory on the store's filesystem would (tmpfs before Linux
         // 6.6 refuses them: then the store's tmp is used).

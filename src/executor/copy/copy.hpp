@@ -41,9 +41,10 @@ CopyResult run_copy_step(const planner::CopyStep& step, const SourceView& source
 // makes its scratch tree: the directories, symlinks and special files of the
 // layer, tarred with the recorded files and removed right after. A private
 // (0700) directory on a tmpfs (/dev/shm) when there is one that takes user
-// xattrs, made once per process and removed at exit: there a directory costs
-// microseconds to make and remove, where ext4 mounted with `discard` spends
-// ~3 ms on each rmdir. Else `store_tmp`.
+// xattrs, made once per process (named for it: base/owner_name.hpp, so that
+// the next process removes the one a killed strata left) and removed at exit: there a directory
+// costs microseconds to make and remove, where ext4 mounted with `discard` spends ~3 ms on each
+// rmdir. Else `store_tmp`.
 std::filesystem::path direct_copy_scratch(const std::filesystem::path& store_tmp);
 
 // Also used outside a COPY step (declared with their neighbours in

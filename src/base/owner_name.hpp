@@ -1,0 +1,41 @@
+// Names that say which process made a thing that may outlive it — a cgroup,
+// a scratch directory on /dev/shm: "<prefix><pid>-<start time>-<rest>", the
+// pid and start time (/proc/<pid>/stat field 22) of its maker, so that a
+// later process can tell the leftover of one that is gone (killed) from the
+// thing of one that still runs.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace strata {
+
+struct OwnerName {
+    pid_t pid = 0;
+    uint64_t start_time = 0;
+};
+
+// "<prefix><pid>-<start time>-" of the calling process (a forked child gets
+// its own).
+std::string own_name_prefix(std::string_view prefix);
+
+// The maker named in `name`; nullopt when the name is not "<prefix><pid>-<start>-...".
+std::optional<OwnerName> parse_owner_name(std::string_view name, std::string_view prefix);
+
+// Whether the process that made it no longer runs (its pid is gone, or is
+// another process's now).
+bool owner_gone(const OwnerName& owner);
+
+// Removes, in `parent` (a directory others may write to, such as /dev/shm),
+// the directories named "<prefix><pid>-<start>-..." whose maker is gone —
+// only real directories (not symbolic links) owned by this process's
+// effective user, so nothing another user made is touched. Errors are
+// ignored (a leftover stays for the next sweep). Returns how many went.
+size_t remove_dirs_of_gone_owners(const std::filesystem::path& parent, std::string_view prefix);
+
+}  // namespace strata
