@@ -40,8 +40,7 @@ std::optional<OwnerName> parse_owner_name(std::string_view name, std::string_vie
 }
 
 bool owner_gone(const OwnerName& owner) {
-    const auto start = process_start_time(owner.pid);
-    return !start || *start != owner.start_time;
+    return !process_alive(owner.pid, owner.start_time);
 }
 
 size_t remove_dirs_of_gone_owners(const std::filesystem::path& parent, std::string_view prefix) {
@@ -52,11 +51,11 @@ size_t remove_dirs_of_gone_owners(const std::filesystem::path& parent, std::stri
         const auto owner = parse_owner_name(name, prefix);
         if (!owner) continue;
         struct stat st {};
+        // Ours and private (a mkdtemp directory, 0700): nobody else can
+        // write in it while it is removed.
         if (::lstat(entry.path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
-            st.st_uid != ::geteuid() || !owner_gone(*owner))
+            st.st_uid != ::geteuid() || (st.st_mode & 077) != 0 || !owner_gone(*owner))
             continue;
-        // Ours, and private (a mkdtemp directory): nobody else writes in it
-        // while it is removed.
         std::error_code rm;
         if (std::filesystem::remove_all(entry.path(), rm) > 0 && !rm) ++removed;
     }

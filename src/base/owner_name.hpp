@@ -27,14 +27,14 @@ std::string own_name_prefix(std::string_view prefix);
 // The maker named in `name`; nullopt when the name is not "<prefix><pid>-<start>-...".
 std::optional<OwnerName> parse_owner_name(std::string_view name, std::string_view prefix);
 
-// Whether the process that made it no longer runs (its pid is gone, or is
-// another process's now).
+// Whether the process that made it no longer runs (its pid is gone, a
+// zombie, or another process's now: base/process_ref.hpp's process_alive).
 bool owner_gone(const OwnerName& owner);
 
 // Removes, in `parent` (a directory others may write to, such as /dev/shm),
 // the directories named "<prefix><pid>-<start>-..." whose maker is gone —
-// only real directories (not symbolic links) owned by this process's
-// effective user, so nothing another user made is touched. Errors are
+// only real, private (no group or other access) directories owned by this
+// process's effective user, so nothing another user made is touched. Errors are
 // ignored (a leftover stays for the next sweep). Returns how many went.
 size_t remove_dirs_of_gone_owners(const std::filesystem::path& parent, std::string_view prefix);
 

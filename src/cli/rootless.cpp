@@ -21,6 +21,7 @@
 
 #include "base/error.hpp"
 #include "base/find_program.hpp"
+#include "base/pipe.hpp"
 #include "base/process_ref.hpp"
 #include "base/sigpipe_block.hpp"
 #include "base/unique_fd.hpp"
@@ -132,16 +133,6 @@ std::string user_name(uid_t uid) {
     return pw.pw_name;
 }
 
-struct Pipe {
-    UniqueFd read, write;
-    explicit Pipe(const char* what) {
-        int fds[2];
-        if (::pipe2(fds, O_CLOEXEC) != 0) throw system_error("pipe", what);
-        read.reset(fds[0]);
-        write.reset(fds[1]);
-    }
-};
-
 bool read_exact(int fd, void* buf, size_t n) {
     auto* p = static_cast<char*>(buf);
     while (n > 0) {
@@ -179,7 +170,7 @@ MapTool start_map_tool(const fs::path& tool, pid_t pid, const std::vector<std::s
     MapTool t;
     for (const auto& a : args)
         t.cmd += (t.cmd.empty() ? "" : " ") + a;
-    Pipe err("newuidmap's output");
+    Pipe err = make_pipe("newuidmap's output");
     t.pid = ::fork();
     if (t.pid < 0) throw system_error("fork", tool.string());
     if (t.pid == 0) {
@@ -421,9 +412,9 @@ int run_in_user_namespace(char** argv, const std::string& command) {
         // No HOME: the strata inside says so, when the command needs it.
     }
 
-    Pipe ready("rootless setup"), go("rootless setup");
+    Pipe ready = make_pipe("rootless setup"), go = make_pipe("rootless setup");
     // join_user_namespace_of's requests (the read end polled, never waited on).
-    Pipe join("rootless setup");
+    Pipe join = make_pipe("rootless setup");
     if (::fcntl(join.read.get(), F_SETFL, O_NONBLOCK) != 0)
         throw system_error("fcntl(O_NONBLOCK)", "rootless setup's pipe");
     std::fflush(stdout);

@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "base/error.hpp"
+#include "base/pipe.hpp"
 #include "base/process_ref.hpp"
 #include "base/temp_dir.hpp"
 #include "base/unique_fd.hpp"
@@ -369,16 +370,6 @@ class OutputPump {
     LogWriter* log_;
 };
 
-struct Pipe {
-    UniqueFd read, write;
-    Pipe() {
-        int fds[2];
-        if (::pipe2(fds, O_CLOEXEC) != 0) throw system_error("pipe", "the container's output");
-        read.reset(fds[0]);
-        write.reset(fds[1]);
-    }
-};
-
 // The process's stdio: a pseudo-terminal (-t), or the caller's stdin and
 // two pipes the pump reads, stdout and stderr apart.
 struct ProcessStdio {
@@ -394,8 +385,8 @@ struct ProcessStdio {
                 stdio.cols = ws.ws_col;
             }
         } else {
-            out.emplace();
-            err.emplace();
+            out = make_pipe("the container's output");
+            err = make_pipe("the container's output");
             stdio.in = io.stdin_fd;
             stdio.out = out->write.get();
             stdio.err = err->write.get();

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "base/error.hpp"
+#include "base/pipe.hpp"
 #include "base/sigpipe_block.hpp"
 #include "base/unique_fd.hpp"
 #include "registry/credentials.hpp"
@@ -28,16 +29,6 @@ namespace {
 
 // docker-credential-helpers' credentials.errCredentialsNotFoundMessage.
 constexpr std::string_view kNotFoundMessage = "credentials not found in native keychain";
-
-struct Pipe {
-    UniqueFd read, write;
-};
-
-Pipe make_pipe() {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) throw system_error("pipe2", "credential helper");
-    return {UniqueFd(fds[0]), UniqueFd(fds[1])};
-}
 
 // Owns a started helper: killed and reaped unless it was waited for.
 class Child {
@@ -95,7 +86,7 @@ std::string run_credential_helper(const std::string& name, const std::string& ac
                                   std::string_view secret) {
     const std::string program = "docker-credential-" + name;
     const std::string what = fmt::format("{} {}", program, action);
-    Pipe in = make_pipe(), out = make_pipe(), err = make_pipe();
+    Pipe in = make_pipe(what), out = make_pipe(what), err = make_pipe(what);
 
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);

@@ -12,6 +12,7 @@
 #include "base/container_entry.hpp"
 #include "base/error.hpp"
 #include "base/fd_passing.hpp"
+#include "base/pipe.hpp"
 #include "base/unique_fd.hpp"
 #include "base/zygote_protocol.hpp"
 #include "sandbox/sandbox_process_state.hpp"
@@ -29,16 +30,6 @@ namespace {
 [[maybe_unused]] constexpr int kStatusFd = 3;  // placed by position in fd_sources below
 constexpr int kSpecFd = zygote::kSpecFd;
 static_assert(kSpecFd + 1 == kFirstExtraFd);
-
-struct Pipe {
-    UniqueFd read, write;
-    Pipe() {
-        int fds[2];
-        if (::pipe2(fds, O_CLOEXEC) != 0) throw system_error("pipe", "");
-        read.reset(fds[0]);
-        write.reset(fds[1]);
-    }
-};
 
 std::string read_all(int fd) {
     std::string out;
@@ -81,7 +72,7 @@ void launch(SandboxProcess::State& st, const fs::path& init_binary, json& j, Ext
     UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
     if (!null) throw system_error("open", "/dev/null");
     std::optional<Pipe> out;
-    if (!io.tty && (io.out < 0 || io.err < 0)) out.emplace();
+    if (!io.tty && (io.out < 0 || io.err < 0)) out = make_pipe("the container's output");
     UniqueFd tty_socket;
     if (io.tty) {
         int sv[2];
@@ -94,7 +85,7 @@ void launch(SandboxProcess::State& st, const fs::path& init_binary, json& j, Ext
     // init) unless the caller's is given.
     j["stdin_null"] = !io.tty && io.in < 0;
     j["new_session"] = io.custom();
-    Pipe status;
+    Pipe status = make_pipe("the container's status");
     const UniqueFd spec_fd = memfd_with("strata-spec", j.dump());
 
     // Everything the child needs, ready before the clone: between clone and

@@ -25,6 +25,7 @@
 
 #include "base/error.hpp"
 #include "base/find_program.hpp"
+#include "base/pipe.hpp"
 #include "sandbox/user_namespace.hpp"
 
 extern char** environ;
@@ -249,16 +250,6 @@ struct KeeperInput {
     while (::waitpid(pasta, nullptr, 0) < 0 && errno == EINTR) {
     }
     ::_exit(0);
-}
-
-struct Pipe {
-    UniqueFd read, write;
-};
-
-Pipe make_pipe(const char* what) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) throw system_error(fmt::format("pipe2 ({})", what), "");
-    return {UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
 // Reads pasta's PID from the readiness pipe; 0 on EOF (pasta exited), -1

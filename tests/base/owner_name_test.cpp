@@ -71,6 +71,13 @@ TEST(OwnerName, OnlyDirectoriesOfGoneMakersThatAreOursAreRemoved) {
     std::ofstream(left / "tree" / "file") << "x";
     const fs::path running = parent.path() / name_of(prefix, alive, "running");
     fs::create_directory(running);
+    fs::permissions(running, fs::perms::owner_all);
+    fs::permissions(left, fs::perms::owner_all);
+    // Not private (group and others may enter): not a directory strata made.
+    const fs::path open_dir = parent.path() / name_of(prefix, gone, "open");
+    fs::create_directory(open_dir);
+    fs::permissions(open_dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                  fs::perms::others_read | fs::perms::others_exec);
     const fs::path target = parent.path() / "not-ours-to-remove";
     fs::create_directory(target);
     std::ofstream(target / "kept") << "x";
@@ -84,6 +91,7 @@ TEST(OwnerName, OnlyDirectoriesOfGoneMakersThatAreOursAreRemoved) {
     if (::geteuid() == 0) {  // a directory another user made
         someone_elses = parent.path() / name_of(prefix, gone, "nobody");
         fs::create_directory(someone_elses);
+        fs::permissions(someone_elses, fs::perms::owner_all);  // private, as ours are
         ASSERT_EQ(::chown(someone_elses.c_str(), 65534, 65534), 0);
     }
 
@@ -94,6 +102,7 @@ TEST(OwnerName, OnlyDirectoriesOfGoneMakersThatAreOursAreRemoved) {
     EXPECT_TRUE(fs::exists(target / "kept"));
     EXPECT_TRUE(fs::exists(file));
     EXPECT_TRUE(fs::exists(other_prefix));
+    EXPECT_TRUE(fs::exists(open_dir));
     if (!someone_elses.empty()) {
         EXPECT_TRUE(fs::exists(someone_elses));
     }
