@@ -3,6 +3,7 @@
 // results of finished stages, the job slots, progress ids.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/thread_pool.hpp"
@@ -41,7 +43,9 @@ struct StageResult {
 // starve the one they wait for.
 class JobSlots {
   public:
-    explicit JobSlots(unsigned n) : free_(n == 0 ? 1 : n) {}
+    // 0: one per core (--jobs' default).
+    explicit JobSlots(unsigned n)
+        : free_(n != 0 ? n : std::max(1u, std::thread::hardware_concurrency())) {}
     void acquire() {
         std::unique_lock lock(mu_);
         cv_.wait(lock, [&] { return free_ > 0; });

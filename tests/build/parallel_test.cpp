@@ -5,6 +5,8 @@
 // at once without timing anything.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "build_fixture.hpp"
 #include "fake_run.hpp"
 
@@ -41,6 +43,17 @@ TEST_F(BuildTest, JobsOneBuildsOneStageAtATime) {
     build(req);
     EXPECT_EQ(fake.max_in_flight(), 1);
     EXPECT_EQ(fake.requests().size(), 2u);
+}
+
+TEST_F(BuildTest, TheDefaultJobsBuildIndependentStagesAtTheSameTime) {
+    if (std::thread::hardware_concurrency() < 2)
+        GTEST_SKIP() << "one core: --jobs' default (one stage per core) is one at a time";
+    FakeRun fake(std::chrono::seconds(10));
+    run_ = &fake;
+    executor::BuildRequest req = request(kTwoStages);
+    ASSERT_EQ(req.jobs, 0u) << "the default";
+    build(req);
+    EXPECT_EQ(fake.max_in_flight(), 2) << "stages a and b overlapped";
 }
 
 TEST_F(BuildTest, RunStepGetsItsLayersCommandAndEnvironment) {
