@@ -118,6 +118,32 @@ std::vector<store::LayerRecord> BuildSession::layers_of(const planner::SourceRef
     return {};
 }
 
+SourceDirs BuildSession::source_dirs(const planner::SourceRef& ref) {
+    if (ref.kind == planner::SourceRef::Kind::kStage) {
+        StageFiles& files = stage_files(ref.stage);
+        // As in stage_result(), no stage holds a slot while it waits.
+        const bool waits = !files.settled();
+        if (waits) slots.release();
+        std::optional<LeasedDirs> early = files.lease();
+        if (waits) slots.acquire();
+        if (early) return SourceDirs{std::nullopt, std::move(early->dirs), std::move(early->lease)};
+    }
+    return SourceDirs{layers_of(ref), {}, nullptr};
+}
+
+StageFiles& BuildSession::stage_files(size_t index) {
+    auto it = files_.find(index);
+    if (it == files_.end())
+        throw Error(ErrorKind::kInternal, fmt::format("stage {} is not part of the build", index));
+    return *it->second;
+}
+
+void BuildSession::set_futures(std::map<size_t, std::shared_future<StageResult>> futures) {
+    futures_ = std::move(futures);
+    for (const auto& [index, f] : futures_)
+        files_.emplace(index, std::make_unique<StageFiles>());
+}
+
 const StageResult& BuildSession::stage_result(size_t index) {
     auto it = futures_.find(index);
     if (it == futures_.end())

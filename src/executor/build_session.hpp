@@ -25,6 +25,7 @@
 #include "executor/copy/copy.hpp"
 #include "executor/run/build_secrets.hpp"
 #include "executor/run/cache_mount_dirs.hpp"
+#include "executor/stage_files.hpp"
 #include "executor/store_image_resolver.hpp"
 #include "frontend/locator.hpp"
 #include "planner/cache_key.hpp"
@@ -122,13 +123,19 @@ class BuildSession {
     void provide(const std::vector<store::LayerRecord>& layers);
     // The layers of what a COPY --from / RUN --mount=from names.
     std::vector<store::LayerRecord> layers_of(const planner::SourceRef& ref);
+    // What a COPY --from / RUN --mount=from reads: the stored layers of the
+    // stage or image; or, of a stage whose last layer is still being
+    // stored, its directories where they were made, under a lease to hold
+    // while reading (StageFiles). Waits for the stage to finish its steps;
+    // the calling stage must hold a job slot (given back while waiting).
+    SourceDirs source_dirs(const planner::SourceRef& ref);
+    // Stage `index`'s files before its result (StageFiles).
+    StageFiles& stage_files(size_t index);
 
     // The result of stage `index` (Dockerfile index), waiting for it. The
     // calling stage must hold a job slot; it is given back while waiting.
     const StageResult& stage_result(size_t index);
-    void set_futures(std::map<size_t, std::shared_future<StageResult>> futures) {
-        futures_ = std::move(futures);
-    }
+    void set_futures(std::map<size_t, std::shared_future<StageResult>> futures);
 
     // What each step did, and its record for the next --explain; both in a
     // stable order (stages in build order, steps in order).
@@ -162,6 +169,7 @@ class BuildSession {
     size_t stage_order(size_t index) const;
 
     std::map<size_t, std::shared_future<StageResult>> futures_;
+    std::map<size_t, std::unique_ptr<StageFiles>> files_;  // one per stage, as futures_
     std::mutex reports_mu_;
     std::vector<StepReport> reports_;
     std::vector<cache::StepRecord> records_;

@@ -110,8 +110,10 @@ void run_stages(BuildSession& s, std::map<size_t, StageResult>& results) {
             std::lock_guard lock(first_mu);
             if (!first) first = err;
         }
-        for (size_t i = from; i < s.plan.stages.size(); ++i)
+        for (size_t i = from; i < s.plan.stages.size(); ++i) {
             promises.at(s.plan.stages[i].index).set_exception(err);
+            s.stage_files(s.plan.stages[i].index).close();
+        }
     };
     for (size_t started = 0; started < s.plan.stages.size(); ++started) {
         const auto& sp = s.plan.stages[started];
@@ -129,6 +131,7 @@ void run_stages(BuildSession& s, std::map<size_t, StageResult>& results) {
                     s.cancelled = true;
                     p.set_exception(std::current_exception());
                 }
+                s.stage_files(sp.index).close();  // its readers wait for the result now
                 s.slots.release();
             });
         } catch (const std::system_error&) {
@@ -300,6 +303,7 @@ BuildResult build(const BuildRequest& request_in, store::ImageStore& store, Prog
     DigesterHooks hooks;
     hooks.snapshot = [&s]() -> const cache::ContextSnapshot& { return s.snapshot(); };
     hooks.context = [&s]() -> const BuildContext& { return s.context(); };
+    hooks.source_dirs = [&s](const planner::SourceRef& ref) { return s.source_dirs(ref); };
     hooks.layers_of = [&s](const planner::SourceRef& ref) { return s.layers_of(ref); };
     hooks.unpack = [&s](const std::vector<store::LayerRecord>& l) { return s.unpack(l); };
     // ADD <url> downloads made while computing keys live until the build ends.
@@ -316,6 +320,7 @@ BuildResult build(const BuildRequest& request_in, store::ImageStore& store, Prog
     if (uses_context(s.plan)) s.snapshot();
     std::map<size_t, StageResult> results;
     run_stages(s, results);
+    s.digester->memoize_late();
     // The record for the next --explain is written while the image's files
     // are synced.
     TaskGroup record;

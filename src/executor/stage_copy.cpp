@@ -154,13 +154,13 @@ CopyResult StageRunner::copy(const Step& st, size_t i, const std::filesystem::pa
             const auto& target = s_.plan.stage(st.copy.from.stage);
             const std::string name =
                 target.display_name.empty() ? std::to_string(target.index) : target.name;
-            from.emplace(s_.unpack(s_.layers_of(st.copy.from)),
+            from.emplace(source_dirs(st.copy.from),
                          fmt::format("stage '{}'", name.empty() ? target.display_name : name));
             source = &*from;
             break;
         }
         case planner::SourceRef::Kind::kImage:
-            from.emplace(s_.unpack(s_.layers_of(st.copy.from)), "image " + st.copy.from.image);
+            from.emplace(source_dirs(st.copy.from), "image " + st.copy.from.image);
             source = &*from;
             break;
         case planner::SourceRef::Kind::kScratch:

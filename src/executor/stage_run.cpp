@@ -89,6 +89,15 @@ void StageRunner::store_later(const Step& st, const std::string& key, const std:
 
 void StageRunner::store_pending() {
     if (!pending_) return;
+    // Other stages may be reading the directory where it is: it is moved
+    // (or removed, when the layer is there already) once they are done.
+    // Without its job slot meanwhile: a reader that waited for the
+    // publication may be waiting for a slot, with its lease.
+    if (published_) {
+        s_.slots.release();
+        s_.stage_files(sp_.index).close_when_unread();
+        s_.slots.acquire();
+    }
     std::unique_ptr<PendingLayer> p = std::move(pending_);
     try {
         p->write.wait();
@@ -139,7 +148,7 @@ void StageRunner::run(const Step& st, size_t i, const TempDir& upper, TempDir wo
             if (m.from.kind == planner::SourceRef::Kind::kContext)
                 rm.sources = {s_.request.context_dir};
             else
-                rm.sources = s_.unpack(s_.layers_of(m.from));
+                rm.sources = source_dirs(m.from);
             rm.subpath = m.source;
         } else if (m.type == "cache") {
             const std::string id = m.id.empty() ? m.target : m.id;

@@ -24,6 +24,12 @@ StageResult StageRunner::run() {
             if (s_.cancelled) throw Cancelled();
             step(i);
         }
+        // The filesystem is complete: a stage reading it need not wait
+        // for the last layer's tar (StageFiles).
+        if (pending_) {
+            s_.stage_files(sp_.index).publish(parent_dirs());
+            published_ = true;
+        }
         store_pending();
     } catch (...) {
         // The step that succeeded before the failure keeps its layer and
@@ -73,6 +79,10 @@ void StageRunner::step(size_t i) {
     if (!st.display.empty()) v = std::make_unique<Vertex>(s_.progress, s_.next_id(), st.display);
     // The vertex outlives this call when a RUN's layer is stored later.
     const Vertex* shown = v.get();
+    struct ReleaseLeases {
+        std::vector<std::shared_ptr<void>>& leases;
+        ~ReleaseLeases() { leases.clear(); }
+    } release{step_leases_};
     try {
         rep.key = s_.keys->step_key(sp_.index, i);
         cache::StepRecord record = step_record(i, rep);
@@ -137,6 +147,13 @@ std::vector<std::filesystem::path> StageRunner::parent_dirs() {
     dirs.insert(dirs.begin() + static_cast<std::ptrdiff_t>(r_.layers.size()),
                 pending_->dir->path());
     return dirs;
+}
+
+std::vector<std::filesystem::path> StageRunner::source_dirs(const planner::SourceRef& ref) {
+    SourceDirs source = s_.source_dirs(ref);
+    if (source.layers) return s_.unpack(*source.layers);
+    step_leases_.push_back(std::move(source.lease));
+    return std::move(source.dirs);
 }
 
 void StageRunner::warm_up_run_after(size_t i) {

@@ -67,6 +67,10 @@ class StageRunner {
 
     std::optional<store::Digest> previous_layer_id(size_t i);
 
+    // The directories of another stage or an image a COPY or RUN --mount
+    // reads, held until the step ends.
+    std::vector<std::filesystem::path> source_dirs(const planner::SourceRef& ref);
+
     // --- what --explain records and says (stage_explain.cpp)
     // What the next build's --explain compares with.
     cache::StepRecord step_record(size_t i, const StepReport& rep);
@@ -166,7 +170,8 @@ class StageRunner {
                      std::vector<std::shared_ptr<void>> leftovers,
                      const store::LayerWriteOptions& lw);
 
-    // Waits for the pending layer's write and adopts it (layers/<diffID>/).
+    // Waits for the pending layer's write and adopts it (layers/<diffID>/),
+    // once no other stage reads it where it is (StageFiles).
     void store_pending();
 
     // A RUN step's container over the stage's layers, `upper` its layer.
@@ -179,7 +184,11 @@ class StageRunner {
     std::unique_ptr<PendingLayer> pending_;
     std::vector<store::LayerRecord> after_pending_;  // finished after pending_, in order
     bool warmed_ = false;                            // warm_up_run_after ran, or a RUN did
-    RunDirsAhead run_dirs_{s_.store.tmp_dir()};      // the next RUN's, made while one runs
+    bool published_ = false;                         // StageFiles::publish'd the pending dir
+    // What the step being run holds: leases on other stages' directories
+    // (BuildSession::source_dirs), released when it ends.
+    std::vector<std::shared_ptr<void>> step_leases_;
+    RunDirsAhead run_dirs_{s_.store.tmp_dir()};  // the next RUN's, made while one runs
 };
 
 }  // namespace strata::executor

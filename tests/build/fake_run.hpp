@@ -1,8 +1,9 @@
 // FakeRun — a RunExecutor standing in for the container runtime in build
 // tests: it records what it was asked (the request and its step), writes
 // "ran-<last word of the command>" into the upper directory, prints one
-// line, records what warm_up() announced, and can hold a step until another one is running too (up
-// to `wait_for_company`), which is how a test sees two stages at once without timing anything.
+// line, records what warm_up() announced, calls `during_run`, and can hold
+// a step until another one is running too (up to `wait_for_company`), which
+// is how a test sees two stages at once without timing anything.
 #pragma once
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -24,6 +26,10 @@ namespace fs = std::filesystem;
 class FakeRun final : public executor::RunExecutor {
   public:
     explicit FakeRun(std::chrono::milliseconds wait_for_company) : wait_(wait_for_company) {}
+
+    // Called in each step, before it writes its file: what the test looks
+    // at while the step runs.
+    std::function<void(const executor::RunRequest&)> during_run;
 
     void run(const executor::RunRequest& r) override {
         {
@@ -45,6 +51,7 @@ class FakeRun final : public executor::RunExecutor {
             // arrived second may be done before the first wakes up.
             cv_.wait_for(lock, wait_, [&] { return max_in_flight_ >= 2; });
         }
+        if (during_run) during_run(r);
         const std::string& last = r.step->argv.back();
         std::ofstream(r.upper_dir / ("ran-" + last.substr(last.rfind(' ') + 1))) << last;
         if (r.output) r.output("ran " + last);

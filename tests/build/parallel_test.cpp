@@ -5,6 +5,7 @@
 // at once without timing anything.
 #include <gtest/gtest.h>
 
+#include <mutex>
 #include <thread>
 
 #include "build_fixture.hpp"
@@ -54,6 +55,43 @@ TEST_F(BuildTest, TheDefaultJobsBuildIndependentStagesAtTheSameTime) {
     ASSERT_EQ(req.jobs, 0u) << "the default";
     build(req);
     EXPECT_EQ(fake.max_in_flight(), 2) << "stages a and b overlapped";
+}
+
+// A stage that reads another one (RUN --mount=from=, COPY --from) does not
+// wait for that stage's last layer to be written and hashed: it reads the
+// RUN's directory where it was made, and the layer is moved into the store
+// once it is done.
+TEST_F(BuildTest, AStageReadsAnotherStagesFilesBeforeTheirLayerIsStored) {
+    // Stage a's RUN is held (up to 300 ms) for company that cannot come:
+    // meanwhile stage b is waiting for a's files.
+    FakeRun fake(std::chrono::milliseconds(300));
+    std::mutex mu;
+    std::vector<fs::path> mounted;
+    bool saw_file = false;
+    fake.during_run = [&](const executor::RunRequest& r) {
+        std::lock_guard lock(mu);
+        if (r.mounts.empty()) return;
+        mounted = r.mounts.at(0).sources;
+        saw_file = fs::exists(mounted.back() / "ran-one");
+    };
+    run_ = &fake;
+    executor::BuildRequest req = request(
+        "FROM base:latest AS a\n"
+        "RUN echo one\n"
+        "FROM base:latest\n"
+        "RUN --mount=type=bind,from=a,target=/a echo two\n"
+        "COPY --from=a /ran-one /one\n");
+    req.jobs = 2;
+    auto r = build(req);
+    std::lock_guard lock(mu);
+    ASSERT_FALSE(mounted.empty());
+    EXPECT_TRUE(saw_file) << mounted.back();
+    EXPECT_NE(mounted.back().parent_path(), root() / "layers")
+        << "the RUN's own directory, not the stored layer";
+    EXPECT_FALSE(fs::exists(mounted.back())) << "moved into the store after the reader was done";
+    const Tree t = rootfs(r);
+    expect_file(t, "/one", "echo one");
+    expect_file(t, "/ran-two", "echo two");
 }
 
 TEST_F(BuildTest, RunStepGetsItsLayersCommandAndEnvironment) {

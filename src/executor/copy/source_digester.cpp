@@ -155,19 +155,22 @@ std::string BuildDigester::stage_sources(const planner::CopyStep& copy) {
         auto it = memo_.find({&copy, 1});
         if (it != memo_.end()) return it->second;
     }
-    const std::vector<store::LayerRecord> layers = hooks_.layers_of(copy.from);
-    const std::string input = stage_selection_input(copy, layers);
+    const SourceDirs source = hooks_.source_dirs(copy.from);
+    std::optional<std::string> input;
+    if (source.layers) input = stage_selection_input(copy, *source.layers);
     auto remember = [&](std::string d) {
         std::lock_guard lock(mu_);
+        if (!input) memo_late_.push_back(&copy);
         return memo_.emplace(std::make_pair(&copy, 1), std::move(d)).first->second;
     };
-    if (auto memo = cache_.memo(input)) return remember(*memo);
+    if (input)
+        if (auto memo = cache_.memo(*input)) return remember(*memo);
 
     const CopyRequest req = copy_request(copy);
     std::string what = copy.from.kind == planner::SourceRef::Kind::kImage
                            ? "image " + copy.from.image
                            : fmt::format("stage {}", copy.from.stage);
-    LayerStackView view(hooks_.unpack(layers), what);
+    LayerStackView view(source.layers ? hooks_.unpack(*source.layers) : source.dirs, what);
     std::string b = "strata.stage-selection.v1";
     for (const SelectedEntry& s : select_sources(req, view)) {
         put(b, std::to_string(s.source_index));
@@ -184,8 +187,20 @@ std::string BuildDigester::stage_sources(const planner::CopyStep& copy) {
         }
     }
     const std::string digest = cache::digest_string(cache::hash_encoding(b));
-    cache_.put_memo(input, digest);
+    if (input) cache_.put_memo(*input, digest);
     return remember(digest);
+}
+
+void BuildDigester::memoize_late() {
+    std::vector<std::pair<const planner::CopyStep*, std::string>> late;
+    {
+        std::lock_guard lock(mu_);
+        for (const planner::CopyStep* copy : memo_late_)
+            late.emplace_back(copy, memo_.at({copy, 1}));
+        memo_late_.clear();
+    }
+    for (const auto& [copy, digest] : late)
+        cache_.put_memo(stage_selection_input(*copy, hooks_.layers_of(copy->from)), digest);
 }
 
 std::string BuildDigester::url_content(const std::string& url) {

@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -36,11 +37,23 @@
 
 namespace strata::executor {
 
+// The filesystem of the stage or image a COPY --from names: its stored
+// layers (lowest first, to unpack), or — a stage still storing its last
+// layer (BuildSession::source_dirs) — the directories it was made in, to
+// read while `lease` is held.
+struct SourceDirs {
+    std::optional<std::vector<store::LayerRecord>> layers;
+    std::vector<std::filesystem::path> dirs;  // without `layers`
+    std::shared_ptr<void> lease;
+};
+
 struct DigesterHooks {
     // The context, snapshotted (and hashed) on first use.
     std::function<const cache::ContextSnapshot&()> snapshot;
     std::function<const BuildContext&()> context;
-    // The layers (lowest first) of the stage or image a COPY --from names.
+    std::function<SourceDirs(const planner::SourceRef&)> source_dirs;
+    // The stored layers (lowest first) of the stage or image a COPY --from
+    // names, waiting for them.
     std::function<std::vector<store::LayerRecord>(const planner::SourceRef&)> layers_of;
     // Unpacked directories of those layers, lowest first.
     std::function<std::vector<std::filesystem::path>(const std::vector<store::LayerRecord>&)>
@@ -58,6 +71,11 @@ class BuildDigester final : public planner::SourceDigester {
     std::string stage_sources(const planner::CopyStep& copy) override;
     std::string url_content(const std::string& url) override;
     std::string context_mount(const planner::RunMount& mount) override;
+
+    // Memoizes the selections digested before their stage's layers were
+    // stored (no memo input then): for the next build, and for a cache
+    // export. Once every stage has its result.
+    void memoize_late();
 
     // URLs downloaded while computing keys (for CopyEnvironment::prefetched).
     std::map<std::string, FetchedUrl> prefetched() const;
@@ -77,6 +95,7 @@ class BuildDigester final : public planner::SourceDigester {
     // Digests already computed, by the step they were computed for: a key's
     // fields are asked for more than once (the key, then --explain).
     std::map<std::pair<const void*, int>, std::string> memo_;
+    std::vector<const planner::CopyStep*> memo_late_;  // for memoize_late()
 };
 
 // The memo input for a COPY --from selection over `layers` (exposed for tests).
