@@ -284,6 +284,41 @@ TEST_F(RunTest, EachRunSeesTheStepBeforeWhileItsLayerIsWritten) {
     EXPECT_EQ(again.image.manifest, r.image.manifest);
 }
 
+// Independent stages run their containers at the same time (by default:
+// one stage per core), each in its own overlay, and a stage reading another
+// gets its files as soon as that stage's last RUN has exited. The two RUNs
+// meet through a shared cache mount: each waits (up to 20 s) for the
+// other's file, so stages built one after the other would say "alone".
+TEST_F(RunTest, IndependentStagesRunTheirContainersAtTheSameTime) {
+    if (std::thread::hardware_concurrency() < 2)
+        GTEST_SKIP() << "one core: --jobs' default builds one stage at a time";
+    const std::string meet =
+        "i=0; while [ ! -e /c/$OTHER ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done; "
+        "if [ -e /c/$OTHER ]; then echo met; else echo alone; fi";
+    dockerfile(
+        "FROM busybox:latest AS a\n"
+        "ENV ME=a OTHER=b\n"
+        "RUN --mount=type=cache,target=/c,id=meet touch /c/$ME && { " +
+        meet +
+        "; } > /a\n"
+        "FROM busybox:latest AS b\n"
+        "ENV ME=b OTHER=a\n"
+        "RUN --mount=type=cache,target=/c,id=meet touch /c/$ME && { " +
+        meet +
+        "; } > /b\n"
+        "FROM busybox:latest\n"
+        "COPY --from=a /a /from-a\n"
+        "COPY --from=b /b /from-b\n"
+        "RUN cat /from-a /from-b > /both\n");
+    const auto r = build();
+    const Tree t = rootfs(r);
+    expect_file(t, "/both", "met\nmet\n");
+    EXPECT_TRUE(store_mounts().empty());
+    EXPECT_TRUE(imagetest::tmp_is_empty(root())) << "no upper, work or scratch directory left";
+    for (const auto& l : r.image.layers)
+        EXPECT_TRUE(store().layers().has(l.diff_id)) << l.diff_id.str() << " was not adopted";
+}
+
 // A rebuilt RUN followed by a step still in the cache (its own entry was
 // pruned, the next one's was not): the layers stay in step order, the RUN's
 // first although it is still being written when the cached step comes.
