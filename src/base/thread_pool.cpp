@@ -13,6 +13,7 @@
 #include <system_error>
 #include <utility>
 
+#include "base/cores.hpp"
 #include "base/error.hpp"
 
 namespace strata {
@@ -34,7 +35,7 @@ unsigned thread_pool_size() {
                             "threads); unset it for one per core");
         return n;
     }
-    return std::max(1u, std::thread::hardware_concurrency());
+    return usable_cores();
 }
 
 // One group's part of the pool's state, guarded by the pool's mutex.

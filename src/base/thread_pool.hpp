@@ -33,8 +33,8 @@
 namespace strata {
 
 // The shared pool's number of threads: STRATA_THREADS when set (0-1024;
-// 0: only waiting threads run tasks), else std::thread::hardware_concurrency
-// (at least 1). Throws Error(kUsage) for a malformed STRATA_THREADS.
+// 0: only waiting threads run tasks), else usable_cores() (base/cores.hpp).
+// Throws Error(kUsage) for a malformed STRATA_THREADS.
 unsigned thread_pool_size();
 
 class TaskGroup;

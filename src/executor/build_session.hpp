@@ -3,7 +3,6 @@
 // results of finished stages, the job slots, progress ids.
 #pragma once
 
-#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
@@ -14,9 +13,9 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "base/cores.hpp"
 #include "base/thread_pool.hpp"
 #include "cache/build_record.hpp"
 #include "cache/cache_index.hpp"
@@ -44,9 +43,8 @@ struct StageResult {
 // starve the one they wait for.
 class JobSlots {
   public:
-    // 0: one per core (--jobs' default).
-    explicit JobSlots(unsigned n)
-        : free_(n != 0 ? n : std::max(1u, std::thread::hardware_concurrency())) {}
+    // 0: one per core this process may use (--jobs' default).
+    explicit JobSlots(unsigned n) : free_(n != 0 ? n : usable_cores()) {}
     void acquire() {
         std::unique_lock lock(mu_);
         cv_.wait(lock, [&] { return free_ > 0; });

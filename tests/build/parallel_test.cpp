@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "base/cores.hpp"
 #include "build_fixture.hpp"
 #include "fake_run.hpp"
 
@@ -47,8 +48,8 @@ TEST_F(BuildTest, JobsOneBuildsOneStageAtATime) {
 }
 
 TEST_F(BuildTest, TheDefaultJobsBuildIndependentStagesAtTheSameTime) {
-    if (std::thread::hardware_concurrency() < 2)
-        GTEST_SKIP() << "one core: --jobs' default (one stage per core) is one at a time";
+    if (usable_cores() < 2)
+        GTEST_SKIP() << "one usable core: --jobs' default (one stage per core) is one at a time";
     FakeRun fake(std::chrono::seconds(10));
     run_ = &fake;
     executor::BuildRequest req = request(kTwoStages);
