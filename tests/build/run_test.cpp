@@ -320,6 +320,28 @@ TEST_F(RunTest, IndependentStagesRunTheirContainersAtTheSameTime) {
         EXPECT_TRUE(store().layers().has(l.diff_id)) << l.diff_id.str() << " was not adopted";
 }
 
+// A stage read before its last RUN's layer is stored is read as that layer
+// will be: a file the RUN removed (an overlay whiteout in its directory) is
+// gone, and a symlink it made to / stays inside the stage's root.
+TEST_F(RunTest, AStageReadBeforeItsLayerIsStoredHidesWhatItsRunRemovedAndStaysInItsRoot) {
+    dockerfile(
+        "FROM busybox:latest AS a\n"
+        "RUN rm /etc/group && ln -s / /escape && echo in-a > /marker\n"
+        "FROM busybox:latest\n"
+        "COPY --from=a /etc/ /from-a-etc/\n"
+        "COPY --from=a /escape/marker /marker\n"
+        "RUN --mount=type=bind,from=a,target=/a "
+        "{ ls /a/etc/group 2>&1 || true; cat /a/escape/marker; } > /seen\n");
+    const auto r = build();
+    const Tree t = rootfs(r);
+    EXPECT_TRUE(t.count("/from-a-etc/passwd"));
+    EXPECT_FALSE(t.count("/from-a-etc/group")) << "removed by a's RUN";
+    expect_file(t, "/marker", "in-a\n");
+    EXPECT_NE(t.at("/seen").data.find("No such file"), std::string::npos) << t.at("/seen").data;
+    EXPECT_NE(t.at("/seen").data.find("in-a\n"), std::string::npos) << t.at("/seen").data;
+    EXPECT_TRUE(imagetest::tmp_is_empty(root())) << "no upper, work or scratch directory left";
+}
+
 // A rebuilt RUN followed by a step still in the cache (its own entry was
 // pruned, the next one's was not): the layers stay in step order, the RUN's
 // first although it is still being written when the cached step comes.
