@@ -62,4 +62,9 @@ size_t remove_dirs_of_gone_owners(const std::filesystem::path& parent, std::stri
     return removed;
 }
 
+TempDir owned_temp_dir(const std::filesystem::path& parent, std::string_view prefix) {
+    remove_dirs_of_gone_owners(parent, prefix);
+    return TempDir::create(parent, own_name_prefix(prefix));
+}
+
 }  // namespace strata

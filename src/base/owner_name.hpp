@@ -13,6 +13,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/temp_dir.hpp"
+
 namespace strata {
 
 struct OwnerName {
@@ -37,5 +39,10 @@ bool owner_gone(const OwnerName& owner);
 // process's effective user, so nothing another user made is touched. Errors are
 // ignored (a leftover stays for the next sweep). Returns how many went.
 size_t remove_dirs_of_gone_owners(const std::filesystem::path& parent, std::string_view prefix);
+
+// A temp directory in `parent` (a shared one: /tmp, /dev/shm) that a killed
+// strata cannot leave there for good: "<prefix><pid>-<start>-XXXXXX" (mkdtemp,
+// 0700), made after removing the ones in `parent` whose maker is gone.
+TempDir owned_temp_dir(const std::filesystem::path& parent, std::string_view prefix);
 
 }  // namespace strata

@@ -230,7 +230,7 @@ class ContainerNetwork {
         }
         sandbox::PrivateNetworkOptions opts;
         opts.port_forwards = port_forwards(c.spec);
-        pasta_.emplace(sandbox::PrivateNetwork::start(c.dir, opts));
+        pasta_.emplace(sandbox::PrivateNetwork::start(opts));
         ns_ = {pasta_->netns_fd(), pasta_->resolv_conf()};
     }
 

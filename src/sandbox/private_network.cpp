@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -104,8 +105,17 @@ std::string read_file_or_empty(const fs::path& path) {
 
 // What pasta wrote, without the noise of a missing syslog socket, cut to
 // its last lines.
-std::string pasta_log_excerpt(const fs::path& log) {
-    std::stringstream in(read_file_or_empty(log));
+std::string pasta_log_excerpt(int log) {
+    std::string text;
+    char buf[4096];
+    for (off_t at = 0;;) {
+        const ssize_t n = ::pread(log, buf, sizeof buf, at);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        text.append(buf, static_cast<size_t>(n));
+        at += n;
+    }
+    std::stringstream in(text);
     std::string excerpt;
     for (std::string line; std::getline(in, line);) {
         if (line.empty() || line.find("bytes to syslog") != std::string::npos) continue;
@@ -305,12 +315,11 @@ std::string default_ipv4_gateway() {
     return best;
 }
 
-PrivateNetwork PrivateNetwork::start(const fs::path& state_dir) {
-    return start(state_dir, PrivateNetworkOptions{});
+PrivateNetwork PrivateNetwork::start() {
+    return start(PrivateNetworkOptions{});
 }
 
-PrivateNetwork PrivateNetwork::start(const fs::path& state_dir,
-                                     const PrivateNetworkOptions& options) {
+PrivateNetwork PrivateNetwork::start(const PrivateNetworkOptions& options) {
     const fs::path pasta = find_pasta(options);
     check_tun_for_rootless();
     // pasta copies the host's gateway into the namespace; DNS forwarding
@@ -321,10 +330,10 @@ PrivateNetwork PrivateNetwork::start(const fs::path& state_dir,
 
     PrivateNetwork net;
     net.resolv_conf_ = dns.content;
-    net.log_path_ = state_dir / "pasta.log";
-    UniqueFd log(
-        ::open(net.log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600));
-    if (!log) throw system_error("open pasta's log", net.log_path_.string());
+    // pasta's stdout and stderr: in memory, read only if it fails to start,
+    // and gone with pasta (nothing on disk, whatever ends strata).
+    UniqueFd log(::memfd_create("pasta-log", MFD_CLOEXEC));
+    if (!log) throw system_error("memfd_create", "pasta's log");
     UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
     if (!devnull) throw system_error("open", "/dev/null");
     net.netns_ = new_network_namespace();
@@ -422,12 +431,12 @@ PrivateNetwork PrivateNetwork::start(const fs::path& state_dir,
         throw Error(ErrorKind::kSystem,
                     fmt::format("pasta did not configure the build's network namespace within {} "
                                 "ms; its log: {}",
-                                options.ready_timeout.count(), pasta_log_excerpt(net.log_path_)));
+                                options.ready_timeout.count(), pasta_log_excerpt(log.get())));
     net.stop_keeper();  // so that the log is complete
     throw Error(ErrorKind::kSystem,
                 fmt::format("pasta ({}) failed to set up the build's network namespace "
                             "(--network=host or --network=none build without it): {}",
-                            pasta.string(), pasta_log_excerpt(net.log_path_)));
+                            pasta.string(), pasta_log_excerpt(log.get())));
 }
 
 PrivateNetwork::PrivateNetwork(PrivateNetwork&& other) noexcept
@@ -435,11 +444,9 @@ PrivateNetwork::PrivateNetwork(PrivateNetwork&& other) noexcept
       lifeline_(std::move(other.lifeline_)),
       keeper_pid_(other.keeper_pid_),
       pasta_pid_(other.pasta_pid_),
-      resolv_conf_(std::move(other.resolv_conf_)),
-      log_path_(std::move(other.log_path_)) {
+      resolv_conf_(std::move(other.resolv_conf_)) {
     other.keeper_pid_ = -1;
     other.pasta_pid_ = -1;
-    other.log_path_.clear();
 }
 
 PrivateNetwork& PrivateNetwork::operator=(PrivateNetwork&& other) noexcept {
@@ -450,8 +457,6 @@ PrivateNetwork& PrivateNetwork::operator=(PrivateNetwork&& other) noexcept {
         keeper_pid_ = std::exchange(other.keeper_pid_, -1);
         pasta_pid_ = std::exchange(other.pasta_pid_, -1);
         resolv_conf_ = std::move(other.resolv_conf_);
-        log_path_ = std::move(other.log_path_);
-        other.log_path_.clear();
     }
     return *this;
 }
@@ -474,11 +479,6 @@ void PrivateNetwork::stop_keeper() noexcept {
 void PrivateNetwork::stop() noexcept {
     stop_keeper();
     netns_.reset();
-    if (!log_path_.empty()) {
-        std::error_code ignored;
-        fs::remove(log_path_, ignored);
-        log_path_.clear();
-    }
 }
 
 }  // namespace strata::sandbox

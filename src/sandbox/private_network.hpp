@@ -54,19 +54,16 @@ struct PrivateNetworkOptions {
 class PrivateNetwork {
   public:
     // Creates a network namespace and starts pasta for it; returns once the
-    // namespace has its address, routes and loopback up. `state_dir` (which
-    // the caller owns and which must exist) receives pasta's log while it
-    // runs. Throws Error naming what failed.
-    static PrivateNetwork start(const std::filesystem::path& state_dir);
-    static PrivateNetwork start(const std::filesystem::path& state_dir,
-                                const PrivateNetworkOptions& options);
+    // namespace has its address, routes and loopback up. Throws Error naming
+    // what failed, with the end of what pasta printed.
+    static PrivateNetwork start();
+    static PrivateNetwork start(const PrivateNetworkOptions& options);
 
     PrivateNetwork(PrivateNetwork&& other) noexcept;
     PrivateNetwork& operator=(PrivateNetwork&& other) noexcept;
     PrivateNetwork(const PrivateNetwork&) = delete;
     PrivateNetwork& operator=(const PrivateNetwork&) = delete;
-    // Stops pasta and the keeper (and waits for them), closes the namespace,
-    // removes the log from `state_dir`.
+    // Stops pasta and the keeper (and waits for them), closes the namespace.
     ~PrivateNetwork();
 
     // The namespace: a container's child does setns(fd, CLONE_NEWNET) before
@@ -92,7 +89,6 @@ class PrivateNetwork {
     pid_t keeper_pid_ = -1;
     pid_t pasta_pid_ = -1;
     std::string resolv_conf_;
-    std::filesystem::path log_path_;
 };
 
 // The IPv4 default gateway of the calling thread's network namespace (the

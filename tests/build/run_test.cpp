@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -14,6 +15,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <set>
+#include <string_view>
 #include <thread>
 
 #include "base/cores.hpp"
@@ -417,13 +419,23 @@ TEST_F(RunTest, ALayerThatCannotBeStoredIsTheStepsError) {
 }
 
 // Killed in the middle of a RUN (kill -9 of strata itself): the container
-// dies with it, no mount stays, and the next build works.
+// dies with it, no mount stays, nothing is left in TMPDIR (the step has the
+// default network: pasta runs for it), and the next build works.
 TEST_F(RunTest, KilledBuildLeavesNoProcessesOrMounts) {
     dockerfile("FROM busybox:latest\nRUN touch /started-marker-x9 && sleep 4711\n");
+    const fs::path tmpdir = dir_.path() / "tmpdir";
+    fs::create_directories(tmpdir);
+    std::vector<std::string> env_text = {"TMPDIR=" + tmpdir.string()};
+    for (char** e = environ; *e; ++e)
+        if (!std::string_view(*e).starts_with("TMPDIR=")) env_text.emplace_back(*e);
+    std::vector<char*> envp;
+    for (auto& e : env_text)
+        envp.push_back(e.data());
+    envp.push_back(nullptr);
     const pid_t pid = ::fork();
     if (pid == 0) {
-        ::execl(STRATA_BINARY, STRATA_BINARY, "--root", root().c_str(), "build", "-q",
-                ctx().c_str(), static_cast<char*>(nullptr));
+        ::execle(STRATA_BINARY, STRATA_BINARY, "--root", root().c_str(), "build", "-q",
+                 ctx().c_str(), static_cast<char*>(nullptr), envp.data());
         _exit(127);
     }
     // strata is killed when the test ends, whatever happens (an early
@@ -460,6 +472,10 @@ TEST_F(RunTest, KilledBuildLeavesNoProcessesOrMounts) {
     }
     EXPECT_FALSE(sleeping) << "a process of the killed build is still running";
     EXPECT_TRUE(store_mounts().empty());
+    std::string left;
+    for (const auto& e : fs::directory_iterator(tmpdir))
+        left += e.path().filename().string() + " ";
+    EXPECT_EQ(left, "") << "left in TMPDIR by the killed build";
     // The store is fine: the next build runs the step (a shorter one).
     dockerfile("FROM busybox:latest\nRUN echo ok > /ok\n");
     expect_file(rootfs(build()), "/ok", "ok\n");

@@ -7,13 +7,17 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <optional>
+#include <string>
 
 #include "base/error.hpp"
+#include "base/owner_name.hpp"
 #include "base/temp_dir.hpp"
 
 namespace strata::executor {
@@ -219,6 +223,46 @@ TEST(SshAgents, KeyFilesGetAnAgentOfTheirOwnForTheBuild) {
     const std::string e = usage_error([&] { SshAgents({{"k", {locked.string()}}}, env_of({})); });
     EXPECT_NE(e.find("ssh-add could not load"), std::string::npos) << e;
     EXPECT_EQ(e.find("secretpass"), std::string::npos) << e;
+}
+
+// The agent's socket directory is in TMPDIR (a socket's path must be short)
+// and named for the strata that made it: a killed build's directory (its
+// agent died with it) goes when the next build starts an agent; another
+// running strata's stays.
+TEST(SshAgents, AKilledBuildsAgentDirectoryGoesWithTheNextOne) {
+    if (!have("ssh-agent") || !have("ssh-keygen") || !have("ssh-add"))
+        GTEST_SKIP() << "needs openssh-client (ssh-agent, ssh-add, ssh-keygen)";
+    TempDir dir = TempDir::create(fs::temp_directory_path(), "strata-ssh-test-");
+    const fs::path tmpdir = dir.path() / "tmp";
+    fs::create_directory(tmpdir);
+    const char* old = std::getenv("TMPDIR");
+    const std::optional<std::string> saved = old ? std::optional<std::string>(old) : std::nullopt;
+    ::setenv("TMPDIR", tmpdir.c_str(), 1);
+    struct Restore {
+        std::optional<std::string> v;
+        ~Restore() { v ? (void)::setenv("TMPDIR", v->c_str(), 1) : (void)::unsetenv("TMPDIR"); }
+    } restore{saved};
+
+    const pid_t gone = ::fork();
+    ASSERT_GE(gone, 0);
+    if (gone == 0) ::_exit(0);
+    ASSERT_EQ(::waitpid(gone, nullptr, 0), gone);
+    const fs::path left = tmpdir / ("strata-ssh-" + std::to_string(gone) + "-12345-AbCdEf");
+    const fs::path running = tmpdir / (own_name_prefix("strata-ssh-") + "GhIjKl");
+    for (const auto& d : {left, running}) {
+        ASSERT_EQ(::mkdir(d.c_str(), 0700), 0) << d;
+        write(d / "agent.sock", "");
+    }
+    const fs::path key = dir.path() / "id_ed25519";
+    ASSERT_EQ(std::system(("ssh-keygen -q -t ed25519 -N '' -f '" + key.string() + "'").c_str()), 0);
+    SshAgents agents({{"k", {key.string()}}}, env_of({}));
+    ASSERT_TRUE(agents.socket("k"));
+    const fs::path sock = *agents.socket("k");
+    EXPECT_EQ(sock.parent_path().parent_path(), tmpdir);
+    EXPECT_TRUE(sock.parent_path().filename().string().starts_with(own_name_prefix("strata-ssh-")))
+        << sock;
+    EXPECT_FALSE(fs::exists(left)) << "a killed build's agent directory stayed";
+    EXPECT_TRUE(fs::exists(running)) << "a running strata's agent directory was removed";
 }
 
 }  // namespace

@@ -27,10 +27,8 @@ std::optional<TempDir> make_tmpfs_scratch() {
     const std::filesystem::path shm = "/dev/shm";
     struct statfs fs {};
     if (::statfs(shm.c_str(), &fs) != 0 || fs.f_type != TMPFS_MAGIC) return std::nullopt;
-    remove_dirs_of_gone_owners(shm, kTmpfsPrefix);
     try {
-        // mkdtemp: 0700, ours
-        auto dir = TempDir::create(shm, own_name_prefix(kTmpfsPrefix));
+        auto dir = owned_temp_dir(shm, kTmpfsPrefix);
         // Directories of the scratch tree get the sources' user.* xattrs, as a
         // layer directory on the store's filesystem would (tmpfs before Linux
         // 6.6 refuses them: then the store's tmp is used).

@@ -18,6 +18,7 @@
 #include <cstring>
 
 #include "base/error.hpp"
+#include "base/owner_name.hpp"
 #include "planner/run_mount.hpp"
 
 namespace strata::executor {
@@ -306,7 +307,9 @@ SshAgents::SshAgents(const std::vector<SshSource>& sources, EnvLookup env) {
             }
             // Key files: an agent of our own, for this build only.
             Agent a;
-            a.dir = TempDir::create(fs::temp_directory_path(), "strata-ssh-");
+            // In TMPDIR (a socket's path must stay short), named for this
+            // process: a killed build's directory goes with the next one's.
+            a.dir = owned_temp_dir(fs::temp_directory_path(), "strata-ssh-");
             a.socket = a.dir->path() / "agent.sock";
             if (a.socket.string().size() >= 108)
                 throw Error(ErrorKind::kSystem,

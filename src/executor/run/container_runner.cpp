@@ -163,11 +163,7 @@ sandbox::Network ContainerRunner::network_for(const planner::RunStep& step) {
 
 const sandbox::PrivateNetwork& ContainerRunner::private_network() {
     std::lock_guard lock(network_mutex_);
-    if (!network_) {
-        if (!network_dir_)
-            network_dir_.emplace(TempDir::create(fs::temp_directory_path(), "strata-net-"));
-        network_.emplace(sandbox::PrivateNetwork::start(network_dir_->path()));
-    }
+    if (!network_) network_.emplace(sandbox::PrivateNetwork::start());
     return *network_;
 }
 

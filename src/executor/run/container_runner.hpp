@@ -60,7 +60,6 @@ class ContainerRunner final : public RunExecutor {
     sandbox::Sandbox sandbox_;
     RunnerOptions options_;
     std::mutex network_mutex_;
-    std::optional<TempDir> network_dir_;  // pasta's log, outside the store's tmp/
     std::optional<sandbox::PrivateNetwork> network_;
     std::mutex isolation_mutex_;
     std::optional<sandbox::Isolation> isolation_;  // mode and ChrootAllowed, once decided
