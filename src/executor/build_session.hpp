@@ -24,6 +24,7 @@
 #include "executor/copy/copy.hpp"
 #include "executor/run/build_secrets.hpp"
 #include "executor/run/cache_mount_dirs.hpp"
+#include "executor/run/ssh_agent_proxy.hpp"
 #include "executor/stage_files.hpp"
 #include "executor/store_image_resolver.hpp"
 #include "frontend/locator.hpp"
@@ -95,6 +96,9 @@ class BuildSession {
     // key files live as long as the session (the build).
     SecretStore secrets;
     SshAgents ssh_agents;
+    // What RUN --mount=type=ssh binds: a read-only proxy of an agent above
+    // (ssh_agent_proxy.hpp). Declared after it: stopped first.
+    SshForwards ssh_forwards;
     CacheMountDirs cache_mounts;  // RUN --mount=type=cache directories
 
     int next_id() { return ++last_id_; }

@@ -163,7 +163,7 @@ void StageRunner::run(const Step& st, size_t i, const TempDir& upper, TempDir wo
                                    m.id));
         } else if (m.type == "ssh") {
             if (auto socket = s_.ssh_agents.socket(m.id))
-                rm.ssh_socket = *socket;
+                rm.ssh_socket = s_.ssh_forwards.socket_for(*socket, m.uid, m.gid, m.mode);
             else
                 rm.present = absent_unless_required(
                     m, fmt::format("ssh agent {0} is required but was not given: pass --ssh "

@@ -16,6 +16,7 @@
 #include <archive_entry.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <fstream>
@@ -106,11 +107,20 @@ struct RecordingRunner : executor::RunExecutor {
         std::lock_guard lock(mu);
         requests.push_back(r.mounts);
         env.push_back(r.step->env);
+        std::vector<unsigned> modes;  // of each mount's socket, while the step runs
+        for (const auto& m : r.mounts) {
+            struct stat st {};
+            const bool sock = !m.ssh_socket.empty() && ::lstat(m.ssh_socket.c_str(), &st) == 0 &&
+                              S_ISSOCK(st.st_mode);
+            modes.push_back(sock ? st.st_mode & 07777 : 0u);
+        }
+        socket_modes.push_back(std::move(modes));
         imagetest::write_file(r.upper_dir / "ran", "ran\n");
     }
     std::mutex mu;
     std::vector<std::vector<executor::ResolvedMount>> requests;
     std::vector<std::vector<planner::EnvVar>> env;
+    std::vector<std::vector<unsigned>> socket_modes;
 };
 
 class SecretPlumbing : public BuildTest {
@@ -264,13 +274,18 @@ TEST_F(SshPlumbing, TheSocketReachesTheSandboxWithSshAuthSock) {
     ASSERT_EQ(runner_.requests.size(), 1u);
     const auto& m = runner_.requests[0];
     ASSERT_EQ(m.size(), 3u);
-    EXPECT_EQ(m[0].ssh_socket, sock);
+    // Not the agent's socket: a proxy's (ssh_agent_proxy.hpp), with each
+    // mount's mode.
+    EXPECT_NE(m[0].ssh_socket, sock);
     EXPECT_EQ(m[0].mount.target, "/run/buildkit/ssh_agent.0");
     EXPECT_EQ(m[0].mount.mode, 0600u);
-    EXPECT_EQ(m[1].ssh_socket, sock);
+    EXPECT_NE(m[1].ssh_socket, sock);
+    EXPECT_NE(m[1].ssh_socket, m[0].ssh_socket);
     EXPECT_EQ(m[1].mount.target, "/gh.sock");
     EXPECT_EQ(m[1].mount.mode, 0666u);
     EXPECT_FALSE(m[2].present);
+    EXPECT_EQ(runner_.socket_modes[0], (std::vector<unsigned>{0600u, 0666u, 0u}));
+    EXPECT_FALSE(fs::exists(m[0].ssh_socket)) << "the proxies stop with the build";
     bool found = false;
     for (const auto& [k, v] : runner_.env[0])
         found = found || (k == "SSH_AUTH_SOCK" && v == "/run/buildkit/ssh_agent.0");
@@ -419,6 +434,37 @@ TEST_F(SshRun, AKeyFileIsForwardedThroughAnAgent) {
     ASSERT_TRUE(t.count("/keys2"));
     EXPECT_NE(t.at("/keys2").data.find("strata-ssh-e2e"), std::string::npos);
     EXPECT_FALSE(t.count("/run/buildkit/ssh_agent.0")) << "no socket stub in the layer";
+}
+
+// The caller's own agent, given as a socket: a step lists its keys and signs
+// with them, but cannot remove them (nor add, lock, or use extensions:
+// BuildKit's read-only forwarding), and the socket in the container has the
+// mount's uid, gid and mode.
+TEST_F(SshRun, TheCallersAgentIsReadOnlyAndTheSocketIsTheMounts) {
+    executor::SshAgents callers({{"mine", {key_.string()}}});  // an agent with the key
+    const fs::path agent = *callers.socket("mine");
+    auto keys_in_agent = [&] {
+        const fs::path out = dir_.path() / "agent-keys";
+        imagetest::shell("SSH_AUTH_SOCK='" + agent.string() + "' ssh-add -l > '" + out.string() +
+                         "' 2>&1");
+        return imagetest::read_file(out);
+    };
+    ASSERT_NE(keys_in_agent().find("strata-ssh-e2e"), std::string::npos);
+    executor::BuildRequest req = request(
+        "FROM ssh:latest\n"
+        "RUN --mount=type=ssh ssh-add -D > /del 2>&1; echo $? > /del-status; "
+        "ssh-add -l > /keys\n"
+        "RUN --mount=type=ssh,uid=1000,gid=50,mode=0640 "
+        "stat -c '%u %g %a %F' /run/buildkit/ssh_agent.0 > /st\n");
+    req.ssh = {{"default", {agent.string()}}};
+    const Tree t = rootfs(build(req));
+    ASSERT_TRUE(t.count("/del-status"));
+    EXPECT_NE(t.at("/del-status").data, "0\n") << t.at("/del").data;
+    ASSERT_TRUE(t.count("/keys"));
+    EXPECT_NE(t.at("/keys").data.find("strata-ssh-e2e"), std::string::npos) << t.at("/keys").data;
+    expect_file(t, "/st", "1000 50 640 socket\n");
+    EXPECT_NE(keys_in_agent().find("strata-ssh-e2e"), std::string::npos)
+        << "the step removed the caller's keys";
 }
 
 }  // namespace
