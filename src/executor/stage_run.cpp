@@ -5,10 +5,15 @@
 #include <algorithm>
 
 #include "base/error.hpp"
+#include "base/go/path.hpp"
+#include "executor/copy/copy_step.hpp"
+#include "executor/copy/source_view.hpp"
 #include "executor/stage_runner.hpp"
 #include "store/image_config_time.hpp"
 
 namespace strata::executor {
+
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -18,6 +23,52 @@ namespace {
 bool absent_unless_required(const planner::RunMount& m, std::string message) {
     if (m.required) throw Error(ErrorKind::kNotFound, std::move(message));
     return false;
+}
+
+// A cache mount with from= (a stage or an image): BuildKit keeps it under
+// its id and that filesystem's identity, and starts it as a copy of it,
+// shown from source= (the whole filesystem without it). strata copies the
+// part the mount shows (the same files for the step) and keys the directory
+// by the id, the layers' diffIDs and source=. With uid=, gid= or mode= and
+// no source=, BuildKit mounts a new directory made with them on top of that
+// filesystem instead: an empty one, as without from=, under its own key.
+std::filesystem::path cache_dir_from(BuildSession& s, const planner::RunMount& m,
+                                     const std::string& id, bool fresh) {
+    std::string identity;
+    for (const store::LayerRecord& l : s.layers_of(m.from))
+        identity += l.diff_id.str() + ",";
+    const std::string source = go::path::join("/", m.source);
+    const std::string key = fmt::format("{}\nfrom {}\nsource {}", id, identity, source);
+    const bool settings =
+        m.options.count("uid") || m.options.count("gid") || m.options.count("mode");
+    if (source == "/" && settings) return s.cache_mounts.dir(s.store.cache_dir(), key, fresh);
+    return s.cache_mounts.seeded(s.store.cache_dir(), key, fresh, [&](const fs::path& into) {
+        std::string what = fmt::format("image {}", m.from.image);
+        if (m.from.kind == planner::SourceRef::Kind::kStage) {
+            const auto& stage = s.plan.stage(m.from.stage);
+            what = fmt::format("stage '{}'",
+                               stage.name.empty() ? std::to_string(stage.index) : stage.name);
+        }
+        LayerStackView from(s.unpack(s.layers_of(m.from)), what);
+        const std::optional<Node> top = from.lookup(source, true);
+        if (!top)
+            throw Error(ErrorKind::kNotFound,
+                        fmt::format("cache mount source {}: not found in {}", source, what));
+        if (top->type != FileType::kDirectory)
+            throw Error(
+                ErrorKind::kUsage,
+                fmt::format("cache mount source {} in {} is not a directory", source, what));
+        CopyRequest req;
+        req.sources = {source};
+        req.dest.assign(1, '/');  // (= "/" trips GCC 12's -Wrestrict here)
+        CopyEnvironment env;
+        env.scratch_dir = s.store.tmp_dir();
+        run_copy(req, from, LayerStackView({}, "the cache mount"), into, env);
+        // The mount shows that directory itself: its owner and mode.
+        if (::chown(into.c_str(), top->st.st_uid, top->st.st_gid) != 0 ||
+            ::chmod(into.c_str(), top->st.st_mode & 07777) != 0)
+            throw system_error("set the owner and mode of", into.string());
+    });
 }
 
 }  // namespace
@@ -152,7 +203,10 @@ void StageRunner::run(const Step& st, size_t i, const TempDir& upper, TempDir wo
             rm.subpath = m.source;
         } else if (m.type == "cache") {
             const std::string id = m.id.empty() ? m.target : m.id;
-            rm.sources = {s_.cache_mounts.dir(s_.store.cache_dir(), id, st.no_cache)};
+            if (m.from.kind == planner::SourceRef::Kind::kScratch)
+                rm.sources = {s_.cache_mounts.dir(s_.store.cache_dir(), id, st.no_cache)};
+            else
+                rm.sources = {cache_dir_from(s_, m, id, st.no_cache)};
         } else if (m.type == "secret") {
             if (std::optional<std::string> value = s_.secrets.value(m.id))
                 rm.secret = std::move(*value);

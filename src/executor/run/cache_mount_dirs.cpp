@@ -1,8 +1,10 @@
 #include "executor/run/cache_mount_dirs.hpp"
 
+#include <cstdio>
 #include <system_error>
 
 #include "base/error.hpp"
+#include "base/temp_dir.hpp"
 #include "store/digest.hpp"
 
 namespace strata::executor {
@@ -18,6 +20,24 @@ fs::path CacheMountDirs::dir(const fs::path& root, const std::string& id, bool f
     fs::remove_all(out, ec);
     if (ec)
         throw system_error("empty cache mount directory for --no-cache", out.string(), ec.value());
+    return out;
+}
+
+fs::path CacheMountDirs::seeded(const fs::path& root, const std::string& key, bool fresh,
+                                const std::function<void(const fs::path&)>& seed) {
+    const fs::path out = dir(root, key, fresh);
+    std::lock_guard lock(seed_mu_);  // one seed at a time in this process
+    std::error_code ec;
+    if (fs::exists(out, ec)) return out;
+    fs::create_directories(root / "mounts", ec);
+    if (ec) throw system_error("create directory", (root / "mounts").string(), ec.value());
+    TempDir made = TempDir::create(root / "mounts", ".seed-");
+    seed(made.path());
+    // Another strata may have made it meanwhile: then its directory stays.
+    if (::rename(made.path().c_str(), out.c_str()) == 0)
+        made.keep();
+    else if (errno != EEXIST && errno != ENOTEMPTY)
+        throw system_error("rename seeded cache mount directory", out.string());
     return out;
 }
 

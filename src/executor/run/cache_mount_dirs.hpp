@@ -3,9 +3,15 @@
 // stage) BuildKit prunes the cache mounts of that id and the step gets an
 // empty one; later steps of the same build then share what it wrote. So a
 // directory is emptied at most once per build.
+//
+// A cache mount with from= starts as a copy of what it names (BuildKit makes
+// it a copy-on-write child of that stage's or image's filesystem, kept under
+// its id and that filesystem's identity): seeded() makes it once, whole or
+// not at all, also when two strata processes make it at the same time.
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <string>
@@ -19,9 +25,18 @@ class CacheMountDirs {
     // mount's uid, gid and mode) the first time this build asks for it.
     std::filesystem::path dir(const std::filesystem::path& root, const std::string& id, bool fresh);
 
+    // The same for a cache that starts with content: `key` names it (the
+    // id, what it is seeded from, and which part), and when its directory
+    // does not exist (or `fresh` emptied it), `seed(dir)` fills a new
+    // private directory that then becomes it.
+    std::filesystem::path seeded(const std::filesystem::path& root, const std::string& key,
+                                 bool fresh,
+                                 const std::function<void(const std::filesystem::path&)>& seed);
+
   private:
     std::mutex mu_;
     std::set<std::filesystem::path> emptied_;
+    std::mutex seed_mu_;
 };
 
 }  // namespace strata::executor
