@@ -2,6 +2,7 @@
 // named stage's or image's files (at source=, else all of them), keeps what
 // steps write in it under its id and that origin, and is not the cache of
 // the same id without from= (BuildKit keys it by id and the origin's ref).
+// Without from=, source= shows a part of the cache.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -90,6 +91,30 @@ TEST_F(CacheMountFrom, AMissingSourceSaysWhere) {
         EXPECT_NE(e.diagnostic().message.find("cache mount source /nope: not found in stage "
                                               "'seed'"),
                   std::string::npos)
+            << e.diagnostic().message;
+    }
+}
+
+// source= without from=: that part of the cache, as BuildKit shows it
+// (checked side by side); a part that is not there fails the step.
+TEST_F(CacheMountFrom, ASourceWithoutFromIsAPartOfTheCache) {
+    dockerfile(
+        "FROM busybox:latest\n"
+        "RUN --mount=type=cache,id=s,target=/c mkdir -p /c/sub && echo hi > /c/sub/f\n"
+        "RUN --mount=type=cache,id=s,source=sub,target=/c cat /c/f > /out && echo g > /c/g\n"
+        "RUN --mount=type=cache,id=s,target=/c find /c | sort > /all\n");
+    const Tree t = rootfs(build());
+    expect_file(t, "/out", "hi\n");
+    expect_file(t, "/all", "/c\n/c/sub\n/c/sub/f\n/c/sub/g\n");
+
+    dockerfile("FROM busybox:latest\nRUN --mount=type=cache,id=s2,source=nope,target=/c true\n");
+    try {
+        build();
+        ADD_FAILURE() << "the build must fail";
+    } catch (const frontend::ParseError& e) {
+        EXPECT_NE(e.diagnostic().message.find("\"nope\""), std::string::npos)
+            << e.diagnostic().message;
+        EXPECT_NE(e.diagnostic().message.find("not found"), std::string::npos)
             << e.diagnostic().message;
     }
 }

@@ -86,6 +86,10 @@ void add_mount(const ResolvedMount& rm, sandbox::Spec& spec) {
         const fs::path dir = rm.sources.at(0);
         prepare_cache_dir(m, dir);
         out.source_root = dir;
+        // source= shows that part of the cache, resolved inside it, and a
+        // missing one fails the step (BuildKit's selector on the cache); a
+        // cache seeded from= holds that part only (cache_dir_from).
+        if (m.from.kind == planner::SourceRef::Kind::kScratch) out.source_path = m.source;
         out.read_only = false;
     } else {
         // bind: the context (one directory) or a stage's layers, merged by a
