@@ -24,6 +24,7 @@
 
 #include "base/error.hpp"
 #include "sandbox/capabilities.hpp"
+#include "sandbox/seccomp_enosys.hpp"
 
 namespace strata::sandbox {
 namespace {
@@ -329,6 +330,33 @@ json parse_document(std::string_view json_text, std::string_view origin) {
     return doc;
 }
 
+// The highest number each architecture of the filter gives a syscall the
+// profile names (in the entries that apply: runc's lastSyscalls), for
+// enosys_prefix. Names an architecture does not have are skipped; s390's
+// (whose unknown syscalls arrive as number 0) are left out.
+std::vector<SyscallLimit> syscall_limits(const std::vector<uint32_t>& tokens,
+                                         const std::vector<Rule>& rules) {
+    std::vector<SyscallLimit> out;
+    for (const uint32_t token : tokens) {
+        if (token == SCMP_ARCH_S390 || token == SCMP_ARCH_S390X) continue;
+        const bool x32 = token == SCMP_ARCH_X32;
+        const uint32_t audit = x32 ? SCMP_ARCH_X86_64 : token;  // the real AUDIT_ARCH value
+        std::optional<uint32_t> highest;
+        for (const auto& rule : rules)
+            for (const auto& name : rule.names) {
+                const int nr = seccomp_syscall_resolve_name_arch(token, name.c_str());
+                if (nr < 0) continue;
+                highest = std::max(highest.value_or(0), static_cast<uint32_t>(nr));
+            }
+        if (!highest) continue;
+        auto it = std::find_if(out.begin(), out.end(),
+                               [&](const SyscallLimit& l) { return l.audit_arch == audit; });
+        if (it == out.end()) it = out.insert(out.end(), SyscallLimit{audit, {}, {}});
+        (x32 ? it->highest_x32 : it->highest) = highest;
+    }
+    return out;
+}
+
 std::string compile_for(std::string_view json_text, const std::vector<std::string>& caps_in,
                         std::string_view origin, const KernelVersion& kernel) {
     const json doc = parse_document(json_text, origin);
@@ -462,7 +490,18 @@ std::string compile_for(std::string_view json_text, const std::vector<std::strin
     UniqueFd out(memfd_create("strata-seccomp-bpf", MFD_CLOEXEC));
     if (!out) throw system_error("memfd_create", "strata-seccomp-bpf");
     check_scmp(seccomp_export_bpf(ctx, out.get()), origin, "exporting the BPF program");
-    return read_all(out.get(), "strata-seccomp-bpf");
+    std::string program = read_all(out.get(), "strata-seccomp-bpf");
+    // Syscalls newer than the profile: ENOSYS (seccomp_enosys.hpp), as runc
+    // does unless the default lets everything through or is ENOSYS already.
+    const bool permissive = default_action == SCMP_ACT_ALLOW || default_action == SCMP_ACT_LOG ||
+                            (default_action & 0xffff0000U) == SCMP_ACT_TRACE(0) ||
+                            default_action == SCMP_ACT_ERRNO(ENOSYS);
+    if (permissive) return program;
+    std::vector<uint32_t> tokens = {seccomp_arch_native()};
+    for (const auto& [name, field] : extra_arches)
+        if (std::find(tokens.begin(), tokens.end(), arch_token(name)) == tokens.end())
+            tokens.push_back(arch_token(name));
+    return enosys_prefix(syscall_limits(tokens, rules)) + program;
 }
 
 }  // namespace

@@ -5,7 +5,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/audit.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -30,6 +33,7 @@
 #include "base/error.hpp"
 #include "sandbox/capabilities.hpp"
 #include "sandbox/seccomp_embedded.hpp"
+#include "sandbox/seccomp_enosys.hpp"
 
 namespace strata::sandbox {
 namespace {
@@ -220,6 +224,64 @@ TEST(SeccompDefaultProfile, DeniesWhatDockerDenies) {
                 });
             }),
         "");
+}
+
+// Syscalls newer than the profile (or than the libseccomp that compiled it)
+// get ENOSYS, as under runc, so that libc falls back to an older one; those
+// the profile denies still get EPERM. fchmodat2 (Linux 6.6, which glibc 2.39
+// tries first for fchmodat with AT_SYMLINK_NOFOLLOW) is allowed by the
+// profile: it reaches the kernel (ENOENT here) where libseccomp knows it,
+// and is ENOSYS where it does not — never EPERM.
+TEST(SeccompDefaultProfile, SyscallsNewerThanTheProfileGetEnosys) {
+    const std::string& bpf = default_seccomp_bpf(default_capabilities());
+    EXPECT_EQ(
+        run_filtered(
+            bpf,
+            [] {
+                return all({
+                    [] { return expect_errno("syscall 1000", syscall(1000), ENOSYS); },
+                    [] {
+                        return expect_errno("x32 syscall 1000", syscall(0x40000000 | 1000), ENOSYS);
+                    },
+                    [] { return expect_errno("keyctl", syscall(SYS_keyctl, 0, -3, 0), EPERM); },
+                    [] {
+                        const long r = syscall(452, AT_FDCWD, "/nonexistent-strata", 0644, 0);
+                        return r == -1 && (errno == ENOSYS || errno == ENOENT)
+                                   ? ""
+                                   : expect_errno("fchmodat2", r, ENOSYS);
+                    },
+                    check_getpid,
+                    check_fork_works,
+                });
+            }),
+        "");
+}
+
+// The prefix alone, before a filter that allows everything: above the limit
+// ENOSYS, at or below it the filter's answer.
+TEST(SeccompEnosysPrefix, AboveTheLimitIsEnosysElseTheFilterDecides) {
+    SyscallLimit x86_64;
+    x86_64.audit_arch = AUDIT_ARCH_X86_64;
+    x86_64.highest = 400;  // the child's own syscalls (write, exit_group) are below
+    std::string bpf = enosys_prefix({x86_64});
+    EXPECT_LE(bpf.size() / sizeof(sock_filter), 12u);
+    const sock_filter allow{BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW};
+    bpf.append(reinterpret_cast<const char*>(&allow), sizeof allow);
+    EXPECT_EQ(run_filtered(bpf,
+                           [] {
+                               return all({
+                                   check_getpid,
+                                   [] {
+                                       // 435: the kernel itself would say EINVAL
+                                       return expect_errno("clone3",
+                                                           syscall(SYS_clone3, nullptr, 0), ENOSYS);
+                                   },
+
+                               });
+                           }),
+              "");
+    EXPECT_EQ(enosys_prefix({}), "");
+    EXPECT_EQ(enosys_prefix({SyscallLimit{AUDIT_ARCH_X86_64, {}, {}}}), "");
 }
 
 TEST(SeccompDefaultProfile, SysAdminLetsMountReachTheKernel) {
