@@ -15,20 +15,19 @@
 #include "base/zygote_protocol.hpp"
 #include "container_fixture.hpp"
 #include "sandbox/zygote.hpp"
+#include "support/proc_processes.hpp"
 
 namespace strata::sandbox::testing {
 namespace {
 
 std::string cmdline_of(pid_t pid) {
-    std::ifstream f("/proc/" + std::to_string(pid) + "/cmdline");
-    std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    std::string s = test_support::read_proc_file("/proc/" + std::to_string(pid) + "/cmdline");
     std::replace(s.begin(), s.end(), '\0', ' ');
     return s;
 }
 
 pid_t parent_of(pid_t pid) {
-    std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-    std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    const std::string stat = test_support::read_proc_file("/proc/" + std::to_string(pid) + "/stat");
     // pid (comm) state ppid ...: after the last ')'.
     std::istringstream rest(stat.substr(stat.rfind(')') + 1));
     char state = 0;
@@ -39,8 +38,7 @@ pid_t parent_of(pid_t pid) {
 
 // Gone, or a zombie nobody has reaped yet: not running anyway.
 bool dead(pid_t pid) {
-    std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-    std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    const std::string stat = test_support::read_proc_file("/proc/" + std::to_string(pid) + "/stat");
     if (stat.empty()) return true;
     std::istringstream rest(stat.substr(stat.rfind(')') + 1));
     char state = 0;

@@ -4,9 +4,11 @@
 // must not unwind past that thread.
 #pragma once
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -26,11 +28,28 @@ inline std::vector<std::filesystem::path> process_dirs() {
     return out;
 }
 
+// A file of /proc/<pid>: what could be read, "" when the process has gone.
+// Not through std::ifstream: a read that fails because the process exits
+// meanwhile (ESRCH) makes libstdc++'s filebuf throw.
+inline std::string read_proc_file(const std::filesystem::path& path) {
+    std::string out;
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return out;
+    char buf[4096];
+    for (;;) {
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        out.append(buf, static_cast<size_t>(n));
+    }
+    ::close(fd);
+    return out;
+}
+
 // The raw command line of the process at `dir` (NUL-separated), "" when it
 // has gone.
 inline std::string process_cmdline(const std::filesystem::path& dir) {
-    std::ifstream in(dir / "cmdline");
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return read_proc_file(dir / "cmdline");
 }
 
 }  // namespace strata::test_support
