@@ -10,6 +10,7 @@
 #include "base/error.hpp"
 #include "base/go/utf8.hpp"
 #include "cache/cache_index.hpp"
+#include "executor/run/cache_mount_dirs.hpp"
 #include "sandbox/user_namespace.hpp"
 #include "store/store_root.hpp"
 
@@ -50,6 +51,8 @@ std::vector<std::unique_ptr<store::GcParticipant>> make_gc_participants(store::I
                                                                         bool drop_build_cache) {
     std::vector<std::unique_ptr<store::GcParticipant>> out;
     out.push_back(std::make_unique<BuildCacheParticipant>(store, drop_build_cache));
+    out.push_back(
+        std::make_unique<executor::CacheMountGcParticipant>(store.cache_dir(), drop_build_cache));
     return out;
 }
 

@@ -21,8 +21,8 @@ namespace strata::cli {
 std::unique_ptr<store::ImageStore> open_store(const GlobalOptions& global);
 
 // GC participants besides the images (prune, rmi): the build cache, whose
-// entries keep their layers alive (all of them are dropped with
-// `drop_build_cache`).
+// entries keep their layers alive, and RUN's cache mounts (all of them are
+// dropped with `drop_build_cache`).
 std::vector<std::unique_ptr<store::GcParticipant>> make_gc_participants(
     store::ImageStore& store, bool drop_build_cache = false);
 std::vector<store::GcParticipant*> raw_pointers(

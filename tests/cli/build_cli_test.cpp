@@ -113,6 +113,35 @@ TEST_F(BuildCli, ACopyReadsUnchangedFilesFromItsLastLayerAndPruneRemovesTheIndex
     EXPECT_EQ(std::distance(fs::directory_iterator(index), fs::directory_iterator()), 0);
 }
 
+// RUN's cache mounts outlive builds and `prune`; `prune --build-cache`
+// removes them, as `docker builder prune` removes BuildKit's. What a killed
+// from= seeding left (`.seed-*`) goes with any prune.
+TEST_F(BuildCli, PruneBuildCacheRemovesCacheMounts) {
+    write_file(ctx_ / "Dockerfile",
+               "FROM busybox\nRUN --mount=type=cache,id=pkgs,target=/c "
+               "echo kept > /c/stamp\n");
+    ASSERT_EQ(build({"-q", "-t", "app", ctx_.string()}).code, 0);
+    const fs::path mounts = root_ / "cache" / "mounts";
+    write_file(mounts / ".seed-Xk3Lq9" / "half", "a killed seeding's\n");
+
+    auto p = run_ok({"prune"});
+    EXPECT_NE(p.out.find("Deleted: unfinished cache mount .seed-Xk3Lq9"), std::string::npos)
+        << p.out;
+    ASSERT_EQ(std::distance(fs::directory_iterator(mounts), fs::directory_iterator()), 1);
+
+    write_file(ctx_ / "Dockerfile",
+               "FROM busybox\nRUN --mount=type=cache,id=pkgs,target=/c ls -A /c > /after\n");
+    ASSERT_EQ(build({"-q", "-t", "kept", ctx_.string()}).code, 0);
+    EXPECT_NE(run_ok({"run", "--rm", "kept", "cat", "/after"}).out, "") << "prune kept the cache";
+
+    p = run_ok({"prune", "--build-cache"});
+    EXPECT_NE(p.out.find("Deleted: cache mount "), std::string::npos) << p.out;
+    EXPECT_EQ(std::distance(fs::directory_iterator(mounts), fs::directory_iterator()), 0);
+    // The step runs again (its cache entry went too) and finds the cache empty.
+    ASSERT_EQ(build({"-q", "-t", "emptied", ctx_.string()}).code, 0);
+    EXPECT_EQ(run_ok({"run", "--rm", "emptied", "cat", "/after"}).out, "");
+}
+
 TEST_F(BuildCli, DockerfileFromStdinWithADirectoryContext) {
     auto r = build({"-q", "-f", "-", ctx_.string()}, "FROM busybox\nCOPY sub/b.txt /b\n");
     ASSERT_EQ(r.code, 0) << r.err;

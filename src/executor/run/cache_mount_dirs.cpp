@@ -41,4 +41,21 @@ fs::path CacheMountDirs::seeded(const fs::path& root, const std::string& key, bo
     return out;
 }
 
+void CacheMountGcParticipant::prune(const store::GcRoots&, store::PruneReport& report) {
+    std::error_code ec;
+    for (auto it = fs::directory_iterator(mounts_, ec); !ec && it != fs::directory_iterator();
+         it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        const bool unfinished = name.rfind(".seed-", 0) == 0;
+        if (!unfinished && !drop_all_) continue;
+        const uint64_t size = store::tree_size(it->path());
+        remove_tree(it->path());
+        report.other.emplace_back((unfinished ? "unfinished cache mount " : "cache mount ") + name,
+                                  size);
+        report.freed += size;
+    }
+    if (ec && ec != std::errc::no_such_file_or_directory)
+        throw system_error("list cache mounts", mounts_.string(), ec.value());
+}
+
 }  // namespace strata::executor

@@ -16,6 +16,8 @@
 #include <set>
 #include <string>
 
+#include "store/prune.hpp"
+
 namespace strata::executor {
 
 class CacheMountDirs {
@@ -37,6 +39,24 @@ class CacheMountDirs {
     std::mutex mu_;
     std::set<std::filesystem::path> emptied_;
     std::mutex seed_mu_;
+};
+
+// `strata prune` removes what a killed seeding left (`.seed-*`); with
+// `--build-cache` every cache mount directory goes too, as `docker builder
+// prune` removes BuildKit's cache mounts with the rest of the build cache.
+// No build runs meanwhile: prune holds the store's gc lock, which a build
+// leases for its whole run.
+class CacheMountGcParticipant final : public store::GcParticipant {
+  public:
+    CacheMountGcParticipant(std::filesystem::path cache_dir, bool drop_all)
+        : mounts_(std::move(cache_dir) / "mounts"), drop_all_(drop_all) {}
+    std::string name() const override { return "cache mounts"; }
+    void prune(const store::GcRoots& image_roots, store::PruneReport& report) override;
+    void add_roots(store::GcRoots&) const override {}
+
+  private:
+    std::filesystem::path mounts_;
+    bool drop_all_;
 };
 
 }  // namespace strata::executor
