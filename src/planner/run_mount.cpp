@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -12,6 +11,7 @@
 
 #include "base/go/path.hpp"
 #include "frontend/instructions.hpp"
+#include "frontend/line_parsers.hpp"
 
 namespace strata::planner {
 std::vector<std::string> csv_fields(std::string_view text) {
@@ -59,7 +59,7 @@ std::optional<uint64_t> ram_in_bytes(std::string_view text, std::string* error) 
     if (sep == std::string_view::npos) return fail(fmt::format("invalid size: '{}'", text));
     // A blank between the number and the unit is dropped.
     const std::string_view num = text.substr(0, text[sep] == ' ' ? sep : sep + 1);
-    std::string sfx(text.substr(sep + 1));
+    const std::string sfx = frontend::to_lower_ascii(text.substr(sep + 1));
     double size = 0;
     const char* first = num.data();
     const char* last = num.data() + num.size();
@@ -69,8 +69,6 @@ std::optional<uint64_t> ram_in_bytes(std::string_view text, std::string* error) 
         return fail(fmt::format("strconv.ParseFloat: parsing \"{}\": invalid syntax", num));
     if (size < 0) return fail(fmt::format("invalid size: '{}'", text));
     if (sfx.empty()) return static_cast<uint64_t>(size);
-    std::transform(sfx.begin(), sfx.end(), sfx.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     const auto bad = [&] { return fail(fmt::format("invalid suffix: '{}'", sfx)); };
     if (sfx.size() > 3) return bad();
     if (sfx[0] == 'b') return sfx.size() == 1 ? std::optional<uint64_t>(size) : bad();
@@ -122,9 +120,7 @@ MountSpec parse_mount(std::string_view value,
     bool type_later = false;  // type=$VAR, unexpanded: what depends on the type waits
     for (const std::string& field : csv_fields(value)) {
         const size_t eq = field.find('=');
-        std::string key = field.substr(0, eq);
-        std::transform(key.begin(), key.end(), key.begin(),
-                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        std::string key = frontend::to_lower_ascii(field.substr(0, eq));
         if (eq == std::string::npos) {
             if (key == "readonly" || key == "ro") {
                 m.read_only = ro_set = true;
@@ -169,11 +165,13 @@ MountSpec parse_mount(std::string_view value,
         if (key == "type") {
             static const std::vector<std::string> types = {"bind", "cache", "tmpfs", "secret",
                                                            "ssh"};
-            if (std::find(types.begin(), types.end(), v) == types.end()) {
+            // As BuildKit: compared (and kept) lower-cased, named as written.
+            const std::string lower = frontend::to_lower_ascii(v);
+            if (std::find(types.begin(), types.end(), lower) == types.end()) {
                 throw MountError{frontend::with_suggestion(
                     fmt::format("unsupported mount type \"{}\"", v), v, types)};
             }
-            m.type = v;
+            m.type = v = lower;
         } else if (key == "from") {
             m.from = v;
         } else if (key == "source" || key == "src") {
@@ -211,13 +209,12 @@ MountSpec parse_mount(std::string_view value,
                 m.size_bytes = *n;
             }
         } else if (key == "sharing") {
-            std::string lower = v;
-            std::transform(lower.begin(), lower.end(), lower.begin(),
-                           [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+            const std::string lower = frontend::to_lower_ascii(v);
             if (lower != "shared" && lower != "private" && lower != "locked")
                 throw MountError{
                     frontend::with_suggestion(fmt::format("unsupported sharing value \"{}\"", v), v,
                                               {"shared", "private", "locked"})};
+            v = lower;
         } else if (key == "mode" || key == "uid" || key == "gid") {
             const auto n = parse_uint32(v, key == "mode" ? 8 : 10);
             if (!n) throw MountError{fmt::format("invalid value {} for {}", v, key)};

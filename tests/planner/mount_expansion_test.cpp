@@ -44,6 +44,22 @@ TEST(MountExpansion, TypeTargetIdAndOptionsFromArgAndEnv) {
     EXPECT_EQ(m[0].from.kind, SourceRef::Kind::kScratch) << "a cache mount starts empty";
 }
 
+// BuildKit lower-cases keys, the type and the sharing mode (also once
+// expanded); the error names a wrong value as written.
+TEST(MountExpansion, KeysTypeAndSharingAreCaseInsensitive) {
+    auto m = mounts_of("FROM scratch\nRUN --mount=TYPE=CACHE,Target=/c,SHARING=Locked true\n");
+    ASSERT_EQ(m.size(), 1u);
+    EXPECT_EQ(m[0].type, "cache");
+    EXPECT_EQ(m[0].target, "/c");
+    EXPECT_EQ(m[0].options.at("sharing"), "locked");
+    EXPECT_FALSE(m[0].read_only) << "a cache mount is writable unless said otherwise";
+    m = mounts_of("FROM scratch\nARG T=Tmpfs\nRUN --mount=type=$T,target=/t,size=1m true\n");
+    ASSERT_EQ(m.size(), 1u);
+    EXPECT_EQ(m[0].type, "tmpfs");
+    EXPECT_EQ(plan_error("FROM scratch\nRUN --mount=type=Cahce,target=/c true\n"),
+              "unsupported mount type \"Cahce\"");
+}
+
 TEST(MountExpansion, TypeFromABuildArgDecidesWhatIsAllowed) {
     // tmpfs only knows size=: with type=$T the check waits for the value.
     auto m = mounts_of("FROM scratch\nARG T\nRUN --mount=type=$T,target=/t,size=64m true\n",
