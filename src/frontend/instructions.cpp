@@ -101,7 +101,11 @@ size_t code_points(std::string_view s) {
 // Builds one Instruction from a Node; errors are located in the node's line.
 class InstructionBuilder {
   public:
-    InstructionBuilder(const ParsedDockerfile& df, const Node& node) : df_(df), node_(node) {}
+    // Warnings about the instruction (an empty flag value) are added to
+    // `warnings` when given.
+    InstructionBuilder(const ParsedDockerfile& df, const Node& node,
+                       std::vector<Diagnostic>* warnings = nullptr)
+        : df_(df), node_(node), warnings_(warnings) {}
 
     Instruction build() {
         ins_.keyword = upper(node_.name);
@@ -118,8 +122,8 @@ class InstructionBuilder {
     }
 
   private:
-    [[noreturn]] void fail_at(size_t offset, size_t length, std::string message,
-                              std::string hint = {}) const {
+    Diagnostic diagnostic_at(size_t offset, size_t length, std::string message,
+                             std::string hint) const {
         Diagnostic d;
         d.file = df_.file;
         d.pos = node_.line.pos_at(offset);
@@ -128,7 +132,17 @@ class InstructionBuilder {
         d.message = std::move(message);
         d.hint = std::move(hint);
         d.line_text = df_.line_text(d.pos.line);
-        throw ParseError(std::move(d));
+        return d;
+    }
+    [[noreturn]] void fail_at(size_t offset, size_t length, std::string message,
+                              std::string hint = {}) const {
+        throw ParseError(diagnostic_at(offset, length, std::move(message), std::move(hint)));
+    }
+    void warn_at(size_t offset, size_t length, std::string message, std::string hint) const {
+        if (warnings_ == nullptr) return;
+        Diagnostic d = diagnostic_at(offset, length, std::move(message), std::move(hint));
+        d.severity = Severity::kWarning;
+        warnings_->push_back(std::move(d));
     }
     size_t keyword_offset() const {
         const std::string_view text = node_.line.text;
@@ -209,10 +223,16 @@ class InstructionBuilder {
                             fmt::format("expecting boolean value for flag --{}, not: {}", flag.name,
                                         flag.value));
                 }
-            } else if (!flag.has_value || flag.value.empty()) {
+            } else if (!flag.has_value || (flag.value.empty() && fs->kind == FlagKind::kList)) {
                 fail_at(word.offset, word.length,
                         fmt::format("missing a value on flag: --{}", flag.name),
                         fmt::format("write --{}=VALUE", flag.name));
+            } else if (flag.value.empty()) {
+                // BuildKit takes `--chown=` as no --chown at all; so does
+                // strata, and says so.
+                warn_at(word.offset, word.length,
+                        fmt::format("empty value on flag --{}: the flag is ignored", flag.name),
+                        fmt::format("write --{}=VALUE or leave the flag out", flag.name));
             }
             ins_.flags.push_back(std::move(flag));
         }
@@ -498,7 +518,8 @@ class InstructionBuilder {
         trigger_node.line = node_.line;
         trigger_node.args_offset = node_.trigger->args_offset;
         trigger_node.range = node_.range;
-        o.trigger = std::make_shared<Instruction>(InstructionBuilder(df_, trigger_node).build());
+        o.trigger =
+            std::make_shared<Instruction>(InstructionBuilder(df_, trigger_node, warnings_).build());
         o.expression = std::string(go::strings::trim_space(
             std::string_view(node_.line.text)
                 .substr(std::min(node_.args_offset, node_.line.text.size()))));
@@ -509,6 +530,7 @@ class InstructionBuilder {
 
     const ParsedDockerfile& df_;
     const Node& node_;
+    std::vector<Diagnostic>* warnings_ = nullptr;
     const Spec* spec_ = nullptr;
     Instruction ins_;
 };
@@ -631,7 +653,7 @@ Dockerfile build_ast(const ParsedDockerfile& parsed) {
     df.directives = parsed.directives;
     df.warnings = parsed.warnings;
     for (const Node& node : parsed.nodes) {
-        Instruction ins = InstructionBuilder(parsed, node).build();
+        Instruction ins = InstructionBuilder(parsed, node, &df.warnings).build();
         if (auto* from = std::get_if<FromCmd>(&ins.command)) {
             for (const Stage& s : df.stages) {
                 if (!from->stage_name.empty() && s.name == from->stage_name) {

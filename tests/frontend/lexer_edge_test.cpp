@@ -98,6 +98,33 @@ TEST(LexerEdge, LocationsFollowContinuations) {
     }
 }
 
+// `--chown=` with nothing after it: BuildKit takes it as no --chown; so
+// does strata, with a located warning (also in an ONBUILD trigger). A flag
+// with no `=` at all, or an empty --mount=, is still an error.
+TEST(LexerEdge, AnEmptyFlagValueIsIgnoredWithAWarning) {
+    const Dockerfile df = load_dockerfile(
+        "FROM --platform= x\nCOPY --chown= --from= a /b\nONBUILD RUN --network= true\n",
+        "Dockerfile");
+    ASSERT_EQ(df.warnings.size(), 4u);
+    EXPECT_EQ(df.warnings[0].message, "empty value on flag --platform: the flag is ignored");
+    EXPECT_EQ(df.warnings[1].pos.line, 2u);
+    EXPECT_EQ(df.warnings[1].pos.column, 6u);
+    EXPECT_EQ(df.warnings[2].message, "empty value on flag --from: the flag is ignored");
+    EXPECT_EQ(df.warnings[3].pos.line, 3u);
+    const auto& copy = std::get<CopyCmd>(df.stages[0].instructions[0].command);
+    EXPECT_EQ(copy.chown, "");
+    EXPECT_EQ(copy.from, "");
+    for (const char* text : {"FROM x\nCOPY --chown a /b\n", "FROM x\nRUN --mount= true\n"}) {
+        try {
+            load_dockerfile(text, "Dockerfile");
+            ADD_FAILURE() << text << " must fail";
+        } catch (const ParseError& e) {
+            EXPECT_EQ(e.diagnostic().message.rfind("missing a value on flag: --", 0), 0u)
+                << e.diagnostic().message;
+        }
+    }
+}
+
 TEST(LexerEdge, LateDirectiveWarns) {
     ParsedDockerfile df = parse_dockerfile("FROM x\n# escape=`\nRUN a\n", "Dockerfile");
     ASSERT_EQ(df.warnings.size(), 1u);
