@@ -6,10 +6,14 @@
 #include <cstdio>
 #include <ctime>
 #include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
 
 #include "base/error.hpp"
 #include "base/go/utf8.hpp"
 #include "cache/cache_index.hpp"
+#include "containers/container_record.hpp"
 #include "executor/run/cache_mount_dirs.hpp"
 #include "sandbox/user_namespace.hpp"
 #include "store/store_root.hpp"
@@ -54,6 +58,27 @@ std::vector<std::unique_ptr<store::GcParticipant>> make_gc_participants(store::I
     out.push_back(
         std::make_unique<executor::CacheMountGcParticipant>(store.cache_dir(), drop_build_cache));
     return out;
+}
+
+store::ImageUsers container_users(const store::ImageStore& store) {
+    // Read at the first question, which rmi and prune ask under the store's
+    // gc lock: a container made since holds a lease until it is recorded
+    // (run_command.cpp), so it is either seen here or finds its image gone.
+    using Users = std::map<std::string, std::vector<store::ImageUser>>;
+    auto users = std::make_shared<std::optional<Users>>();
+    return [users, root = store.root()](const store::ImageRecord& img) {
+        if (!*users) {
+            users->emplace();
+            containers::ContainerStore containers(root);
+            for (containers::Container& c : containers.list()) {
+                containers.refresh(c);  // a running record whose init is gone is exited
+                (**users)[c.spec.image_manifest].push_back(
+                    {c.short_id(), c.state.status == containers::Status::kRunning});
+            }
+        }
+        const auto it = (*users)->find(img.manifest.str());
+        return it == (*users)->end() ? std::vector<store::ImageUser>{} : it->second;
+    };
 }
 
 std::vector<store::GcParticipant*> raw_pointers(

@@ -25,6 +25,9 @@ std::unique_ptr<store::ImageStore> open_store(const GlobalOptions& global);
 // dropped with `drop_build_cache`).
 std::vector<std::unique_ptr<store::GcParticipant>> make_gc_participants(
     store::ImageStore& store, bool drop_build_cache = false);
+// The containers that use each image (rmi, prune --dangling), read once.
+store::ImageUsers container_users(const store::ImageStore& store);
+
 std::vector<store::GcParticipant*> raw_pointers(
     const std::vector<std::unique_ptr<store::GcParticipant>>& participants);
 

@@ -39,6 +39,7 @@ void run_rmi(const GlobalOptions& global, const RmiOptions& opts) {
     store::RemoveOptions ropts;
     ropts.force = opts.force;
     ropts.participants = raw_pointers(participants);
+    ropts.users = container_users(*store);
     auto outcome = store::remove_images(*store, opts.images, ropts);
     for (const auto& line : outcome.lines)
         fmt::print("{}\n", line);

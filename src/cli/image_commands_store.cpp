@@ -21,6 +21,7 @@ void run_prune(const GlobalOptions& global, const PruneCmdOptions& opts) {
     store::PruneOptions popts;
     popts.dangling_images = opts.dangling;
     popts.participants = raw_pointers(participants);
+    if (opts.dangling) popts.users = container_users(*store);
     auto report = store::prune_store(*store, popts);
     for (const auto& img : report.images)
         fmt::print("Deleted image: {}\n", img.config.str());

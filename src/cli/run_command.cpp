@@ -195,6 +195,10 @@ Container create_container(const GlobalOptions& global, store::ImageStore& store
         fmt::print(stderr, "{}\n", kPrivilegedWarning);
     }
     const std::string& image_text = f.args.front();
+    // From finding the image until the container that uses it is recorded:
+    // `rmi` and `prune` (which take the gc lock exclusively) wait, and then
+    // see the container.
+    LockFile lease = store.lease();
     const store::ImageMatch match = find_image(global, store, image_text, r.pull);
     const store::ImageConfig config = store.config(match.image);
     containers::ContainerSpec spec =

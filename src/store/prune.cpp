@@ -107,7 +107,8 @@ PruneReport prune_store(ImageStore& store, const PruneOptions& opts) {
     auto txn = store.begin();
     if (opts.dangling_images) {
         for (const auto& img : txn.images())
-            if (txn.names().names_of(img.manifest).empty()) {
+            if (txn.names().names_of(img.manifest).empty() &&
+                (!opts.users || opts.users(img).empty())) {
                 txn.remove_image(img.manifest);
                 report.images.push_back(img);
             }

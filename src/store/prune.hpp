@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <set>
 #include <string>
 #include <utility>
@@ -21,6 +22,16 @@
 #include "store/image_store.hpp"
 
 namespace strata::store {
+
+// What uses an image besides its names: the containers made from it. The
+// store knows nothing of containers; the CLI answers from src/containers.
+// As in Docker, `rmi` refuses an image a container uses unless forced (a
+// running container's, even forced), and `prune --dangling` keeps it.
+struct ImageUser {
+    std::string container;  // short ID
+    bool running = false;
+};
+using ImageUsers = std::function<std::vector<ImageUser>(const ImageRecord&)>;
 
 struct GcRoots {
     std::set<Digest> blobs;   // blob digests
@@ -48,7 +59,8 @@ class GcParticipant {
 };
 
 struct PruneOptions {
-    bool dangling_images = false;  // also remove images that have no name
+    bool dangling_images = false;  // also remove images that have no name (and no container)
+    ImageUsers users;
     std::vector<GcParticipant*> participants;
 };
 

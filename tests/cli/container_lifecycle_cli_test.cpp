@@ -107,6 +107,45 @@ TEST_F(LifecycleCliTest, DetachedLogsStopWait) {
     EXPECT_EQ(trim(strata(root_, {"logs", "-n", "1", "web"}).out), "got term");
 }
 
+// A container holds its image as in Docker: `rmi` refuses it (forced by
+// name, the name goes and the image stays for the container), and neither
+// rmi nor prune frees its layers. Before, `rmi` deleted the image and its
+// layers under a running container, whose /bin was then gone.
+TEST_F(LifecycleCliTest, AnImageAContainerUsesStaysForIt) {
+    auto built = strata(root_, {"build", "-q", "-t", "app", "-"}, "FROM busybox\nLABEL held=1\n");
+    ASSERT_EQ(built.code, 0) << built.err;
+    const std::string image = trim(built.out).substr(7, 12);
+    const std::string ctr =
+        detached({"--name", "held", "--network", "none", "app", "sleep", "600"});
+    ASSERT_EQ(ctr.size(), 64u);
+
+    auto r = strata(root_, {"rmi", "app"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_TRUE(has(r.err,
+                    "conflict: unable to remove repository reference \"app\" (must force) "
+                    "- container " +
+                        ctr.substr(0, 12) + " is using its referenced image " + image))
+        << r.err;
+    r = strata(root_, {"rmi", "-f", image});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_TRUE(has(r.err, "(cannot be forced) - image is being used by running container " +
+                               ctr.substr(0, 12)))
+        << r.err;
+    r = strata(root_, {"rmi", "-f", "app"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "Untagged: app:latest\n");
+    EXPECT_EQ(strata(root_, {"prune", "--dangling"}).code, 0);
+    EXPECT_TRUE(has(strata(root_, {"images"}).out, image)) << "kept, nameless";
+    r = strata(root_, {"exec", "held", "cat", "/etc/passwd"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_TRUE(has(r.out, "root:")) << r.out;
+
+    ASSERT_EQ(strata(root_, {"rm", "-f", "held"}).code, 0);
+    r = strata(root_, {"prune", "--dangling"});
+    EXPECT_TRUE(has(r.out, "Deleted image: sha256:" + image)) << r.out;
+    EXPECT_FALSE(has(strata(root_, {"images"}).out, image));
+}
+
 TEST_F(LifecycleCliTest, DetachedCommandThatCannotRunFailsTheRun) {
     // As docker run -d: the error and 127/126, not an ID.
     auto missing = strata(root_, {"run", "-d", "--name", "nosuch", "busybox", "nosuch"});

@@ -136,8 +136,16 @@ TEST_F(PruneTest, RmiByIdRefusesSeveralRepositoriesUnlessForced) {
     ASSERT_EQ(out.errors.size(), 1u);
     EXPECT_NE(out.errors[0].find("must be forced"), std::string::npos) << out.errors[0];
     EXPECT_TRUE(store_->image(a.manifest));
-    // One repository, several tags: removed by ID without -f, like Docker.
+    // Two tags of one repository: refused by ID too, as Docker 20.10
+    // refuses it (checked side by side; its isSingleReference allows one tag
+    // and digests of the same repository).
     out = remove_images(*store_, {b.config.hex.substr(0, 12)}, {});
+    ASSERT_EQ(out.errors.size(), 1u);
+    EXPECT_NE(out.errors[0].find("image is referenced in multiple repositories"), std::string::npos)
+        << out.errors[0];
+    EXPECT_TRUE(store_->image(b.manifest));
+    remove_images(*store_, {"b:2"}, {});
+    out = remove_images(*store_, {b.config.hex.substr(0, 12)}, {});  // one tag left
     EXPECT_TRUE(out.errors.empty());
     EXPECT_FALSE(store_->image(b.manifest));
     RemoveOptions force;
@@ -148,6 +156,76 @@ TEST_F(PruneTest, RmiByIdRefusesSeveralRepositoriesUnlessForced) {
     EXPECT_FALSE(store_->image(a.manifest));
     EXPECT_EQ(store_->names().size(), 0u);
     EXPECT_TRUE(store_->content().list().empty());
+}
+
+// Containers (as the CLI reports them) hold their image, with Docker's
+// conflicts and words; forced, the names go and the image stays, nameless.
+TEST_F(PruneTest, RmiAndPruneKeepAnImageAContainerUses) {
+    auto a = import_tar(*store_, tar_a_, "a:1");
+    auto b = import_tar(*store_, tar_b_, "b:1");
+    std::vector<ImageUser> a_users = {{"0123456789ab", false}};
+    const ImageUsers users = [&](const ImageRecord& img) {
+        return img.manifest == a.manifest ? a_users : std::vector<ImageUser>{};
+    };
+    const auto rmi = [&](const std::string& arg, bool force) {
+        RemoveOptions o;
+        o.force = force;
+        o.users = users;
+        return remove_images(*store_, {arg}, o);
+    };
+    const std::string a_id = short_id(a.config);
+    struct Case {
+        std::string arg;
+        bool force, running;
+        std::string error;  // "" when it goes through
+    };
+    const std::vector<Case> refused = {
+        {"a:1", false, false,
+         "conflict: unable to remove repository reference \"a:1\" (must force) - container "
+         "0123456789ab is using its referenced image " +
+             a_id},
+        {"a:1", false, true,
+         "conflict: unable to remove repository reference \"a:1\" (must force) - container "
+         "0123456789ab is using its referenced image " +
+             a_id},
+        {a_id, false, false,
+         "conflict: unable to delete " + a_id +
+             " (must be forced) - image is being used by stopped container 0123456789ab"},
+        {a_id, false, true,
+         "conflict: unable to delete " + a_id +
+             " (cannot be forced) - image is being used by running container 0123456789ab"},
+        {a_id, true, true,
+         "conflict: unable to delete " + a_id +
+             " (cannot be forced) - image is being used by running container 0123456789ab"},
+    };
+    for (const Case& c : refused) {
+        a_users[0].running = c.running;
+        const auto out = rmi(c.arg, c.force);
+        ASSERT_EQ(out.errors.size(), 1u) << c.arg;
+        EXPECT_EQ(out.errors[0], c.error);
+        EXPECT_TRUE(out.lines.empty());
+        EXPECT_EQ(store_->names().names_of(a.manifest).size(), 1u);
+    }
+    // Forced by name: untagged, kept for the container; prune --dangling
+    // keeps it too, and so its blobs.
+    a_users[0].running = true;
+    auto out = rmi("a:1", true);
+    EXPECT_EQ(out.lines, std::vector<std::string>{"Untagged: a:1"});
+    EXPECT_TRUE(store_->image(a.manifest));
+    PruneOptions dangling;
+    dangling.dangling_images = true;
+    dangling.users = users;
+    EXPECT_TRUE(prune_store(*store_, dangling).images.empty());
+    for (const auto& d : a.blobs())
+        EXPECT_TRUE(store_->content().has(d)) << d.str();
+    // Another image is not held.
+    EXPECT_TRUE(rmi("b:1", false).errors.empty());
+    EXPECT_FALSE(store_->image(b.manifest));
+    // The container gone, the nameless image goes with the next prune.
+    a_users.clear();
+    EXPECT_EQ(prune_store(*store_, dangling).images.size(), 1u);
+    EXPECT_FALSE(store_->image(a.manifest));
+    EXPECT_TRUE(check_store(*store_).ok());
 }
 
 TEST_F(PruneTest, RmiKeepsBlobsSharedWithAnotherImage) {
