@@ -28,6 +28,7 @@ constexpr CommandGroup kGroups[] = {
     {" run create start exec container ", add_run_commands},
     {" ps rm container ", add_container_list_commands},
     {" logs stop restart kill wait container-monitor container ", add_container_lifecycle_commands},
+    {" image builder system ", add_docker_groups},
 };
 
 bool lists(const CommandGroup& g, const std::string& command) {

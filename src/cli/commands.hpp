@@ -35,6 +35,8 @@ void add_diff_command(CLI::App& app, const GlobalOptions& global);        // dif
 void add_login_commands(CLI::App& app, const GlobalOptions& global);      // login_command.cpp
 void add_pull_push_commands(CLI::App& app, const GlobalOptions& global);  // pull_push_commands.cpp
 void add_volume_commands(CLI::App& app, const GlobalOptions& global);     // volume_commands.cpp
+// `image ...`, `builder prune`, `system prune`: docker_groups.cpp
+void add_docker_groups(CLI::App& app, const GlobalOptions& global);
 // commit, export, cp (and `diff CTR`): container_commands_fs.cpp
 void add_container_fs_commands(CLI::App& app, const GlobalOptions& global);
 // run, create, start, exec: run_command.cpp

@@ -3,8 +3,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "cli/commands.hpp"
 #include "containers/container_record.hpp"
@@ -18,6 +21,15 @@ nlohmann::ordered_json container_inspect_json(const containers::Container& c);
 // names, its state refreshed first, or nullopt when no container matches.
 std::optional<nlohmann::ordered_json> inspect_container(const GlobalOptions& global,
                                                         std::string_view id_or_name);
+
+// `container prune` (and `system prune`): every container not running goes.
+struct ContainerPruneResult {
+    std::vector<std::string> deleted;  // full IDs
+    uint64_t reclaimed = 0;            // bytes of their upper directories
+};
+ContainerPruneResult prune_stopped_containers(const GlobalOptions& global);
+// Docker's "Deleted Containers:" block (nothing when none went).
+void print_deleted_containers(const ContainerPruneResult& r);
 
 // Docker's COMMAND column before quoting: the path and its arguments, one
 // with a space in single quotes.

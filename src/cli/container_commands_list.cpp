@@ -13,6 +13,7 @@
 #include "base/error.hpp"
 #include "base/go/strconv.hpp"
 #include "cli/container_commands.hpp"
+#include "cli/filter_args.hpp"
 #include "cli/image_commands_common.hpp"
 #include "cli/image_commands_template.hpp"
 #include "containers/container_record.hpp"
@@ -42,41 +43,27 @@ struct PsOptions {
     std::vector<std::string> filters;
 };
 
-// -f KEY=VALUE, grouped by key: values of one key are alternatives, keys
-// must all match (Docker's filters.Args).
+// ps's -f: Docker's keys; status= values checked as Docker checks them.
 struct PsFilter {
-    std::map<std::string, std::vector<std::string>> by_key;
+    FilterArgs args;
 
-    static PsFilter parse(const std::vector<std::string>& args) {
+    static PsFilter parse(const std::vector<std::string>& given) {
         PsFilter f;
-        for (const auto& a : args) {
-            auto eq = a.find('=');
-            if (eq == std::string::npos)
-                throw Error(ErrorKind::kUsage,
-                            fmt::format("bad format of filter (expected name=value)"));
-            std::string key = a.substr(0, eq), value = a.substr(eq + 1);
-            if (key != "status" && key != "name" && key != "id" && key != "exited" &&
-                key != "label" && key != "ancestor")
-                throw Error(ErrorKind::kUsage, fmt::format("invalid filter '{}'", key));
-            if (key == "status" && value != "created" && value != "running" && value != "exited" &&
+        f.args = FilterArgs::parse(given, {"status", "name", "id", "exited", "label", "ancestor"});
+        for (const std::string& value : f.args.values("status"))
+            if (value != "created" && value != "running" && value != "exited" &&
                 value != "paused" && value != "restarting" && value != "removing" &&
                 value != "dead")
                 throw Error(ErrorKind::kUsage, fmt::format("invalid filter 'status={}'", value));
-            f.by_key[key].push_back(value);
-        }
         return f;
     }
 
-    bool has(const std::string& key) const { return by_key.count(key) != 0; }
+    bool has(std::string_view key) const { return args.has(key); }
 
     bool match(const Container& c) const {
-        for (const auto& [key, values] : by_key) {
-            bool any = false;
-            for (const auto& v : values)
-                any = any || match_one(key, v, c);
-            if (!any) return false;
-        }
-        return true;
+        return args.match(
+            [&](const std::string& key, const std::string& v) { return match_one(key, v, c); },
+            c.spec.config.labels);
     }
 
   private:
@@ -99,12 +86,6 @@ struct PsFilter {
         if (key == "exited")
             return c.state.status == Status::kExited && c.state.exit_code &&
                    std::to_string(*c.state.exit_code) == v;
-        if (key == "label") {
-            auto eq = v.find('=');
-            auto it = c.spec.config.labels.find(v.substr(0, eq));
-            if (it == c.spec.config.labels.end()) return false;
-            return eq == std::string::npos || it->second == v.substr(eq + 1);
-        }
         return false;
     }
 };
@@ -354,31 +335,9 @@ uint64_t tree_size(const fs::path& dir) {
 
 void run_prune(const GlobalOptions& global, const PruneOptions& opts) {
     if (!opts.force && !confirm("WARNING! This will remove all stopped containers.")) return;
-    auto store = open_containers(global);
-    std::vector<std::string> deleted;
-    uint64_t reclaimed = 0;
-    for (auto& c : store.list()) {
-        store.refresh(c);
-        if (c.state.status == Status::kRunning) continue;
-        try {
-            auto lock = store.lock(c);
-            store.reload_state(c);
-            if (c.state.status == Status::kRunning) continue;  // started meanwhile
-            uint64_t size = tree_size(c.upper());
-            store.remove(c);
-            reclaimed += size;
-            deleted.push_back(c.id);
-        } catch (const Error& e) {
-            if (e.kind() != ErrorKind::kNotFound) throw;  // removed meanwhile
-        }
-    }
-    if (!deleted.empty()) {
-        fmt::print("Deleted Containers:\n");
-        for (const auto& id : deleted)
-            fmt::print("{}\n", id);
-        fmt::print("\n");
-    }
-    fmt::print("Total reclaimed space: {}\n", human_size(reclaimed));
+    const ContainerPruneResult r = prune_stopped_containers(global);
+    print_deleted_containers(r);
+    fmt::print("Total reclaimed space: {}\n", human_size(r.reclaimed));
 }
 
 // ---- container inspect --------------------------------------------------
@@ -455,6 +414,35 @@ void add_container_inspect(CLI::App* cmd, const GlobalOptions& global) {
 }
 
 }  // namespace
+
+ContainerPruneResult prune_stopped_containers(const GlobalOptions& global) {
+    auto store = open_containers(global);
+    ContainerPruneResult r;
+    for (auto& c : store.list()) {
+        store.refresh(c);
+        if (c.state.status == Status::kRunning) continue;
+        try {
+            auto lock = store.lock(c);
+            store.reload_state(c);
+            if (c.state.status == Status::kRunning) continue;  // started meanwhile
+            uint64_t size = tree_size(c.upper());
+            store.remove(c);
+            r.reclaimed += size;
+            r.deleted.push_back(c.id);
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::kNotFound) throw;  // removed meanwhile
+        }
+    }
+    return r;
+}
+
+void print_deleted_containers(const ContainerPruneResult& r) {
+    if (r.deleted.empty()) return;
+    fmt::print("Deleted Containers:\n");
+    for (const auto& id : r.deleted)
+        fmt::print("{}\n", id);
+    fmt::print("\n");
+}
 
 CLI::App& container_command_group(CLI::App& app) {
     for (CLI::App* sub :

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
+#include "store/prune.hpp"
 
 namespace strata::cli {
 
@@ -18,5 +19,18 @@ void add_load_command(CLI::App& app, const GlobalOptions& global);     // image_
 void add_import_command(CLI::App& app, const GlobalOptions& global);   // image_commands_archive.cpp
 void add_prune_command(CLI::App& app, const GlobalOptions& global);    // image_commands_store.cpp
 void add_store_command(CLI::App& app, const GlobalOptions& global);    // image_commands_store.cpp
+
+// image_commands_store.cpp: what `prune` frees in the image store, for it and
+// for Docker's `image prune`, `builder prune` and `system prune`.
+struct StorePruneOptions {
+    bool dangling = false;     // images without a name (and without a container)
+    bool unused = false;       // every image without a container, names and all
+    bool build_cache = false;  // every build cache entry and RUN cache mount
+};
+store::PruneReport prune_store_contents(const GlobalOptions& global, const StorePruneOptions& opts);
+// Docker's "Deleted Images:" block (nothing when none went).
+void print_deleted_images(const store::PruneReport& report);
+void add_image_prune(CLI::App* cmd, const GlobalOptions& global);    // `image prune [-a] [-f]`
+void add_builder_prune(CLI::App* cmd, const GlobalOptions& global);  // `builder prune [-a] [-f]`
 
 }  // namespace strata::cli

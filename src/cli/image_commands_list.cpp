@@ -1,13 +1,20 @@
-// `strata images [--digests] [-q] [--no-trunc] [--format table|json] [REPOSITORY[:TAG]]`
+// `strata images [--digests] [-q] [--no-trunc] [--format table|json] [-f KEY=VALUE]...
+// [REPOSITORY[:TAG]]`
 #include <fmt/format.h>
+#include <fnmatch.h>
 
 #include <algorithm>
+#include <cctype>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
+#include <vector>
 
 #include "base/error.hpp"
+#include "cli/filter_args.hpp"
 #include "cli/image_commands.hpp"
 #include "cli/image_commands_common.hpp"
+#include "frontend/instructions.hpp"
 
 namespace strata::cli {
 namespace {
@@ -19,6 +26,86 @@ struct ImagesOptions {
     bool all = false;  // accepted for Docker compatibility: strata has no intermediate images
     std::string format = "table";
     std::string filter;
+    std::vector<std::string> filters;  // -f KEY=VALUE
+};
+
+// `until=`: a Go duration before now ("24h", "90m"), Unix seconds
+// ("1700000000[.5]") or an RFC 3339 time, as Docker's GetTimestamp reads it.
+store::Timestamp until_time(const std::string& v) {
+    if (const auto d = frontend::parse_go_duration(v)) {
+        const store::Timestamp now = store::now_timestamp();
+        const int64_t ns = static_cast<int64_t>(now.nanos) - *d % 1'000'000'000;
+        return {now.seconds - *d / 1'000'000'000 + (ns < 0 ? -1 : 0),
+                static_cast<int32_t>(ns < 0 ? ns + 1'000'000'000 : ns)};
+    }
+    if (!v.empty() && v.find_first_not_of("0123456789.") == std::string::npos &&
+        std::isdigit(static_cast<unsigned char>(v[0])))
+        return {std::stoll(v), 0};
+    if (const auto t = store::parse_timestamp(v)) return *t;
+    throw Error(ErrorKind::kUsage,
+                fmt::format("failed to parse value as time or duration: \"{}\"", v));
+}
+
+// Docker's image filters (daemon/images/images.go): dangling=true|false,
+// label=KEY[=VALUE], before=IMAGE, since=IMAGE (created strictly before or
+// after that image), until=TIME, reference=PATTERN (path.Match against the
+// familiar name with its tag, or without it; only the matching names are
+// listed).
+struct ImageFilter {
+    FilterArgs args;
+    std::optional<bool> dangling;
+    std::optional<store::Timestamp> before, since, until;
+
+    static ImageFilter parse(const std::vector<std::string>& given, store::ImageStore& store) {
+        ImageFilter f;
+        f.args = FilterArgs::parse(given,
+                                   {"dangling", "label", "before", "since", "reference", "until"});
+        for (const std::string& v : f.args.values("dangling")) {
+            if (v != "true" && v != "false")
+                throw Error(ErrorKind::kUsage, fmt::format("invalid filter 'dangling={}'", v));
+            f.dangling = v == "true";
+        }
+        const auto created = [&](const std::string& image) {
+            return store::parse_timestamp(store.lookup(image).image.created)
+                .value_or(store::Timestamp{});
+        };
+        for (const std::string& v : f.args.values("before"))
+            f.before = created(v);
+        for (const std::string& v : f.args.values("since"))
+            f.since = created(v);
+        for (const std::string& v : f.args.values("until"))
+            f.until = until_time(v);
+        return f;
+    }
+
+    static bool reference_matches(const std::string& pattern, const store::Reference& n) {
+        const auto glob = [&](const std::string& text) {
+            return ::fnmatch(pattern.c_str(), text.c_str(), FNM_PATHNAME) == 0;
+        };
+        return glob(n.familiar()) || glob(n.familiar_repository());
+    }
+
+    // Whether the image passes; `names` keeps only the names reference=
+    // lets through (none left: the image is not listed).
+    bool keep(const store::ImageStore& store, const store::ImageRecord& img,
+              std::vector<store::Reference>& names) const {
+        if (dangling && *dangling != names.empty()) return false;
+        const auto t = store::parse_timestamp(img.created).value_or(store::Timestamp{});
+        if (before && !(t < *before)) return false;
+        if (since && !(t > *since)) return false;
+        if (until && !(t < *until)) return false;
+        if (args.has("reference")) {
+            std::erase_if(names, [&](const store::Reference& n) {
+                const auto& patterns = args.values("reference");
+                return std::none_of(patterns.begin(), patterns.end(),
+                                    [&](const std::string& p) { return reference_matches(p, n); });
+            });
+            if (names.empty()) return false;
+        }
+        if (!args.has("label")) return true;
+        return args.match([](const std::string&, const std::string&) { return true; },
+                          store.config(img).config.labels);
+    }
 };
 
 struct Row {
@@ -41,6 +128,7 @@ void run_images(const GlobalOptions& global, const ImagesOptions& opts) {
         fmt::print(stderr, "strata: warning: {}\n", p);
     std::optional<store::Reference> filter;
     if (!opts.filter.empty()) filter = store::Reference::parse(opts.filter);
+    const ImageFilter filters = ImageFilter::parse(opts.filters, *store);
 
     std::vector<Row> rows;
     for (auto& img : images) {
@@ -52,6 +140,7 @@ void run_images(const GlobalOptions& global, const ImagesOptions& opts) {
             });
             if (img_names.empty()) continue;
         }
+        if (!filters.keep(*store, img, img_names)) continue;
         if (img_names.empty()) rows.push_back(Row{"<none>", "<none>", &img});
         for (const auto& n : img_names)
             rows.push_back(Row{n.familiar_repository(), n.tag, &img});
@@ -120,6 +209,9 @@ void add_images_command(CLI::App& app, const GlobalOptions& global) {
     cmd->add_flag("--no-trunc", opts->no_trunc, "Don't truncate output");
     cmd->add_flag("-a,--all", opts->all, "Show all images (strata keeps no intermediate images)");
     cmd->add_option("--format", opts->format, "Output format: table (default) or json");
+    cmd->add_option("-f,--filter", opts->filters,
+                    "Filter output: dangling=true|false, label=KEY[=VALUE], before=IMAGE, "
+                    "since=IMAGE, until=TIME, reference=PATTERN");
     cmd->add_option("repository", opts->filter, "Only images in REPOSITORY[:TAG]");
     cmd->callback([opts, &global] { run_images(global, *opts); });
 }

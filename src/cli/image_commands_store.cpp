@@ -1,4 +1,5 @@
-// `strata prune [--dangling]` and `strata store check [--fast]`
+// `strata prune [--dangling] [--build-cache]`, Docker's `image prune` and
+// `builder prune`, and `strata store check [--fast]`
 #include <fmt/format.h>
 
 #include "base/error.hpp"
@@ -8,21 +9,33 @@
 #include "store/store_check.hpp"
 
 namespace strata::cli {
-namespace {
 
-struct PruneCmdOptions {
-    bool dangling = false;
-    bool build_cache = false;
-};
-
-void run_prune(const GlobalOptions& global, const PruneCmdOptions& opts) {
+store::PruneReport prune_store_contents(const GlobalOptions& global,
+                                        const StorePruneOptions& opts) {
     auto store = open_store(global);
     auto participants = make_gc_participants(*store, opts.build_cache);
     store::PruneOptions popts;
     popts.dangling_images = opts.dangling;
+    popts.unused_images = opts.unused;
     popts.participants = raw_pointers(participants);
-    if (opts.dangling) popts.users = container_users(*store);
-    auto report = store::prune_store(*store, popts);
+    if (opts.dangling || opts.unused) popts.users = container_users(*store);
+    return store::prune_store(*store, popts);
+}
+
+void print_deleted_images(const store::PruneReport& report) {
+    if (report.images.empty()) return;
+    fmt::print("Deleted Images:\n");
+    for (const auto& n : report.untagged)
+        fmt::print("untagged: {}\n", n.familiar());
+    for (const auto& img : report.images)
+        fmt::print("deleted: {}\n", img.config.str());
+    fmt::print("\n");
+}
+
+namespace {
+
+void run_prune(const GlobalOptions& global, const StorePruneOptions& opts) {
+    const auto report = prune_store_contents(global, opts);
     for (const auto& img : report.images)
         fmt::print("Deleted image: {}\n", img.config.str());
     for (const auto& [d, size] : report.blobs)
@@ -33,6 +46,11 @@ void run_prune(const GlobalOptions& global, const PruneCmdOptions& opts) {
         fmt::print("Deleted: {} ({})\n", what, human_size(size));
     fmt::print("Total reclaimed space: {}\n", human_size(report.freed));
 }
+
+struct DockerPruneOptions {
+    bool all = false;
+    bool force = false;
+};
 
 struct CheckCmdOptions {
     bool fast = false;
@@ -58,7 +76,7 @@ void run_check(const GlobalOptions& global, const CheckCmdOptions& opts) {
 }  // namespace
 
 void add_prune_command(CLI::App& app, const GlobalOptions& global) {
-    auto opts = std::make_shared<PruneCmdOptions>();
+    auto opts = std::make_shared<StorePruneOptions>();
     CLI::App* cmd = app.add_subcommand(
         "prune", "Remove blobs, unpacked layers and leftovers that no image (or cache entry) uses");
     cmd->add_flag("--dangling", opts->dangling, "Also remove images that have no name");
@@ -76,6 +94,40 @@ void add_store_command(CLI::App& app, const GlobalOptions& global) {
     check->add_flag("--fast", opts->fast, "Skip decompressing layers to check their diffIDs");
     check->add_flag("-q,--quiet", opts->quiet, "Print problems and the summary only");
     check->callback([opts, &global] { run_check(global, *opts); });
+}
+
+void add_image_prune(CLI::App* cmd, const GlobalOptions& global) {
+    auto opts = std::make_shared<DockerPruneOptions>();
+    cmd->add_flag("-a,--all", opts->all, "Remove all unused images, not just dangling ones");
+    cmd->add_flag("-f,--force", opts->force, "Do not prompt for confirmation");
+    cmd->callback([opts, &global] {
+        const std::string warning =
+            opts->all ? "WARNING! This will remove all images without at least one container "
+                        "associated to them."
+                      : "WARNING! This will remove all dangling images.";
+        if (!opts->force && !confirm(warning)) return;
+        StorePruneOptions p;
+        (opts->all ? p.unused : p.dangling) = true;
+        const auto report = prune_store_contents(global, p);
+        print_deleted_images(report);
+        fmt::print("Total reclaimed space: {}\n", human_size(report.freed));
+    });
+}
+
+void add_builder_prune(CLI::App* cmd, const GlobalOptions& global) {
+    auto opts = std::make_shared<DockerPruneOptions>();
+    cmd->add_flag("-a,--all", opts->all,
+                  "Accepted for Docker's CLI: every build cache entry and cache mount goes");
+    cmd->add_flag("-f,--force", opts->force, "Do not prompt for confirmation");
+    cmd->callback([opts, &global] {
+        if (!opts->force && !confirm("WARNING! This will remove all dangling build cache.")) return;
+        StorePruneOptions p;
+        p.build_cache = true;
+        const auto report = prune_store_contents(global, p);
+        for (const auto& [what, size] : report.other)
+            fmt::print("Deleted: {} ({})\n", what, human_size(size));
+        fmt::print("Total reclaimed space: {}\n", human_size(report.freed));
+    });
 }
 
 }  // namespace strata::cli

@@ -105,13 +105,18 @@ PruneReport prune_store(ImageStore& store, const PruneOptions& opts) {
     PruneReport report;
     LockFile gc = store.gc_exclusive();
     auto txn = store.begin();
-    if (opts.dangling_images) {
-        for (const auto& img : txn.images())
-            if (txn.names().names_of(img.manifest).empty() &&
-                (!opts.users || opts.users(img).empty())) {
-                txn.remove_image(img.manifest);
-                report.images.push_back(img);
+    if (opts.dangling_images || opts.unused_images) {
+        for (const auto& img : txn.images()) {
+            const auto names = txn.names().names_of(img.manifest);
+            if (!names.empty() && !opts.unused_images) continue;
+            if (opts.users && !opts.users(img).empty()) continue;
+            for (const auto& n : names) {
+                txn.untag(n);
+                report.untagged.push_back(n);
             }
+            txn.remove_image(img.manifest);
+            report.images.push_back(img);
+        }
     }
     std::vector<ImageRecord> images = txn.images();
     GcRoots roots = image_roots(images);

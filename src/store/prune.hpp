@@ -40,6 +40,7 @@ struct GcRoots {
 
 struct PruneReport {
     std::vector<ImageRecord> images;                      // image records removed
+    std::vector<Reference> untagged;                      // their names (unused_images)
     std::vector<std::pair<Digest, uint64_t>> blobs;       // blob, bytes
     std::vector<std::pair<Digest, uint64_t>> layers;      // unpacked layer (diffID), bytes
     std::vector<std::pair<std::string, uint64_t>> other;  // e.g. "tmp/load-ab12", cache entries
@@ -60,6 +61,7 @@ class GcParticipant {
 
 struct PruneOptions {
     bool dangling_images = false;  // also remove images that have no name (and no container)
+    bool unused_images = false;    // also remove every image no container uses, names and all
     ImageUsers users;
     std::vector<GcParticipant*> participants;
 };

@@ -157,6 +157,10 @@ TEST_F(ContainerCliTest, PsQuietNoTruncFiltersAndFormats) {
     EXPECT_EQ(run_ok({"ps", "-aq", "-f", "name=alpha", "-f", "name=beta"}).out,
               b.short_id() + "\n" + a.short_id() + "\n");
     EXPECT_EQ(run_ok({"ps", "-aq", "-f", "name=alpha", "-f", "status=exited"}).out, "");
+    // Every label= must match, as Docker's MatchKVList (they were alternatives).
+    EXPECT_EQ(run_ok({"ps", "-aq", "-f", "label=team=store", "-f", "Name=alpha"}).out,
+              a.short_id() + "\n");
+    EXPECT_EQ(run_ok({"ps", "-aq", "-f", "label=team=store", "-f", "label=team=web"}).out, "");
     EXPECT_EQ(run_ok({"ps", "-a", "--format", "{{.Names}} {{.State}} {{.Status}}"}).out,
               "beta exited Exited (unknown)\nalpha created Created\n");
     EXPECT_EQ(run_ok({"ps", "-a", "--format", "table {{.Names}}\\t{{.State}}"}).out,

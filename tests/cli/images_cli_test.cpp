@@ -1,7 +1,10 @@
 // `strata images`, `strata tag`, `strata rmi` through the real binary.
 #include "cli/image_cli_fixture.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <iterator>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -118,6 +121,104 @@ TEST_F(CliTest, ImagesMeasuresAnUnmeasuredLayerOnceAndWarnsWhenItLies) {
     EXPECT_NE(r.code, 0);
     EXPECT_NE(r.err.find("but the image's config says"), std::string::npos) << r.err;
     EXPECT_FALSE(fs::exists(out / "not-busybox"));
+}
+
+// `images -f` as Docker's image filters: dangling, label (every one must
+// match), before/since (another image's creation), until, reference
+// (path.Match against the name with and without its tag).
+TEST_F(CliTest, ImagesFilterAsDocker) {
+    const auto build = [&](const std::string& epoch, const std::string& text,
+                           std::vector<std::string> tags) {
+        std::vector<std::string> args = {"build", "-q", "--source-date-epoch", epoch};
+        for (const auto& t : tags)
+            args.insert(args.end(), {"-t", t});
+        args.push_back("-");
+        return run_ok(args, text).out.substr(7, 12);
+    };
+    const std::string old_id =
+        build("1000000000", "FROM busybox\nLABEL tier=db owner=ops\n", {"team/old:1"});
+    const std::string none_id = build("1500000000", "FROM busybox\nLABEL tier=none\n", {});
+    const std::string new_id =
+        build("1600000000", "FROM busybox\nLABEL tier=web\n", {"team/new:2", "other:x"});
+    const auto ids = [&](std::vector<std::string> filters) {
+        std::vector<std::string> args = {"images", "-q"};
+        for (const auto& f : filters)
+            args.insert(args.end(), {"-f", f});
+        const auto ls = lines(run_ok(args).out);
+        return std::set<std::string>(ls.begin(), ls.end());
+    };
+    using Ids = std::set<std::string>;
+    EXPECT_EQ(ids({"dangling=true"}), Ids{none_id});
+    EXPECT_EQ(ids({"dangling=false"}), (Ids{old_id, new_id, short_id()}));
+    EXPECT_EQ(ids({"label=tier"}), (Ids{old_id, none_id, new_id}));
+    EXPECT_EQ(ids({"label=tier=db"}), Ids{old_id});
+    EXPECT_EQ(ids({"LABEL = tier", "label=owner=ops"}), Ids{old_id}) << "every label= matches";
+    EXPECT_EQ(ids({"label=tier=db", "label=tier=web"}), Ids{});
+    EXPECT_EQ(ids({"label=tier", "before=team/new:2"}), (Ids{old_id, none_id}));
+    EXPECT_EQ(ids({"label=tier", "since=" + old_id}), (Ids{none_id, new_id}));
+    EXPECT_EQ(ids({"label=tier", "until=1550000000"}), (Ids{old_id, none_id}));
+    EXPECT_EQ(ids({"label=tier", "until=2001-09-10T00:00:00Z"}), Ids{old_id});
+    EXPECT_EQ(ids({"label=tier", "until=1h"}), (Ids{old_id, none_id, new_id}));
+    EXPECT_EQ(ids({"reference=team/old"}), Ids{old_id});
+    EXPECT_EQ(ids({"reference=team/*:2"}), Ids{new_id});
+    EXPECT_EQ(ids({"reference=*:x", "reference=team/old:*"}), (Ids{old_id, new_id}));
+    EXPECT_EQ(ids({"reference=*"}), (Ids{new_id, short_id()})) << "* does not match a '/'";
+    // Only the names reference= lets through are listed.
+    const auto rows = lines(run_ok({"images", "-f", "reference=other"}).out);
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[1].rfind("other        x ", 0), 0u) << rows[1];
+
+    run_fail({"images", "-f", "bogus=1"}, "invalid filter 'bogus'");
+    run_fail({"images", "-f", "dangling=maybe"}, "invalid filter 'dangling=maybe'");
+    run_fail({"images", "-f", "dangling"}, "bad format of filter (expected name=value)");
+    run_fail({"images", "-f", "before=nothere"}, "No such image: nothere");
+    run_fail({"images", "-f", "until=soon"}, "failed to parse value as time or duration");
+}
+
+// Docker's management-command names (docker_groups.cpp) run strata's own
+// commands: `image ls|rm|tag|inspect|history|prune`, `builder prune`,
+// `system prune`, with Docker's prompts and output blocks.
+TEST_F(CliTest, DockersImageBuilderAndSystemNames) {
+    const auto has = [](const std::string& text, const std::string& needle) {
+        return text.find(needle) != std::string::npos;
+    };
+    run_ok({"image", "tag", "busybox", "app:1"});
+    EXPECT_EQ(run_ok({"image", "ls", "-q"}).out, run_ok({"images", "-q"}).out);
+    EXPECT_EQ(run_ok({"image", "list", "--format", "json"}).out,
+              run_ok({"images", "--format", "json"}).out);
+    EXPECT_EQ(nlohmann::json::parse(run_ok({"image", "inspect", "app:1"}).out)[0]["Id"], id_);
+    EXPECT_TRUE(has(run_ok({"image", "history", "app:1"}).out, "CREATED BY"));
+    EXPECT_EQ(run_ok({"image", "rm", "app:1"}).out, "Untagged: app:1\n");
+
+    // image prune: the nameless image; asked first unless -f.
+    const std::string built =
+        lines(run_ok({"build", "-q", "-"}, "FROM busybox\nLABEL x=1\n").out)[0];
+    auto r = strata(root_, {"image", "prune"}, "n\n");
+    EXPECT_EQ(r.out,
+              "WARNING! This will remove all dangling images.\nAre you sure you want to continue? "
+              "[y/N] ");
+    EXPECT_TRUE(has(run_ok({"images", "-q", "--no-trunc"}).out, built));
+    r = run_ok({"image", "prune", "-f"});
+    EXPECT_EQ(r.out.rfind("Deleted Images:\ndeleted: " + built + "\n\nTotal reclaimed space: ", 0),
+              0u)
+        << r.out;
+    EXPECT_EQ(run_ok({"images", "-q", "--no-trunc"}).out, id_ + "\n");
+
+    // builder prune: the build cache (of a LABEL-only build: its kept parse).
+    r = run_ok({"builder", "prune", "-f"});
+    EXPECT_TRUE(has(r.out, "Deleted: parsed Dockerfiles")) << r.out;
+
+    // system prune: stopped containers, then images (-a: all without a
+    // container), then the build cache.
+    const std::string ctr =
+        lines(run_ok({"create", "--network", "none", "--name", "idle", "busybox", "true"}).out)[0];
+    r = run_ok({"system", "prune", "-f"});
+    EXPECT_EQ(r.out.rfind("Deleted Containers:\n" + ctr + "\n\n", 0), 0u) << r.out;
+    EXPECT_EQ(run_ok({"images", "-q", "--no-trunc"}).out, id_ + "\n") << "named: kept without -a";
+    r = run_ok({"system", "prune", "-a", "-f"});
+    EXPECT_TRUE(has(r.out, "Deleted Images:\nuntagged: busybox:latest\ndeleted: " + id_ + "\n"))
+        << r.out;
+    EXPECT_EQ(run_ok({"images", "-q"}).out, "");
 }
 
 TEST_F(CliTest, DanglingImagesShowAsNone) {
