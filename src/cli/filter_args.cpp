@@ -35,7 +35,9 @@ const std::vector<std::string>& FilterArgs::values(std::string_view key) const {
 bool FilterArgs::match(
     const std::function<bool(const std::string& key, const std::string& value)>& matches,
     const std::map<std::string, std::string>& labels) const {
-    for (const auto& [key, values] : by_key_) {
+    for (const auto& entry : by_key_) {
+        const std::string& key = entry.first;  // a named variable: clang 14 captures no bindings
+        const std::vector<std::string>& values = entry.second;
         if (key == "label") {
             for (const std::string& v : values) {
                 const size_t eq = v.find('=');
