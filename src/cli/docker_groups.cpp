@@ -1,6 +1,6 @@
 // Docker's management-command names for what strata has at the top level:
 // `image ls|rm|tag|inspect|history|save|load|import|pull|push|build|prune`,
-// `builder prune` and `system prune`, as scripts written for `docker` use
+// `builder prune`, `system prune` and `system df`, as scripts written for `docker` use
 // them (`docker image prune -af`, `docker builder prune -f`). Each is the
 // top-level command's own registration under its Docker name: one home for
 // its flags and behaviour.
@@ -11,6 +11,7 @@
 #include "cli/human_size.hpp"
 #include "cli/image_commands.hpp"
 #include "cli/image_commands_common.hpp"
+#include "cli/system_df.hpp"
 #include "containers/volume_store.hpp"
 #include "store/store_root.hpp"
 
@@ -100,6 +101,7 @@ void add_docker_groups(CLI::App& app, const GlobalOptions& global) {
     prune->add_flag("-f,--force", o->force, "Do not prompt for confirmation");
     prune->add_flag("--volumes", o->volumes, "Prune anonymous volumes");
     prune->callback([o, &global] { run_system_prune(global, *o); });
+    system->add_subcommand("df", "Show disk usage")->callback([&global] { run_system_df(global); });
 }
 
 }  // namespace strata::cli

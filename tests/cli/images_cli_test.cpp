@@ -221,6 +221,29 @@ TEST_F(CliTest, DockersImageBuilderAndSystemNames) {
     EXPECT_EQ(run_ok({"images", "-q"}).out, "");
 }
 
+// `system df`: Docker's four rows and its arithmetic (an image a container
+// uses frees nothing of its own layers; a stopped container is reclaimable).
+TEST_F(CliTest, SystemDfAsDocker) {
+    auto ls = lines(run_ok({"system", "df"}).out);
+    ASSERT_EQ(ls.size(), 5u);
+    EXPECT_EQ(ls[0].rfind("TYPE            TOTAL     ACTIVE    SIZE      RECLAIMABLE", 0), 0u)
+        << ls[0];
+    EXPECT_EQ(ls[1].rfind("Images          1         0         1.9", 0), 0u) << ls[1];
+    EXPECT_NE(ls[1].find("(100%)"), std::string::npos) << ls[1];
+    EXPECT_EQ(ls[2], "Containers      0         0         0B        0B");
+    EXPECT_EQ(ls[3], "Local Volumes   0         0         0B        0B");
+    EXPECT_EQ(ls[4], "Build Cache     0         0         0B        0B");
+
+    run_ok({"volume", "create", "kept"});
+    run_ok({"create", "--network", "none", "-v", "kept:/data", "busybox", "true"});
+    ls = lines(run_ok({"system", "df"}).out);
+    ASSERT_EQ(ls.size(), 5u);
+    EXPECT_EQ(ls[1].rfind("Images          1         1         1.9", 0), 0u) << ls[1];
+    EXPECT_NE(ls[1].find(" 0B (0%)"), std::string::npos) << ls[1];
+    EXPECT_EQ(ls[2].rfind("Containers      1         0         ", 0), 0u) << ls[2];
+    EXPECT_EQ(ls[3].rfind("Local Volumes   1         1         ", 0), 0u) << ls[3];
+}
+
 TEST_F(CliTest, DanglingImagesShowAsNone) {
     auto r = strata(root_, {"import", tar_.string()});
     ASSERT_EQ(r.code, 0);
