@@ -45,6 +45,17 @@ int main(int argc, char** argv) {
             fmt::print(stderr, "strata: '{}' is not a strata command.\nSee 'strata --help'\n", cmd);
             return 1;
         }
+        // A group (image, container, volume, ...) without one of its
+        // commands: its usage on stderr and status 1, as docker prints it.
+        if (!cmd.empty() && (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr ||
+                             dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr)) {
+            for (CLI::App* group :
+                 app.get_subcommands([&](const CLI::App* sub) { return sub->check_name(cmd); }))
+                if (!group->get_subcommands({}).empty() && group->get_subcommands().empty()) {
+                    fmt::print(stderr, "{}", group->help());
+                    return 1;
+                }
+        }
         const int code = app.exit(e);
         // docker run/create/exec/start say 125 for their own errors, bad flags
         // included: the container's exit code is theirs to return.

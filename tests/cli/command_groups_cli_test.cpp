@@ -47,6 +47,17 @@ TEST(CommandGroups, AnUnknownNameIsRefusedAsDockerRefusesIt) {
         EXPECT_EQ(r.err,
                   "strata: 'no-such-command' is not a strata command.\nSee 'strata --help'\n");
     }
+    // A group without one of its commands: its usage on stderr, status 1,
+    // as docker prints `docker image` (it was CLI11's "A subcommand is
+    // required", status 106).
+    for (const auto& args :
+         std::vector<std::vector<std::string>>{{STRATA_BINARY, "image", "frobnicate"},
+                                               {STRATA_BINARY, "volume"},
+                                               {STRATA_BINARY, "container", "frobnicate"}}) {
+        const RunResult r = run(args);
+        EXPECT_EQ(r.code, 1) << args[1];
+        EXPECT_NE(r.err.find("Subcommands:\n"), std::string::npos) << r.err;
+    }
     const RunResult v = run({STRATA_BINARY, "--version"});
     EXPECT_EQ(v.code, 0);
     EXPECT_EQ(v.out, "strata 0.1.0\n");
