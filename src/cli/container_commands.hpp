@@ -11,6 +11,7 @@
 
 #include "cli/commands.hpp"
 #include "containers/container_record.hpp"
+#include "containers/volume_store.hpp"
 
 namespace strata::cli {
 
@@ -30,6 +31,9 @@ struct ContainerPruneResult {
 ContainerPruneResult prune_stopped_containers(const GlobalOptions& global);
 // Docker's "Deleted Containers:" block (nothing when none went).
 void print_deleted_containers(const ContainerPruneResult& r);
+
+// Docker's "Deleted Volumes:" block (nothing when none went): volume_commands.cpp.
+void print_deleted_volumes(const containers::VolumePruneReport& report);
 
 // Docker's COMMAND column before quoting: the path and its arguments, one
 // with a space in single quotes.

@@ -18,6 +18,7 @@
 #include "cli/image_commands_template.hpp"
 #include "containers/container_record.hpp"
 #include "containers/volume_store.hpp"
+#include "store/prune.hpp"
 #include "store/store_root.hpp"
 
 namespace strata::cli {
@@ -321,18 +322,6 @@ struct PruneOptions {
     bool force = false;
 };
 
-uint64_t tree_size(const fs::path& dir) {
-    uint64_t total = 0;
-    std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator(
-             dir, fs::directory_options::skip_permission_denied, ec);
-         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-        std::error_code e2;
-        if (it->is_regular_file(e2) && !it->is_symlink(e2)) total += it->file_size(e2);
-    }
-    return total;
-}
-
 void run_prune(const GlobalOptions& global, const PruneOptions& opts) {
     if (!opts.force && !confirm("WARNING! This will remove all stopped containers.")) return;
     const ContainerPruneResult r = prune_stopped_containers(global);
@@ -425,7 +414,7 @@ ContainerPruneResult prune_stopped_containers(const GlobalOptions& global) {
             auto lock = store.lock(c);
             store.reload_state(c);
             if (c.state.status == Status::kRunning) continue;  // started meanwhile
-            uint64_t size = tree_size(c.upper());
+            const uint64_t size = store::tree_size(c.upper());
             store.remove(c);
             r.reclaimed += size;
             r.deleted.push_back(c.id);

@@ -19,8 +19,7 @@ namespace strata::cli {
 namespace {
 
 // Registers a top-level command into `group` through its own add function,
-// then gives it Docker's name there (and the old one as an alias, unless it
-// is `same`).
+// then gives it Docker's name there, and `aliases` as its other names.
 void add_as(CLI::App& group, void (*add)(CLI::App&, const GlobalOptions&),
             const GlobalOptions& global, const char* ours, const char* docker,
             std::initializer_list<const char*> aliases = {}) {
@@ -48,12 +47,7 @@ void run_system_prune(const GlobalOptions& global, const SystemPruneOptions& o) 
     if (o.volumes) {
         containers::VolumeStore volumes(store::resolve_store_root(global.root));
         const auto report = volumes.prune(/*all=*/false);
-        if (!report.removed.empty()) {
-            fmt::print("Deleted Volumes:\n");
-            for (const auto& name : report.removed)
-                fmt::print("{}\n", name);
-            fmt::print("\n");
-        }
+        print_deleted_volumes(report);
         reclaimed += report.reclaimed;
     }
     StorePruneOptions p;

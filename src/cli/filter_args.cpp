@@ -35,21 +35,24 @@ const std::vector<std::string>& FilterArgs::values(std::string_view key) const {
 bool FilterArgs::match(
     const std::function<bool(const std::string& key, const std::string& value)>& matches,
     const std::map<std::string, std::string>& labels) const {
+    if (!labels_match(labels)) return false;
     for (const auto& entry : by_key_) {
         const std::string& key = entry.first;  // a named variable: clang 14 captures no bindings
         const std::vector<std::string>& values = entry.second;
-        if (key == "label") {
-            for (const std::string& v : values) {
-                const size_t eq = v.find('=');
-                const auto it = labels.find(v.substr(0, eq));
-                if (it == labels.end()) return false;
-                if (eq != std::string::npos && it->second != v.substr(eq + 1)) return false;
-            }
-            continue;
-        }
+        if (key == "label") continue;
         if (std::none_of(values.begin(), values.end(),
                          [&](const std::string& v) { return matches(key, v); }))
             return false;
+    }
+    return true;
+}
+
+bool FilterArgs::labels_match(const std::map<std::string, std::string>& labels) const {
+    for (const std::string& v : values("label")) {
+        const size_t eq = v.find('=');
+        const auto it = labels.find(v.substr(0, eq));
+        if (it == labels.end()) return false;
+        if (eq != std::string::npos && it->second != v.substr(eq + 1)) return false;
     }
     return true;
 }

@@ -26,6 +26,8 @@ class FilterArgs {
     // and every label= is among `labels` (KEY, or KEY=VALUE).
     bool match(const std::function<bool(const std::string& key, const std::string& value)>& matches,
                const std::map<std::string, std::string>& labels) const;
+    // Every label= (KEY, or KEY=VALUE) is among `labels`.
+    bool labels_match(const std::map<std::string, std::string>& labels) const;
 
   private:
     std::map<std::string, std::vector<std::string>, std::less<>> by_key_;

@@ -4,7 +4,7 @@
 #include <fnmatch.h>
 
 #include <algorithm>
-#include <cctype>
+#include <charconv>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -38,9 +38,13 @@ store::Timestamp until_time(const std::string& v) {
         return {now.seconds - *d / 1'000'000'000 + (ns < 0 ? -1 : 0),
                 static_cast<int32_t>(ns < 0 ? ns + 1'000'000'000 : ns)};
     }
-    if (!v.empty() && v.find_first_not_of("0123456789.") == std::string::npos &&
-        std::isdigit(static_cast<unsigned char>(v[0])))
-        return {std::stoll(v), 0};
+    // Unix seconds; a fraction after them is dropped.
+    int64_t seconds = 0;
+    const std::string_view whole = std::string_view(v).substr(0, v.find('.'));
+    const auto [end, ec] = std::from_chars(whole.data(), whole.data() + whole.size(), seconds);
+    if (!whole.empty() && ec == std::errc() && end == whole.data() + whole.size() &&
+        v.find_first_not_of("0123456789", whole.size() + 1) == std::string::npos)
+        return {seconds, 0};
     if (const auto t = store::parse_timestamp(v)) return *t;
     throw Error(ErrorKind::kUsage,
                 fmt::format("failed to parse value as time or duration: \"{}\"", v));
@@ -102,9 +106,8 @@ struct ImageFilter {
             });
             if (names.empty()) return false;
         }
-        if (!args.has("label")) return true;
-        return args.match([](const std::string&, const std::string&) { return true; },
-                          store.config(img).config.labels);
+        // The config is read only when a label= asks for it.
+        return !args.has("label") || args.labels_match(store.config(img).config.labels);
     }
 };
 

@@ -13,6 +13,7 @@
 
 #include "base/error.hpp"
 #include "cli/commands.hpp"
+#include "cli/container_commands.hpp"
 #include "cli/human_size.hpp"
 #include "cli/image_commands_common.hpp"
 #include "cli/image_commands_template.hpp"
@@ -253,16 +254,19 @@ void run_prune(const GlobalOptions& global, const PruneOptions& o) {
         throw Error(ErrorKind::kUsage, "volume prune has been cancelled");
     VolumeStore volumes(store_root(global));
     const auto report = volumes.prune(o.all);
-    if (!report.removed.empty()) {
-        fmt::print("Deleted Volumes:\n");
-        for (const auto& name : report.removed)
-            fmt::print("{}\n", name);
-        fmt::print("\n");
-    }
+    print_deleted_volumes(report);
     fmt::print("Total reclaimed space: {}\n", human_size(report.reclaimed, 4));
 }
 
 }  // namespace
+
+void print_deleted_volumes(const containers::VolumePruneReport& report) {
+    if (report.removed.empty()) return;
+    fmt::print("Deleted Volumes:\n");
+    for (const auto& name : report.removed)
+        fmt::print("{}\n", name);
+    fmt::print("\n");
+}
 
 void add_volume_commands(CLI::App& app, const GlobalOptions& global) {
     CLI::App* group = app.add_subcommand("volume", "Manage volumes");

@@ -134,9 +134,15 @@ TEST_F(BuildCli, PruneBuildCacheRemovesCacheMounts) {
     ASSERT_EQ(build({"-q", "-t", "kept", ctx_.string()}).code, 0);
     EXPECT_NE(run_ok({"run", "--rm", "kept", "cat", "/after"}).out, "") << "prune kept the cache";
 
+    // What a step left in a cache is removed, never followed: a link out of
+    // the cache (as a RUN step can make one) leaves its target alone.
+    const fs::path outside = dir_.path() / "outside";
+    write_file(outside / "keep", "not the cache's\n");
+    fs::create_directory_symlink(outside, fs::directory_iterator(mounts)->path() / "escape");
     p = run_ok({"prune", "--build-cache"});
     EXPECT_NE(p.out.find("Deleted: cache mount "), std::string::npos) << p.out;
     EXPECT_EQ(std::distance(fs::directory_iterator(mounts), fs::directory_iterator()), 0);
+    EXPECT_TRUE(fs::exists(outside / "keep"));
     // The step runs again (its cache entry went too) and finds the cache empty.
     ASSERT_EQ(build({"-q", "-t", "emptied", ctx_.string()}).code, 0);
     EXPECT_EQ(run_ok({"run", "--rm", "emptied", "cat", "/after"}).out, "");

@@ -173,6 +173,8 @@ TEST_F(CliTest, ImagesFilterAsDocker) {
     run_fail({"images", "-f", "dangling"}, "bad format of filter (expected name=value)");
     run_fail({"images", "-f", "before=nothere"}, "No such image: nothere");
     run_fail({"images", "-f", "until=soon"}, "failed to parse value as time or duration");
+    run_fail({"images", "-f", "until=99999999999999999999999"},
+             "failed to parse value as time or duration");
 }
 
 // Docker's management-command names (docker_groups.cpp) run strata's own
