@@ -18,6 +18,7 @@
 #include "base/unique_fd.hpp"
 #include "cache/build_record.hpp"
 #include "cli/build_check.hpp"
+#include "cli/build_contexts.hpp"
 #include "cli/build_output.hpp"
 #include "cli/build_progress.hpp"
 #include "cli/cache_flags.hpp"
@@ -38,6 +39,7 @@ namespace fs = std::filesystem;
 
 struct BuildCmdOptions {
     std::vector<std::string> tags, build_args, labels, no_cache_filter, secrets, ssh;
+    std::vector<std::string> build_contexts;  // --build-context NAME=VALUE
     std::string file, target, iidfile, metadata_file, progress = "auto", platform, network;
     std::string isolation = "auto";  // --isolation: auto, sandbox, chroot
     std::string source_date_epoch;
@@ -345,6 +347,10 @@ int run_build(const GlobalOptions& global, const BuildCmdOptions& o) {
         if (const char* env = std::getenv("SOURCE_DATE_EPOCH"); env && *env)
             req.plan.build_args["SOURCE_DATE_EPOCH"] = env;
     }
+    BuildContexts contexts = parse_build_contexts(o.build_contexts);
+    req.plan.named_contexts = std::move(contexts.named);
+    req.named_contexts = std::move(contexts.dirs);
+    req.plan.context_key = context_key;
     req.jobs = o.jobs;
     req.explain = o.explain;
     for (const auto& spec : o.secrets)
@@ -453,6 +459,9 @@ void add_build_command(CLI::App& app, const GlobalOptions& global) {
     cmd->add_option("-f,--file", o->file, "Name of the Dockerfile (default: CONTEXT/Dockerfile)");
     cmd->add_option("--build-arg", o->build_args, "Set a build-time variable (K=V, or K from env)");
     cmd->add_option("--target", o->target, "Build this stage (default: the last one)");
+    cmd->add_option("--build-context", o->build_contexts,
+                    "Additional build context (NAME=DIR or NAME=docker-image://REF) that FROM "
+                    "NAME, COPY --from=NAME and RUN --mount=from=NAME read; repeatable");
     cmd->add_flag("--no-cache", o->no_cache, "Do not use the cache");
     cmd->add_flag("--pull", o->pull, "Always attempt to pull all referenced images");
     cmd->add_option("--no-cache-filter", o->no_cache_filter, "Do not use the cache for a stage");

@@ -25,9 +25,46 @@ BuildSession::BuildSession(const BuildRequest& req, store::ImageStore& st, Progr
       secrets(req.secrets),
       ssh_agents(req.ssh) {
     if (req.cache_from) cache.import_memos(req.cache_from->memos());
+    for (const auto& [name, dir] : req.named_contexts) {
+        auto state = std::make_unique<NamedContextState>();
+        state->dir = dir;
+        named_contexts_.emplace(name, std::move(state));
+    }
 }
 
-const cache::ContextSnapshot& BuildSession::snapshot() {
+BuildSession::NamedContextState& BuildSession::named_context(const std::string& name) const {
+    const auto it = named_contexts_.find(name);
+    if (it == named_contexts_.end())
+        throw Error(ErrorKind::kInternal, fmt::format("no named context \"{}\"", name));
+    return *it->second;
+}
+
+const std::filesystem::path& BuildSession::context_dir(const std::string& name) const {
+    return name.empty() ? request.context_dir : named_context(name).dir;
+}
+
+const cache::ContextSnapshot& BuildSession::snapshot(const std::string& name) {
+    if (!name.empty()) {
+        NamedContextState& c = named_context(name);
+        std::call_once(c.once, [&] {
+            // BuildKit's vertices of a local named context: its own
+            // .dockerignore (the main context's does not apply), its files.
+            {
+                Vertex v(progress, next_id(), fmt::format("[context {}] load .dockerignore", name));
+                c.ignore = directory_dockerignore(c.dir);
+                v.done();
+            }
+            Vertex v(progress, next_id(), fmt::format("[context {}] load from client", name));
+            const std::filesystem::path stats =
+                store.cache_dir() / "contexts" / cache::context_cache_id(c.dir);
+            c.snapshot.emplace(cache::hash_context(c.dir, c.ignore, stats));
+            v.log(context_transfer_line(*c.snapshot));
+            c.view = std::make_unique<BuildContext>(c.dir, c.ignore);
+            c.view->use_snapshot(*c.snapshot);
+            v.done();
+        });
+        return *c.snapshot;
+    }
     std::call_once(snapshot_once_, [&] {
         Vertex v(progress, next_id(), "[internal] load build context");
         if (!snapshot_) snapshot_.emplace(hash_context_quietly());
@@ -50,8 +87,15 @@ std::string context_transfer_line(const cache::ContextSnapshot& snapshot) {
                        s.files_hashed, progress_bytes(s.bytes_hashed));
 }
 
-bool BuildSession::has_snapshot() const {
-    return snapshot_.has_value();
+std::vector<std::filesystem::path> BuildSession::context_mount_sources(const std::string& name) {
+    const cache::ContextSnapshot& snap = snapshot(name);
+    if (name.empty()) return mask_.sources(request.context_dir, snap, ignore, store.tmp_dir());
+    NamedContextState& c = named_context(name);
+    return c.mask.sources(c.dir, snap, c.ignore, store.tmp_dir());
+}
+
+bool BuildSession::has_snapshot(const std::string& name) const {
+    return name.empty() ? snapshot_.has_value() : named_context(name).snapshot.has_value();
 }
 
 void BuildSession::warm_up_run(const planner::RunStep& step) {
@@ -64,7 +108,11 @@ void BuildSession::wait_warm_up() {
     if (warm_up_started_) std::call_once(warm_up_waited_, [this] { warm_up_.wait(); });
 }
 
-const BuildContext& BuildSession::context() {
+const BuildContext& BuildSession::context(const std::string& name) {
+    if (!name.empty()) {
+        snapshot(name);
+        return *named_context(name).view;
+    }
     std::call_once(context_once_, [&] {
         auto view = std::make_unique<BuildContext>(request.context_dir, ignore);
         view->use_snapshot(snapshot());

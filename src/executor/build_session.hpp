@@ -24,6 +24,7 @@
 #include "executor/copy/copy.hpp"
 #include "executor/run/build_secrets.hpp"
 #include "executor/run/cache_mount_dirs.hpp"
+#include "executor/run/context_mask.hpp"
 #include "executor/run/ssh_agent_proxy.hpp"
 #include "executor/stage_files.hpp"
 #include "executor/store_image_resolver.hpp"
@@ -103,9 +104,16 @@ class BuildSession {
 
     int next_id() { return ++last_id_; }
 
-    // The build context, hashed on first use (with the store's stat cache).
-    const cache::ContextSnapshot& snapshot();
-    bool has_snapshot() const;
+    // The build context, hashed on first use (with the store's stat cache);
+    // or, given a name, the local named context (--build-context) of that
+    // name, with its own .dockerignore.
+    const cache::ContextSnapshot& snapshot(const std::string& name = {});
+    bool has_snapshot(const std::string& name = {}) const;
+    // The directory of the build context ("") or of a local named context.
+    const std::filesystem::path& context_dir(const std::string& name) const;
+    // What a RUN --mount=type=bind of that context mounts (lowest first): the
+    // directory, under a mask of what its .dockerignore hides (context_mask.hpp).
+    std::vector<std::filesystem::path> context_mount_sources(const std::string& name);
     // Hands in a snapshot already taken (a build summary's check): snapshot()
     // reports it as usual without walking the context again. Before the
     // stages start only.
@@ -115,7 +123,7 @@ class BuildSession {
     // The context hashed with `ignore` and the store's stat cache, without
     // progress output.
     cache::ContextSnapshot hash_context_quietly() const;
-    const BuildContext& context();
+    const BuildContext& context(const std::string& name = {});
 
     // Unpacked directories of `layers` (lowest first), unpacking as needed.
     std::vector<std::filesystem::path> unpack(const std::vector<store::LayerRecord>& layers);
@@ -163,11 +171,23 @@ class BuildSession {
     void run_later(std::function<void()> task);
 
   private:
+    struct NamedContextState {
+        std::filesystem::path dir;
+        std::once_flag once;
+        frontend::DockerIgnore ignore;
+        std::optional<cache::ContextSnapshot> snapshot;
+        std::unique_ptr<BuildContext> view;
+        ContextMask mask;
+    };
+    NamedContextState& named_context(const std::string& name) const;
+
     std::atomic<int> last_id_{0};
+    std::map<std::string, std::unique_ptr<NamedContextState>> named_contexts_;
     std::once_flag snapshot_once_;
     std::optional<cache::ContextSnapshot> snapshot_;
     std::once_flag context_once_;
     std::unique_ptr<BuildContext> context_;
+    ContextMask mask_;
     size_t stage_order(size_t index) const;
 
     std::map<size_t, std::shared_future<StageResult>> futures_;
@@ -189,6 +209,8 @@ class BuildSession {
 // The context's .dockerignore (or <Dockerfile>.dockerignore), read inside
 // the context.
 frontend::DockerIgnore context_dockerignore(const BuildRequest& r);
+// The .dockerignore at the top of `dir` (read inside it), or none.
+frontend::DockerIgnore directory_dockerignore(const std::filesystem::path& dir);
 
 // The progress line of "[internal] load build context".
 std::string context_transfer_line(const cache::ContextSnapshot& snapshot);

@@ -73,8 +73,14 @@ frontend::DockerIgnore context_dockerignore(const BuildRequest& r) {
         specific += ".dockerignore";
         if (fs::is_regular_file(specific, ec)) return frontend::read_ignore_file(specific);
     }
+    return directory_dockerignore(r.context_dir);
+}
+
+frontend::DockerIgnore directory_dockerignore(const std::filesystem::path& dir) {
+    UniqueFd root(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) throw system_error("open the build context", dir.string());
     if (auto text = read_file_in_root(root.get(), ".dockerignore", ".dockerignore"))
-        return frontend::DockerIgnore::parse(*text, (r.context_dir / ".dockerignore").string());
+        return frontend::DockerIgnore::parse(*text, (dir / ".dockerignore").string());
     return frontend::DockerIgnore();
 }
 
@@ -204,13 +210,15 @@ bool uses_context(const planner::BuildPlan& plan) {
     for (const auto& sp : plan.stages) {
         for (const auto& st : sp.steps) {
             if (st.kind == planner::StepKind::kCopy &&
-                st.copy.from.kind == planner::SourceRef::Kind::kContext) {
+                st.copy.from.kind == planner::SourceRef::Kind::kContext &&
+                st.copy.from.context.empty()) {
                 for (const auto& src : st.copy.sources)
                     if (!planner::is_url_source(src)) return true;
             }
             if (st.kind == planner::StepKind::kRun) {
                 for (const auto& m : st.run.mounts)
-                    if (m.type == "bind" && m.from.kind == planner::SourceRef::Kind::kContext)
+                    if (m.type == "bind" && m.from.kind == planner::SourceRef::Kind::kContext &&
+                        m.from.context.empty())
                         return true;
             }
         }
@@ -260,6 +268,11 @@ BuildResult build(const BuildRequest& request_in, store::ImageStore& store, Prog
         empty_context = TempDir::create(store.tmp_dir(), "context-");
         request.context_dir = empty_context->path();
         request.cache_context_stats = false;
+    } else {
+        // Absolute: a RUN step's bind mount of it is made from elsewhere
+        // than the working directory a relative CONTEXT was given in.
+        std::error_code ec;
+        request.context_dir = std::filesystem::absolute(request.context_dir, ec).lexically_normal();
     }
     if (request.explain_id.empty()) request.explain_id = default_explain_id(request);
     request.plan.source_text = request.dockerfile_text;
@@ -301,8 +314,12 @@ BuildResult build(const BuildRequest& request_in, store::ImageStore& store, Prog
     if (!unused_args.empty()) progress.note(unused_args);
 
     DigesterHooks hooks;
-    hooks.snapshot = [&s]() -> const cache::ContextSnapshot& { return s.snapshot(); };
-    hooks.context = [&s]() -> const BuildContext& { return s.context(); };
+    hooks.snapshot = [&s](const std::string& name) -> const cache::ContextSnapshot& {
+        return s.snapshot(name);
+    };
+    hooks.context = [&s](const std::string& name) -> const BuildContext& {
+        return s.context(name);
+    };
     hooks.source_dirs = [&s](const planner::SourceRef& ref) { return s.source_dirs(ref); };
     hooks.layers_of = [&s](const planner::SourceRef& ref) { return s.layers_of(ref); };
     hooks.unpack = [&s](const std::vector<store::LayerRecord>& l) { return s.unpack(l); };

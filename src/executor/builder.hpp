@@ -39,6 +39,9 @@ struct BuildRequest {
     std::string dockerfile_name = "Dockerfile";  // in messages ("-f" as given, or "<stdin>")
     std::filesystem::path dockerfile_path;       // for Dockerfile.dockerignore; empty: stdin
     std::filesystem::path context_dir;           // empty: an empty context
+    // --build-context NAME=DIR: the local named contexts, by the name's key
+    // (plan.named_contexts has them as kLocal; images are the planner's).
+    std::map<std::string, std::filesystem::path> named_contexts;
     // Keep a stat cache for the context in the store (false for contexts
     // unpacked from a tar, which are new every time).
     bool cache_context_stats = true;

@@ -73,9 +73,11 @@ store::LayerRecord StageRunner::execute(const Step& st, size_t i, Vertex* v) {
         };
         auto rest =
             std::make_shared<Rest>(Rest{std::move(direct), std::move(dir), std::move(blob.files)});
-        const bool index = !(indexed && blob.diff_id == *previous) && s_.has_snapshot();
+        // The files' identities are of the context the COPY read.
+        const std::string& context = st.copy.from.context;
+        const bool index = !(indexed && blob.diff_id == *previous) && s_.has_snapshot(context);
         s_.run_later([rest, index, to = copy_index_dir(), diff_id = blob.diff_id,
-                      start = index ? s_.snapshot().started_at_ns() : 0] {
+                      start = index ? s_.snapshot(context).started_at_ns() : 0] {
             if (!index) return;
             // None (a COPY --from, files all too new): nothing to keep.
             const auto kept = index_of_written(
@@ -148,7 +150,7 @@ CopyResult StageRunner::copy(const Step& st, size_t i, const std::filesystem::pa
     const SourceView* source = nullptr;
     switch (st.copy.from.kind) {
         case planner::SourceRef::Kind::kContext:
-            source = &s_.context();
+            source = &s_.context(st.copy.from.context);
             break;
         case planner::SourceRef::Kind::kStage: {
             const auto& target = s_.plan.stage(st.copy.from.stage);

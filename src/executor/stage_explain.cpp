@@ -37,7 +37,8 @@ void StageRunner::explain(size_t i, const Step& st, const cache::StepRecord& now
             if (b.stage == sp_.index && b.step == i) f.before = &b;
     }
     if (f.before && f.before->parent_key != now.parent_key) f.parent_change = parent_change(i);
-    if (st.kind == StepKind::kCopy && st.copy.from.kind == planner::SourceRef::Kind::kContext) {
+    if (st.kind == StepKind::kCopy && st.copy.from.kind == planner::SourceRef::Kind::kContext &&
+        st.copy.from.context.empty()) {
         f.changed_files = [&]() -> std::vector<std::string> {
             std::call_once(s_.previous_files_once, [&] {
                 s_.previous_files =

@@ -197,7 +197,7 @@ void StageRunner::run(const Step& st, size_t i, const TempDir& upper, TempDir wo
         rm.mount = m;
         if (m.type == "bind") {
             if (m.from.kind == planner::SourceRef::Kind::kContext)
-                rm.sources = {s_.request.context_dir};
+                rm.sources = s_.context_mount_sources(m.from.context);
             else
                 rm.sources = source_dirs(m.from);
             rm.subpath = m.source;

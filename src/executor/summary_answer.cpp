@@ -50,6 +50,15 @@ std::string summary_inputs(const BuildRequest& r) {
     add("dockerfile-path", r.dockerfile_path.string());
     add("context", r.context_dir.string());
     add("context-stats", r.cache_context_stats ? "1" : "0");
+    for (const auto& [name, nc] : r.plan.named_contexts) {
+        add("named-context", name);
+        add("image", nc.kind == planner::NamedContext::Kind::kImage ? nc.image : "");
+        add("scratch", nc.kind == planner::NamedContext::Kind::kScratch ? "1" : "0");
+    }
+    for (const auto& [name, dir] : r.named_contexts) {
+        add("named-context-dir", name);
+        add("dir", dir.string());
+    }
     add("explain-id", r.explain_id);
     add("target", r.plan.target);
     for (const auto& [k, v] : r.plan.build_args) {
@@ -88,8 +97,10 @@ std::string summary_inputs(const BuildRequest& r) {
 }
 
 bool may_answer_from_summary(const BuildRequest& r) {
-    return !r.scratch && !r.explain && !r.always_pull && !r.plan.no_cache &&
-           r.plan.no_cache_filter.empty();
+    // A summary confirms the build context, not a local named one: such a
+    // build takes the usual path (its steps are cache hits).
+    return r.named_contexts.empty() && !r.scratch && !r.explain && !r.always_pull &&
+           !r.plan.no_cache && r.plan.no_cache_filter.empty();
 }
 
 std::optional<BuildResult> answer_from_summary(BuildSession& s, const cache::BuildSummary& sum) {

@@ -55,6 +55,7 @@ struct BaseImage {
 struct SourceRef {
     enum class Kind { kContext, kStage, kImage, kScratch };
     Kind kind = Kind::kContext;
+    std::string context;       // kContext: a named context (--build-context); empty: the build's
     size_t stage = 0;          // kStage: the Dockerfile index of the stage
     std::string image;         // kImage: the reference as written (expanded)
     std::string image_digest;  // kImage: BaseImage::digest

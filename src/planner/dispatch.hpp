@@ -91,6 +91,12 @@ class StepExpander {
     std::set<std::string> used_;
 };
 
+// The first step of a stage FROM a local named context: the context's
+// files as the stage's first layer, as `COPY . /` of them (owned by 0:0, as
+// the client sends them to BuildKit). Located at the FROM instruction.
+Step context_files_step(const std::string& name, const frontend::Instruction& from,
+                        StageState& state, const DispatchContext& ctx);
+
 std::string uppercase_command(std::string_view text);
 void add_field(Step& step, std::string name, std::string value);
 

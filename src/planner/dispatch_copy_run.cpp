@@ -40,7 +40,7 @@ bool is_valid_digest(std::string_view d) {
 std::string source_ref_field(const SourceRef& ref) {
     switch (ref.kind) {
         case SourceRef::Kind::kContext:
-            return "context";
+            return ref.context.empty() ? "context" : "context:" + ref.context;
         case SourceRef::Kind::kScratch:
             return "scratch";
         case SourceRef::Kind::kStage:
@@ -181,6 +181,31 @@ void dispatch_copy(Step& step, StageState& state, DispatchContext& ctx, StepCoun
         if (out.unpack) add_field(step, "unpack", bool_text(*out.unpack));
     }
     ex.finish(step);
+}
+
+Step context_files_step(const std::string& name, const frontend::Instruction& from,
+                        StageState& state, const DispatchContext& ctx) {
+    Step step;
+    step.instruction.keyword = "COPY";
+    step.instruction.original = "COPY . /";
+    step.instruction.range = from.range;
+    frontend::CopyCmd copy;
+    copy.sources = {"."};
+    copy.dest = "/";
+    copy.from = name;
+    step.instruction.command = copy;
+    DispatchContext own = ctx;
+    own.resolve_from = [&name](const std::string&, const frontend::Instruction&, bool) {
+        SourceRef ref;
+        ref.context = name;
+        return ref;
+    };
+    StepCounter counter;
+    add_field(step, "op", "COPY");
+    dispatch_copy(step, state, own, counter, state.env);
+    step.display = fmt::format("[context {}] COPY . /", name);
+    step.effect.history = ConfigEffect::History{"local source for context:" + name, false};
+    return step;
 }
 
 void dispatch_run(Step& step, StageState& state, DispatchContext& ctx, StepCounter& counter,

@@ -59,6 +59,11 @@ struct StageEntry {
     bool triggers_done = false;
     BaseImage image;
     bool resolved = false;
+    // The named context (its key) the stage starts from: FROM names it, or
+    // it has the stage's own name and replaces the stage (`replaced`: the
+    // stage's instructions are not run, as in BuildKit). Empty: none.
+    std::string context;
+    bool replaced = false;
 };
 
 class Planner {
@@ -79,6 +84,10 @@ class Planner {
     void stage_table();
     void command_deps(StageEntry& entry, const Instruction& ins);
     std::optional<size_t> find_stage(const std::string& ref, bool allow_index) const;
+    std::optional<std::string> named_context(const std::string& ref) const;
+    void start_from_context(StageEntry& e, const std::string& key) const;
+    SourceRef context_ref(const std::string& key, const Instruction& at);
+    bool local_context(const StageEntry& e) const;
     void check_cycles();
     size_t target();
     std::set<size_t> reachable(size_t target) const;
@@ -162,7 +171,7 @@ void Planner::source_date_epoch(BuildPlan& plan) {
     }
     // What BuildKit would read a time from instead: a stage or the context.
     const auto names_source = [&](const std::string& v) {
-        return v == "context" ||
+        return v == "context" || named_context(v) ||
                std::any_of(df_.stages.begin(), df_.stages.end(),
                            [&](const frontend::Stage& st) { return st.name == lower(v); });
     };
@@ -208,6 +217,49 @@ std::optional<size_t> Planner::find_stage(const std::string& ref, bool allow_ind
     return it->second;
 }
 
+std::optional<std::string> Planner::named_context(const std::string& ref) const {
+    if (opts_.named_contexts.empty() || lower(ref) == "scratch") return std::nullopt;
+    std::optional<std::string> key = opts_.context_key ? opts_.context_key(ref) : ref;
+    if (!key || opts_.named_contexts.count(*key) == 0) return std::nullopt;
+    return key;
+}
+
+void Planner::start_from_context(StageEntry& e, const std::string& key) const {
+    const NamedContext& nc = opts_.named_contexts.at(key);
+    e.context = key;
+    if (nc.kind == NamedContext::Kind::kImage) {
+        e.kind = StagePlan::BaseKind::kImage;
+        e.base = nc.image;
+    } else {
+        e.kind = StagePlan::BaseKind::kScratch;  // a local one's files are its first step
+    }
+}
+
+bool Planner::local_context(const StageEntry& e) const {
+    return !e.context.empty() &&
+           opts_.named_contexts.at(e.context).kind == NamedContext::Kind::kLocal;
+}
+
+SourceRef Planner::context_ref(const std::string& key, const Instruction& at) {
+    const NamedContext& nc = opts_.named_contexts.at(key);
+    SourceRef ref;
+    switch (nc.kind) {
+        case NamedContext::Kind::kLocal:
+            ref.kind = SourceRef::Kind::kContext;
+            ref.context = key;
+            break;
+        case NamedContext::Kind::kScratch:
+            ref.kind = SourceRef::Kind::kScratch;
+            break;
+        case NamedContext::Kind::kImage:
+            ref.kind = SourceRef::Kind::kImage;
+            ref.image = nc.image;
+            ref.image_digest = resolve_image(nc.image, at).digest;
+            break;
+    }
+    return ref;
+}
+
 void Planner::command_deps(StageEntry& entry, const Instruction& ins) {
     if (const auto* copy = std::get_if<frontend::CopyCmd>(&ins.command);
         copy && !copy->from.empty()) {
@@ -231,7 +283,8 @@ void Planner::command_deps(StageEntry& entry, const Instruction& ins) {
                     fmt::format("the Dockerfile has {} stages, numbered from 0", entries_.size()));
             }
         }
-        if (const auto j = find_stage(from, true)) entry.deps.emplace(*j, &ins);
+        if (const auto j = find_stage(from, true); j && !entries_[*j].replaced)
+            entry.deps.emplace(*j, &ins);
         return;
     }
     if (const auto* run = std::get_if<frontend::RunCmd>(&ins.command)) {
@@ -243,7 +296,8 @@ void Planner::command_deps(StageEntry& entry, const Instruction& ins) {
                 loc_.fail_flag(ins, "mount", e.message);
             }
             if (m.from.empty() || m.type == "tmpfs") continue;
-            if (const auto j = find_stage(m.from, false)) entry.deps.emplace(*j, &ins);
+            if (const auto j = find_stage(m.from, false); j && !entries_[*j].replaced)
+                entry.deps.emplace(*j, &ins);
         }
     }
 }
@@ -265,17 +319,28 @@ void Planner::stage_table() {
                       "declare the ARG before the first FROM, or pass it with --build-arg");
         }
         // Only stages defined before this FROM can be its base; a later name
-        // is an image reference, as in BuildKit.
+        // is an image reference, as in BuildKit. A named context with the
+        // stage's name replaces the stage; one FROM names comes before an
+        // image of that name.
         const auto base = names_.find(lower(e.base));
-        if (e.base == "scratch") {
+        std::optional<std::string> context;
+        if (!st.name.empty()) context = named_context(st.name);
+        if (context) {
+            start_from_context(e, *context);
+            e.replaced = true;
+            e.triggers_done = true;  // BuildKit runs neither its nor its image's
+        } else if (e.base == "scratch") {
             e.kind = StagePlan::BaseKind::kScratch;
         } else if (base != names_.end()) {
             e.kind = StagePlan::BaseKind::kStage;
             e.base_stage = base->second;
+        } else if ((context = named_context(e.base))) {
+            start_from_context(e, *context);
         }
         if (!st.name.empty()) names_[st.name] = i;
     }
     for (size_t i = 0; i < df_.stages.size(); ++i) {
+        if (entries_[i].replaced) continue;
         for (const Instruction& ins : df_.stages[i].instructions) {
             command_deps(entries_[i], ins);
             if (const auto* copy = std::get_if<frontend::CopyCmd>(&ins.command)) {
@@ -450,6 +515,10 @@ void Planner::dispatch(size_t index, BuildPlan& plan) {
     StepCounter counter;
     counter.stage_name = sp.display_name;
     sp.start_effect.clear_onbuild = true;  // triggers never carry over to the next image
+    if (e.kind == StagePlan::BaseKind::kImage && !e.resolved) {  // a replaced stage's image
+        e.image = resolve_image(e.base, st.from);
+        e.resolved = true;
+    }
     if (e.kind == StagePlan::BaseKind::kStage) {
         state = final_states_.at(e.base_stage);
         state.cmd_set = false;
@@ -469,21 +538,29 @@ void Planner::dispatch(size_t index, BuildPlan& plan) {
             sp.start_effect.env.emplace_back("PATH", std::string(kDefaultPath));
         }
     }
-    for (const Instruction& ins : st.instructions) {
+    std::vector<Command> commands = e.triggers;
+    if (!e.replaced) {
+        for (const Instruction& ins : st.instructions)
+            commands.push_back({ins, false});
+    }
+    for (const Command& c : commands) {
+        const Instruction& ins = c.ins;
         if (std::holds_alternative<frontend::CopyCmd>(ins.command) ||
             std::holds_alternative<frontend::RunCmd>(ins.command) ||
             std::holds_alternative<frontend::WorkdirCmd>(ins.command))
             ++counter.total;
+        else if (c.from_onbuild)
+            ++counter.total;
     }
-    counter.total += e.triggers.size();
     if (e.kind == StagePlan::BaseKind::kImage && !e.image.empty_rootfs) {
         const std::string ref = e.image.canonical_ref.empty() ? e.base : e.image.canonical_ref;
-        sp.from_display = counter.next_prefix(false) + "FROM " + ref;
+        if (!e.context.empty()) {  // BuildKit's vertex of a named context, not a step
+            --counter.total;
+            sp.from_display = fmt::format("[context {}] {}", e.context, ref);
+        } else {
+            sp.from_display = counter.next_prefix(false) + "FROM " + ref;
+        }
     }
-
-    std::vector<Command> commands = e.triggers;
-    for (const Instruction& ins : st.instructions)
-        commands.push_back({ins, false});
 
     DispatchContext ctx{
         loc_,
@@ -492,7 +569,9 @@ void Planner::dispatch(size_t index, BuildPlan& plan) {
         build_args_,
         [&](const std::string& from, const Instruction& ins, bool mount) -> SourceRef {
             SourceRef ref;
-            if (const auto j = find_stage(from, !mount)) {
+            const auto j = find_stage(from, !mount);
+            if (j && entries_[*j].replaced) return context_ref(entries_[*j].context, ins);
+            if (j) {
                 if (final_states_.count(*j) == 0) {
                     loc_.fail_flag(ins, mount ? "mount" : "from",
                                    fmt::format("cannot copy from stage \"{}\", it needs to be "
@@ -510,6 +589,7 @@ void Planner::dispatch(size_t index, BuildPlan& plan) {
                 ref.kind = SourceRef::Kind::kScratch;
                 return ref;
             }
+            if (const auto key = named_context(from)) return context_ref(*key, ins);
             ref.kind = SourceRef::Kind::kImage;
             ref.image = from;
             ref.image_digest = resolve_image(from, ins).digest;
@@ -517,6 +597,7 @@ void Planner::dispatch(size_t index, BuildPlan& plan) {
         },
         declared_,
         opts_.default_network};
+    if (local_context(e)) sp.steps.push_back(context_files_step(e.context, st.from, state, ctx));
     dispatch_commands(sp, state, commands, ctx, counter);
     final_states_[index] = std::move(state);
     plan.stages.push_back(std::move(sp));

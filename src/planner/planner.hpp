@@ -29,6 +29,15 @@ class ImageResolver {
     virtual BaseImage resolve(const std::string& ref, const Platform& platform) = 0;
 };
 
+// A `--build-context NAME=VALUE` (docs/build.md): what FROM NAME, COPY
+// --from=NAME and RUN --mount=from=NAME read instead of the stage or image of
+// that name.
+struct NamedContext {
+    enum class Kind { kLocal, kImage, kScratch };
+    Kind kind = Kind::kLocal;  // kLocal: a directory the executor knows by the name
+    std::string image;         // kImage: the reference after docker-image://
+};
+
 struct PlanOptions {
     std::string target;                             // --target; empty = last stage
     std::map<std::string, std::string> build_args;  // resolved (see resolve_build_args)
@@ -40,6 +49,12 @@ struct PlanOptions {
     // `build --network`: the network of RUN steps that do not name one
     // ("" = the default; "host", "none"). Part of their cache keys.
     std::string default_network;
+    // --build-context, by the name's key (context_key of the name given).
+    std::map<std::string, NamedContext> named_contexts;
+    // The key a reference is looked up by, as BuildKit's: the familiar form
+    // without ":latest" ("docker.io/library/alpine:latest" → "alpine");
+    // nullopt for text that is no reference. Unset: the text itself.
+    std::function<std::optional<std::string>(const std::string&)> context_key;
 };
 
 // --build-arg values in command-line order ("K=V", or "K" to take K from

@@ -220,6 +220,37 @@ TEST_F(RunTest, MountsBindCacheAndTmpfs) {
     EXPECT_TRUE(store_mounts().empty());
 }
 
+// BuildKit mounts the context it transferred, which leaves out what
+// .dockerignore excludes: a bind of the context shows the same (strata
+// masks the directory with whiteouts), also below a re-included pattern, in
+// a source= part of it and in a writable bind; directories keep their modes.
+TEST_F(RunTest, ABindOfTheContextShowsWhatItsDockerignoreLetsThrough) {
+    file(".dockerignore", ".env\nlogs\n!logs/keep.log\n**/*.tmp\n");
+    file(".env", "TOKEN=secret\n");
+    file("keep.txt", "k\n");
+    file("logs/a.log", "a\n");
+    file("logs/keep.log", "kept\n");
+    file("src/x", "x\n");
+    file("src/y.tmp", "y\n");
+    ASSERT_EQ(::chmod((ctx() / "src").c_str(), 0750), 0);
+    auto r = build(
+        "FROM busybox:latest\n"
+        "RUN --mount=type=bind,target=/ctx cd /ctx && find . | sort > /seen && "
+        "stat -c %a src > /mode\n"
+        "RUN --mount=type=bind,source=src,target=/s ls -a /s > /part\n"
+        "RUN --mount=type=bind,target=/ctx,rw cd /ctx && (cat .env logs/a.log 2>/dev/null; "
+        "rm keep.txt && ls) > /rw\n");
+    Tree t = rootfs(r);
+    expect_file(t, "/seen",
+                ".\n./.dockerignore\n./Dockerfile\n./keep.txt\n./logs\n./logs/keep.log\n./src\n"
+                "./src/x\n");
+    expect_file(t, "/mode", "750\n");
+    expect_file(t, "/part", ".\n..\nx\n");
+    expect_file(t, "/rw", "Dockerfile\nlogs\nsrc\n");
+    EXPECT_TRUE(fs::exists(ctx() / "keep.txt")) << "a writable bind's writes are discarded";
+    EXPECT_TRUE(store_mounts().empty());
+}
+
 TEST_F(RunTest, HeredocsRunAsScripts) {
     const Tree t =
         rootfs(build("FROM busybox:latest\n"

@@ -86,8 +86,8 @@ std::string BuildDigester::context_sources(const planner::CopyStep& copy) {
         if (it != memo_.end()) return it->second;
     }
     const CopyRequest req = copy_request(copy);
-    const BuildContext& view = hooks_.context();
-    const cache::ContextSnapshot& snap = hooks_.snapshot();
+    const BuildContext& view = hooks_.context(copy.from.context);
+    const cache::ContextSnapshot& snap = hooks_.snapshot(copy.from.context);
     const auto exclude = exclude_matcher(req);
     const PlannedSources planned =
         plan_sources(req, view, nullptr, nullptr, exclude ? &*exclude : nullptr);
@@ -138,8 +138,8 @@ std::vector<std::string> BuildDigester::context_roots(const planner::CopyStep& c
     const auto exclude = exclude_matcher(req);
     std::vector<std::string> out;
     try {
-        const PlannedSources planned =
-            plan_sources(req, hooks_.context(), nullptr, nullptr, exclude ? &*exclude : nullptr);
+        const PlannedSources planned = plan_sources(req, hooks_.context(copy.from.context), nullptr,
+                                                    nullptr, exclude ? &*exclude : nullptr);
         for (const CopyItem& item : planned.items)
             if (item.kind == CopyItem::Kind::kNode) out.push_back(relative_path(item.node.path));
     } catch (const Error&) {
@@ -219,7 +219,7 @@ std::string BuildDigester::url_content(const std::string& url) {
 }
 
 std::string BuildDigester::context_mount(const planner::RunMount& mount) {
-    const cache::ContextSnapshot& snap = hooks_.snapshot();
+    const cache::ContextSnapshot& snap = hooks_.snapshot(mount.from.context);
     const cache::Resolution r = cache::resolve_in_context(snap, mount.source, true);
     if (!r.entry)
         throw Error(ErrorKind::kNotFound,

@@ -48,9 +48,10 @@ struct SourceDirs {
 };
 
 struct DigesterHooks {
-    // The context, snapshotted (and hashed) on first use.
-    std::function<const cache::ContextSnapshot&()> snapshot;
-    std::function<const BuildContext&()> context;
+    // The build context ("") or a named one, snapshotted (and hashed) on
+    // first use.
+    std::function<const cache::ContextSnapshot&(const std::string& name)> snapshot;
+    std::function<const BuildContext&(const std::string& name)> context;
     std::function<SourceDirs(const planner::SourceRef&)> source_dirs;
     // The stored layers (lowest first) of the stage or image a COPY --from
     // names, waiting for them.
