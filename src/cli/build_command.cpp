@@ -13,6 +13,7 @@
 
 #include "base/atomic_file.hpp"
 #include "base/error.hpp"
+#include "base/go/strconv.hpp"
 #include "base/in_root_read.hpp"
 #include "base/temp_dir.hpp"
 #include "base/unique_fd.hpp"
@@ -148,8 +149,65 @@ struct Input {
     std::optional<TempDir> temp_context;
     std::string dockerfile_text;
     std::string dockerfile_name;
-    fs::path dockerfile_path;  // empty when read from stdin
+    fs::path dockerfile_path;                  // empty when read from stdin
+    std::optional<executor::GitCheckout> git;  // a Git context, checked out
+    std::string git_shown;                     // its URL, credentials redacted
 };
+
+// Fetches a Git context (the build's or a named one) as BuildKit's "[internal]
+// load git source" vertex, git's output as its log.
+executor::GitCheckout fetch_git_source(const executor::GitRef& ref, store::ImageStore& store,
+                                       executor::ProgressSink& progress, int& ids) {
+    executor::Vertex v(progress, ++ids, "[internal] load git source " + ref.shown);
+    try {
+        executor::GitCheckout checkout =
+            executor::fetch_git(ref, store.tmp_dir(), [&v](std::string_view line) { v.log(line); });
+        v.log(fmt::format("checked out {}", checkout.commit));
+        v.done();
+        return checkout;
+    } catch (const Error& e) {
+        v.failed(e.what());
+        throw;
+    }
+}
+
+// A Git context: the Dockerfile is read inside the checkout (its subdir),
+// unless -f names stdin or an absolute path (buildx reads that one locally);
+// no .dockerignore applies, as in BuildKit.
+void read_git_context(const BuildCmdOptions& o, const executor::GitRef& ref,
+                      store::ImageStore& store, executor::ProgressSink& progress, int& ids,
+                      Input& in) {
+    in.git.emplace(fetch_git_source(ref, store, progress, ids));
+    in.git_shown = ref.shown;
+    in.context_dir = in.git->root;
+    in.context_is_temporary = true;
+    if (o.file == "-") {
+        in.dockerfile_text = read_stream(STDIN_FILENO, "standard input");
+        in.dockerfile_name = "Dockerfile";
+        return;
+    }
+    if (!o.file.empty() && fs::path(o.file).is_absolute()) {
+        in.dockerfile_path = o.file;
+        in.dockerfile_name = o.file;
+        in.dockerfile_text = read_file(o.file);
+        return;
+    }
+    UniqueFd root(::open(in.context_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) throw system_error("open the build context", in.context_dir.string());
+    const std::vector<std::string> names =
+        o.file.empty() ? std::vector<std::string>{"Dockerfile", "dockerfile"}
+                       : std::vector<std::string>{o.file};
+    for (const std::string& name : names) {
+        if (auto text = read_file_in_root(root.get(), name, name)) {
+            in.dockerfile_path = in.context_dir / name;
+            in.dockerfile_name = name;
+            in.dockerfile_text = std::move(*text);
+            return;
+        }
+    }
+    throw Error(ErrorKind::kUsage, fmt::format("failed to read dockerfile: {} is not a file in {}",
+                                               names.front(), ref.shown));
+}
 
 // `CONTEXT` is "-": stdin holds a tar of the context (any compression), or
 // a Dockerfile alone (then the context is empty), as docker build allows.
@@ -201,9 +259,18 @@ void read_stdin_context(const BuildCmdOptions& o, store::ImageStore& store, Inpu
     in.dockerfile_name = "Dockerfile";
 }
 
-void read_input(const BuildCmdOptions& o, store::ImageStore& store, Input& in) {
+// `keep_git_dir`: --build-arg BUILDKIT_CONTEXT_KEEP_GIT_DIR=true, which
+// keeps the .git directory of a Git context (as the URL's keep-git-dir).
+void read_input(const BuildCmdOptions& o, store::ImageStore& store,
+                executor::ProgressSink& progress, int& ids, bool keep_git_dir, Input& in) {
     if (o.context == "-") return read_stdin_context(o, store, in);
     std::error_code ec;
+    if (!fs::is_directory(o.context, ec)) {
+        if (auto git = executor::parse_git_ref(o.context)) {
+            git->keep_git_dir = git->keep_git_dir || keep_git_dir;
+            return read_git_context(o, *git, store, progress, ids, in);
+        }
+    }
     if (!fs::is_directory(o.context, ec))
         throw Error(ErrorKind::kUsage,
                     fmt::format("unable to prepare context: path \"{}\" not found", o.context));
@@ -349,7 +416,8 @@ int run_build(const GlobalOptions& global, const BuildCmdOptions& o) {
     }
     BuildContexts contexts = parse_build_contexts(o.build_contexts);
     req.plan.named_contexts = std::move(contexts.named);
-    req.named_contexts = std::move(contexts.dirs);
+    for (auto& [key, dir] : contexts.dirs)
+        req.named_contexts[key] = {std::move(dir), true};
     req.plan.context_key = context_key;
     req.jobs = o.jobs;
     req.explain = o.explain;
@@ -376,8 +444,28 @@ int run_build(const GlobalOptions& global, const BuildCmdOptions& o) {
         o.cache_to.empty() ? std::nullopt : std::optional(parse_cache_to(o.cache_to));
     req.cache_from = import_caches(cache_from, clients, stderr);
     if (cache_to) req.cache_export = cache_to->mode;
+    std::unique_ptr<executor::ProgressSink> progress;
+    if (mode == "tty")
+        progress = make_tty_progress(stderr, terminal_width(STDERR_FILENO),
+                                     terminal_height(STDERR_FILENO));
+    else if (mode == "plain")
+        progress = make_plain_progress(stderr);
+    else
+        progress = std::make_unique<executor::NullProgress>();
+
+    int ids = 0;  // vertices of Git sources, fetched before the build starts
     Input in;
-    read_input(o, *store, in);
+    const auto keep_arg = req.plan.build_args.find("BUILDKIT_CONTEXT_KEEP_GIT_DIR");
+    const bool keep_git_dir = keep_arg != req.plan.build_args.end() &&
+                              go::strconv::parse_bool(keep_arg->second).value_or(false);
+    read_input(o, *store, *progress, ids, keep_git_dir, in);
+    std::vector<executor::GitCheckout> named_checkouts;
+    for (const auto& [key, ref] : contexts.git) {
+        named_checkouts.push_back(fetch_git_source(ref, *store, *progress, ids));
+        req.named_contexts[key] = {named_checkouts.back().root, false};
+    }
+    req.first_vertex_id = ids;
+    req.context_dockerignore = !in.git;
     req.context_dir = in.context_dir;
     req.cache_context_stats = !in.context_is_temporary;
     req.dockerfile_text = std::move(in.dockerfile_text);
@@ -391,18 +479,10 @@ int run_build(const GlobalOptions& global, const BuildCmdOptions& o) {
                               : fs::absolute(in.dockerfile_path, ec).lexically_normal().string()) +
                          "\n" + o.target;
     } else {
-        req.explain_id = "<stdin>\n" + in.dockerfile_name + "\n" + o.target;
+        req.explain_id = (in.git ? in.git_shown : std::string("<stdin>")) + "\n" +
+                         in.dockerfile_name + "\n" + o.target;
     }
     req.explain_id = cache::BuildRecords::id_for(req.explain_id);
-
-    std::unique_ptr<executor::ProgressSink> progress;
-    if (mode == "tty")
-        progress = make_tty_progress(stderr, terminal_width(STDERR_FILENO),
-                                     terminal_height(STDERR_FILENO));
-    else if (mode == "plain")
-        progress = make_plain_progress(stderr);
-    else
-        progress = std::make_unique<executor::NullProgress>();
 
     const auto runner = executor::make_run_executor(runner_options(o));
     executor::BuildResult result;
@@ -460,7 +540,8 @@ void add_build_command(CLI::App& app, const GlobalOptions& global) {
     cmd->add_option("--build-arg", o->build_args, "Set a build-time variable (K=V, or K from env)");
     cmd->add_option("--target", o->target, "Build this stage (default: the last one)");
     cmd->add_option("--build-context", o->build_contexts,
-                    "Additional build context (NAME=DIR or NAME=docker-image://REF) that FROM "
+                    "Additional build context (NAME=DIR, NAME=GIT-URL or "
+                    "NAME=docker-image://REF) that FROM "
                     "NAME, COPY --from=NAME and RUN --mount=from=NAME read; repeatable");
     cmd->add_flag("--no-cache", o->no_cache, "Do not use the cache");
     cmd->add_flag("--pull", o->pull, "Always attempt to pull all referenced images");
@@ -510,7 +591,8 @@ void add_build_command(CLI::App& app, const GlobalOptions& global) {
     cmd->add_option("--cache-from", o->cache_from,
                     "Import a build cache: type=registry,ref=REF or type=local,src=DIR; "
                     "repeatable");
-    cmd->add_option("context", o->context, "The build context: a directory, or - for stdin")
+    cmd->add_option("context", o->context,
+                    "The build context: a directory, a Git URL (URL#REF:SUBDIR), or - for stdin")
         ->required();
     cmd->callback([o, &global] {
         const int rc = run_build(global, *o);

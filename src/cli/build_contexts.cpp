@@ -17,11 +17,22 @@ bool starts_with(std::string_view s, std::string_view prefix) {
     return s.substr(0, prefix.size()) == prefix;
 }
 
-// The sources BuildKit reads that strata does not: named so, not taken for
-// a directory that does not exist.
+// The sources BuildKit reads that strata does not (HTTP files, OCI layouts,
+// bake targets): named so, not taken for a directory that does not exist.
 bool unsupported_source(std::string_view value) {
     return value.find("://") != std::string_view::npos || starts_with(value, "git@") ||
            starts_with(value, "target:") || starts_with(value, "input:");
+}
+
+// A Git URL (an existing directory of that name wins, as in buildx).
+std::optional<executor::GitRef> git_ref(const std::string& name, const std::string& value) {
+    std::error_code ec;
+    if (fs::is_directory(value, ec)) return std::nullopt;
+    try {
+        return executor::parse_git_ref(value);
+    } catch (const Error& e) {
+        throw Error(ErrorKind::kUsage, fmt::format("invalid Git context {}: {}", name, e.what()));
+    }
 }
 
 }  // namespace
@@ -71,11 +82,16 @@ BuildContexts parse_build_contexts(const std::vector<std::string>& specs) {
                 nc.image = ref;
             }
             out.dirs.erase(*key);
+            out.git.erase(*key);
+        } else if (std::optional<executor::GitRef> git = git_ref(name, value)) {
+            nc.kind = planner::NamedContext::Kind::kLocal;  // the checkout, once fetched
+            out.dirs.erase(*key);
+            out.git[*key] = std::move(*git);
         } else if (unsupported_source(value)) {
             throw Error(ErrorKind::kUsage,
-                        fmt::format("--build-context {}={}: strata reads a local directory or "
-                                    "docker-image://REF; Git, HTTP, oci-layout:// and target: "
-                                    "sources are not supported",
+                        fmt::format("--build-context {}={}: strata reads a local directory, a "
+                                    "Git URL or docker-image://REF; HTTP, oci-layout:// and "
+                                    "target: sources are not supported",
                                     name, value));
         } else {
             std::error_code ec;
@@ -90,6 +106,7 @@ BuildContexts parse_build_contexts(const std::vector<std::string>& specs) {
                     fmt::format("failed to get build context path {}: not a directory", value));
             nc.kind = planner::NamedContext::Kind::kLocal;
             out.dirs[*key] = fs::absolute(value, ec).lexically_normal();
+            out.git.erase(*key);
         }
         out.named[*key] = nc;
     }

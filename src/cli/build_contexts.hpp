@@ -1,7 +1,7 @@
 // `strata build --build-context NAME=VALUE` (docs/build.md): named contexts
-// as buildx passes them to BuildKit. VALUE is a local directory or
-// docker-image://REF; Git, HTTP, oci-layout:// and target: sources are
-// refused with a message that says so.
+// as buildx passes them to BuildKit. VALUE is a local directory, a Git URL
+// or docker-image://REF; HTTP, oci-layout:// and target: sources are refused
+// with a message that says so.
 #pragma once
 
 #include <filesystem>
@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "executor/copy/git_source.hpp"
 #include "planner/planner.hpp"
 
 namespace strata::cli {
@@ -17,6 +18,7 @@ namespace strata::cli {
 struct BuildContexts {
     std::map<std::string, planner::NamedContext> named;  // by key, for the planner
     std::map<std::string, std::filesystem::path> dirs;   // the local ones, by key
+    std::map<std::string, executor::GitRef> git;         // Git ones, by key: to fetch
 };
 
 // The key a name is known by, as buildx and BuildKit normalize it: the
@@ -26,7 +28,7 @@ std::optional<std::string> context_key(const std::string& name);
 
 // Parses the flag's values in order (a later NAME wins); Error(kUsage) for
 // a malformed one, a name that is no reference, a missing directory or a
-// source strata cannot read.
+// source strata cannot read. Fetches nothing.
 BuildContexts parse_build_contexts(const std::vector<std::string>& specs);
 
 }  // namespace strata::cli

@@ -8,6 +8,7 @@
 
 #include "base/atomic_file.hpp"
 #include "base/error.hpp"
+#include "base/go/strconv.hpp"
 #include "base/unique_fd.hpp"
 #include "planner/build_plan.hpp"
 #include "store/docker_archive_save.hpp"
@@ -55,15 +56,6 @@ std::vector<std::string> csv_fields(const std::string& text, const std::string& 
         if (i >= text.size()) return out;
         ++i;  // the comma
     }
-}
-
-// Go's strconv.ParseBool, which buildx and BuildKit use for option values.
-std::optional<bool> parse_go_bool(const std::string& v) {
-    for (const char* t : {"1", "t", "T", "true", "TRUE", "True"})
-        if (v == t) return true;
-    for (const char* f : {"0", "f", "F", "false", "FALSE", "False"})
-        if (v == f) return false;
-    return std::nullopt;
 }
 
 std::vector<store::Reference> parse_names(const std::string& value, const std::string& spec) {
@@ -154,7 +146,7 @@ OutputSpec parse_output(const std::string& text) {
             auto names = parse_names(value, text);
             out.names.insert(out.names.end(), names.begin(), names.end());
         } else if (key == "rewrite-timestamp" || key == "push") {
-            const auto b = parse_go_bool(value);
+            const auto b = go::strconv::parse_bool(value);
             if (!b)
                 usage(
                     fmt::format("--output \"{}\": invalid value \"{}\" for {}: expected true or "
@@ -167,7 +159,7 @@ OutputSpec parse_output(const std::string& text) {
         } else if (key == "compression" &&
                    (value == "gzip" || value == "zstd" || value == "uncompressed")) {
             out.compression = store::parse_compression(value);
-        } else if (key == "oci-mediatypes" && parse_go_bool(value).value_or(false)) {
+        } else if (key == "oci-mediatypes" && go::strconv::parse_bool(value).value_or(false)) {
             // Likewise: strata's manifests and layers use the OCI media types.
         } else {
             usage(fmt::format(

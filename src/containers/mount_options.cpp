@@ -148,14 +148,6 @@ std::string absolute_from_cwd(const std::string& source) {
     return go::path::clean(abs.string());
 }
 
-// Go's strconv.ParseBool.
-std::optional<bool> parse_bool(std::string_view v) {
-    if (v == "1" || v == "t" || v == "T" || v == "true" || v == "TRUE" || v == "True") return true;
-    if (v == "0" || v == "f" || v == "F" || v == "false" || v == "FALSE" || v == "False")
-        return false;
-    return std::nullopt;
-}
-
 std::optional<uint32_t> parse_octal_mode(std::string_view v) {
     if (v.empty() || v.size() > 11) return std::nullopt;
     uint64_t n = 0;
@@ -311,7 +303,7 @@ MountSpec parse_mount_flag(std::string_view raw) {
         const std::string val = has_value ? field.substr(eq + 1) : "";
         auto bool_value = [&]() -> bool {
             if (!has_value) return true;
-            auto b = parse_bool(val);
+            auto b = go::strconv::parse_bool(val);
             if (!b) usage(fmt::format("invalid value for {}: {}", key, val));
             return *b;
         };

@@ -25,9 +25,11 @@ BuildSession::BuildSession(const BuildRequest& req, store::ImageStore& st, Progr
       secrets(req.secrets),
       ssh_agents(req.ssh) {
     if (req.cache_from) cache.import_memos(req.cache_from->memos());
-    for (const auto& [name, dir] : req.named_contexts) {
+    last_id_ = req.first_vertex_id;
+    for (const auto& [name, named] : req.named_contexts) {
         auto state = std::make_unique<NamedContextState>();
-        state->dir = dir;
+        state->dir = named.dir;
+        state->dockerignore = named.dockerignore;
         named_contexts_.emplace(name, std::move(state));
     }
 }
@@ -49,7 +51,7 @@ const cache::ContextSnapshot& BuildSession::snapshot(const std::string& name) {
         std::call_once(c.once, [&] {
             // BuildKit's vertices of a local named context: its own
             // .dockerignore (the main context's does not apply), its files.
-            {
+            if (c.dockerignore) {
                 Vertex v(progress, next_id(), fmt::format("[context {}] load .dockerignore", name));
                 c.ignore = directory_dockerignore(c.dir);
                 v.done();

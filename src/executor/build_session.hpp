@@ -173,6 +173,7 @@ class BuildSession {
   private:
     struct NamedContextState {
         std::filesystem::path dir;
+        bool dockerignore = true;
         std::once_flag once;
         frontend::DockerIgnore ignore;
         std::optional<cache::ContextSnapshot> snapshot;

@@ -56,6 +56,7 @@ frontend::Dockerfile load_definition(BuildSession& s) {
 // user named outside the context may have its own next to it.
 frontend::DockerIgnore context_dockerignore(const BuildRequest& r) {
     namespace fs = std::filesystem;
+    if (!r.context_dockerignore) return frontend::DockerIgnore();
     UniqueFd root(::open(r.context_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root) throw system_error("open the build context", r.context_dir.string());
     const fs::path dockerfile =

@@ -39,9 +39,19 @@ struct BuildRequest {
     std::string dockerfile_name = "Dockerfile";  // in messages ("-f" as given, or "<stdin>")
     std::filesystem::path dockerfile_path;       // for Dockerfile.dockerignore; empty: stdin
     std::filesystem::path context_dir;           // empty: an empty context
-    // --build-context NAME=DIR: the local named contexts, by the name's key
-    // (plan.named_contexts has them as kLocal; images are the planner's).
-    std::map<std::string, std::filesystem::path> named_contexts;
+    // False for a context that is a Git checkout: BuildKit applies no
+    // .dockerignore to one.
+    bool context_dockerignore = true;
+    // --build-context NAME=DIR|GIT-URL: the local named contexts, by the
+    // name's key (plan.named_contexts has them as kLocal; images are the
+    // planner's); a checked-out Git one without its .dockerignore.
+    struct NamedContextDir {
+        std::filesystem::path dir;
+        bool dockerignore = true;
+    };
+    std::map<std::string, NamedContextDir> named_contexts;
+    // Progress ids before this one are the caller's (a Git context's fetch).
+    int first_vertex_id = 0;
     // Keep a stat cache for the context in the store (false for contexts
     // unpacked from a tar, which are new every time).
     bool cache_context_stats = true;

@@ -55,9 +55,11 @@ std::string summary_inputs(const BuildRequest& r) {
         add("image", nc.kind == planner::NamedContext::Kind::kImage ? nc.image : "");
         add("scratch", nc.kind == planner::NamedContext::Kind::kScratch ? "1" : "0");
     }
-    for (const auto& [name, dir] : r.named_contexts) {
+    add("context-dockerignore", r.context_dockerignore ? "1" : "0");
+    for (const auto& [name, named] : r.named_contexts) {
         add("named-context-dir", name);
-        add("dir", dir.string());
+        add("dir", named.dir.string());
+        add("dockerignore", named.dockerignore ? "1" : "0");
     }
     add("explain-id", r.explain_id);
     add("target", r.plan.target);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/go/path.hpp"
+#include "base/go/strconv.hpp"
 #include "frontend/instructions.hpp"
 #include "frontend/line_parsers.hpp"
 
@@ -86,17 +87,9 @@ std::optional<uint64_t> ram_in_bytes(std::string_view text, std::string* error) 
 namespace {
 
 bool parse_bool(const std::string& v, bool& out) {
-    static const std::vector<std::string> yes = {"1", "t", "T", "TRUE", "true", "True"};
-    static const std::vector<std::string> no = {"0", "f", "F", "FALSE", "false", "False"};
-    if (std::find(yes.begin(), yes.end(), v) != yes.end()) {
-        out = true;
-        return true;
-    }
-    if (std::find(no.begin(), no.end(), v) != no.end()) {
-        out = false;
-        return true;
-    }
-    return false;
+    const std::optional<bool> b = go::strconv::parse_bool(v);
+    if (b) out = *b;
+    return b.has_value();
 }
 
 // strconv.ParseUint(v, base, 32) for base 8 or 10: digits of the base only.

@@ -130,7 +130,8 @@ TEST_F(BuildContextCli, BadValuesAreRefused) {
         {"Src=" + other_.string(), "invalid context name Src: invalid reference format"},
         {"src=" + (dir_.path() / "missing").string(), "failed to get build context src: path"},
         {"src=" + (dir_.path() / "file").string(), "not a directory"},
-        {"src=https://example.com/repo.git", "Git, HTTP, oci-layout:// and target: sources"},
+        {"src=http://127.0.0.1:1/context.tar.gz", "HTTP, oci-layout:// and target: sources"},
+        {"src=oci-layout:///srv/layout@sha256:abc", "HTTP, oci-layout:// and target: sources"},
         {"src=docker-image://Bad", "invalid reference format"},
     };
     for (const auto& [value, message] : rows) {

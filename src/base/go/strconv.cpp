@@ -17,6 +17,14 @@ void append_hex(std::string& out, uint32_t v, int digits) {
 
 }  // namespace
 
+std::optional<bool> parse_bool(std::string_view s) {
+    for (const char* t : {"1", "t", "T", "TRUE", "true", "True"})
+        if (s == t) return true;
+    for (const char* f : {"0", "f", "F", "FALSE", "false", "False"})
+        if (s == f) return false;
+    return std::nullopt;
+}
+
 std::string quote(std::string_view s) {
     std::string out;
     out.reserve(s.size() + 2);

@@ -2,6 +2,7 @@
 // history texts (`CMD ["sh" "-c"]`), parse-tree dumps and error messages.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -12,5 +13,9 @@ namespace strata::go::strconv {
 // \r \t \v by name; other ASCII controls and DEL as \xHH; other non-printable
 // runes as \uHHHH or \UHHHHHHHH; each byte of invalid UTF-8 as \xHH.
 std::string quote(std::string_view s);
+
+// strconv.ParseBool: 1 t T TRUE true True, 0 f F FALSE false False; nullopt
+// for anything else. BuildKit and buildx read option values with it.
+std::optional<bool> parse_bool(std::string_view s);
 
 }  // namespace strata::go::strconv

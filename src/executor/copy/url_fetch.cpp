@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "base/curl_library.hpp"
+#include "executor/copy/git_source.hpp"
 #include "base/error.hpp"
 #include "base/go/path.hpp"
 #include "base/unique_fd.hpp"
@@ -133,11 +134,11 @@ bool is_url_source(std::string_view source) {
 }
 
 bool is_git_source(std::string_view source) {
-    if (source.starts_with("git://") || source.starts_with("git@") || source.starts_with("ssh://"))
-        return true;
-    if (!is_url_source(source)) return false;
-    std::string_view path = source.substr(0, source.find_first_of("?#"));
-    return path.ends_with(".git") || source.find(".git#") != std::string_view::npos;
+    try {
+        return parse_git_ref(source).has_value();
+    } catch (const Error&) {
+        return true;  // a Git URL with a bad fragment or query
+    }
 }
 
 std::string url_file_name(std::string_view url) {
