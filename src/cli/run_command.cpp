@@ -30,6 +30,7 @@
 #include "containers/container_runner.hpp"
 #include "containers/mount_options.hpp"
 #include "containers/run_options.hpp"
+#include "containers/volume_mounts.hpp"
 #include "planner/build_plan.hpp"
 #include "sandbox/user_namespace.hpp"
 
@@ -211,7 +212,9 @@ Container create_container(const GlobalOptions& global, store::ImageStore& store
         if (::gethostname(host, sizeof host - 1) == 0) spec.hostname = host;
     }
     spec.mounts = containers::resolve_mounts(f.mounts, config.config.volumes, &containers);
-    return containers.create(std::move(spec), f.name);
+    Container c = containers.create(std::move(spec), f.name);
+    containers::create_volumes(store.root(), c);
+    return c;
 }
 
 // Runs `c` attached to this process; the container's exit code.

@@ -199,4 +199,11 @@ std::vector<sandbox::Mount> sandbox_mounts(const fs::path& store_root, const Con
     return out;
 }
 
+void create_volumes(const std::filesystem::path& store_root, const Container& c) {
+    VolumeStore volumes(store_root);
+    for (const MountSpec& m : c.spec.mounts)
+        if (m.type == MountSpec::Type::kVolume && !m.source.empty() && !volumes.find(m.source))
+            volumes.create(m.source, {}, m.anonymous);
+}
+
 }  // namespace strata::containers

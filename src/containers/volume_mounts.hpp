@@ -32,6 +32,12 @@ std::vector<sandbox::Mount> sandbox_mounts(const std::filesystem::path& store_ro
                                            const Container& c,
                                            const std::vector<std::filesystem::path>& image_layers);
 
+// The volumes the container's mounts name that do not exist yet, made as
+// Docker makes them at `create` (so `volume ls` shows them before the first
+// start); anonymous ones get Docker's label. Call once the container is
+// recorded: from then on `volume prune` sees it using them.
+void create_volumes(const std::filesystem::path& store_root, const Container& c);
+
 // The copy-up alone: when the volume is not populated yet and its _data is
 // empty, copies the image's directory at `target` into it and marks the
 // volume populated. Nothing when the image has no directory there (a later

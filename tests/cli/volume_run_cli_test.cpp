@@ -135,6 +135,17 @@ TEST_F(VolumeRunCli, ImageVolumeIsAnonymousFilledFromTheImageAndRemovedWithRmV) 
     EXPECT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(volume_names().size(), 2u);
 
+    // Made at `create`, as Docker makes them, before any start.
+    std::string created =
+        run_ok({"create", "-v", "/data", "-v", "made-at-create:/m", "withvol", "true"}).out;
+    created.pop_back();  // the newline
+    EXPECT_EQ(volume_names().size(), 5u) << "three new ones: /etc's, /data's and the named one";
+    EXPECT_NE(run_ok({"volume", "inspect", "made-at-create"}).out.find("made-at-create"),
+              std::string::npos);
+    run_ok({"rm", "-v", created});
+    EXPECT_EQ(volume_names().size(), 3u) << "rm -v took the two anonymous ones";
+    run_ok({"volume", "rm", "made-at-create"});
+
     run_ok({"rm", "-v", "v1"});
     names = volume_names();
     EXPECT_EQ(names, std::vector<std::string>{"named-etc"}) << "rm -v removes only the anonymous";
