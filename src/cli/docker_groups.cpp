@@ -73,7 +73,10 @@ void add_docker_groups(CLI::App& app, const GlobalOptions& global) {
     add_as(*image, add_rmi_command, global, "rmi", "rm", {"remove", "rmi"});
     add_as(*image, add_tag_command, global, "tag", "tag");
     add_as(*image, add_inspect_command, global, "inspect", "inspect");
-    image->get_subcommand("inspect")->get_option("--type")->default_val("image");
+    image->get_subcommand("inspect")
+        ->description("Display detailed information on one or more images")
+        ->get_option("--type")
+        ->default_val("image");
     add_as(*image, add_history_command, global, "history", "history");
     add_as(*image, add_save_command, global, "save", "save");
     add_as(*image, add_load_command, global, "load", "load");
