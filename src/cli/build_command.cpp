@@ -28,6 +28,7 @@
 #include "cli/pull_push.hpp"
 #include "executor/builder.hpp"
 #include "executor/copy/copy.hpp"
+#include "executor/copy/git_source.hpp"
 #include "executor/run/container_runner.hpp"
 #include "sandbox/chroot_isolation.hpp"
 #include "store/blob_format.hpp"
@@ -156,7 +157,7 @@ struct Input {
 
 // Fetches a Git context (the build's or a named one) as BuildKit's "[internal]
 // load git source" vertex, git's output as its log.
-executor::GitCheckout fetch_git_source(const executor::GitRef& ref, store::ImageStore& store,
+executor::GitCheckout fetch_git_source(const frontend::GitRef& ref, store::ImageStore& store,
                                        executor::ProgressSink& progress, int& ids) {
     executor::Vertex v(progress, ++ids, "[internal] load git source " + ref.shown);
     try {
@@ -174,7 +175,7 @@ executor::GitCheckout fetch_git_source(const executor::GitRef& ref, store::Image
 // A Git context: the Dockerfile is read inside the checkout (its subdir),
 // unless -f names stdin or an absolute path (buildx reads that one locally);
 // no .dockerignore applies, as in BuildKit.
-void read_git_context(const BuildCmdOptions& o, const executor::GitRef& ref,
+void read_git_context(const BuildCmdOptions& o, const frontend::GitRef& ref,
                       store::ImageStore& store, executor::ProgressSink& progress, int& ids,
                       Input& in) {
     in.git.emplace(fetch_git_source(ref, store, progress, ids));
@@ -266,7 +267,7 @@ void read_input(const BuildCmdOptions& o, store::ImageStore& store,
     if (o.context == "-") return read_stdin_context(o, store, in);
     std::error_code ec;
     if (!fs::is_directory(o.context, ec)) {
-        if (auto git = executor::parse_git_ref(o.context)) {
+        if (auto git = frontend::parse_git_ref(o.context)) {
             git->keep_git_dir = git->keep_git_dir || keep_git_dir;
             return read_git_context(o, *git, store, progress, ids, in);
         }
@@ -465,6 +466,7 @@ int run_build(const GlobalOptions& global, const BuildCmdOptions& o) {
         req.named_contexts[key] = {named_checkouts.back().root, false};
     }
     req.first_vertex_id = ids;
+    if (in.git) req.plan.context_time = in.git->commit_time;
     req.context_dockerignore = !in.git;
     req.context_dir = in.context_dir;
     req.cache_context_stats = !in.context_is_temporary;

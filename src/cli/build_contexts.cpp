@@ -25,11 +25,11 @@ bool unsupported_source(std::string_view value) {
 }
 
 // A Git URL (an existing directory of that name wins, as in buildx).
-std::optional<executor::GitRef> git_ref(const std::string& name, const std::string& value) {
+std::optional<frontend::GitRef> git_ref(const std::string& name, const std::string& value) {
     std::error_code ec;
     if (fs::is_directory(value, ec)) return std::nullopt;
     try {
-        return executor::parse_git_ref(value);
+        return frontend::parse_git_ref(value);
     } catch (const Error& e) {
         throw Error(ErrorKind::kUsage, fmt::format("invalid Git context {}: {}", name, e.what()));
     }
@@ -83,7 +83,7 @@ BuildContexts parse_build_contexts(const std::vector<std::string>& specs) {
             }
             out.dirs.erase(*key);
             out.git.erase(*key);
-        } else if (std::optional<executor::GitRef> git = git_ref(name, value)) {
+        } else if (std::optional<frontend::GitRef> git = git_ref(name, value)) {
             nc.kind = planner::NamedContext::Kind::kLocal;  // the checkout, once fetched
             out.dirs.erase(*key);
             out.git[*key] = std::move(*git);

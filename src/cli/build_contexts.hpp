@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "executor/copy/git_source.hpp"
+#include "frontend/git_url.hpp"
 #include "planner/planner.hpp"
 
 namespace strata::cli {
@@ -18,7 +18,7 @@ namespace strata::cli {
 struct BuildContexts {
     std::map<std::string, planner::NamedContext> named;  // by key, for the planner
     std::map<std::string, std::filesystem::path> dirs;   // the local ones, by key
-    std::map<std::string, executor::GitRef> git;         // Git ones, by key: to fetch
+    std::map<std::string, frontend::GitRef> git;         // Git ones, by key: to fetch
 };
 
 // The key a name is known by, as buildx and BuildKit normalize it: the

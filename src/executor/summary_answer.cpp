@@ -9,18 +9,21 @@
 #include "base/build_id.hpp"
 #include "base/error.hpp"
 #include "cache/context_digest.hpp"
+#include "frontend/git_url.hpp"
 #include "store/digest.hpp"
 
 namespace strata::executor {
 
 namespace {
 
+// ADD of a URL or a Git source: what it fetches may change under the same
+// inputs, so such a build writes no summary.
 bool has_url_sources(const planner::BuildPlan& plan) {
     for (const auto& sp : plan.stages)
         for (const auto& st : sp.steps)
             if (st.kind == planner::StepKind::kCopy)
                 for (const auto& src : st.copy.sources)
-                    if (planner::is_url_source(src)) return true;
+                    if (planner::is_url_source(src) || frontend::is_git_url(src)) return true;
     return false;
 }
 

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "base/error.hpp"
+#include "frontend/git_url.hpp"
 
 namespace strata::planner {
 namespace {
@@ -110,7 +111,7 @@ std::vector<KeyField> KeyComputer::extra_fields(const Step& s) {
             case SourceRef::Kind::kContext: {
                 bool local = false;
                 for (const std::string& src : c.sources)
-                    local = local || !is_url_source(src);
+                    local = local || !(is_url_source(src) || frontend::is_git_url(src));
                 if (local) out.push_back({"context-sources", digester_.context_sources(c)});
                 break;
             }
@@ -124,9 +125,12 @@ std::vector<KeyField> KeyComputer::extra_fields(const Step& s) {
             case SourceRef::Kind::kScratch:
                 break;
         }
-        if (c.checksum.empty() && c.from.kind == SourceRef::Kind::kContext) {
+        if (c.from.kind == SourceRef::Kind::kContext) {
             for (const std::string& src : c.sources) {
-                if (is_url_source(src)) out.push_back({"url-content", digester_.url_content(src)});
+                if (frontend::is_git_url(src))
+                    out.push_back({"git-source", digester_.git_source(src, c.keep_git_dir)});
+                else if (c.checksum.empty() && is_url_source(src))
+                    out.push_back({"url-content", digester_.url_content(src)});
             }
         }
     } else if (s.kind == StepKind::kRun) {

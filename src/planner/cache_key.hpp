@@ -35,6 +35,11 @@ class SourceDigester {
     virtual std::string stage_sources(const CopyStep& copy) = 0;
     // ADD <url> without --checksum: a digest of the fetched content.
     virtual std::string url_content(const std::string& url) = 0;
+    // ADD <git url>: what the checkout is made from — the commit the ref
+    // resolves to, the subdir, whether .git is kept (`keep_git_dir`: the
+    // step's --keep-git-dir) and the submodules, as BuildKit keys its Git
+    // source. The files themselves are not read.
+    virtual std::string git_source(const std::string& url, bool keep_git_dir) = 0;
     // RUN --mount=type=bind without from=: the mounted part of the context,
     // digested as context_sources does.
     virtual std::string context_mount(const RunMount& mount) = 0;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "frontend/git_url.hpp"
 #include "frontend/heredoc.hpp"
 #include "planner/cache_key.hpp"
 #include "planner/copy_dest.hpp"
@@ -130,15 +131,24 @@ void dispatch_copy(Step& step, StageState& state, DispatchContext& ctx, StepCoun
     }
     for (const std::string& s : out.sources) {
         if (!c.is_add && is_url_source(s)) ctx.loc.fail(ins, "source can't be a URL for COPY");
+        if (!c.is_add && frontend::is_git_url(s))
+            ctx.loc.fail(ins, "source can't be a Git URL for COPY", "use ADD for a Git source");
     }
     if (!out.checksum.empty()) {
         if (out.sources.size() != 1 || !out.inline_sources.empty()) {
             ctx.loc.fail_flag(ins, "checksum", "checksum can't be specified for multiple sources");
         }
-        if (!is_url_source(out.sources[0])) {
+        if (!is_url_source(out.sources[0]) && !frontend::is_git_url(out.sources[0])) {
             ctx.loc.fail_flag(ins, "checksum", "checksum requires HTTP(S) or Git sources");
         }
-        if (!is_valid_digest(out.checksum)) {
+        const bool git = frontend::is_git_url(out.sources[0]);
+        if (git && out.checksum.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
+            ctx.loc.fail_flag(
+                ins, "checksum",
+                fmt::format("invalid checksum {} for Git URL, expected hex commit hash",
+                            out.checksum));
+        }
+        if (!git && !is_valid_digest(out.checksum)) {
             ctx.loc.fail_flag(ins, "checksum",
                               fmt::format("invalid checksum digest format: {}", out.checksum),
                               "write --checksum=sha256:<64 hex digits>");

@@ -148,9 +148,11 @@ void Planner::global_args() {
 
 // BuildKit: the --build-arg value, else a non-empty global ARG value. A
 // number (strconv.ParseInt) is the epoch, normalized ("+05" → "5") where ARG
-// SOURCE_DATE_EPOCH reads it; an empty one means none. BuildKit also takes
-// "context", a named context or a stage name and reads a time from its
-// source; strata does not (docs/conformance.md) and says so.
+// SOURCE_DATE_EPOCH reads it; an empty one means none. "context" is the
+// commit time of a Git context (PlanOptions::context_time) and none for a
+// local one, as in BuildKit. BuildKit also takes a named context or a stage
+// name and reads a time from its source; strata does not
+// (docs/conformance.md) and says so.
 void Planner::source_date_epoch(BuildPlan& plan) {
     constexpr std::string_view kName = "SOURCE_DATE_EPOCH";
     const std::string name(kName);
@@ -164,14 +166,20 @@ void Planner::source_date_epoch(BuildPlan& plan) {
     } else {
         return;
     }
+    if (value == "context") {
+        if (opts_.context_time)
+            value = std::to_string(*opts_.context_time);
+        else
+            value.clear();  // a local context has no time to give
+    }
     if (value.empty()) {
         build_args_.erase(name);
         global_.erase(name);
         return;
     }
-    // What BuildKit would read a time from instead: a stage or the context.
+    // What BuildKit would read a time from instead: a stage or a named context.
     const auto names_source = [&](const std::string& v) {
-        return v == "context" || named_context(v) ||
+        return named_context(v) ||
                std::any_of(df_.stages.begin(), df_.stages.end(),
                            [&](const frontend::Stage& st) { return st.name == lower(v); });
     };

@@ -9,6 +9,7 @@
 // the base run first.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -55,6 +56,9 @@ struct PlanOptions {
     // without ":latest" ("docker.io/library/alpine:latest" → "alpine");
     // nullopt for text that is no reference. Unset: the text itself.
     std::function<std::optional<std::string>(const std::string&)> context_key;
+    // SOURCE_DATE_EPOCH=context: the committer time of a Git build context;
+    // nullopt for a local one, where "context" sets no epoch (as BuildKit).
+    std::optional<int64_t> context_time;
 };
 
 // --build-arg values in command-line order ("K=V", or "K" to take K from

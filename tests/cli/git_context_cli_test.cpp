@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <ctime>
 #include <thread>
 
 #include "cli/image_cli_fixture.hpp"
@@ -25,7 +26,8 @@ class GitContextCli : public CliTest {
             GTEST_SKIP() << "git and git-daemon are not installed (/usr/bin/git, "
                             "/usr/lib/git-core/git-daemon)";
         repos_ = dir_.path() / "repos";
-        const fs::path work = dir_.path() / "work";
+        work_ = dir_.path() / "work";
+        const fs::path& work = work_;
         fs::create_directories(work / "app");
         git(work, {"init", "-q", "-b", "main"});
         write_file(work / "app/Dockerfile", "FROM busybox\nCOPY . /src/\n");
@@ -91,7 +93,7 @@ class GitContextCli : public CliTest {
         return run_ok({"run", "--rm", "--network", "none", image, "sh", "-c", command}).out;
     }
 
-    fs::path repos_;
+    fs::path repos_, work_;
     d::ChildProcess daemon_;
     int port_ = 0;
     std::string first_;
@@ -135,6 +137,69 @@ TEST_F(GitContextCli, KeepGitDirAndANamedContext) {
                (dir_.path() / "ctx").string()});
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(cat("named", "cat /v /mounted"), "other\nother\n");
+}
+
+// SOURCE_DATE_EPOCH=context: the commit's committer time, for the image's
+// times and for RUN's variable (BuildKit's; a local context gives none).
+TEST_F(GitContextCli, SourceDateEpochContextIsTheCommitTime) {
+    const std::string when =
+        trimmed(git(repos_ / "repo.git", {"log", "-1", "--format=%ct", "main"}));
+    write_file(dir_.path() / "epoch/Dockerfile",
+               "FROM busybox\nARG SOURCE_DATE_EPOCH\nRUN echo $SOURCE_DATE_EPOCH > /epoch\n");
+    auto r = build({"--build-arg", "SOURCE_DATE_EPOCH=context", "-t", "dated", "-f",
+                    (dir_.path() / "epoch/Dockerfile").string(), url() + "#main"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(cat("dated", "cat /epoch"), when + "\n");
+    const auto config = nlohmann::json::parse(run_ok({"inspect", "dated"}).out)[0];
+    char expected[32];
+    const time_t t = std::stoll(when);
+    std::strftime(expected, sizeof expected, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+    EXPECT_EQ(config["Created"].get<std::string>(), expected);
+}
+
+// ADD <git url> DEST: the checkout's files into DEST, keyed by the commit
+// the ref resolves to (a new commit on the branch is a miss, the same one a
+// hit), --keep-git-dir and --checksum as in BuildKit.
+TEST_F(GitContextCli, AddAGitSource) {
+    const fs::path ctx = dir_.path() / "addctx";
+    write_file(ctx / "Dockerfile",
+               "FROM busybox\n"
+               "ADD " +
+                   url() +
+                   "#v1:app /tagged/\n"
+                   "ADD --keep-git-dir=true " +
+                   url() +
+                   "#main /kept\n"
+                   "ADD --checksum=" +
+                   first_ + " " + url() + "#v1 /checked\n");
+    auto r = build({"-t", "added", ctx.string()});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(cat("added",
+                  "cat /tagged/version /kept/app/version /checked/app/version; "
+                  "test -e /tagged/.git || echo no .git; test -f /kept/.git/HEAD && "
+                  "echo kept; stat -c %u:%g /tagged/version"),
+              "1\n2\n1\nno .git\nkept\n0:0\n");
+
+    r = build({"-t", "added", ctx.string()});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.err.find("(0 steps run, 3 cached)"), std::string::npos) << r.err;
+    // A new commit on main: the step that names main runs again.
+    write_file(work_ / "app/version", "3\n");
+    git(work_, {"commit", "-q", "-am", "three"});
+    git(work_, {"push", "-q", (repos_ / "repo.git").string(), "main"});
+    r = build({"-t", "added", ctx.string()});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.err.find("(2 steps run, 1 cached)"), std::string::npos) << r.err;
+    EXPECT_EQ(cat("added", "cat /kept/app/version"), "3\n");
+
+    write_file(ctx / "Dockerfile", "FROM busybox\nADD --checksum=0123abc " + url() + "#main /x\n");
+    r = build({ctx.string()});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("expected checksum to match 0123abc, got"), std::string::npos) << r.err;
+    write_file(ctx / "Dockerfile", "FROM busybox\nCOPY " + url() + " /x\n");
+    r = build({ctx.string()});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("source can't be a Git URL for COPY"), std::string::npos) << r.err;
 }
 
 TEST_F(GitContextCli, RefusalsInBuildKitsWords) {

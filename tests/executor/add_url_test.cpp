@@ -196,10 +196,6 @@ TEST(UrlNames, LikeBuildKit) {
     EXPECT_EQ(url_file_name("https://h/a%20b.txt"), "a b.txt");
     EXPECT_TRUE(is_url_source("https://x/y"));
     EXPECT_FALSE(is_url_source("ftp://x/y"));
-    EXPECT_TRUE(is_git_source("https://github.com/o/r.git"));
-    EXPECT_TRUE(is_git_source("https://github.com/o/r.git#main"));
-    EXPECT_TRUE(is_git_source("git@github.com:o/r.git"));
-    EXPECT_FALSE(is_git_source("https://example.com/file.tar.gz"));
 }
 
 }  // namespace

@@ -290,9 +290,14 @@ TEST_F(Flags, RefusedInputs) {
     req.keep_git_dir = true;
     EXPECT_NE(error_of(req).find("--keep-git-dir"), std::string::npos);
     req.keep_git_dir = false;
-    req.sources = {"https://example.com/repo.git"};
-    EXPECT_NE(error_of(req).find("git sources are not supported"), std::string::npos);
+    // A Git source is fetched (nothing listens on port 1 of 127.0.0.1);
+    // COPY refuses one.
+    req.sources = {"git://127.0.0.1:1/repo.git"};
+    EXPECT_NE(error_of(req).find("error fetching default branch for repository "
+                                 "git://127.0.0.1:1/repo.git"),
+              std::string::npos);
     req.is_add = false;
+    EXPECT_NE(error_of(req).find("source can't be a Git URL for COPY"), std::string::npos);
     req.sources = {".wh.evil"};
     EXPECT_NE(error_of(req).find("reserved for layer whiteouts"), std::string::npos);
     req.sources = {"d1", "d2"};

@@ -234,7 +234,6 @@ TEST(SourceDateEpochArg, InvalidValuesAreRejected) {
         {"FROM scratch AS src\nFROM img\n",
          {{"SOURCE_DATE_EPOCH", "src"}},
          "invalid SOURCE_DATE_EPOCH: src"},
-        {"FROM img\n", {{"SOURCE_DATE_EPOCH", "context"}}, "invalid SOURCE_DATE_EPOCH: context"},
     };
     for (const Case& c : cases) {
         try {
@@ -244,6 +243,28 @@ TEST(SourceDateEpochArg, InvalidValuesAreRejected) {
             EXPECT_NE(std::string(e.what()).find(c.want), std::string::npos) << e.what();
         }
     }
+}
+
+// "context": a Git context's commit time; none for a local context, as in
+// BuildKit (the build arg and a global ARG default alike).
+TEST(SourceDateEpochArg, ContextIsTheCommitTimeOfAGitContext) {
+    testing::FakeResolver images;
+    images.images["img"] = testing::image("sha256:img");
+    PlanOptions o = testing::options({{"SOURCE_DATE_EPOCH", "context"}});
+    o.context_time = 1712345678;
+    BuildPlan p = testing::plan("FROM img\nARG SOURCE_DATE_EPOCH\nRUN true\n", images, o);
+    EXPECT_EQ(p.source_date_epoch, 1712345678);
+    EXPECT_EQ(env_of(first_run(p), "SOURCE_DATE_EPOCH"), "1712345678");
+
+    o = testing::options();
+    o.context_time = 1712345678;
+    p = testing::plan("ARG SOURCE_DATE_EPOCH=context\nFROM img\n", images, o);
+    EXPECT_EQ(p.source_date_epoch, 1712345678);
+
+    p = plan_with("FROM img\nARG SOURCE_DATE_EPOCH\nRUN true\n",
+                  {{"SOURCE_DATE_EPOCH", "context"}});
+    EXPECT_FALSE(p.source_date_epoch) << "a local context gives no time";
+    EXPECT_FALSE(env_of(first_run(p), "SOURCE_DATE_EPOCH"));
 }
 
 TEST(SourceDateEpochArg, InvalidGlobalDefaultIsLocated) {

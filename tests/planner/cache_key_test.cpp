@@ -235,6 +235,25 @@ std::vector<KeyRow> rows() {
              in.files.urls["https://example.com/tool"] = "tool v2";
          },
          "HHHHHHHHH HHHMM"},
+        {"ADD <git url>: the commit it resolves to counts",
+         [](Inputs& in) {
+             in.replace("COPY config.json /etc/app/", "ADD git@h:o/tool.git#main /t");
+             in.files.urls["git@h:o/tool.git#main"] = "commit 1";
+         },
+         [](Inputs& in) {
+             in.replace("COPY config.json /etc/app/", "ADD git@h:o/tool.git#main /t");
+             in.files.urls["git@h:o/tool.git#main"] = "commit 2";
+         },
+         "HHHHHHHHH HHHMM"},
+        {"ADD <git url>: the same commit is a hit, --keep-git-dir a miss",
+         [](Inputs& in) {
+             in.replace("COPY config.json /etc/app/", "ADD git@h:o/tool.git#main /t");
+         },
+         [](Inputs& in) {
+             in.replace("COPY config.json /etc/app/",
+                        "ADD --keep-git-dir=true git@h:o/tool.git#main /t");
+         },
+         "HHHHHHHHH HHHMM"},
         {"undeclared proxy build arg", none,
          [](Inputs& in) { in.args["HTTP_PROXY"] = "http://p:3128"; }, all_hit},
         {"declared proxy build arg reaches RUN",

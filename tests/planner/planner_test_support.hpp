@@ -87,6 +87,12 @@ struct FakeDigester : SourceDigester {
         const auto it = urls.find(url);
         return compute_key("", {{"url", it == urls.end() ? "" : it->second}});
     }
+    std::string git_source(const std::string& url, bool keep_git_dir) override {
+        ++calls;
+        const auto it = urls.find(url);  // the "commit" a test gives the URL
+        return compute_key(
+            "", {{"git", it == urls.end() ? url : it->second}, {"keep", keep_git_dir ? "1" : "0"}});
+    }
     std::string context_mount(const RunMount& m) override {
         ++calls;
         CopyStep c;

@@ -1,8 +1,12 @@
 #include "executor/copy/copy_items.hpp"
 
+#include <fmt/format.h>
+
 #include "base/error.hpp"
 #include "base/go/path.hpp"
+#include "executor/copy/git_source.hpp"
 #include "executor/copy/path_parts.hpp"
+#include "frontend/git_url.hpp"
 
 namespace strata::executor {
 
@@ -121,6 +125,35 @@ void plan_parents(const CopyRequest& r, const SourceView& v, size_t index, const
     }
 }
 
+// ADD <git url>: the checkout (made for the key, or now) as one directory
+// item of its own view, whose contents go into the destination.
+CopyItem git_item(const CopyRequest& r, size_t index, const std::string& src,
+                  const CopyEnvironment* env, const std::filesystem::path& fetch_dir) {
+    std::shared_ptr<const GitCheckout> checkout;
+    if (env) {
+        const auto it = env->prefetched_git.find(git_checkout_key(src, r.keep_git_dir));
+        if (it != env->prefetched_git.end()) checkout = it->second;
+    }
+    if (!checkout)
+        checkout =
+            std::make_shared<const GitCheckout>(fetch_git_url(src, r.keep_git_dir, fetch_dir));
+    if (!r.checksum.empty() && checkout->commit.rfind(r.checksum, 0) != 0)
+        throw Error(ErrorKind::kUsage, fmt::format("expected checksum to match {}, got {}",
+                                                   r.checksum, checkout->commit));
+    auto view = std::make_shared<const LayerStackView>(std::vector{checkout->root},
+                                                       "the Git source " + src);
+    Resolved root = view->resolve("/", true);
+    if (!root.node) throw Error(ErrorKind::kInternal, "the Git checkout has no root");
+    CopyItem item;
+    item.source_index = index;
+    item.display = src;
+    item.base = go::path::base(checkout->root.string());
+    item.node = std::move(*root.node);
+    item.view = std::move(view);
+    item.keep = std::move(checkout);
+    return item;
+}
+
 }  // namespace
 
 PlannedSources plan_sources(const CopyRequest& r, const SourceView& v, const CopyEnvironment* env,
@@ -131,9 +164,16 @@ PlannedSources plan_sources(const CopyRequest& r, const SourceView& v, const Cop
     for (size_t i = 0; i < r.sources.size(); ++i) {
         const size_t matched_before = planned.matched;
         const std::string& src = r.sources[i];
-        if (is_git_source(src))
-            throw Error(ErrorKind::kUsage, std::string(instruction_name(r)) + " " + src +
-                                               ": git sources are not supported");
+        if (frontend::is_git_url(src)) {
+            if (!r.is_add)
+                throw Error(ErrorKind::kUsage,
+                            "source can't be a Git URL for COPY: " + src + " (use ADD)");
+            ++planned.matched;
+            planned.matched_by_source[i] = 1;
+            if (!fetch_dir) continue;
+            planned.items.push_back(git_item(r, i, src, env, *fetch_dir));
+            continue;
+        }
         if (is_url_source(src)) {
             if (!r.is_add)
                 throw Error(ErrorKind::kUsage,

@@ -20,6 +20,10 @@ struct CopyItem {
     std::string display;      // the source as written, for messages
     std::string base;         // its name when placed inside a directory destination
     Node node;                // kNode: the entry, symlinks followed
+    // kNode of another view than the step's (an ADD <git url>'s checkout),
+    // and what keeps its files; null: the step's source.
+    std::shared_ptr<const SourceView> view;
+    std::shared_ptr<const void> keep;
     bool wildcard_match = false;
     std::string match_rel;  // wildcard matches: path below the wildcard's base directory
     // --parents: copy the node's contents filtered by this pattern.

@@ -18,6 +18,7 @@
 #include "executor/copy/path_parts.hpp"
 #include "executor/copy/tree_walker.hpp"
 #include "executor/copy/write_pool.hpp"
+#include "frontend/git_url.hpp"
 #include "planner/copy_dest.hpp"
 
 namespace strata::executor {
@@ -39,13 +40,13 @@ void validate(const CopyRequest& r) {
         if (!r.is_add) throw Error(ErrorKind::kUsage, "checksum can't be specified for COPY");
         if (r.sources.size() != 1)
             throw Error(ErrorKind::kUsage, "checksum can't be specified for multiple sources");
-        if (!is_url_source(r.sources[0]))
+        if (!is_url_source(r.sources[0]) && !frontend::is_git_url(r.sources[0]))
             throw Error(ErrorKind::kUsage, "checksum requires HTTP(S) or Git sources");
     }
-    if (r.keep_git_dir)
-        throw Error(ErrorKind::kUsage,
-                    "--keep-git-dir is only valid for git sources, which "
-                    "strata does not support");
+    if (r.keep_git_dir &&
+        std::none_of(r.sources.begin(), r.sources.end(),
+                     [](const std::string& s) { return frontend::is_git_url(s); }))
+        throw Error(ErrorKind::kUsage, "--keep-git-dir is only valid for git sources");
 }
 
 std::optional<frontend::DockerIgnore> exclude_matcher(const CopyRequest& r) {
@@ -59,7 +60,13 @@ class Copier : public WalkSink {
   public:
     Copier(const CopyRequest& req, const SourceView& source, DestState& dest, const ModeSpec& mode,
            std::optional<Owner> owner, const frontend::DockerIgnore* exclude)
-        : req_(req), source_(source), dest_(dest), mode_(mode), owner_(owner), exclude_(exclude) {
+        : req_(req),
+          source_(source),
+          view_(&source),
+          dest_(dest),
+          mode_(mode),
+          owner_(owner),
+          exclude_(exclude) {
         clock_gettime(CLOCK_REALTIME, &now_);
         if (req.source_date_epoch) epoch_ = timespec{*req.source_date_epoch, 0};
         created_owner_ = owner_.value_or(Owner{0, 0});
@@ -98,7 +105,7 @@ class Copier : public WalkSink {
             }
         }
         LayerTree::Dir d = dest_.tree().make_dir(top.dir, dir.name, meta_of(dir), true);
-        UniqueFd src = source_.open_directory(dir);
+        UniqueFd src = view_->open_directory(dir);
         dest_.tree().copy_dir_xattrs(src.get(), d);
         stack_.push_back(Frame{std::move(d), std::move(below)});
     }
@@ -129,7 +136,7 @@ class Copier : public WalkSink {
         if (owner_) {
             m.uid = owner_->uid;
             m.gid = owner_->gid;
-        } else if (source_.keeps_ownership()) {
+        } else if (view_->keeps_ownership()) {
             m.uid = n.st.st_uid;
             m.gid = n.st.st_gid;
         }
@@ -146,6 +153,9 @@ class Copier : public WalkSink {
         // What earlier items wrote must be in the layer: this one may land
         // on the same name, or resolve its destination through them.
         pool_.drain();
+        // The view the item's nodes are of (an ADD <git url>'s checkout has
+        // its own); set after the drain, as the queued writes read it.
+        view_ = item.view ? item.view.get() : &source_;
         // ADD unpacks local archives unless --unpack=false, and downloads
         // only with --unpack=true (BuildKit's defaults).
         const bool local_archive = item.kind == CopyItem::Kind::kNode && req_.is_add &&
@@ -155,7 +165,7 @@ class Copier : public WalkSink {
             item.kind == CopyItem::Kind::kDownload && req_.unpack.value_or(false);
         if (local_archive || fetched_archive) {
             UniqueFd fd = local_archive
-                              ? source_.open_file(item.node)
+                              ? view_->open_file(item.node)
                               : UniqueFd(::open(item.download.file.c_str(), O_RDONLY | O_CLOEXEC));
             if (!fd) throw system_error("open download", item.download.file.string());
             if (is_tar_archive(fd.get())) {
@@ -180,7 +190,7 @@ class Copier : public WalkSink {
             filter.include = item.include ? &*item.include : nullptr;
             filter.include_prefix = item.include_prefix;
             filter.exclude = exclude_;
-            walk_tree(source_, item.node, filter, *this);
+            walk_tree(*view_, item.node, filter, *this);
             stack_.clear();
             // As BuildKit: the top directory keeps its mode and owner but
             // takes the source directory's mtime.
@@ -259,21 +269,21 @@ class Copier : public WalkSink {
                     // file is made, as below: the tar keeps its links.)
                     tree.record_file(
                         f.dir, name,
-                        SourceFile{source_.layer_root(n.layer), n.path, source_.host_path_string(n),
+                        SourceFile{view_->layer_root(n.layer), n.path, view_->host_path_string(n),
                                    static_cast<uint64_t>(n.st.st_size),
-                                   source_.snapshot_identity(n)},
+                                   view_->snapshot_identity(n)},
                         meta);
                     return;
                 }
                 if (n.st.st_nlink > 1) {
                     // Later names link to this one: it must exist first.
-                    UniqueFd fd = source_.open_file(n);
+                    UniqueFd fd = view_->open_file(n);
                     tree.write_file(f.dir, name, fd.get(), meta, fd.get());
                     links_[key] = child_of(f.dir.path, name);
                     return;
                 }
                 pool_.submit([this, &tree, dir = f.dir, name, n, meta] {
-                    UniqueFd fd = source_.open_file(n);
+                    UniqueFd fd = view_->open_file(n);
                     tree.write_file(dir, name, fd.get(), meta, fd.get());
                 });
                 return;
@@ -296,6 +306,7 @@ class Copier : public WalkSink {
 
     const CopyRequest& req_;
     const SourceView& source_;
+    const SourceView* view_;  // the current item's (place_item)
     DestState& dest_;
     const ModeSpec& mode_;
     std::optional<Owner> owner_;
@@ -387,7 +398,9 @@ CopyResult run_copy(const CopyRequest& req, const SourceView& source, const Laye
 
     std::optional<TempDir> downloads;
     for (const auto& s : req.sources) {
-        if (is_url_source(s) && !env.prefetched.count(s)) {
+        const bool git = frontend::is_git_url(s);
+        if ((git && !env.prefetched_git.count(git_checkout_key(s, req.keep_git_dir))) ||
+            (!git && is_url_source(s) && !env.prefetched.count(s))) {
             std::filesystem::path base =
                 env.scratch_dir.empty() ? std::filesystem::temp_directory_path() : env.scratch_dir;
             downloads = TempDir::create(base, "strata-add-");

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "executor/copy/git_source.hpp"
 #include "executor/copy/source_view.hpp"
 #include "executor/copy/url_fetch.hpp"
 #include "store/layer_writer.hpp"
@@ -60,6 +61,8 @@ struct CopyEnvironment {
     // URLs already downloaded (e.g. to compute the cache key), by URL; the
     // files must stay until run_copy returns.
     std::map<std::string, FetchedUrl> prefetched;
+    // ADD <git url>: checkouts already made, by git_checkout_key().
+    std::map<std::string, std::shared_ptr<const GitCheckout>> prefetched_git;
     FetchOptions fetch;  // timeouts (the checksum comes from the request)
     // An earlier layer of the same step (LayerTree::reuse_from): identical
     // files are linked from it instead of copied. Empty: none.

@@ -9,11 +9,9 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
-#include <regex>
 #include <vector>
 
 #include "base/error.hpp"
-#include "base/go/strconv.hpp"
 #include "base/in_root.hpp"
 #include "base/run_program.hpp"
 #include "base/unique_fd.hpp"
@@ -26,129 +24,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool is_hex(std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-        return std::isxdigit(static_cast<unsigned char>(c)) != 0;
-    });
-}
-
 // A full commit name: 40 (SHA-1) or 64 (SHA-256) lower-case hex digits.
 bool is_commit(std::string_view s) {
     return (s.size() == 40 || s.size() == 64) && std::all_of(s.begin(), s.end(), [](char c) {
                return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
            });
-}
-
-std::string percent_decoded(std::string_view s) {
-    std::string out;
-    for (size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%' && i + 2 < s.size() && is_hex(s.substr(i + 1, 2))) {
-            out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-            i += 2;
-        } else {
-            out += s[i] == '+' ? ' ' : s[i];
-        }
-    }
-    return out;
-}
-
-// urlutil.RedactCredentials: the password of scheme://user:password@host
-// becomes "xxxxx"; so does a lone user name of an HTTP(S) URL, which is
-// where a token goes (https://TOKEN@host/...). An ssh user stays.
-std::string redacted(std::string url) {
-    const size_t scheme = url.find("://");
-    if (scheme == std::string::npos) return url;
-    const size_t start = scheme + 3;
-    const size_t end = url.find_first_of("/?#", start);
-    const size_t at = url.rfind('@', end == std::string::npos ? url.size() : end);
-    if (at == std::string::npos || at < start) return url;
-    const size_t colon = url.find(':', start);
-    if (colon != std::string::npos && colon < at)
-        return url.replace(colon + 1, at - colon - 1, "xxxxx");
-    std::string proto = url.substr(0, scheme);
-    std::transform(proto.begin(), proto.end(), proto.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (proto == "http" || proto == "https") return url.replace(start, at - start, "xxxxx");
-    return url;
-}
-
-void apply_query(GitRef& g, std::string_view query) {
-    std::map<std::string, std::vector<std::optional<std::string>>> values;
-    size_t start = 0;
-    while (start <= query.size()) {
-        const size_t amp = query.find('&', start);
-        const std::string_view part = query.substr(
-            start, amp == std::string_view::npos ? std::string_view::npos : amp - start);
-        if (!part.empty()) {
-            const size_t eq = part.find('=');
-            const std::string key = percent_decoded(part.substr(0, eq));
-            values[key].push_back(eq == std::string_view::npos
-                                      ? std::nullopt
-                                      : std::optional(percent_decoded(part.substr(eq + 1))));
-        }
-        if (amp == std::string_view::npos) break;
-        start = amp + 1;
-    }
-    auto one = [&](const std::string& key, bool bare_ok) -> std::optional<std::string> {
-        const auto it = values.find(key);
-        if (it == values.end()) return std::nullopt;
-        if (it->second.size() > 1)
-            throw Error(ErrorKind::kUsage, fmt::format("query \"{}\" has multiple values", key));
-        const auto& v = it->second.front();
-        if (!v || v->empty()) {
-            if (bare_ok) return std::string();
-            throw Error(ErrorKind::kUsage, fmt::format("query \"{}\" has no value", key));
-        }
-        return *v;
-    };
-    for (const auto& entry : values) {
-        const std::string& key = entry.first;
-        static const char* known[] = {"ref",      "tag",    "branch",       "subdir",
-                                      "checksum", "commit", "keep-git-dir", "submodules"};
-        if (std::none_of(std::begin(known), std::end(known),
-                         [&](const char* k) { return key == k; }))
-            throw Error(ErrorKind::kUsage, fmt::format("unexpected query \"{}\"", key));
-    }
-    auto set_ref = [&](const std::string& r) {
-        if (!g.ref.empty() && g.ref != r)
-            throw Error(ErrorKind::kUsage,
-                        fmt::format("ref conflicts: \"{}\" vs \"{}\"", g.ref, r));
-        g.ref = r;
-    };
-    const auto tag = one("tag", false), branch = one("branch", false), ref = one("ref", false);
-    if (tag && branch) throw Error(ErrorKind::kUsage, "branch conflicts with tag");
-    if (ref) set_ref(*ref);
-    if (tag) set_ref(tag->rfind("refs/tags/", 0) == 0 ? *tag : "refs/tags/" + *tag);
-    if (branch) set_ref(branch->rfind("refs/heads/", 0) == 0 ? *branch : "refs/heads/" + *branch);
-    if (const auto subdir = one("subdir", false)) {
-        if (!g.subdir.empty() && g.subdir != *subdir)
-            throw Error(ErrorKind::kUsage,
-                        fmt::format("subdir conflicts: \"{}\" vs \"{}\"", g.subdir, *subdir));
-        g.subdir = *subdir;
-    }
-    auto checksum = one("checksum", false);
-    if (const auto commit = one("commit", false)) checksum = commit;
-    if (checksum) {
-        if (!is_hex(*checksum))
-            throw Error(ErrorKind::kUsage,
-                        fmt::format("invalid checksum {} for Git URL, expected hex commit hash",
-                                    *checksum));
-        g.checksum = *checksum;
-        if (g.ref.empty()) g.ref = *checksum;
-    }
-    if (const auto keep = one("keep-git-dir", true)) {
-        const auto b = keep->empty() ? std::optional(true) : go::strconv::parse_bool(*keep);
-        if (!b)
-            throw Error(ErrorKind::kUsage,
-                        fmt::format("invalid keep-git-dir value: \"{}\"", *keep));
-        g.keep_git_dir = *b;
-    }
-    if (const auto sub = one("submodules", true)) {
-        const auto b = sub->empty() ? std::optional(true) : go::strconv::parse_bool(*sub);
-        if (!b)
-            throw Error(ErrorKind::kUsage, fmt::format("invalid submodules value: \"{}\"", *sub));
-        g.submodules = *b;
-    }
 }
 
 // The caller's environment, with git told never to prompt and to speak C.
@@ -181,10 +61,11 @@ std::string tail(const std::string& text) {
 
 class Git {
   public:
-    Git(fs::path work, const GitRef& ref, const std::function<void(std::string_view)>& log)
+    Git(fs::path work, const frontend::GitRef& ref,
+        const std::function<void(std::string_view)>& log)
         : work_(std::move(work)),
           remote_(ref.remote),
-          shown_remote_(redacted(ref.remote)),
+          shown_remote_(frontend::redact_url_credentials(ref.remote)),
           log_(log),
           env_(git_environment()) {}
 
@@ -287,48 +168,7 @@ void remove_git_dirs(const fs::path& root) {
 
 }  // namespace
 
-std::optional<GitRef> parse_git_ref(std::string_view text) {
-    const std::string s(text);
-    if (s.rfind("./", 0) == 0 || s.rfind("../", 0) == 0) return std::nullopt;
-    const size_t hash = s.find('#');
-    const std::string fragment = hash == std::string::npos ? "" : s.substr(hash + 1);
-    std::string remote = s.substr(0, hash);
-    const size_t q = remote.find('?');
-    const std::string query = q == std::string::npos ? "" : remote.substr(q + 1);
-    remote = remote.substr(0, q);
-
-    static const std::regex scheme_re("^([a-zA-Z0-9]+)://([^/]*)(.*)$");
-    // user@host:path (never an option: the user starts with a letter or digit).
-    static const std::regex scp_re("^([a-zA-Z0-9][a-zA-Z0-9_-]*)@([a-zA-Z0-9.-]+):(.*)$");
-    std::smatch m;
-    if (remote.rfind("github.com/", 0) == 0) {
-        remote = "https://" + remote;
-    } else if (std::regex_match(remote, m, scheme_re)) {
-        std::string scheme = m[1];
-        std::transform(scheme.begin(), scheme.end(), scheme.begin(),
-                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-        if (scheme == "http" || scheme == "https") {
-            if (!std::string(m[3]).ends_with(".git")) return std::nullopt;
-        } else if (scheme != "ssh" && scheme != "git") {
-            return std::nullopt;
-        }
-    } else if (!std::regex_match(remote, m, scp_re)) {
-        return std::nullopt;
-    }
-
-    GitRef g;
-    g.remote = remote;
-    g.shown = redacted(s);
-    const size_t colon = fragment.find(':');
-    g.ref = fragment.substr(0, colon);
-    if (colon != std::string::npos) g.subdir = fragment.substr(colon + 1);
-    if (!query.empty()) apply_query(g, query);
-    if (g.ref.rfind('-', 0) == 0)
-        throw Error(ErrorKind::kUsage, fmt::format("invalid refspec: {}", g.ref));
-    return g;
-}
-
-GitCheckout fetch_git(const GitRef& ref, const fs::path& tmp_parent,
+GitCheckout fetch_git(const frontend::GitRef& ref, const fs::path& tmp_parent,
                       const std::function<void(std::string_view)>& log) {
     TempDir dir = TempDir::create(tmp_parent, "git-");
     const fs::path work = dir.path() / "checkout";
@@ -367,6 +207,13 @@ GitCheckout fetch_git(const GitRef& ref, const fs::path& tmp_parent,
     }
     GitCheckout out{std::move(dir), work,
                     trimmed(git.must({"rev-parse", "HEAD"}, "git rev-parse").out)};
+    const std::string time =
+        trimmed(git.must({"show", "-s", "--format=%ct", "HEAD"}, "git show").out);
+    try {
+        out.commit_time = std::stoll(time);
+    } catch (const std::exception&) {
+        throw Error(ErrorKind::kSystem, fmt::format("git show: not a commit time: \"{}\"", time));
+    }
     if (!ref.checksum.empty() && out.commit.rfind(ref.checksum, 0) != 0)
         throw Error(ErrorKind::kUsage,
                     fmt::format("expected checksum to match {}, got {}", ref.checksum, out.commit));
@@ -396,6 +243,17 @@ GitCheckout fetch_git(const GitRef& ref, const fs::path& tmp_parent,
         if (ec) throw system_error("readlink", subdir);
     }
     return out;
+}
+
+std::string git_checkout_key(const std::string& url, bool keep_git_dir) {
+    return url + (keep_git_dir ? "\n--keep-git-dir" : "");
+}
+
+GitCheckout fetch_git_url(const std::string& url, bool keep_git_dir, const fs::path& tmp_parent) {
+    std::optional<frontend::GitRef> ref = frontend::parse_git_ref(url);
+    if (!ref) throw Error(ErrorKind::kInternal, "not a Git URL: " + url);
+    ref->keep_git_dir = ref->keep_git_dir || keep_git_dir;
+    return fetch_git(*ref, tmp_parent, [](std::string_view) {});
 }
 
 }  // namespace strata::executor

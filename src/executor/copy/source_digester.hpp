@@ -30,6 +30,7 @@
 #include "base/temp_dir.hpp"
 #include "cache/cache_index.hpp"
 #include "cache/context_snapshot.hpp"
+#include "executor/copy/git_source.hpp"
 #include "executor/copy/source_view.hpp"
 #include "executor/copy/url_fetch.hpp"
 #include "planner/cache_key.hpp"
@@ -71,6 +72,7 @@ class BuildDigester final : public planner::SourceDigester {
     std::string context_sources(const planner::CopyStep& copy) override;
     std::string stage_sources(const planner::CopyStep& copy) override;
     std::string url_content(const std::string& url) override;
+    std::string git_source(const std::string& url, bool keep_git_dir) override;
     std::string context_mount(const planner::RunMount& mount) override;
 
     // Memoizes the selections digested before their stage's layers were
@@ -80,6 +82,9 @@ class BuildDigester final : public planner::SourceDigester {
 
     // URLs downloaded while computing keys (for CopyEnvironment::prefetched).
     std::map<std::string, FetchedUrl> prefetched() const;
+    // Git sources checked out while computing keys, by git_checkout_key()
+    // (for CopyEnvironment::prefetched_git).
+    std::map<std::string, std::shared_ptr<const GitCheckout>> prefetched_git() const;
 
     // The context paths a COPY selects at the top (files and directory
     // roots, after wildcards and symlinks), for --explain.
@@ -93,6 +98,7 @@ class BuildDigester final : public planner::SourceDigester {
     mutable std::mutex mu_;
     std::optional<TempDir> downloads_dir_;
     std::map<std::string, FetchedUrl> downloads_;
+    std::map<std::string, std::shared_ptr<const GitCheckout>> checkouts_;
     // Digests already computed, by the step they were computed for: a key's
     // fields are asked for more than once (the key, then --explain).
     std::map<std::pair<const void*, int>, std::string> memo_;

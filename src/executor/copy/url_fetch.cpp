@@ -10,7 +10,6 @@
 #include <mutex>
 
 #include "base/curl_library.hpp"
-#include "executor/copy/git_source.hpp"
 #include "base/error.hpp"
 #include "base/go/path.hpp"
 #include "base/unique_fd.hpp"
@@ -131,14 +130,6 @@ struct FileGuard {
 
 bool is_url_source(std::string_view source) {
     return source.starts_with("http://") || source.starts_with("https://");
-}
-
-bool is_git_source(std::string_view source) {
-    try {
-        return parse_git_ref(source).has_value();
-    } catch (const Error&) {
-        return true;  // a Git URL with a bad fragment or query
-    }
 }
 
 std::string url_file_name(std::string_view url) {

@@ -18,9 +18,6 @@ namespace strata::executor {
 
 // True for http:// and https:// sources (ADD only).
 bool is_url_source(std::string_view source);
-// True for the git source forms BuildKit recognises (git://, git@host:,
-// ssh://, and http(s) URLs whose path ends in ".git" or has "#ref").
-bool is_git_source(std::string_view source);
 
 // The name BuildKit gives a downloaded file: path.Base of the URL's decoded
 // path, or "__unnamed__".

@@ -4,9 +4,9 @@
 #include <gtest/gtest.h>
 
 #include "base/error.hpp"
-#include "executor/copy/git_source.hpp"
+#include "frontend/git_url.hpp"
 
-namespace strata::executor {
+namespace strata::frontend {
 namespace {
 
 TEST(GitRef, WhichStringsAreGitSources) {
@@ -44,6 +44,17 @@ TEST(GitRef, WhichStringsAreGitSources) {
         ASSERT_TRUE(g) << r.text;
         EXPECT_EQ(g->remote, r.remote) << r.text;
     }
+}
+
+TEST(GitRef, AnAddOrCopySourceLikeAPathIsAPath) {
+    EXPECT_TRUE(is_git_url("https://h/r.git"));
+    EXPECT_TRUE(is_git_url("git@h:o/r"));
+    EXPECT_TRUE(is_git_url("https://h/r.git?depth=1")) << "a Git URL, if a wrong one";
+    EXPECT_FALSE(is_git_url("github.com/o/r")) << "a directory of a Go project, perhaps";
+    EXPECT_FALSE(is_git_url("src/app"));
+    EXPECT_FALSE(is_git_url("https://h/archive.tgz"));
+    ASSERT_TRUE(parse_git_ref("github.com/o/r"));
+    EXPECT_TRUE(parse_git_ref("github.com/o/r")->indistinguishable_from_local);
 }
 
 TEST(GitRef, FragmentAndQuery) {
@@ -111,4 +122,4 @@ TEST(GitRef, ThePasswordIsNeverShown) {
 }
 
 }  // namespace
-}  // namespace strata::executor
+}  // namespace strata::frontend
