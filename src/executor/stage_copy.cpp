@@ -173,7 +173,7 @@ CopyResult StageRunner::copy(const Step& st, size_t i, const std::filesystem::pa
     CopyEnvironment env;
     env.scratch_dir = s_.store.tmp_dir();
     env.prefetched = s_.digester->prefetched();
-    env.prefetched_git = s_.digester->prefetched_git();
+    env.git_commits = s_.digester->git_commits();
     env.direct = direct;
     // A layer made as a directory links unchanged files from the last
     // build's (ADD always makes its directory).

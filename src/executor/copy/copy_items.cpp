@@ -125,23 +125,26 @@ void plan_parents(const CopyRequest& r, const SourceView& v, size_t index, const
     }
 }
 
-// ADD <git url>: the checkout (made for the key, or now) as one directory
-// item of its own view, whose contents go into the destination.
+// ADD <git url>: the checkout as one directory item of its own view, whose
+// contents go into the destination; of the commit the step's key holds.
 CopyItem git_item(const CopyRequest& r, size_t index, const std::string& src,
                   const CopyEnvironment* env, const std::filesystem::path& fetch_dir) {
-    std::shared_ptr<const GitCheckout> checkout;
+    auto checkout =
+        std::make_shared<const GitCheckout>(fetch_git_url(src, r.keep_git_dir, fetch_dir));
     if (env) {
-        const auto it = env->prefetched_git.find(git_checkout_key(src, r.keep_git_dir));
-        if (it != env->prefetched_git.end()) checkout = it->second;
+        const auto it = env->git_commits.find(git_checkout_key(src, r.keep_git_dir));
+        if (it != env->git_commits.end() && it->second != checkout->commit)
+            throw Error(
+                ErrorKind::kConflict,
+                fmt::format("{} moved from commit {} to {} while the step was built: "
+                            "build again",
+                            frontend::redact_url_credentials(src), it->second, checkout->commit));
     }
-    if (!checkout)
-        checkout =
-            std::make_shared<const GitCheckout>(fetch_git_url(src, r.keep_git_dir, fetch_dir));
     if (!r.checksum.empty() && checkout->commit.rfind(r.checksum, 0) != 0)
         throw Error(ErrorKind::kUsage, fmt::format("expected checksum to match {}, got {}",
                                                    r.checksum, checkout->commit));
-    auto view = std::make_shared<const LayerStackView>(std::vector{checkout->root},
-                                                       "the Git source " + src);
+    auto view = std::make_shared<const LayerStackView>(
+        std::vector{checkout->root}, "the Git source " + frontend::redact_url_credentials(src));
     Resolved root = view->resolve("/", true);
     if (!root.node) throw Error(ErrorKind::kInternal, "the Git checkout has no root");
     CopyItem item;

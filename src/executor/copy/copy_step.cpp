@@ -399,8 +399,7 @@ CopyResult run_copy(const CopyRequest& req, const SourceView& source, const Laye
     std::optional<TempDir> downloads;
     for (const auto& s : req.sources) {
         const bool git = frontend::is_git_url(s);
-        if ((git && !env.prefetched_git.count(git_checkout_key(s, req.keep_git_dir))) ||
-            (!git && is_url_source(s) && !env.prefetched.count(s))) {
+        if (git || (is_url_source(s) && !env.prefetched.count(s))) {
             std::filesystem::path base =
                 env.scratch_dir.empty() ? std::filesystem::temp_directory_path() : env.scratch_dir;
             downloads = TempDir::create(base, "strata-add-");

@@ -61,8 +61,9 @@ struct CopyEnvironment {
     // URLs already downloaded (e.g. to compute the cache key), by URL; the
     // files must stay until run_copy returns.
     std::map<std::string, FetchedUrl> prefetched;
-    // ADD <git url>: checkouts already made, by git_checkout_key().
-    std::map<std::string, std::shared_ptr<const GitCheckout>> prefetched_git;
+    // ADD <git url>: the commit its cache key holds, by git_checkout_key():
+    // the checkout must be of it.
+    std::map<std::string, std::string> git_commits;
     FetchOptions fetch;  // timeouts (the checksum comes from the request)
     // An earlier layer of the same step (LayerTree::reuse_from): identical
     // files are linked from it instead of copied. Empty: none.

@@ -126,10 +126,9 @@ class Git {
     std::vector<std::string> env_;
 };
 
-// BuildKit's order for a name that is not a commit: refs/<ref> as given,
-// then a branch, then a tag (git checkout prefers branches as well).
-std::optional<std::string> pick_ref(const std::string& ref, const std::string& listing) {
-    std::map<std::string, std::string> refs;  // name → object
+// `git ls-remote` output: ref name → object.
+std::map<std::string, std::string> parse_listing(const std::string& listing) {
+    std::map<std::string, std::string> refs;
     size_t start = 0;
     while (start < listing.size()) {
         const size_t end = listing.find('\n', start);
@@ -140,6 +139,13 @@ std::optional<std::string> pick_ref(const std::string& ref, const std::string& l
         if (end == std::string::npos) break;
         start = end + 1;
     }
+    return refs;
+}
+
+// BuildKit's order for a name that is not a commit: refs/<ref> as given,
+// then a branch, then a tag (git checkout prefers branches as well).
+std::optional<std::string> pick_ref(const std::string& ref,
+                                    const std::map<std::string, std::string>& refs) {
     std::vector<std::string> candidates;
     if (ref.rfind("refs/", 0) == 0) {
         candidates = {ref};
@@ -149,6 +155,12 @@ std::optional<std::string> pick_ref(const std::string& ref, const std::string& l
     for (const std::string& c : candidates)
         if (refs.count(c)) return c;
     return std::nullopt;
+}
+
+[[noreturn]] void no_such_ref(const std::string& ref, const std::string& listing) {
+    throw Error(
+        ErrorKind::kNotFound,
+        fmt::format("repository does not contain ref {}, output: \"{}\"", ref, trimmed(listing)));
 }
 
 // Every ".git" below `root` (the repository's and its submodules'): git
@@ -197,11 +209,8 @@ GitCheckout fetch_git(const frontend::GitRef& ref, const fs::path& tmp_parent,
     } else {
         const ProgramResult listing =
             git.must({"ls-remote", "origin", ref.ref, ref.ref + "^{}"}, fetch_failed);
-        const auto name = pick_ref(ref.ref, listing.out);
-        if (!name)
-            throw Error(ErrorKind::kNotFound,
-                        fmt::format("repository does not contain ref {}, output: \"{}\"", ref.ref,
-                                    trimmed(listing.out)));
+        const auto name = pick_ref(ref.ref, parse_listing(listing.out));
+        if (!name) no_such_ref(ref.ref, listing.out);
         git.must({"fetch", "--depth=1", "--no-tags", "--force", "origin", *name}, fetch_failed);
         git.must({"checkout", "-q", "--detach", "FETCH_HEAD"}, "git checkout");
     }
@@ -243,6 +252,30 @@ GitCheckout fetch_git(const frontend::GitRef& ref, const fs::path& tmp_parent,
         if (ec) throw system_error("readlink", subdir);
     }
     return out;
+}
+
+std::string resolve_git_commit(const frontend::GitRef& ref, const fs::path& cwd) {
+    if (is_commit(ref.ref)) return ref.ref;
+    const std::function<void(std::string_view)> quiet = [](std::string_view) {};
+    const Git git(cwd, ref, quiet);
+    if (ref.ref.empty()) {
+        const ProgramResult r =
+            git.must({"ls-remote", ref.remote, "HEAD"},
+                     fmt::format("error fetching default branch for repository {}", ref.shown));
+        const auto refs = parse_listing(r.out);
+        const auto head = refs.find("HEAD");
+        if (head == refs.end())
+            throw Error(ErrorKind::kNotFound,
+                        fmt::format("could not find default branch for repository: {}", ref.shown));
+        return head->second;
+    }
+    const ProgramResult r = git.must({"ls-remote", ref.remote, ref.ref, ref.ref + "^{}"},
+                                     fmt::format("failed to fetch remote {}", ref.shown));
+    const auto refs = parse_listing(r.out);
+    const auto name = pick_ref(ref.ref, refs);
+    if (!name) no_such_ref(ref.ref, r.out);
+    const auto peeled = refs.find(*name + "^{}");  // an annotated tag's commit
+    return peeled != refs.end() ? peeled->second : refs.at(*name);
 }
 
 std::string git_checkout_key(const std::string& url, bool keep_git_dir) {

@@ -34,9 +34,14 @@ struct GitCheckout {
 GitCheckout fetch_git(const frontend::GitRef& ref, const std::filesystem::path& tmp_parent,
                       const std::function<void(std::string_view)>& log);
 
-// ADD <git url>: the key of a checkout made for `url` with the step's
-// --keep-git-dir, and the checkout itself (git's output dropped; a --checksum
-// is checked by the caller).
+// The commit `ref` names now, asked of the remote without fetching (`git
+// ls-remote`; none for a full commit), run in `cwd`: what an ADD <git url>'s
+// cache key holds, so that a cached step costs one round trip.
+std::string resolve_git_commit(const frontend::GitRef& ref, const std::filesystem::path& cwd);
+
+// ADD <git url>: the key of the source `url` with the step's --keep-git-dir,
+// and its checkout (git's output dropped; a --checksum is checked by the
+// caller).
 std::string git_checkout_key(const std::string& url, bool keep_git_dir);
 GitCheckout fetch_git_url(const std::string& url, bool keep_git_dir,
                           const std::filesystem::path& tmp_parent);

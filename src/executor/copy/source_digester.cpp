@@ -220,32 +220,27 @@ std::string BuildDigester::url_content(const std::string& url) {
 
 std::string BuildDigester::git_source(const std::string& url, bool keep_git_dir) {
     const std::string key = git_checkout_key(url, keep_git_dir);
-    std::filesystem::path dir;
-    {
-        std::lock_guard lock(mu_);
-        if (!downloads_dir_) downloads_dir_.emplace(TempDir::create(tmp_parent_, "downloads-"));
-        dir = downloads_dir_->path();
-    }
-    std::shared_ptr<const GitCheckout> checkout;
-    {
-        std::lock_guard lock(mu_);
-        const auto it = checkouts_.find(key);
-        if (it != checkouts_.end()) checkout = it->second;
-    }
-    if (!checkout) {
-        checkout = std::make_shared<const GitCheckout>(fetch_git_url(url, keep_git_dir, dir));
-        std::lock_guard lock(mu_);
-        checkout = checkouts_.emplace(key, checkout).first->second;
-    }
     const std::optional<frontend::GitRef> ref = frontend::parse_git_ref(url);
-    return fmt::format("git:{}:{}:{}:{}", checkout->commit, ref->subdir,
+    if (!ref) throw Error(ErrorKind::kInternal, "not a Git URL: " + url);
+    std::string commit;
+    {
+        std::lock_guard lock(mu_);
+        const auto it = git_commits_.find(key);
+        if (it != git_commits_.end()) commit = it->second;
+    }
+    if (commit.empty()) {
+        commit = resolve_git_commit(*ref, tmp_parent_);
+        std::lock_guard lock(mu_);
+        commit = git_commits_.emplace(key, commit).first->second;
+    }
+    return fmt::format("git:{}:{}:{}:{}", commit, ref->subdir,
                        ref->keep_git_dir || keep_git_dir ? "keep-git-dir" : "",
                        ref->submodules ? "submodules" : "");
 }
 
-std::map<std::string, std::shared_ptr<const GitCheckout>> BuildDigester::prefetched_git() const {
+std::map<std::string, std::string> BuildDigester::git_commits() const {
     std::lock_guard lock(mu_);
-    return checkouts_;
+    return git_commits_;
 }
 
 std::string BuildDigester::context_mount(const planner::RunMount& mount) {

@@ -82,9 +82,9 @@ class BuildDigester final : public planner::SourceDigester {
 
     // URLs downloaded while computing keys (for CopyEnvironment::prefetched).
     std::map<std::string, FetchedUrl> prefetched() const;
-    // Git sources checked out while computing keys, by git_checkout_key()
-    // (for CopyEnvironment::prefetched_git).
-    std::map<std::string, std::shared_ptr<const GitCheckout>> prefetched_git() const;
+    // The commits ADD <git url> keys were made with, by git_checkout_key()
+    // (for CopyEnvironment::git_commits).
+    std::map<std::string, std::string> git_commits() const;
 
     // The context paths a COPY selects at the top (files and directory
     // roots, after wildcards and symlinks), for --explain.
@@ -98,7 +98,7 @@ class BuildDigester final : public planner::SourceDigester {
     mutable std::mutex mu_;
     std::optional<TempDir> downloads_dir_;
     std::map<std::string, FetchedUrl> downloads_;
-    std::map<std::string, std::shared_ptr<const GitCheckout>> checkouts_;
+    std::map<std::string, std::string> git_commits_;
     // Digests already computed, by the step they were computed for: a key's
     // fields are asked for more than once (the key, then --explain).
     std::map<std::pair<const void*, int>, std::string> memo_;
