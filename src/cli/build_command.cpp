@@ -272,9 +272,18 @@ void read_input(const BuildCmdOptions& o, store::ImageStore& store,
             return read_git_context(o, *git, store, progress, ids, in);
         }
     }
-    if (!fs::is_directory(o.context, ec))
+    if (!fs::is_directory(o.context, ec)) {
+        const std::string shown = frontend::redact_url_credentials(o.context);
+        if (o.context.rfind("http://", 0) == 0 || o.context.rfind("https://", 0) == 0)
+            throw Error(ErrorKind::kUsage,
+                        fmt::format("unable to prepare context: {} is no Git repository (its path "
+                                    "does not end in .git): strata builds from a directory, a Git "
+                                    "URL or -, not from the URL of a tarball or a Dockerfile "
+                                    "(download it and pass it on stdin)",
+                                    shown));
         throw Error(ErrorKind::kUsage,
-                    fmt::format("unable to prepare context: path \"{}\" not found", o.context));
+                    fmt::format("unable to prepare context: path \"{}\" not found", shown));
+    }
     in.context_dir = o.context;
     if (o.file == "-") {
         in.dockerfile_text = read_stream(STDIN_FILENO, "standard input");

@@ -55,7 +55,8 @@ BuildContexts parse_build_contexts(const std::vector<std::string>& specs) {
         const size_t eq = spec.find('=');
         if (eq == std::string::npos)
             throw Error(ErrorKind::kUsage,
-                        fmt::format("invalid context value: {}, expected key=value", spec));
+                        fmt::format("invalid context value: {}, expected key=value",
+                                    frontend::redact_url_credentials(spec)));
         const std::string name = spec.substr(0, eq);
         const std::string value = spec.substr(eq + 1);
         std::optional<std::string> key;
@@ -92,7 +93,7 @@ BuildContexts parse_build_contexts(const std::vector<std::string>& specs) {
                         fmt::format("--build-context {}={}: strata reads a local directory, a "
                                     "Git URL or docker-image://REF; HTTP, oci-layout:// and "
                                     "target: sources are not supported",
-                                    name, value));
+                                    name, frontend::redact_url_credentials(value)));
         } else {
             std::error_code ec;
             const fs::file_status st = fs::status(value, ec);

@@ -130,7 +130,8 @@ TEST_F(BuildContextCli, BadValuesAreRefused) {
         {"Src=" + other_.string(), "invalid context name Src: invalid reference format"},
         {"src=" + (dir_.path() / "missing").string(), "failed to get build context src: path"},
         {"src=" + (dir_.path() / "file").string(), "not a directory"},
-        {"src=http://127.0.0.1:1/context.tar.gz", "HTTP, oci-layout:// and target: sources"},
+        {"src=http://user:s3cret@127.0.0.1:1/context.tar.gz",
+         "src=http://user:xxxxx@127.0.0.1:1/context.tar.gz: strata reads a local directory"},
         {"src=oci-layout:///srv/layout@sha256:abc", "HTTP, oci-layout:// and target: sources"},
         {"src=docker-image://Bad", "invalid reference format"},
     };
@@ -138,6 +139,7 @@ TEST_F(BuildContextCli, BadValuesAreRefused) {
         auto r = build("FROM busybox\n", {"--build-context", value});
         EXPECT_EQ(r.code, 1) << value;
         EXPECT_NE(r.err.find(message), std::string::npos) << value << ": " << r.err;
+        EXPECT_EQ(r.err.find("s3cret"), std::string::npos) << "a password in an error";
     }
 }
 

@@ -211,11 +211,14 @@ TEST_F(GitContextCli, RefusalsInBuildKitsWords) {
         {"git://127.0.0.1:1/none.git", "error fetching default branch for repository"},
         {"file://" + (repos_ / "repo.git").string(), "not found"},
         {url() + "?depth=1", "unexpected query \"depth\""},
+        {"http://user:s3cret@127.0.0.1:1/context.tar.gz",
+         "http://user:xxxxx@127.0.0.1:1/context.tar.gz is no Git repository"},
     };
     for (const auto& [context, message] : rows) {
         auto r = build({context});
         EXPECT_EQ(r.code, 1) << context;
         EXPECT_NE(r.err.find(message), std::string::npos) << context << ":\n" << r.err;
+        EXPECT_EQ(r.err.find("s3cret"), std::string::npos) << "a password in an error";
     }
     EXPECT_TRUE(tmp_is_empty(root_)) << "no checkout is left behind";
 }
