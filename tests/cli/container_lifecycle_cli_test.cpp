@@ -79,7 +79,11 @@ TEST_F(LifecycleCliTest, DetachedLogsStopWait) {
          "echo started; echo oops >&2; trap 'echo got term; exit 7' TERM; while :; do sleep "
          "0.1; done"});
     ASSERT_EQ(id.size(), 64u);
-    EXPECT_TRUE(eventually([&] { return has(strata(root_, {"logs", "web"}).out, "started"); }));
+    // stdout and stderr are copied into the log each on its own: wait for both.
+    EXPECT_TRUE(eventually([&] {
+        const auto l = strata(root_, {"logs", "web"});
+        return has(l.out, "started") && has(l.err, "oops");
+    }));
     auto logs = strata(root_, {"logs", "web"});
     EXPECT_EQ(logs.out, "started\n");
     EXPECT_EQ(logs.err, "oops\n");  // stderr stays stderr
