@@ -35,6 +35,7 @@ class GitContextCli : public CliTest {
         write_file(work / "app/ignored", "in the repository\n");
         write_file(work / "app/.dockerignore", "ignored\n");
         write_file(work / "Dockerfile", "FROM busybox\nCOPY app/version /root-version\n");
+        fs::create_symlink("/", work / "up");  // a subdir through it stays in the checkout
         git(work, {"add", "-A"});
         git(work, {"commit", "-q", "-m", "one"});
         git(work, {"tag", "-a", "v1", "-m", "v1"});
@@ -207,6 +208,7 @@ TEST_F(GitContextCli, RefusalsInBuildKitsWords) {
         {url() + "#nope", "repository does not contain ref nope"},
         {url() + "#main:missing", "failed to open subdir missing"},
         {url() + "#main:../..", "not within git root"},
+        {url() + "#main:up/etc", "failed to open subdir up/etc"},
         {url() + "#main:app/version", "not a directory"},
         {"git://127.0.0.1:1/none.git", "error fetching default branch for repository"},
         {"file://" + (repos_ / "repo.git").string(), "not found"},

@@ -1,6 +1,5 @@
 #include "executor/run/context_mask.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -12,32 +11,13 @@
 
 #include "base/error.hpp"
 #include "base/unique_fd.hpp"
+#include "store/safe_path.hpp"
 
 namespace strata::executor {
 
 namespace {
 
 namespace fs = std::filesystem;
-
-// The names in the directory `fd` (without . and ..).
-std::vector<std::string> list_names(int fd, const std::string& shown) {
-    UniqueFd copy(::openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!copy) throw system_error("open", shown);
-    DIR* d = ::fdopendir(copy.get());
-    if (!d) throw system_error("opendir", shown);
-    copy.release();
-    std::vector<std::string> out;
-    errno = 0;
-    while (const dirent* e = ::readdir(d)) {
-        const std::string name = e->d_name;
-        if (name != "." && name != "..") out.push_back(name);
-        errno = 0;
-    }
-    const int err = errno;
-    ::closedir(d);
-    if (err != 0) throw std::system_error(err, std::generic_category(), "readdir " + shown);
-    return out;
-}
 
 class MaskWriter {
   public:
@@ -95,7 +75,7 @@ void visit(int fd, const cache::Entry& dir, const cache::ContextSnapshot& snap, 
     std::set<std::string, std::less<>> kept;
     for (const cache::Entry& child : snap.children(dir))
         kept.emplace(child.name());
-    for (const std::string& name : list_names(fd, shown))
+    for (const std::string& name : store::list_dir(fd, shown))
         if (kept.count(name) == 0) mask.whiteout(dir, name);
     for (const cache::Entry& child : snap.children(dir)) {
         if (child.type != cache::EntryType::kDir) continue;
