@@ -20,6 +20,7 @@
 #include "cache/build_record.hpp"
 #include "cli/build_check.hpp"
 #include "cli/build_contexts.hpp"
+#include "cli/build_input.hpp"
 #include "cli/build_output.hpp"
 #include "cli/build_progress.hpp"
 #include "cli/cache_flags.hpp"
@@ -56,20 +57,6 @@ struct BuildCmdOptions {
     std::vector<std::string> cache_from;  // --cache-from
     unsigned jobs = 0;
 };
-
-std::string read_stream(int fd, const std::string& what) {
-    std::string out;
-    char buf[65536];
-    for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throw system_error("read", what);
-        }
-        if (n == 0) return out;
-        out.append(buf, static_cast<size_t>(n));
-    }
-}
 
 // `--memory 512m` as Docker reads it (units b, k, m, g, t, p of 1024).
 int64_t parse_memory(const std::string& text) {
@@ -116,22 +103,6 @@ executor::RunnerOptions runner_options(const BuildCmdOptions& o) {
     return r;
 }
 
-std::string read_dockerfile_in_context(const fs::path& context, const std::string& rel) {
-    UniqueFd root(::open(context.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!root) throw system_error("open the build context", context.string());
-    auto text = read_file_in_root(root.get(), rel, rel);
-    if (!text)
-        throw Error(ErrorKind::kUsage,
-                    fmt::format("the build context on stdin has no Dockerfile \"{}\"", rel));
-    return std::move(*text);
-}
-
-std::string read_file(const fs::path& p) {
-    UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) throw system_error("open Dockerfile", p.string());
-    return read_stream(fd.get(), p.string());
-}
-
 std::optional<int64_t> parse_epoch(const std::string& text, const char* what) {
     if (text.empty()) return std::nullopt;
     int64_t v = 0;
@@ -141,184 +112,6 @@ std::optional<int64_t> parse_epoch(const std::string& text, const char* what) {
             ErrorKind::kUsage,
             fmt::format("{}: expected a number of seconds since 1970, got \"{}\"", what, text));
     return v;
-}
-
-// Where the build's input comes from, and what keeps it alive.
-struct Input {
-    fs::path context_dir;
-    bool context_is_temporary = false;
-    std::optional<TempDir> temp_context;
-    std::string dockerfile_text;
-    std::string dockerfile_name;
-    fs::path dockerfile_path;                  // empty when read from stdin
-    std::optional<executor::GitCheckout> git;  // a Git context, checked out
-    std::string git_shown;                     // its URL, credentials redacted
-};
-
-// Fetches a Git context (the build's or a named one) as BuildKit's "[internal]
-// load git source" vertex, git's output as its log.
-executor::GitCheckout fetch_git_source(const frontend::GitRef& ref, store::ImageStore& store,
-                                       executor::ProgressSink& progress, int& ids) {
-    executor::Vertex v(progress, ++ids, "[internal] load git source " + ref.shown);
-    try {
-        executor::GitCheckout checkout =
-            executor::fetch_git(ref, store.tmp_dir(), [&v](std::string_view line) { v.log(line); });
-        v.log(fmt::format("checked out {}", checkout.commit));
-        v.done();
-        return checkout;
-    } catch (const Error& e) {
-        v.failed(e.what());
-        throw;
-    }
-}
-
-// A Git context: the Dockerfile is read inside the checkout (its subdir),
-// unless -f names stdin or an absolute path (buildx reads that one locally);
-// no .dockerignore applies, as in BuildKit.
-void read_git_context(const BuildCmdOptions& o, const frontend::GitRef& ref,
-                      store::ImageStore& store, executor::ProgressSink& progress, int& ids,
-                      Input& in) {
-    in.git.emplace(fetch_git_source(ref, store, progress, ids));
-    in.git_shown = ref.shown;
-    in.context_dir = in.git->root;
-    in.context_is_temporary = true;
-    if (o.file == "-") {
-        in.dockerfile_text = read_stream(STDIN_FILENO, "standard input");
-        in.dockerfile_name = "Dockerfile";
-        return;
-    }
-    if (!o.file.empty() && fs::path(o.file).is_absolute()) {
-        in.dockerfile_path = o.file;
-        in.dockerfile_name = o.file;
-        in.dockerfile_text = read_file(o.file);
-        return;
-    }
-    UniqueFd root(::open(in.context_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!root) throw system_error("open the build context", in.context_dir.string());
-    const std::vector<std::string> names =
-        o.file.empty() ? std::vector<std::string>{"Dockerfile", "dockerfile"}
-                       : std::vector<std::string>{o.file};
-    for (const std::string& name : names) {
-        if (auto text = read_file_in_root(root.get(), name, name)) {
-            in.dockerfile_path = in.context_dir / name;
-            in.dockerfile_name = name;
-            in.dockerfile_text = std::move(*text);
-            return;
-        }
-    }
-    throw Error(ErrorKind::kUsage, fmt::format("failed to read dockerfile: {} is not a file in {}",
-                                               names.front(), ref.shown));
-}
-
-// `CONTEXT` is "-": stdin holds a tar of the context (any compression), or
-// a Dockerfile alone (then the context is empty), as docker build allows.
-void read_stdin_context(const BuildCmdOptions& o, store::ImageStore& store, Input& in) {
-    if (o.file == "-")
-        throw Error(ErrorKind::kUsage,
-                    "invalid argument: can't use stdin for both build context and dockerfile");
-    // Spooled to a file: the tar detection needs to look at it twice.
-    TempDir spool = TempDir::create(store.tmp_dir(), "stdin-");
-    const fs::path file = spool.path() / "input";
-    {
-        UniqueFd out(::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-        if (!out) throw system_error("create", file.string());
-        char buf[1 << 16];
-        for (;;) {
-            ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
-            if (n < 0) {
-                if (errno == EINTR) continue;
-                throw system_error("read", "standard input");
-            }
-            if (n == 0) break;
-            write_all(out.get(), buf, static_cast<size_t>(n), file.string());
-        }
-    }
-    UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) throw system_error("open", file.string());
-    in.temp_context = TempDir::create(store.tmp_dir(), "context-");
-    in.context_dir = in.temp_context->path();
-    in.context_is_temporary = true;
-    if (executor::is_tar_archive(fd.get())) {
-        store::ApplyOptions ao;
-        ao.same_owner = false;  // context files land as root unless --chown says otherwise
-        try {
-            store::apply_layer(fd.get(), in.context_dir, ao);
-        } catch (const Error& e) {
-            throw Error(e.kind(), std::string("reading the build context from stdin: ") + e.what());
-        }
-        const std::string rel = o.file.empty() ? "Dockerfile" : o.file;
-        in.dockerfile_path = in.context_dir / rel;
-        in.dockerfile_name = rel;
-        in.dockerfile_text = read_dockerfile_in_context(in.context_dir, rel);
-        return;
-    }
-    if (!o.file.empty())
-        throw Error(ErrorKind::kUsage,
-                    "the build context on stdin is not a tar archive, so -f cannot name a "
-                    "Dockerfile inside it");
-    in.dockerfile_text = read_stream(fd.get(), "standard input");
-    in.dockerfile_name = "Dockerfile";
-}
-
-// `keep_git_dir`: --build-arg BUILDKIT_CONTEXT_KEEP_GIT_DIR=true, which
-// keeps the .git directory of a Git context (as the URL's keep-git-dir).
-void read_input(const BuildCmdOptions& o, store::ImageStore& store,
-                executor::ProgressSink& progress, int& ids, bool keep_git_dir, Input& in) {
-    if (o.context == "-") return read_stdin_context(o, store, in);
-    std::error_code ec;
-    if (!fs::is_directory(o.context, ec)) {
-        if (auto git = frontend::parse_git_ref(o.context)) {
-            git->keep_git_dir = git->keep_git_dir || keep_git_dir;
-            return read_git_context(o, *git, store, progress, ids, in);
-        }
-    }
-    if (!fs::is_directory(o.context, ec)) {
-        const std::string shown = frontend::redact_url_credentials(o.context);
-        if (o.context.rfind("http://", 0) == 0 || o.context.rfind("https://", 0) == 0)
-            throw Error(ErrorKind::kUsage,
-                        fmt::format("unable to prepare context: {} is no Git repository (its path "
-                                    "does not end in .git): strata builds from a directory, a Git "
-                                    "URL or -, not from the URL of a tarball or a Dockerfile "
-                                    "(download it and pass it on stdin)",
-                                    shown));
-        throw Error(ErrorKind::kUsage,
-                    fmt::format("unable to prepare context: path \"{}\" not found", shown));
-    }
-    in.context_dir = o.context;
-    if (o.file == "-") {
-        in.dockerfile_text = read_stream(STDIN_FILENO, "standard input");
-        in.dockerfile_name = "Dockerfile";
-        return;
-    }
-    if (o.file.empty()) {
-        // The context's own Dockerfile (docker's CLI falls back to a
-        // lower-case "dockerfile"), read inside the context: the context may
-        // be a repository nobody reviewed.
-        UniqueFd root(::open(o.context.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-        if (!root) throw system_error("open the build context", o.context);
-        for (const char* name : {"Dockerfile", "dockerfile"}) {
-            if (auto text = read_file_in_root(root.get(), name, name)) {
-                in.dockerfile_path = fs::path(o.context) / name;
-                in.dockerfile_name = in.dockerfile_path.lexically_normal().string();
-                in.dockerfile_text = std::move(*text);
-                return;
-            }
-        }
-        throw Error(ErrorKind::kUsage,
-                    fmt::format("unable to prepare context: unable to evaluate the Dockerfile "
-                                "path: \"{}\" is not a file in the context",
-                                (fs::path(o.context) / "Dockerfile").string()));
-    }
-    // A Dockerfile the user named: their choice, read where it is.
-    fs::path df = o.file;
-    if (!fs::is_regular_file(df, ec))
-        throw Error(ErrorKind::kUsage,
-                    fmt::format("unable to prepare context: unable to evaluate the Dockerfile "
-                                "path: \"{}\" is not a file",
-                                df.string()));
-    in.dockerfile_path = df;
-    in.dockerfile_name = df.lexically_normal().string();
-    in.dockerfile_text = read_file(df);
 }
 
 std::map<std::string, std::string> parse_labels(const std::vector<std::string>& labels) {
@@ -463,20 +256,24 @@ int run_build(const GlobalOptions& global, const BuildCmdOptions& o) {
     else
         progress = std::make_unique<executor::NullProgress>();
 
-    int ids = 0;  // vertices of Git sources, fetched before the build starts
-    Input in;
+    int ids = 0;  // vertices of remote contexts, fetched before the build starts
     const auto keep_arg = req.plan.build_args.find("BUILDKIT_CONTEXT_KEEP_GIT_DIR");
-    const bool keep_git_dir = keep_arg != req.plan.build_args.end() &&
-                              go::strconv::parse_bool(keep_arg->second).value_or(false);
-    read_input(o, *store, *progress, ids, keep_git_dir, in);
-    std::vector<executor::GitCheckout> named_checkouts;
+    InputSpec spec{o.context, o.file,
+                   keep_arg != req.plan.build_args.end() &&
+                       go::strconv::parse_bool(keep_arg->second).value_or(false)};
+    BuildInput in = read_build_input(spec, *store, *progress, ids);
+    std::vector<FetchedContext> fetched;  // remote named contexts, alive for the build
     for (const auto& [key, ref] : contexts.git) {
-        named_checkouts.push_back(fetch_git_source(ref, *store, *progress, ids));
-        req.named_contexts[key] = {named_checkouts.back().root, false};
+        fetched.push_back(fetch_git_context(ref, *store, *progress, ids));
+        req.named_contexts[key] = {fetched.back().dir, false};
+    }
+    for (const auto& [key, url] : contexts.http) {
+        fetched.push_back(fetch_http_context(key, url, *store, *progress, ids));
+        req.named_contexts[key] = {fetched.back().dir, false};
     }
     req.first_vertex_id = ids;
     if (in.git) req.plan.context_time = in.git->commit_time;
-    req.context_dockerignore = !in.git;
+    req.context_dockerignore = in.context_dockerignore;
     req.context_dir = in.context_dir;
     req.cache_context_stats = !in.context_is_temporary;
     req.dockerfile_text = std::move(in.dockerfile_text);
@@ -490,8 +287,7 @@ int run_build(const GlobalOptions& global, const BuildCmdOptions& o) {
                               : fs::absolute(in.dockerfile_path, ec).lexically_normal().string()) +
                          "\n" + o.target;
     } else {
-        req.explain_id = (in.git ? in.git_shown : std::string("<stdin>")) + "\n" +
-                         in.dockerfile_name + "\n" + o.target;
+        req.explain_id = in.shown + "\n" + in.dockerfile_name + "\n" + o.target;
     }
     req.explain_id = cache::BuildRecords::id_for(req.explain_id);
 
@@ -551,7 +347,7 @@ void add_build_command(CLI::App& app, const GlobalOptions& global) {
     cmd->add_option("--build-arg", o->build_args, "Set a build-time variable (K=V, or K from env)");
     cmd->add_option("--target", o->target, "Build this stage (default: the last one)");
     cmd->add_option("--build-context", o->build_contexts,
-                    "Additional build context (NAME=DIR, NAME=GIT-URL or "
+                    "Additional build context (NAME=DIR, NAME=GIT-URL, NAME=HTTP-URL or "
                     "NAME=docker-image://REF) that FROM "
                     "NAME, COPY --from=NAME and RUN --mount=from=NAME read; repeatable");
     cmd->add_flag("--no-cache", o->no_cache, "Do not use the cache");
@@ -603,7 +399,8 @@ void add_build_command(CLI::App& app, const GlobalOptions& global) {
                     "Import a build cache: type=registry,ref=REF or type=local,src=DIR; "
                     "repeatable");
     cmd->add_option("context", o->context,
-                    "The build context: a directory, a Git URL (URL#REF:SUBDIR), or - for stdin")
+                    "The build context: a directory, a Git URL (URL#REF:SUBDIR), the HTTP(S) URL "
+                    "of a tarball or a Dockerfile, or - for stdin")
         ->required();
     cmd->callback([o, &global] {
         const int rc = run_build(global, *o);

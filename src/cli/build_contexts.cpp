@@ -17,8 +17,8 @@ bool starts_with(std::string_view s, std::string_view prefix) {
     return s.substr(0, prefix.size()) == prefix;
 }
 
-// The sources BuildKit reads that strata does not (HTTP files, OCI layouts,
-// bake targets): named so, not taken for a directory that does not exist.
+// The sources BuildKit reads that strata does not (OCI layouts, bake
+// targets): named so, not taken for a directory that does not exist.
 bool unsupported_source(std::string_view value) {
     return value.find("://") != std::string_view::npos || starts_with(value, "git@") ||
            starts_with(value, "target:") || starts_with(value, "input:");
@@ -36,6 +36,12 @@ std::optional<frontend::GitRef> git_ref(const std::string& name, const std::stri
 }
 
 }  // namespace
+
+void BuildContexts::forget(const std::string& key) {
+    dirs.erase(key);
+    git.erase(key);
+    http.erase(key);
+}
 
 std::optional<std::string> context_key(const std::string& name) {
     const auto ref = store::Reference::try_parse(name);
@@ -82,16 +88,19 @@ BuildContexts parse_build_contexts(const std::vector<std::string>& specs) {
                 nc.kind = planner::NamedContext::Kind::kImage;
                 nc.image = ref;
             }
-            out.dirs.erase(*key);
-            out.git.erase(*key);
+            out.forget(*key);
         } else if (std::optional<frontend::GitRef> git = git_ref(name, value)) {
             nc.kind = planner::NamedContext::Kind::kLocal;  // the checkout, once fetched
-            out.dirs.erase(*key);
+            out.forget(*key);
             out.git[*key] = std::move(*git);
+        } else if (starts_with(value, "http://") || starts_with(value, "https://")) {
+            nc.kind = planner::NamedContext::Kind::kLocal;  // the download, once fetched
+            out.forget(*key);
+            out.http[*key] = value;
         } else if (unsupported_source(value)) {
             throw Error(ErrorKind::kUsage,
                         fmt::format("--build-context {}={}: strata reads a local directory, a "
-                                    "Git URL or docker-image://REF; HTTP, oci-layout:// and "
+                                    "Git or HTTP(S) URL or docker-image://REF; oci-layout:// and "
                                     "target: sources are not supported",
                                     name, frontend::redact_url_credentials(value)));
         } else {
@@ -106,8 +115,8 @@ BuildContexts parse_build_contexts(const std::vector<std::string>& specs) {
                     ErrorKind::kUsage,
                     fmt::format("failed to get build context path {}: not a directory", value));
             nc.kind = planner::NamedContext::Kind::kLocal;
+            out.forget(*key);
             out.dirs[*key] = fs::absolute(value, ec).lexically_normal();
-            out.git.erase(*key);
         }
         out.named[*key] = nc;
     }

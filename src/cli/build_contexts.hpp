@@ -1,7 +1,7 @@
 // `strata build --build-context NAME=VALUE` (docs/build.md): named contexts
-// as buildx passes them to BuildKit. VALUE is a local directory, a Git URL
-// or docker-image://REF; HTTP, oci-layout:// and target: sources are refused
-// with a message that says so.
+// as buildx passes them to BuildKit. VALUE is a local directory, a Git URL,
+// an HTTP(S) URL (the downloaded file) or docker-image://REF; oci-layout://
+// and target: sources are refused with a message that says so.
 #pragma once
 
 #include <filesystem>
@@ -19,6 +19,9 @@ struct BuildContexts {
     std::map<std::string, planner::NamedContext> named;  // by key, for the planner
     std::map<std::string, std::filesystem::path> dirs;   // the local ones, by key
     std::map<std::string, frontend::GitRef> git;         // Git ones, by key: to fetch
+    std::map<std::string, std::string> http;             // HTTP(S) ones, by key: to download
+
+    void forget(const std::string& key);  // from dirs, git and http (a later NAME wins)
 };
 
 // The key a name is known by, as buildx and BuildKit normalize it: the

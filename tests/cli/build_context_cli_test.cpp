@@ -131,8 +131,8 @@ TEST_F(BuildContextCli, BadValuesAreRefused) {
         {"src=" + (dir_.path() / "missing").string(), "failed to get build context src: path"},
         {"src=" + (dir_.path() / "file").string(), "not a directory"},
         {"src=http://user:s3cret@127.0.0.1:1/context.tar.gz",
-         "src=http://user:xxxxx@127.0.0.1:1/context.tar.gz: strata reads a local directory"},
-        {"src=oci-layout:///srv/layout@sha256:abc", "HTTP, oci-layout:// and target: sources"},
+         "load build context http://user:xxxxx@127.0.0.1:1/context.tar.gz: download failed"},
+        {"src=oci-layout:///srv/layout@sha256:abc", "oci-layout:// and target: sources"},
         {"src=docker-image://Bad", "invalid reference format"},
     };
     for (const auto& [value, message] : rows) {

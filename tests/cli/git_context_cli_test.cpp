@@ -214,7 +214,7 @@ TEST_F(GitContextCli, RefusalsInBuildKitsWords) {
         {"file://" + (repos_ / "repo.git").string(), "not found"},
         {url() + "?depth=1", "unexpected query \"depth\""},
         {"http://user:s3cret@127.0.0.1:1/context.tar.gz",
-         "http://user:xxxxx@127.0.0.1:1/context.tar.gz is no Git repository"},
+         "load build context http://user:xxxxx@127.0.0.1:1/context.tar.gz: download failed"},
     };
     for (const auto& [context, message] : rows) {
         auto r = build({context});

@@ -13,6 +13,7 @@
 #include "base/error.hpp"
 #include "base/go/path.hpp"
 #include "base/unique_fd.hpp"
+#include "frontend/git_url.hpp"
 
 namespace strata::executor {
 
@@ -151,7 +152,9 @@ std::string url_file_name(std::string_view url) {
 
 FetchedUrl fetch_url(const std::string& url, const std::filesystem::path& dir,
                      const FetchOptions& options) {
-    if (!is_url_source(url)) throw Error(ErrorKind::kUsage, "not an http(s) URL: " + url);
+    const std::string shown = frontend::redact_url_credentials(url);
+    if (!is_url_source(url)) throw Error(ErrorKind::kUsage, "not an http(s) URL: " + shown);
+    const std::string what = options.what.empty() ? "ADD " + shown : options.what;
     std::optional<Expected> expected;
     if (!options.checksum.empty()) expected = parse_checksum(options.checksum);
 
@@ -189,15 +192,15 @@ FetchedUrl fetch_url(const std::string& url, const std::filesystem::path& dir,
     CURLcode rc = curl_library().easy_perform(c);
     if (rc != CURLE_OK) {
         if (rc == CURLE_WRITE_ERROR && sink.write_errno != 0)
-            throw system_error("write download of " + url + " to", tmpl, sink.write_errno);
+            throw system_error("write download of " + shown + " to", tmpl, sink.write_errno);
         std::string why = errbuf[0] ? errbuf : curl_library().easy_strerror(rc);
-        throw Error(ErrorKind::kSystem, "ADD " + url + ": download failed: " + why);
+        throw Error(ErrorKind::kSystem, what + ": download failed: " + why);
     }
     long status = 0;
     curl_library().easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     if (status < 200 || status >= 300)
         throw Error(status == 404 ? ErrorKind::kNotFound : ErrorKind::kSystem,
-                    "ADD " + url + ": invalid response status " + std::to_string(status));
+                    what + ": invalid response status " + std::to_string(status));
 
     FetchedUrl out;
     out.url = url;
@@ -210,7 +213,7 @@ FetchedUrl fetch_url(const std::string& url, const std::filesystem::path& dir,
     if (expected) {
         std::string got = finish_md(check.get());
         if (got != expected->hex)
-            throw Error(ErrorKind::kCorrupt, "ADD " + url + ": checksum mismatch: expected " +
+            throw Error(ErrorKind::kCorrupt, what + ": checksum mismatch: expected " +
                                                  expected->algorithm + ":" + expected->hex +
                                                  ", got " + expected->algorithm + ":" + got);
     }
@@ -237,9 +240,10 @@ void verify_checksum(const FetchedUrl& fetched, const std::string& checksum) {
     }
     std::string got = finish_md(md.get());
     if (got != expected.hex)
-        throw Error(ErrorKind::kCorrupt, "ADD " + fetched.url + ": checksum mismatch: expected " +
-                                             expected.algorithm + ":" + expected.hex + ", got " +
-                                             expected.algorithm + ":" + got);
+        throw Error(ErrorKind::kCorrupt, "ADD " + frontend::redact_url_credentials(fetched.url) +
+                                             ": checksum mismatch: expected " + expected.algorithm +
+                                             ":" + expected.hex + ", got " + expected.algorithm +
+                                             ":" + got);
 }
 
 }  // namespace strata::executor

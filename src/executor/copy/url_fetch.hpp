@@ -28,6 +28,9 @@ struct FetchOptions {
     long connect_timeout_s = 30;  // per connection attempt
     long stall_timeout_s = 60;    // abort when no byte arrives for this long
     long total_timeout_s = 0;     // 0 = no overall limit
+    // How errors name the download; empty: "ADD <url>". The URL in errors
+    // never shows a password (frontend::redact_url_credentials).
+    std::string what;
 };
 
 struct FetchedUrl {
