@@ -14,6 +14,7 @@
 #include "base/atomic_file.hpp"
 #include "base/error.hpp"
 #include "base/go/strconv.hpp"
+#include "base/go/units.hpp"
 #include "base/in_root_read.hpp"
 #include "base/temp_dir.hpp"
 #include "base/unique_fd.hpp"
@@ -58,27 +59,13 @@ struct BuildCmdOptions {
     unsigned jobs = 0;
 };
 
-// `--memory 512m` as Docker reads it (units b, k, m, g, t, p of 1024).
+// `--memory 512m` as Docker reads it (go-units' RAMInBytes).
 int64_t parse_memory(const std::string& text) {
-    size_t end = 0;
-    double v = 0;
-    try {
-        v = std::stod(text, &end);
-    } catch (const std::exception&) {
-        end = 0;
-    }
-    std::string unit = text.substr(end);
-    for (auto& c : unit)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (unit.size() == 2 && unit[1] == 'b') unit.pop_back();
-    static const std::string units = "bkmgtp";
-    const size_t pos = unit.empty() ? 0 : units.find(unit);
-    if (end == 0 || v <= 0 || unit.size() > 1 || pos == std::string::npos)
+    const std::optional<uint64_t> v = go::units::ram_in_bytes(text);
+    if (!v || *v == 0 || *v > static_cast<uint64_t>(INT64_MAX))
         throw Error(ErrorKind::kUsage, "invalid --memory \"" + text +
                                            "\": expected a size such as 536870912, 512m or 2g");
-    for (size_t i = 0; i < pos; ++i)
-        v *= 1024;
-    return static_cast<int64_t>(v);
+    return static_cast<int64_t>(*v);
 }
 
 executor::RunnerOptions runner_options(const BuildCmdOptions& o) {

@@ -1,5 +1,7 @@
 #include "containers/mount_options.hpp"
 
+#include "base/go/units.hpp"
+
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -213,46 +215,6 @@ size_t depth(const std::string& target) {
 
 }  // namespace
 
-std::optional<uint64_t> parse_ram_bytes(std::string_view text) {
-    // go-units: ^(\d+(\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$
-    size_t i = 0;
-    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])))
-        ++i;
-    if (i == 0) return std::nullopt;
-    if (i < text.size() && text[i] == '.') {  // "1.5g"; "1.2.3" is no number
-        size_t j = i + 1;
-        while (j < text.size() && std::isdigit(static_cast<unsigned char>(text[j])))
-            ++j;
-        if (j == i + 1) return std::nullopt;
-        i = j;
-    }
-    const std::string number(text.substr(0, i));
-    std::string_view rest = text.substr(i);
-    if (!rest.empty() && rest[0] == ' ') rest.remove_prefix(1);
-    double mult = 1;
-    if (!rest.empty()) {
-        static const std::string_view units = "kmgtp";
-        const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(rest[0])));
-        const size_t u = units.find(c);
-        if (u != std::string_view::npos) {
-            mult = std::pow(1024.0, static_cast<double>(u + 1));
-            rest.remove_prefix(1);
-        }
-    }
-    if (!rest.empty() && (rest[0] == 'i' || rest[0] == 'I')) rest.remove_prefix(1);
-    if (!rest.empty() && (rest[0] == 'b' || rest[0] == 'B')) rest.remove_prefix(1);
-    if (!rest.empty()) return std::nullopt;
-    double value = 0;
-    try {
-        value = std::stod(number);
-    } catch (const std::exception&) {
-        return std::nullopt;
-    }
-    const double bytes = value * mult;
-    if (!(bytes >= 0) || bytes > 1.8e19) return std::nullopt;
-    return static_cast<uint64_t>(bytes);
-}
-
 MountSpec parse_volume_flag(std::string_view raw) {
     const std::string spec(raw);
     auto invalid_spec = [&] { return fmt::format("invalid volume specification: '{}'", spec); };
@@ -347,7 +309,7 @@ MountSpec parse_mount_flag(std::string_view raw) {
                             key));
         } else if (key == "tmpfs-size") {
             tmpfs_options = true;
-            auto bytes = parse_ram_bytes(val);
+            auto bytes = go::units::ram_in_bytes(val);
             if (!bytes) usage(fmt::format("invalid value for {}: {}", key, val));
             if (*bytes) m.tmpfs_size = *bytes;
         } else if (key == "tmpfs-mode") {
@@ -395,7 +357,7 @@ MountSpec parse_tmpfs_flag(std::string_view raw) {
             const std::string key = opt.substr(0, eq);
             const std::string val = eq == std::string::npos ? "" : opt.substr(eq + 1);
             if (key == "size" && eq != std::string::npos) {
-                auto bytes = parse_ram_bytes(val);
+                auto bytes = go::units::ram_in_bytes(val);
                 if (!bytes)
                     usage(fmt::format("invalid tmpfs size {} for {}", go::strconv::quote(val),
                                       m.target));

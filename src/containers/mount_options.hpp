@@ -41,10 +41,6 @@ struct VolumesFrom {
 };
 VolumesFrom parse_volumes_from(std::string_view raw);  // --volumes-from
 
-// Bytes in go-units' RAMInBytes syntax ("64m", "1g", "512k", "1.5GiB", "100"):
-// binary multiples. nullopt when malformed.
-std::optional<uint64_t> parse_ram_bytes(std::string_view text);
-
 // What `strata run`/`create` was given, each flag in command-line order.
 struct MountFlags {
     std::vector<std::string> volumes;       // -v / --volume

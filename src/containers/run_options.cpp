@@ -1,5 +1,7 @@
 #include "containers/run_options.hpp"
 
+#include "base/go/units.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -371,7 +373,7 @@ ContainerSpec make_container_spec(const RunFlags& f, const store::ImageConfig& i
         apply_security_opt(opt, s);
 
     if (!f.memory.empty()) {
-        const auto bytes = parse_ram_bytes(f.memory);
+        const auto bytes = go::units::ram_in_bytes(f.memory);
         if (!bytes)
             throw Error(ErrorKind::kUsage,
                         fmt::format("invalid argument \"{}\" for \"-m, --memory\" flag: invalid "

@@ -31,7 +31,7 @@ struct RunFlags {
     std::vector<std::string> publish;
     std::vector<std::string> cap_add, cap_drop;
     std::vector<std::string> security_opt;
-    std::string memory;  // --memory, go-units RAMInBytes ("512m"; parse_ram_bytes)
+    std::string memory;  // --memory, go-units RAMInBytes ("512m")
     std::optional<double> cpus;
     std::optional<int64_t> pids_limit;
     std::string stop_signal;

@@ -11,6 +11,7 @@
 
 #include "base/go/path.hpp"
 #include "base/go/strconv.hpp"
+#include "base/go/units.hpp"
 #include "frontend/instructions.hpp"
 #include "frontend/line_parsers.hpp"
 
@@ -49,39 +50,6 @@ std::vector<std::string> csv_fields(std::string_view text) {
         field += text[i++];
     }
     return out;
-}
-
-std::optional<uint64_t> ram_in_bytes(std::string_view text, std::string* error) {
-    const auto fail = [&](std::string msg) -> std::optional<uint64_t> {
-        if (error) *error = std::move(msg);
-        return std::nullopt;
-    };
-    const size_t sep = text.find_last_of("0123456789. ");
-    if (sep == std::string_view::npos) return fail(fmt::format("invalid size: '{}'", text));
-    // A blank between the number and the unit is dropped.
-    const std::string_view num = text.substr(0, text[sep] == ' ' ? sep : sep + 1);
-    const std::string sfx = frontend::to_lower_ascii(text.substr(sep + 1));
-    double size = 0;
-    const char* first = num.data();
-    const char* last = num.data() + num.size();
-    if (first != last && *first == '+') ++first;  // Go's ParseFloat takes a sign
-    const auto [ptr, ec] = std::from_chars(first, last, size);
-    if (num.empty() || ec != std::errc() || ptr != last || std::isnan(size))
-        return fail(fmt::format("strconv.ParseFloat: parsing \"{}\": invalid syntax", num));
-    if (size < 0) return fail(fmt::format("invalid size: '{}'", text));
-    if (sfx.empty()) return static_cast<uint64_t>(size);
-    const auto bad = [&] { return fail(fmt::format("invalid suffix: '{}'", sfx)); };
-    if (sfx.size() > 3) return bad();
-    if (sfx[0] == 'b') return sfx.size() == 1 ? std::optional<uint64_t>(size) : bad();
-    static const std::string_view units = "kmgtp";  // powers of 1024, as go-units' binaryMap
-    const size_t power = units.find(sfx[0]);
-    if (power == std::string_view::npos) return bad();
-    if ((sfx.size() == 2 && sfx[1] != 'b') || (sfx.size() == 3 && sfx.substr(1) != "ib"))
-        return bad();
-    for (size_t i = 0; i <= power; ++i)
-        size *= 1024;
-    if (size >= 18446744073709551616.0) return fail(fmt::format("invalid size: '{}'", text));
-    return static_cast<uint64_t>(size);
 }
 
 namespace {
@@ -197,7 +165,7 @@ MountSpec parse_mount(std::string_view value,
                     fmt::format("unexpected key '{}' for mount type '{}'", key, m.type)};
             if (!later) {
                 std::string err;
-                const auto n = ram_in_bytes(v, &err);
+                const auto n = go::units::ram_in_bytes(v, &err);
                 if (!n) throw MountError{fmt::format("invalid value for {}: {}: {}", key, v, err)};
                 m.size_bytes = *n;
             }

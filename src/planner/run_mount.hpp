@@ -34,12 +34,6 @@ struct MountError {
 // `--secret` values are made of.
 std::vector<std::string> csv_fields(std::string_view text);
 
-// go-units' RAMInBytes, which BuildKit uses for tmpfs `size=`: a number
-// (fractions allowed) and an optional unit b, k, m, g, t or p, any case,
-// powers of 1024, with an optional "b" or "ib" after it ("64m", "1.5GiB",
-// "512 kb"). nullopt with go-units' message in `error` when invalid.
-std::optional<uint64_t> ram_in_bytes(std::string_view text, std::string* error = nullptr);
-
 // Parses one --mount value. `expand`, when set, is applied to every value
 // (BuildKit expands mount values with the stage's variables); without it,
 // a from= with a variable is refused with BuildKit's error. Validates as

@@ -270,20 +270,6 @@ TEST(VolumesFromFlag, SyntaxAndErrors) {
     EXPECT_EQ(error_of([] { parse_volumes_from("data:nocopy"); }), "invalid mode: nocopy");
 }
 
-TEST(RamBytes, GoUnitsSyntax) {
-    EXPECT_EQ(parse_ram_bytes("100"), 100u);
-    EXPECT_EQ(parse_ram_bytes("64m"), 64u << 20);
-    EXPECT_EQ(parse_ram_bytes("64MiB"), 64u << 20);
-    EXPECT_EQ(parse_ram_bytes("1g"), 1u << 30);
-    EXPECT_EQ(parse_ram_bytes("1.5k"), 1536u);
-    EXPECT_EQ(parse_ram_bytes("2 kb"), 2048u);
-    EXPECT_EQ(parse_ram_bytes(""), std::nullopt);
-    EXPECT_EQ(parse_ram_bytes("m"), std::nullopt);
-    EXPECT_EQ(parse_ram_bytes("1.2.3"), std::nullopt);
-    EXPECT_EQ(parse_ram_bytes("12x"), std::nullopt);
-    EXPECT_EQ(parse_ram_bytes("-1"), std::nullopt);
-}
-
 class ResolveMounts : public ::testing::Test {
   protected:
     TempDir tmp = TempDir::create(fs::temp_directory_path(), "strata-resolve-mounts-");

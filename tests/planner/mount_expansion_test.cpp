@@ -1,7 +1,7 @@
 // RUN --mount values expanded with the stage's ARG and ENV as BuildKit does
 // (type=, target=, id=, size=, readonly= ... all of them), except from=,
 // which BuildKit refuses with its own error; tmpfs size= parsed the way
-// go-units' RAMInBytes parses it.
+// go-units' RAMInBytes (base/go/units) parses it.
 #include <gtest/gtest.h>
 
 #include "frontend/diagnostic.hpp"
@@ -114,40 +114,6 @@ TEST(MountExpansion, FromRefusesVariablesWithBuildKitsError) {
         EXPECT_EQ(e.message, want);
     }
     EXPECT_NO_THROW(parse_mount("from=img$,target=/x"));
-}
-
-TEST(RamInBytes, GoUnitsForms) {
-    EXPECT_EQ(ram_in_bytes("0"), 0u);
-    EXPECT_EQ(ram_in_bytes("1024"), 1024u);
-    EXPECT_EQ(ram_in_bytes("64m"), 64ull << 20);
-    EXPECT_EQ(ram_in_bytes("64M"), 64ull << 20);
-    EXPECT_EQ(ram_in_bytes("1g"), 1ull << 30);
-    EXPECT_EQ(ram_in_bytes("1GiB"), 1ull << 30);
-    EXPECT_EQ(ram_in_bytes("1gb"), 1ull << 30);
-    EXPECT_EQ(ram_in_bytes("512k"), 512ull << 10);
-    EXPECT_EQ(ram_in_bytes("512 kb"), 512ull << 10);
-    EXPECT_EQ(ram_in_bytes("1.5g"), 3ull << 29);
-    EXPECT_EQ(ram_in_bytes("2t"), 2ull << 40);
-    EXPECT_EQ(ram_in_bytes("1p"), 1ull << 50);
-    EXPECT_EQ(ram_in_bytes("100b"), 100u);
-    EXPECT_EQ(ram_in_bytes("100B"), 100u);
-}
-
-TEST(RamInBytes, InvalidWithGoUnitsMessages) {
-    std::string err;
-    EXPECT_FALSE(ram_in_bytes("big", &err));
-    EXPECT_EQ(err, "invalid size: 'big'");
-    EXPECT_FALSE(ram_in_bytes("64x", &err));
-    EXPECT_EQ(err, "invalid suffix: 'x'");
-    EXPECT_FALSE(ram_in_bytes("1gig", &err));
-    EXPECT_EQ(err, "invalid suffix: 'gig'");
-    EXPECT_FALSE(ram_in_bytes("1mx", &err));
-    EXPECT_EQ(err, "invalid suffix: 'mx'");
-    EXPECT_FALSE(ram_in_bytes("-1m", &err));
-    EXPECT_EQ(err, "invalid size: '-1m'");
-    EXPECT_FALSE(ram_in_bytes("1..2", &err));
-    EXPECT_EQ(err, "strconv.ParseFloat: parsing \"1..2\": invalid syntax");
-    EXPECT_FALSE(ram_in_bytes("", &err));
 }
 
 TEST(MountExpansion, BadTmpfsSizeIsAPlanError) {

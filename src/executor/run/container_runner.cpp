@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "base/error.hpp"
+#include "base/go/units.hpp"
 #include "executor/copy/copy.hpp"
 #include "planner/run_mount.hpp"
 #include "sandbox/cgroup.hpp"
@@ -68,7 +69,7 @@ void add_mount(const ResolvedMount& rm, sandbox::Spec& spec) {
     if (m.type == "tmpfs") {
         out.kind = sandbox::Mount::Kind::kTmpfs;
         if (auto it = m.options.find("size"); it != m.options.end())
-            out.size_bytes = planner::ram_in_bytes(it->second);  // "64m", as BuildKit
+            out.size_bytes = go::units::ram_in_bytes(it->second);  // "64m", as BuildKit
     } else if (m.type == "secret") {
         if (!rm.present) return;
         if (!m.env.empty()) spec.process.env.push_back(m.env + "=" + rm.secret);
