@@ -1,5 +1,9 @@
 #include "cache/build_summary.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <charconv>
 #include <system_error>
 
@@ -193,6 +197,33 @@ void BuildSummaries::save(const std::string& id, const BuildSummary& summary) {
         // unreadable: replaced below
     }
     write_file_atomic_unsynced(target, text);
+}
+
+void BuildSummaries::touch(const std::string& id) {
+    ::utimensat(AT_FDCWD, (dir_ / (id + ".summary")).c_str(), nullptr, 0);
+}
+
+std::map<std::string, int64_t> BuildSummaries::step_last_use() const {
+    std::map<std::string, int64_t> out;
+    std::error_code ec;
+    for (auto it = fs::directory_iterator(dir_, ec); !ec && it != fs::directory_iterator();
+         it.increment(ec)) {
+        if (it->path().extension() != ".summary") continue;
+        struct stat st {};
+        if (::stat(it->path().c_str(), &st) != 0) continue;
+        std::optional<BuildSummary> sum;
+        try {
+            if (auto text = store::read_file_if_exists(it->path()))
+                sum = BuildSummary::parse(*text);
+        } catch (const Error&) {
+        }
+        if (!sum) continue;
+        for (const SummaryStep& step : sum->steps) {
+            int64_t& when = out[step.key];
+            when = std::max<int64_t>(when, st.st_mtim.tv_sec);
+        }
+    }
+    return out;
 }
 
 void BuildSummaries::remove(const std::string& id) {

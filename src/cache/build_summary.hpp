@@ -27,6 +27,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -81,6 +82,12 @@ class BuildSummaries {
     std::optional<BuildSummary> load(const std::string& id) const;
     void save(const std::string& id, const BuildSummary& summary);
     void remove(const std::string& id);
+    // A build was answered from the summary: its mtime becomes now, the last
+    // use of every step it names (cache_prune.hpp). Best effort.
+    void touch(const std::string& id);
+    // For every step key a readable summary names: the newest mtime (seconds
+    // since 1970) of the summaries that name it.
+    std::map<std::string, int64_t> step_last_use() const;
 
   private:
     std::filesystem::path dir_;

@@ -38,12 +38,6 @@ std::string file_name_for(std::string_view key) {
     return store::sha256_of(key).hex;
 }
 
-uint64_t size_of(const fs::path& p) {
-    std::error_code ec;
-    auto n = fs::file_size(p, ec);
-    return ec ? 0 : n;
-}
-
 }  // namespace
 
 CacheIndex::CacheIndex(fs::path cache_dir) : dir_(std::move(cache_dir)) {
@@ -98,6 +92,8 @@ std::optional<CacheEntry> CacheIndex::get(std::string_view key) const {
     try {
         CacheEntry e = from_json(*text, p.string());
         if (e.key != key) return std::nullopt;  // a hash collision of a non-digest key
+        // Its last use; best effort (a store another user owns may refuse).
+        ::utimensat(AT_FDCWD, p.c_str(), nullptr, 0);
         return e;
     } catch (const Error&) {
         return std::nullopt;
@@ -219,82 +215,6 @@ void CacheIndex::import_memos(const std::map<std::string, std::string>& by_input
     std::lock_guard lock(memo_log_->mu);
     for (const auto& [k, v] : by_input_hex)
         memo_log_->imported.emplace(k, v);
-}
-
-void CacheGcParticipant::prune(const store::GcRoots& image_roots, store::PruneReport& report) {
-    std::vector<std::string> unreadable;
-    std::set<store::Digest> kept_layers;  // blobs that stay, besides the images'
-    for (const CacheEntry& e : index_.list(&unreadable)) {
-        if (!drop_all_ && CacheIndex::usable(e, blobs_)) {
-            if (e.layer) kept_layers.insert(e.layer->digest);
-            continue;
-        }
-        const fs::path p = index_.dir() / "steps" / file_name_for(e.key);
-        const uint64_t size = size_of(p);
-        index_.remove(e.key);
-        report.other.emplace_back("cache entry " + e.key.substr(0, 19) +
-                                      (e.description.empty() ? "" : " (" + e.description + ")"),
-                                  size);
-        report.freed += size;
-    }
-    for (const std::string& name : unreadable) {
-        const fs::path p = index_.dir() / "steps" / name;
-        const uint64_t size = size_of(p);
-        std::error_code ec;
-        fs::remove(p, ec);
-        if (ec) throw system_error("remove", p.string(), ec.value());
-        report.other.emplace_back("unreadable cache entry " + name, size);
-        report.freed += size;
-    }
-    // COPY's indexes of layer blobs (executor/copy/copy_reuse.hpp), named by
-    // the blob's digest: of no use once the blob is gone, and it goes unless
-    // an image or a cache entry that stays holds it.
-    {
-        uint64_t size = 0;
-        std::error_code ec;
-        for (auto it = fs::directory_iterator(index_.dir() / "copy-index", ec);
-             !ec && it != fs::directory_iterator(); it.increment(ec)) {
-            const auto digest =
-                store::Digest::try_parse("sha256:" + it->path().filename().string());
-            if (!drop_all_ && digest &&
-                (image_roots.blobs.count(*digest) || kept_layers.count(*digest)))
-                continue;
-            size += size_of(it->path());
-            std::error_code rm;
-            fs::remove(it->path(), rm);
-            if (rm) throw system_error("remove", it->path().string(), rm.value());
-        }
-        if (size > 0) {
-            report.other.emplace_back("COPY indexes of layers", size);
-            report.freed += size;
-        }
-    }
-    if (!drop_all_) return;
-    // Memos, and the Dockerfile parses a build keeps (executor/dockerfile_memo.hpp).
-    for (const auto& [dir, what] :
-         {std::pair{"memo", "cache memo files"}, std::pair{"parsed", "parsed Dockerfiles"}}) {
-        uint64_t size = 0;
-        std::error_code ec;
-        for (auto it = fs::directory_iterator(index_.dir() / dir, ec);
-             !ec && it != fs::directory_iterator(); it.increment(ec)) {
-            size += size_of(it->path());
-            std::error_code rm;
-            fs::remove(it->path(), rm);
-            if (rm) throw system_error("remove", it->path().string(), rm.value());
-        }
-        if (size > 0) {
-            report.other.emplace_back(what, size);
-            report.freed += size;
-        }
-    }
-}
-
-void CacheGcParticipant::add_roots(store::GcRoots& roots) const {
-    for (const CacheEntry& e : index_.list()) {
-        if (!e.layer) continue;
-        roots.blobs.insert(e.layer->digest);
-        roots.layers.insert(e.layer->diff_id);
-    }
 }
 
 }  // namespace strata::cache

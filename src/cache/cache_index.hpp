@@ -33,7 +33,6 @@
 
 #include "store/content_store.hpp"
 #include "store/image_store_record.hpp"
-#include "store/prune.hpp"
 
 namespace strata::cache {
 
@@ -56,7 +55,9 @@ class CacheIndex {
 
     // The entry for `key`, or nullopt. An unreadable or malformed entry is a
     // miss (it is overwritten by the next put), never an error: the cache
-    // must not be able to fail a build.
+    // must not be able to fail a build. A hit sets the entry file's mtime to
+    // now: its last use, which `builder prune --filter until=` and
+    // `--keep-storage` go by (cache_prune.hpp).
     std::optional<CacheEntry> get(std::string_view key) const;
     // Writes (or replaces) the entry for entry.key.
     void put(const CacheEntry& entry);
@@ -93,8 +94,10 @@ class CacheIndex {
     // Error(kCorrupt) naming `what` for anything malformed.
     static CacheEntry from_json(std::string_view text, std::string_view what);
 
-  private:
+    // steps/<hex of the key>: the entry's file.
     std::filesystem::path entry_path(std::string_view key) const;
+
+  private:
     void bump_generation();
 
     std::filesystem::path dir_;
@@ -105,23 +108,6 @@ class CacheIndex {
         std::map<std::string, std::string> used, imported;
     };
     std::shared_ptr<MemoLog> memo_log_ = std::make_shared<MemoLog>();
-};
-
-// `strata prune`'s view of the build cache: entries whose layer blob is gone
-// are removed (all entries when `drop_all`), and the remaining entries keep
-// their blobs and unpacked layers alive.
-class CacheGcParticipant : public store::GcParticipant {
-  public:
-    CacheGcParticipant(CacheIndex& index, const store::ContentStore& blobs, bool drop_all)
-        : index_(index), blobs_(blobs), drop_all_(drop_all) {}
-    std::string name() const override { return "build cache"; }
-    void prune(const store::GcRoots& image_roots, store::PruneReport& report) override;
-    void add_roots(store::GcRoots& roots) const override;
-
-  private:
-    CacheIndex& index_;
-    const store::ContentStore& blobs_;
-    bool drop_all_;
 };
 
 }  // namespace strata::cache

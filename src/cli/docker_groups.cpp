@@ -39,7 +39,7 @@ void run_system_prune(const GlobalOptions& global, const SystemPruneOptions& o) 
     if (o.volumes) warning += "  - all anonymous volumes not used by at least one container\n";
     warning += o.all ? "  - all images without at least one container associated to them\n"
                      : "  - all dangling images\n";
-    warning += "  - all build cache\n";
+    warning += o.all ? "  - all build cache\n" : "  - all dangling build cache\n";
     if (!o.force && !confirm(warning)) return;
     const ContainerPruneResult containers = prune_stopped_containers(global);
     print_deleted_containers(containers);
@@ -52,15 +52,11 @@ void run_system_prune(const GlobalOptions& global, const SystemPruneOptions& o) 
     }
     StorePruneOptions p;
     (o.all ? p.unused : p.dangling) = true;
-    p.build_cache = true;
+    p.build_cache = cache::CachePrunePolicy{};
+    p.build_cache->all = o.all;  // as Docker: dangling build cache only, unless -a
     const store::PruneReport report = prune_store_contents(global, p);
     print_deleted_images(report);
-    if (!report.other.empty()) {
-        fmt::print("Deleted build cache objects:\n");
-        for (const auto& [what, size] : report.other)
-            fmt::print("{}\n", what);
-        fmt::print("\n");
-    }
+    print_deleted_build_cache(report);
     fmt::print("Total reclaimed space: {}\n", human_size(reclaimed + report.freed));
 }
 

@@ -2,8 +2,11 @@
 // (commands.hpp) calls them all.
 #pragma once
 
+#include <optional>
+
 #include <CLI/CLI.hpp>
 
+#include "cache/cache_prune.hpp"
 #include "cli/commands.hpp"
 #include "store/prune.hpp"
 
@@ -23,14 +26,19 @@ void add_store_command(CLI::App& app, const GlobalOptions& global);    // image_
 // image_commands_store.cpp: what `prune` frees in the image store, for it and
 // for Docker's `image prune`, `builder prune` and `system prune`.
 struct StorePruneOptions {
-    bool dangling = false;     // images without a name (and without a container)
-    bool unused = false;       // every image without a container, names and all
-    bool build_cache = false;  // every build cache entry and RUN cache mount
+    bool dangling = false;  // images without a name (and without a container)
+    bool unused = false;    // every image without a container, names and all
+    // The build cache `builder prune` would remove (cache/cache_prune.hpp);
+    // none: only entries whose layers are gone.
+    std::optional<cache::CachePrunePolicy> build_cache;
 };
 store::PruneReport prune_store_contents(const GlobalOptions& global, const StorePruneOptions& opts);
 // Docker's "Deleted Images:" block (nothing when none went).
 void print_deleted_images(const store::PruneReport& report);
-void add_image_prune(CLI::App* cmd, const GlobalOptions& global);    // `image prune [-a] [-f]`
-void add_builder_prune(CLI::App* cmd, const GlobalOptions& global);  // `builder prune [-a] [-f]`
+// Docker's "Deleted build cache objects:" block (nothing when none went).
+void print_deleted_build_cache(const store::PruneReport& report);
+void add_image_prune(CLI::App* cmd, const GlobalOptions& global);  // `image prune [-a] [-f]`
+// `builder prune [-a] [-f] [--filter until=D] [--keep-storage SIZE]`
+void add_builder_prune(CLI::App* cmd, const GlobalOptions& global);
 
 }  // namespace strata::cli

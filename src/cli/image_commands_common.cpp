@@ -13,6 +13,7 @@
 #include "base/error.hpp"
 #include "base/go/utf8.hpp"
 #include "cache/cache_index.hpp"
+#include "cache/cache_prune.hpp"
 #include "containers/container_record.hpp"
 #include "executor/run/cache_mount_dirs.hpp"
 #include "sandbox/user_namespace.hpp"
@@ -33,11 +34,13 @@ std::unique_ptr<store::ImageStore> open_store(const GlobalOptions& global) {
 
 namespace {
 
-// The cache index lives as long as its participant.
+// The cache index and the cache mounts live as long as their participant.
 class BuildCacheParticipant final : public store::GcParticipant {
   public:
-    BuildCacheParticipant(store::ImageStore& store, bool drop_all)
-        : index_(store.cache_dir()), inner_(index_, store.content(), drop_all) {}
+    BuildCacheParticipant(store::ImageStore& store, std::optional<cache::CachePrunePolicy> policy)
+        : index_(store.cache_dir()),
+          mounts_(store.cache_dir()),
+          inner_(index_, store.content(), policy, {&mounts_}) {}
     std::string name() const override { return inner_.name(); }
     void prune(const store::GcRoots& roots, store::PruneReport& report) override {
         inner_.prune(roots, report);
@@ -46,17 +49,16 @@ class BuildCacheParticipant final : public store::GcParticipant {
 
   private:
     cache::CacheIndex index_;
+    executor::CacheMountRecords mounts_;
     cache::CacheGcParticipant inner_;
 };
 
 }  // namespace
 
-std::vector<std::unique_ptr<store::GcParticipant>> make_gc_participants(store::ImageStore& store,
-                                                                        bool drop_build_cache) {
+std::vector<std::unique_ptr<store::GcParticipant>> make_gc_participants(
+    store::ImageStore& store, std::optional<cache::CachePrunePolicy> build_cache) {
     std::vector<std::unique_ptr<store::GcParticipant>> out;
-    out.push_back(std::make_unique<BuildCacheParticipant>(store, drop_build_cache));
-    out.push_back(
-        std::make_unique<executor::CacheMountGcParticipant>(store.cache_dir(), drop_build_cache));
+    out.push_back(std::make_unique<BuildCacheParticipant>(store, build_cache));
     return out;
 }
 

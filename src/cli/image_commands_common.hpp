@@ -4,11 +4,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/human_duration.hpp"
+#include "cache/cache_prune.hpp"
 #include "cli/commands.hpp"
 #include "cli/human_size.hpp"
 #include "store/image_config_time.hpp"
@@ -21,10 +23,10 @@ namespace strata::cli {
 std::unique_ptr<store::ImageStore> open_store(const GlobalOptions& global);
 
 // GC participants besides the images (prune, rmi): the build cache, whose
-// entries keep their layers alive, and RUN's cache mounts (all of them are
-// dropped with `drop_build_cache`).
+// entries keep their layers alive, with RUN's cache mounts; what
+// `build_cache` chooses of them goes too (cache/cache_prune.hpp).
 std::vector<std::unique_ptr<store::GcParticipant>> make_gc_participants(
-    store::ImageStore& store, bool drop_build_cache = false);
+    store::ImageStore& store, std::optional<cache::CachePrunePolicy> build_cache = std::nullopt);
 // The containers that use each image (rmi, prune --dangling), read once.
 store::ImageUsers container_users(const store::ImageStore& store);
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/go/time.hpp"
 #include "cli/filter_args.hpp"
 #include "cli/image_commands.hpp"
 #include "cli/image_commands_common.hpp"
@@ -32,7 +33,7 @@ struct ImagesOptions {
 // `until=`: a Go duration before now ("24h", "90m"), Unix seconds
 // ("1700000000[.5]") or an RFC 3339 time, as Docker's GetTimestamp reads it.
 store::Timestamp until_time(const std::string& v) {
-    if (const auto d = frontend::parse_go_duration(v)) {
+    if (const auto d = go::time::parse_duration(v)) {
         const store::Timestamp now = store::now_timestamp();
         const int64_t ns = static_cast<int64_t>(now.nanos) - *d % 1'000'000'000;
         return {now.seconds - *d / 1'000'000'000 + (ns < 0 ? -1 : 0),

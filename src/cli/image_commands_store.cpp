@@ -1,10 +1,14 @@
 // `strata prune [--dangling] [--build-cache]`, Docker's `image prune` and
-// `builder prune`, and `strata store check [--fast]`
+// `builder prune` (with its --filter until= and --keep-storage), and
+// `strata store check [--fast]`
 #include <fmt/format.h>
 
 #include "base/error.hpp"
+#include "base/go/time.hpp"
+#include "base/go/units.hpp"
 #include "cli/image_commands.hpp"
 #include "cli/image_commands_common.hpp"
+#include "store/image_config_time.hpp"
 #include "store/prune.hpp"
 #include "store/store_check.hpp"
 
@@ -32,6 +36,14 @@ void print_deleted_images(const store::PruneReport& report) {
     fmt::print("\n");
 }
 
+void print_deleted_build_cache(const store::PruneReport& report) {
+    if (report.other.empty()) return;
+    fmt::print("Deleted build cache objects:\n");
+    for (const auto& [what, size] : report.other)
+        fmt::print("{}\n", what);
+    fmt::print("\n");
+}
+
 namespace {
 
 void run_prune(const GlobalOptions& global, const StorePruneOptions& opts) {
@@ -50,7 +62,53 @@ void run_prune(const GlobalOptions& global, const StorePruneOptions& opts) {
 struct DockerPruneOptions {
     bool all = false;
     bool force = false;
+    std::vector<std::string> filters;  // builder prune --filter
+    std::string keep_storage;          // builder prune --keep-storage
 };
+
+// `builder prune`'s flags as Docker's daemon reads them (moby's
+// builder-next): `until` (or its old name `unused-for`) is a Go duration;
+// the size is go-units' RAMInBytes.
+cache::CachePrunePolicy builder_prune_policy(const DockerPruneOptions& o) {
+    cache::CachePrunePolicy policy;
+    policy.all = o.all;
+    policy.now = store::now_timestamp().seconds;
+    std::optional<std::string> until;
+    std::string until_key;
+    for (const std::string& f : o.filters) {
+        const size_t eq = f.find('=');
+        const std::string key = f.substr(0, eq);
+        if (eq == std::string::npos || (key != "until" && key != "unused-for"))
+            throw Error(ErrorKind::kUsage,
+                        fmt::format("invalid filter '{}': strata's builder prune takes until= "
+                                    "(or unused-for=) only",
+                                    f));
+        if (until && until_key != key)
+            throw Error(ErrorKind::kUsage, "conflicting filters: 'until' and 'unused-for'");
+        if (until) throw Error(ErrorKind::kUsage, "filters expect only one value");
+        until = f.substr(eq + 1);
+        until_key = key;
+    }
+    if (until) {
+        const std::optional<int64_t> ns = go::time::parse_duration(*until);
+        if (!ns || *ns < 0)
+            throw Error(ErrorKind::kUsage,
+                        fmt::format("\"{}\" filter expects a duration (e.g., '24h'): time: "
+                                    "invalid duration \"{}\"",
+                                    until_key, *until));
+        policy.keep_duration_s = *ns / 1'000'000'000;
+    }
+    if (!o.keep_storage.empty()) {
+        std::string error;
+        const std::optional<uint64_t> bytes = go::units::ram_in_bytes(o.keep_storage, &error);
+        if (!bytes)
+            throw Error(ErrorKind::kUsage,
+                        fmt::format("invalid argument \"{}\" for \"--keep-storage\" flag: {}",
+                                    o.keep_storage, error));
+        policy.keep_bytes = *bytes;
+    }
+    return policy;
+}
 
 struct CheckCmdOptions {
     bool fast = false;
@@ -80,9 +138,13 @@ void add_prune_command(CLI::App& app, const GlobalOptions& global) {
     CLI::App* cmd = app.add_subcommand(
         "prune", "Remove blobs, unpacked layers and leftovers that no image (or cache entry) uses");
     cmd->add_flag("--dangling", opts->dangling, "Also remove images that have no name");
-    cmd->add_flag("--build-cache", opts->build_cache,
+    auto drop_cache = std::make_shared<bool>(false);
+    cmd->add_flag("--build-cache", *drop_cache,
                   "Also remove every build cache entry (the next build runs every step)");
-    cmd->callback([opts, &global] { run_prune(global, *opts); });
+    cmd->callback([opts, drop_cache, &global] {
+        if (*drop_cache) opts->build_cache = cache::CachePrunePolicy{};  // all of it
+        run_prune(global, *opts);
+    });
 }
 
 void add_store_command(CLI::App& app, const GlobalOptions& global) {
@@ -117,15 +179,24 @@ void add_image_prune(CLI::App* cmd, const GlobalOptions& global) {
 void add_builder_prune(CLI::App* cmd, const GlobalOptions& global) {
     auto opts = std::make_shared<DockerPruneOptions>();
     cmd->add_flag("-a,--all", opts->all,
-                  "Accepted for Docker's CLI: every build cache entry and cache mount goes");
+                  "Remove all unused build cache, not just dangling ones (also the steps whose "
+                  "layers images share)");
+    cmd->add_option("--filter", opts->filters,
+                    "Provide filter values (until=24h: keep what builds used in the last 24 "
+                    "hours)");
+    cmd->add_option("--keep-storage", opts->keep_storage,
+                    "Amount of disk space to keep for cache (10GB): the least recently used "
+                    "goes first");
     cmd->add_flag("-f,--force", opts->force, "Do not prompt for confirmation");
     cmd->callback([opts, &global] {
-        if (!opts->force && !confirm("WARNING! This will remove all dangling build cache.")) return;
         StorePruneOptions p;
-        p.build_cache = true;
+        p.build_cache = builder_prune_policy(*opts);  // refusals before the question
+        if (!opts->force &&
+            !confirm(opts->all ? "WARNING! This will remove all build cache."
+                               : "WARNING! This will remove all dangling build cache."))
+            return;
         const auto report = prune_store_contents(global, p);
-        for (const auto& [what, size] : report.other)
-            fmt::print("Deleted: {} ({})\n", what, human_size(size));
+        print_deleted_build_cache(report);
         fmt::print("Total reclaimed space: {}\n", human_size(report.freed));
     });
 }

@@ -294,6 +294,7 @@ BuildResult build(const BuildRequest& request_in, store::ImageStore& store, Prog
         const auto sum = summaries.load(request.explain_id);
         if (sum && sum->inputs == inputs && sum->generation == generation) {
             if (auto answer = answer_from_summary(s, *sum)) {
+                summaries.touch(request.explain_id);  // the last use of its steps
                 note_trash(store, progress);
                 answer->seconds = seconds_since(t0);
                 return std::move(*answer);

@@ -187,9 +187,6 @@ Dockerfile build_ast(const ParsedDockerfile& parsed);
 // parse_dockerfile + build_ast.
 Dockerfile load_dockerfile(std::string bytes, std::string file_name);
 
-// Go's time.ParseDuration: "1m30s", "500ms", "2h". nullopt if invalid.
-std::optional<int64_t> parse_go_duration(std::string_view s);
-
 // The closest of `candidates` to `word` (case-insensitive edit distance), or
 // empty if none is close.
 std::string suggest(std::string_view word, const std::vector<std::string>& candidates);

@@ -10,6 +10,7 @@
 #include "base/temp_dir.hpp"
 #include "cache/build_record.hpp"
 #include "cache/cache_index.hpp"
+#include "cache/cache_prune.hpp"
 #include "store/content_store.hpp"
 #include "store/image_store_io.hpp"
 
@@ -116,7 +117,7 @@ TEST_F(CacheIndexTest, EntryWithoutItsBlobIsUnusableAndPruned) {
     EXPECT_TRUE(CacheIndex::usable(keep, blobs_));
     EXPECT_FALSE(CacheIndex::usable(gone, blobs_));
 
-    CacheGcParticipant gc(index_, blobs_, /*drop_all=*/false);
+    CacheGcParticipant gc(index_, blobs_);  // no policy: only what cannot be used
     store::PruneReport report;
     gc.prune({}, report);
     ASSERT_EQ(report.other.size(), 1u);
@@ -127,7 +128,7 @@ TEST_F(CacheIndexTest, EntryWithoutItsBlobIsUnusableAndPruned) {
     EXPECT_EQ(roots.blobs, (std::set<store::Digest>{keep.layer->digest}));
     EXPECT_EQ(roots.layers, (std::set<store::Digest>{keep.layer->diff_id}));
 
-    CacheGcParticipant all(index_, blobs_, /*drop_all=*/true);
+    CacheGcParticipant all(index_, blobs_, CachePrunePolicy{});  // all of it
     index_.put_memo("input", "value");
     store::PruneReport report2;
     all.prune({}, report2);

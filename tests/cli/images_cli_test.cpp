@@ -216,9 +216,16 @@ TEST_F(CliTest, DockersImageBuilderAndSystemNames) {
         << r.out;
     EXPECT_EQ(run_ok({"images", "-q", "--no-trunc"}).out, id_ + "\n");
 
-    // builder prune: the build cache (of a LABEL-only build: its kept parse).
+    // builder prune: the dangling build cache (a LABEL-only build has none);
+    // -a: all of it (the kept parse too); asked first unless -f.
+    r = strata(root_, {"builder", "prune"}, "n\n");
+    EXPECT_EQ(r.out,
+              "WARNING! This will remove all dangling build cache.\nAre you sure you want to "
+              "continue? [y/N] ");
     r = run_ok({"builder", "prune", "-f"});
-    EXPECT_TRUE(has(r.out, "Deleted: parsed Dockerfiles")) << r.out;
+    EXPECT_EQ(r.out, "Total reclaimed space: 0B\n") << "internal records stay without -a";
+    r = run_ok({"builder", "prune", "-a", "-f"});
+    EXPECT_EQ(r.out.rfind("Deleted build cache objects:\nparsed Dockerfiles\n\n", 0), 0u) << r.out;
 
     // system prune: stopped containers, then images (-a: all without a
     // container), then the build cache.

@@ -1,5 +1,8 @@
 #include "executor/run/cache_mount_dirs.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <system_error>
 
@@ -13,6 +16,9 @@ namespace fs = std::filesystem;
 
 fs::path CacheMountDirs::dir(const fs::path& root, const std::string& id, bool fresh) {
     fs::path out = root / "mounts" / store::sha256_of(id).hex.substr(0, 32);
+    // Its last use, for `builder prune` (cache/cache_prune.hpp); a directory
+    // not made yet gets its time when it is.
+    ::utimensat(AT_FDCWD, out.c_str(), nullptr, 0);
     if (!fresh) return out;
     std::lock_guard lock(mu_);
     if (!emptied_.insert(out).second) return out;
@@ -41,21 +47,53 @@ fs::path CacheMountDirs::seeded(const fs::path& root, const std::string& key, bo
     return out;
 }
 
-void CacheMountGcParticipant::prune(const store::GcRoots&, store::PruneReport& report) {
+namespace {
+
+bool unfinished(const std::string& name) {
+    return name.rfind(".seed-", 0) == 0;
+}
+
+}  // namespace
+
+void CacheMountRecords::prune_leftovers(store::PruneReport& report) {
     std::error_code ec;
     for (auto it = fs::directory_iterator(mounts_, ec); !ec && it != fs::directory_iterator();
          it.increment(ec)) {
         const std::string name = it->path().filename().string();
-        const bool unfinished = name.rfind(".seed-", 0) == 0;
-        if (!unfinished && !drop_all_) continue;
+        if (!unfinished(name)) continue;
         const uint64_t size = store::tree_size(it->path());
         remove_tree(it->path());
-        report.other.emplace_back((unfinished ? "unfinished cache mount " : "cache mount ") + name,
-                                  size);
+        report.other.emplace_back("unfinished cache mount " + name, size);
         report.freed += size;
     }
     if (ec && ec != std::errc::no_such_file_or_directory)
         throw system_error("list cache mounts", mounts_.string(), ec.value());
+}
+
+std::vector<cache::CacheRecord> CacheMountRecords::records() const {
+    std::vector<cache::CacheRecord> out;
+    std::error_code ec;
+    for (auto it = fs::directory_iterator(mounts_, ec); !ec && it != fs::directory_iterator();
+         it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        struct stat st {};
+        if (unfinished(name) || ::lstat(it->path().c_str(), &st) != 0) continue;
+        cache::CacheRecord r;
+        r.id = "mount:" + name;
+        r.description = "cache mount " + name;
+        r.last_used = st.st_mtim.tv_sec;
+        r.size = store::tree_size(it->path());
+        out.push_back(std::move(r));
+    }
+    if (ec && ec != std::errc::no_such_file_or_directory)
+        throw system_error("list cache mounts", mounts_.string(), ec.value());
+    return out;
+}
+
+void CacheMountRecords::remove(const cache::CacheRecord& record, store::PruneReport& report) {
+    remove_tree(mounts_ / record.id.substr(record.id.find(':') + 1));
+    report.other.emplace_back(record.description, record.size);
+    report.freed += record.size;
 }
 
 }  // namespace strata::executor

@@ -16,6 +16,7 @@
 #include <set>
 #include <string>
 
+#include "cache/cache_prune.hpp"
 #include "store/prune.hpp"
 
 namespace strata::executor {
@@ -41,22 +42,21 @@ class CacheMountDirs {
     std::mutex seed_mu_;
 };
 
-// `strata prune` removes what a killed seeding left (`.seed-*`); with
-// `--build-cache` every cache mount directory goes too, as `docker builder
-// prune` removes BuildKit's cache mounts with the rest of the build cache.
-// No build runs meanwhile: prune holds the store's gc lock, which a build
-// leases for its whole run.
-class CacheMountGcParticipant final : public store::GcParticipant {
+// The cache mount directories as build-cache records (cache/cache_prune.hpp):
+// `builder prune` weighs them with the cache entries, by their last use (a
+// step that mounts one touches it) and size. What a killed seeding left
+// (`.seed-*`) always goes. No build runs meanwhile: prune holds the store's
+// gc lock, which a build leases for its whole run.
+class CacheMountRecords final : public cache::CacheRecordSource {
   public:
-    CacheMountGcParticipant(std::filesystem::path cache_dir, bool drop_all)
-        : mounts_(std::move(cache_dir) / "mounts"), drop_all_(drop_all) {}
-    std::string name() const override { return "cache mounts"; }
-    void prune(const store::GcRoots& image_roots, store::PruneReport& report) override;
-    void add_roots(store::GcRoots&) const override {}
+    explicit CacheMountRecords(const std::filesystem::path& cache_dir)
+        : mounts_(cache_dir / "mounts") {}
+    void prune_leftovers(store::PruneReport& report) override;
+    std::vector<cache::CacheRecord> records() const override;
+    void remove(const cache::CacheRecord& record, store::PruneReport& report) override;
 
   private:
     std::filesystem::path mounts_;
-    bool drop_all_;
 };
 
 }  // namespace strata::executor
