@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "cli/filter_args.hpp"
 #include "containers/container_record.hpp"
 #include "containers/volume_store.hpp"
 
@@ -23,12 +24,14 @@ nlohmann::ordered_json container_inspect_json(const containers::Container& c);
 std::optional<nlohmann::ordered_json> inspect_container(const GlobalOptions& global,
                                                         std::string_view id_or_name);
 
-// `container prune` (and `system prune`): every container not running goes.
+// `container prune` (and `system prune`): every container not running goes,
+// of those `filters` accept (label=, label!=, until=: created before it).
 struct ContainerPruneResult {
     std::vector<std::string> deleted;  // full IDs
     uint64_t reclaimed = 0;            // bytes of their upper directories
 };
-ContainerPruneResult prune_stopped_containers(const GlobalOptions& global);
+ContainerPruneResult prune_stopped_containers(const GlobalOptions& global,
+                                              const FilterArgs& filters = {});
 // Docker's "Deleted Containers:" block (nothing when none went).
 void print_deleted_containers(const ContainerPruneResult& r);
 

@@ -320,11 +320,14 @@ void run_rm(const GlobalOptions& global, const RmOptions& opts) {
 
 struct PruneOptions {
     bool force = false;
+    std::vector<std::string> filters;
 };
 
 void run_prune(const GlobalOptions& global, const PruneOptions& opts) {
+    const FilterArgs filters = FilterArgs::parse(opts.filters, {"label", "label!", "until"});
+    filters.prune_until();  // a bad time is refused before the question
     if (!opts.force && !confirm("WARNING! This will remove all stopped containers.")) return;
-    const ContainerPruneResult r = prune_stopped_containers(global);
+    const ContainerPruneResult r = prune_stopped_containers(global, filters);
     print_deleted_containers(r);
     fmt::print("Total reclaimed space: {}\n", human_size(r.reclaimed));
 }
@@ -389,6 +392,8 @@ void add_rm(CLI::App* cmd, const GlobalOptions& global) {
 
 void add_prune(CLI::App* cmd, const GlobalOptions& global) {
     auto opts = std::make_shared<PruneOptions>();
+    cmd->add_option("--filter", opts->filters,
+                    "Provide filter values (until=24h, label=KEY[=VALUE], label!=KEY[=VALUE])");
     cmd->add_flag("-f,--force", opts->force, "Do not prompt for confirmation");
     cmd->callback([opts, &global] { run_prune(global, *opts); });
 }
@@ -404,12 +409,19 @@ void add_container_inspect(CLI::App* cmd, const GlobalOptions& global) {
 
 }  // namespace
 
-ContainerPruneResult prune_stopped_containers(const GlobalOptions& global) {
+ContainerPruneResult prune_stopped_containers(const GlobalOptions& global,
+                                              const FilterArgs& filters) {
     auto store = open_containers(global);
     ContainerPruneResult r;
+    const std::optional<store::Timestamp> until = filters.prune_until();
     for (auto& c : store.list()) {
         store.refresh(c);
         if (c.state.status == Status::kRunning) continue;
+        if (!filters.prune_labels_match(c.spec.config.labels)) continue;
+        if (until) {
+            const auto created = store::parse_timestamp(c.created);
+            if (created && *until < *created) continue;
+        }
         try {
             auto lock = store.lock(c);
             store.reload_state(c);

@@ -6,6 +6,9 @@
 // its flags and behaviour.
 #include <fmt/format.h>
 
+#include <algorithm>
+
+#include "base/error.hpp"
 #include "cli/commands.hpp"
 #include "cli/container_commands.hpp"
 #include "cli/human_size.hpp"
@@ -32,28 +35,48 @@ void add_as(CLI::App& group, void (*add)(CLI::App&, const GlobalOptions&),
 
 struct SystemPruneOptions {
     bool all = false, force = false, volumes = false;
+    std::vector<std::string> filters;
 };
 
 void run_system_prune(const GlobalOptions& global, const SystemPruneOptions& o) {
+    // One set of filters for every kind, as docker's CLI passes them on:
+    // containers and images take until=, label= and label!=; volumes the
+    // labels; the build cache until= (as a keep duration). A label filter
+    // matches no build cache record (BuildKit's records have no labels).
+    const FilterArgs filters = FilterArgs::parse(o.filters, {"label", "label!", "until"});
+    const std::optional<store::Timestamp> until = filters.prune_until();
+    if (o.volumes && until)
+        throw Error(ErrorKind::kUsage,
+                    "ERROR: The \"until\" filter is not supported with \"--volumes\"");
     std::string warning = "WARNING! This will remove:\n  - all stopped containers\n";
     if (o.volumes) warning += "  - all anonymous volumes not used by at least one container\n";
     warning += o.all ? "  - all images without at least one container associated to them\n"
                      : "  - all dangling images\n";
     warning += o.all ? "  - all build cache\n" : "  - all dangling build cache\n";
     if (!o.force && !confirm(warning)) return;
-    const ContainerPruneResult containers = prune_stopped_containers(global);
+    const ContainerPruneResult containers = prune_stopped_containers(global, filters);
     print_deleted_containers(containers);
     uint64_t reclaimed = containers.reclaimed;
     if (o.volumes) {
         containers::VolumeStore volumes(store::resolve_store_root(global.root));
-        const auto report = volumes.prune(/*all=*/false);
+        const auto report = volumes.prune(/*all=*/false, [&](const containers::Volume& v) {
+            return filters.prune_labels_match(v.labels);
+        });
         print_deleted_volumes(report);
         reclaimed += report.reclaimed;
     }
     StorePruneOptions p;
     (o.all ? p.unused : p.dangling) = true;
-    p.build_cache = cache::CachePrunePolicy{};
-    p.build_cache->all = o.all;  // as Docker: dangling build cache only, unless -a
+    p.image_filters = filters;
+    if (!filters.has("label") && !filters.has("label!")) {
+        p.build_cache = cache::CachePrunePolicy{};
+        p.build_cache->all = o.all;  // as Docker: dangling build cache only, unless -a
+        if (until) {
+            p.build_cache->now = store::now_timestamp().seconds;
+            p.build_cache->keep_duration_s =
+                std::max<int64_t>(1, p.build_cache->now - until->seconds);
+        }
+    }
     const store::PruneReport report = prune_store_contents(global, p);
     print_deleted_images(report);
     print_deleted_build_cache(report);
@@ -93,6 +116,8 @@ void add_docker_groups(CLI::App& app, const GlobalOptions& global) {
     prune->add_flag("-a,--all", o->all, "Remove all unused images, not just dangling ones");
     prune->add_flag("-f,--force", o->force, "Do not prompt for confirmation");
     prune->add_flag("--volumes", o->volumes, "Prune anonymous volumes");
+    prune->add_option("--filter", o->filters,
+                      "Provide filter values (until=24h, label=KEY[=VALUE], label!=KEY[=VALUE])");
     prune->callback([o, &global] { run_system_prune(global, *o); });
     system->add_subcommand("df", "Show disk usage")->callback([&global] { run_system_df(global); });
 }

@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 
 #include "base/error.hpp"
 #include "base/go/strings.hpp"
+#include "base/go/time.hpp"
 #include "frontend/line_parsers.hpp"
 
 namespace strata::cli {
@@ -47,14 +49,46 @@ bool FilterArgs::match(
     return true;
 }
 
-bool FilterArgs::labels_match(const std::map<std::string, std::string>& labels) const {
-    for (const std::string& v : values("label")) {
+bool FilterArgs::labels_match(const std::map<std::string, std::string>& labels,
+                              std::string_view key) const {
+    for (const std::string& v : values(key)) {
         const size_t eq = v.find('=');
         const auto it = labels.find(v.substr(0, eq));
         if (it == labels.end()) return false;
         if (eq != std::string::npos && it->second != v.substr(eq + 1)) return false;
     }
     return true;
+}
+
+store::Timestamp until_time(const std::string& v) {
+    if (const auto d = go::time::parse_duration(v)) {
+        const store::Timestamp now = store::now_timestamp();
+        const int64_t ns = static_cast<int64_t>(now.nanos) - *d % 1'000'000'000;
+        return {now.seconds - *d / 1'000'000'000 + (ns < 0 ? -1 : 0),
+                static_cast<int32_t>(ns < 0 ? ns + 1'000'000'000 : ns)};
+    }
+    // Unix seconds; a fraction after them is dropped.
+    int64_t seconds = 0;
+    const std::string_view whole = std::string_view(v).substr(0, v.find('.'));
+    const auto [end, ec] = std::from_chars(whole.data(), whole.data() + whole.size(), seconds);
+    if (!whole.empty() && ec == std::errc() && end == whole.data() + whole.size() &&
+        v.find_first_not_of("0123456789", whole.size() + 1) == std::string::npos)
+        return {seconds, 0};
+    if (const auto t = store::parse_timestamp(v)) return *t;
+    throw Error(ErrorKind::kUsage,
+                fmt::format("failed to parse value as time or duration: \"{}\"", v));
+}
+
+bool FilterArgs::prune_labels_match(const std::map<std::string, std::string>& labels) const {
+    if (!labels_match(labels)) return false;
+    return !has("label!") || !labels_match(labels, "label!");
+}
+
+std::optional<store::Timestamp> FilterArgs::prune_until() const {
+    const std::vector<std::string>& v = values("until");
+    if (v.empty()) return std::nullopt;
+    if (v.size() > 1) throw Error(ErrorKind::kUsage, "more than one until filter specified");
+    return until_time(v.front());
 }
 
 }  // namespace strata::cli

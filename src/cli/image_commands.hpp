@@ -8,6 +8,7 @@
 
 #include "cache/cache_prune.hpp"
 #include "cli/commands.hpp"
+#include "cli/filter_args.hpp"
 #include "store/prune.hpp"
 
 namespace strata::cli {
@@ -31,13 +32,17 @@ struct StorePruneOptions {
     // The build cache `builder prune` would remove (cache/cache_prune.hpp);
     // none: only entries whose layers are gone.
     std::optional<cache::CachePrunePolicy> build_cache;
+    // Which of the images go (`image prune --filter`): label=, label!=,
+    // until= (created before it); none: all that `dangling`/`unused` name.
+    std::optional<FilterArgs> image_filters;
 };
 store::PruneReport prune_store_contents(const GlobalOptions& global, const StorePruneOptions& opts);
 // Docker's "Deleted Images:" block (nothing when none went).
 void print_deleted_images(const store::PruneReport& report);
 // Docker's "Deleted build cache objects:" block (nothing when none went).
 void print_deleted_build_cache(const store::PruneReport& report);
-void add_image_prune(CLI::App* cmd, const GlobalOptions& global);  // `image prune [-a] [-f]`
+// `image prune [-a] [-f] [--filter label=|label!=|until=|dangling=]`
+void add_image_prune(CLI::App* cmd, const GlobalOptions& global);
 // `builder prune [-a] [-f] [--filter until=D] [--keep-storage SIZE]`
 void add_builder_prune(CLI::App* cmd, const GlobalOptions& global);
 

@@ -30,27 +30,6 @@ struct ImagesOptions {
     std::vector<std::string> filters;  // -f KEY=VALUE
 };
 
-// `until=`: a Go duration before now ("24h", "90m"), Unix seconds
-// ("1700000000[.5]") or an RFC 3339 time, as Docker's GetTimestamp reads it.
-store::Timestamp until_time(const std::string& v) {
-    if (const auto d = go::time::parse_duration(v)) {
-        const store::Timestamp now = store::now_timestamp();
-        const int64_t ns = static_cast<int64_t>(now.nanos) - *d % 1'000'000'000;
-        return {now.seconds - *d / 1'000'000'000 + (ns < 0 ? -1 : 0),
-                static_cast<int32_t>(ns < 0 ? ns + 1'000'000'000 : ns)};
-    }
-    // Unix seconds; a fraction after them is dropped.
-    int64_t seconds = 0;
-    const std::string_view whole = std::string_view(v).substr(0, v.find('.'));
-    const auto [end, ec] = std::from_chars(whole.data(), whole.data() + whole.size(), seconds);
-    if (!whole.empty() && ec == std::errc() && end == whole.data() + whole.size() &&
-        v.find_first_not_of("0123456789", whole.size() + 1) == std::string::npos)
-        return {seconds, 0};
-    if (const auto t = store::parse_timestamp(v)) return *t;
-    throw Error(ErrorKind::kUsage,
-                fmt::format("failed to parse value as time or duration: \"{}\"", v));
-}
-
 // Docker's image filters (daemon/images/images.go): dangling=true|false,
 // label=KEY[=VALUE], before=IMAGE, since=IMAGE (created strictly before or
 // after that image), until=TIME, reference=PATTERN (path.Match against the

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "base/error.hpp"
+#include "base/go/strconv.hpp"
 #include "base/go/time.hpp"
 #include "base/go/units.hpp"
 #include "cli/image_commands.hpp"
@@ -23,6 +24,17 @@ store::PruneReport prune_store_contents(const GlobalOptions& global,
     popts.unused_images = opts.unused;
     popts.participants = raw_pointers(participants);
     if (opts.dangling || opts.unused) popts.users = container_users(*store);
+    if (opts.image_filters) {
+        const std::optional<store::Timestamp> until = opts.image_filters->prune_until();
+        popts.image_filter = [&, until](const store::ImageRecord& img) {
+            const store::ImageConfig config = store->config(img);
+            if (until && config.created) {  // none: the zero time, before any
+                const auto created = store::parse_timestamp(*config.created);
+                if (created && *until < *created) return false;
+            }
+            return opts.image_filters->prune_labels_match(config.config.labels);
+        };
+    }
     return store::prune_store(*store, popts);
 }
 
@@ -161,15 +173,27 @@ void add_store_command(CLI::App& app, const GlobalOptions& global) {
 void add_image_prune(CLI::App* cmd, const GlobalOptions& global) {
     auto opts = std::make_shared<DockerPruneOptions>();
     cmd->add_flag("-a,--all", opts->all, "Remove all unused images, not just dangling ones");
+    cmd->add_option("--filter", opts->filters,
+                    "Provide filter values (until=24h, label=KEY[=VALUE], label!=KEY[=VALUE])");
     cmd->add_flag("-f,--force", opts->force, "Do not prompt for confirmation");
     cmd->callback([opts, &global] {
-        const std::string warning =
-            opts->all ? "WARNING! This will remove all images without at least one container "
-                        "associated to them."
-                      : "WARNING! This will remove all dangling images.";
-        if (!opts->force && !confirm(warning)) return;
         StorePruneOptions p;
-        (opts->all ? p.unused : p.dangling) = true;
+        p.image_filters =
+            FilterArgs::parse(opts->filters, {"dangling", "label", "label!", "until"});
+        p.image_filters->prune_until();  // a bad time is refused before the question
+        // dangling=false is -a, as docker's CLI passes -a to the daemon.
+        bool all = opts->all;
+        for (const std::string& v : p.image_filters->values("dangling")) {
+            const std::optional<bool> b = go::strconv::parse_bool(v);
+            if (!b) throw Error(ErrorKind::kUsage, fmt::format("invalid filter 'dangling={}'", v));
+            all = all || !*b;
+        }
+        const std::string warning =
+            all ? "WARNING! This will remove all images without at least one container "
+                  "associated to them."
+                : "WARNING! This will remove all dangling images.";
+        if (!opts->force && !confirm(warning)) return;
+        (all ? p.unused : p.dangling) = true;
         const auto report = prune_store_contents(global, p);
         print_deleted_images(report);
         fmt::print("Total reclaimed space: {}\n", human_size(report.freed));

@@ -77,6 +77,7 @@ void add_run_flags(CLI::App* cmd, RunCommandFlags& f, bool run) {
     cmd->add_option("--entrypoint", f.entrypoint, "Overwrite the default ENTRYPOINT of the image");
     repeated(cmd, "-e,--env", r.env, "Set environment variables");
     repeated(cmd, "--env-file", r.env_files, "Read in a file of environment variables");
+    repeated(cmd, "-l,--label", r.labels, "Set meta data on a container (KEY=VALUE, or KEY)");
     cmd->add_option("-w,--workdir", f.workdir, "Working directory inside the container");
     cmd->add_option("-u,--user", f.user, "Username or UID (format: <name|uid>[:<group|gid>])");
     cmd->add_option("-h,--hostname", r.hostname, "Container host name");

@@ -12,8 +12,10 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/go/strconv.hpp"
 #include "cli/commands.hpp"
 #include "cli/container_commands.hpp"
+#include "cli/filter_args.hpp"
 #include "cli/human_size.hpp"
 #include "cli/image_commands_common.hpp"
 #include "cli/image_commands_template.hpp"
@@ -243,17 +245,26 @@ void run_rm(const GlobalOptions& global, const RemoveOptions& o) {
 
 struct PruneOptions {
     bool force = false, all = false;
+    std::vector<std::string> filters;
 };
 
 void run_prune(const GlobalOptions& global, const PruneOptions& o) {
+    const FilterArgs filters = FilterArgs::parse(o.filters, {"label", "label!", "all"});
+    bool all = o.all;  // all=true is -a (moby's volume prune filter)
+    for (const std::string& v : filters.values("all")) {
+        const std::optional<bool> b = go::strconv::parse_bool(v);
+        if (!b) throw Error(ErrorKind::kUsage, fmt::format("invalid filter 'all={}'", v));
+        all = all || *b;
+    }
     const std::string warning =
-        o.all ? "WARNING! This will remove all local volumes not used by at least one container."
-              : "WARNING! This will remove anonymous local volumes not used by at least one "
-                "container.";
+        all ? "WARNING! This will remove all local volumes not used by at least one container."
+            : "WARNING! This will remove anonymous local volumes not used by at least one "
+              "container.";
     if (!o.force && !confirm(warning))
         throw Error(ErrorKind::kUsage, "volume prune has been cancelled");
     VolumeStore volumes(store_root(global));
-    const auto report = volumes.prune(o.all);
+    const auto report = volumes.prune(
+        all, [&](const containers::Volume& v) { return filters.prune_labels_match(v.labels); });
     print_deleted_volumes(report);
     fmt::print("Total reclaimed space: {}\n", human_size(report.reclaimed, 4));
 }
@@ -310,6 +321,8 @@ void add_volume_commands(CLI::App& app, const GlobalOptions& global) {
     CLI::App* pr = group->add_subcommand("prune", "Remove unused local volumes");
     pr->add_flag("-f,--force", prune->force, "Do not prompt for confirmation");
     pr->add_flag("-a,--all", prune->all, "Remove all unused volumes, not just anonymous ones");
+    pr->add_option("--filter", prune->filters,
+                   "Provide filter values (label=KEY[=VALUE], label!=KEY[=VALUE])");
     pr->callback([prune, &global] { run_prune(global, *prune); });
 }
 

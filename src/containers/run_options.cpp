@@ -314,6 +314,12 @@ ContainerSpec make_container_spec(const RunFlags& f, const store::ImageConfig& i
         if (env_key(kv).empty())
             throw Error(ErrorKind::kUsage, fmt::format("invalid environment variable: {}", kv));
     replace_or_append_env(c.env, env);
+    for (const std::string& l : f.labels) {
+        const size_t eq = l.find('=');
+        if (l.empty() || eq == 0)
+            throw Error(ErrorKind::kUsage, fmt::format("invalid label '{}': empty name", l));
+        c.labels[l.substr(0, eq)] = eq == std::string::npos ? "" : l.substr(eq + 1);
+    }
 
     if (f.workdir) {
         if (!f.workdir->empty() && f.workdir->front() != '/')

@@ -22,6 +22,7 @@ struct RunFlags {
     std::optional<std::string> entrypoint;  // --entrypoint ("" resets the image's)
     std::vector<std::string> env;           // -e K=V | -e K
     std::vector<std::string> env_files;     // --env-file
+    std::vector<std::string> labels;        // -l K=V | -l K (value ""): over the image's
     std::optional<std::string> workdir;     // -w
     std::optional<std::string> user;        // -u USER[:GROUP]
     std::string hostname;                   // --hostname ("" = the id's first 12 hex)

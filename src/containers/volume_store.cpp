@@ -242,12 +242,13 @@ void VolumeStore::remove(std::string_view name, bool force) {
     remove_dir(*v);
 }
 
-VolumePruneReport VolumeStore::prune(bool all) {
+VolumePruneReport VolumeStore::prune(bool all, const std::function<bool(const Volume&)>& filter) {
     VolumePruneReport report;
     const auto refs = references();
     for (const Volume& v : list()) {
         if (refs.count(v.name)) continue;
         if (!all && !is_anonymous(v)) continue;
+        if (filter && !filter(v)) continue;
         report.reclaimed += disk_usage(v);
         remove_dir(v);
         report.removed.push_back(v.name);

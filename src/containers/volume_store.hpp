@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -90,8 +91,9 @@ class VolumeStore {
     void remove(std::string_view name, bool force = false);
 
     // Removes the volumes no container references: only anonymous ones (Docker
-    // ≥ 23, API 1.42), or all of them with `all` (20.10's default).
-    VolumePruneReport prune(bool all);
+    // ≥ 23, API 1.42), or all of them with `all` (20.10's default); of those,
+    // only the ones `filter` accepts when given.
+    VolumePruneReport prune(bool all, const std::function<bool(const Volume&)>& filter = {});
 
     // Records that the image's content was copied in (volume.json rewritten
     // atomically). The caller holds lock(v).

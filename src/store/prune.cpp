@@ -110,6 +110,7 @@ PruneReport prune_store(ImageStore& store, const PruneOptions& opts) {
             const auto names = txn.names().names_of(img.manifest);
             if (!names.empty() && !opts.unused_images) continue;
             if (opts.users && !opts.users(img).empty()) continue;
+            if (opts.image_filter && !opts.image_filter(img)) continue;
             for (const auto& n : names) {
                 txn.untag(n);
                 report.untagged.push_back(n);

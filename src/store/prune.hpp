@@ -62,6 +62,8 @@ class GcParticipant {
 struct PruneOptions {
     bool dangling_images = false;  // also remove images that have no name (and no container)
     bool unused_images = false;    // also remove every image no container uses, names and all
+    // Of those, only the images this accepts (`image prune --filter`); none: all.
+    std::function<bool(const ImageRecord&)> image_filter;
     ImageUsers users;
     std::vector<GcParticipant*> participants;
 };
