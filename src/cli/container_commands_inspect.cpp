@@ -9,6 +9,7 @@
 #include "cli/docker_config_json.hpp"
 #include "cli/image_commands_template.hpp"
 #include "containers/container_paths.hpp"
+#include "containers/run_options.hpp"
 #include "store/store_root.hpp"
 
 namespace strata::cli {
@@ -26,54 +27,19 @@ ordered_json strings_or_null(const std::vector<std::string>& v) {
     return v.empty() ? ordered_json(nullptr) : ordered_json(v);
 }
 
-// One -p value: [[IP:]HOST_PORT:]CONTAINER_PORT[/PROTO].
-struct PortBinding {
-    std::string host_ip, host_port, container_port;
-};
-
-PortBinding parse_publish(std::string_view spec) {
-    PortBinding b;
-    std::string proto = "tcp";
-    if (auto slash = spec.rfind('/'); slash != std::string_view::npos) {
-        proto = std::string(spec.substr(slash + 1));
-        spec = spec.substr(0, slash);
-    }
-    std::vector<std::string> parts;
-    // An IPv6 host address comes in brackets: [::1]:8080:80.
-    if (!spec.empty() && spec.front() == '[') {
-        auto close = spec.find(']');
-        if (close != std::string_view::npos) {
-            parts.emplace_back(spec.substr(1, close - 1));
-            spec = spec.substr(std::min(spec.size(), close + 2));
-        }
-    }
-    size_t start = 0;
-    while (true) {
-        auto colon = spec.find(':', start);
-        parts.emplace_back(spec.substr(start, colon - start));
-        if (colon == std::string_view::npos) break;
-        start = colon + 1;
-    }
-    if (parts.size() == 1) {
-        b.container_port = parts[0];
-    } else if (parts.size() == 2) {
-        b.host_port = parts[0];
-        b.container_port = parts[1];
-    } else {
-        b.host_ip = parts[0];
-        b.host_port = parts[1];
-        b.container_port = parts[2];
-    }
-    b.container_port += "/" + proto;
-    return b;
-}
-
-ordered_json port_bindings(const std::vector<std::string>& publish) {
+// Docker's port maps: container port → [{HostIp, HostPort}]. HostConfig's
+// has the -p values as given (HostPort "" for a free port); NetworkSettings'
+// has what a running container got (HostIp 0.0.0.0 for every address) and
+// null for a port the image exposes that is not published.
+ordered_json port_bindings(const std::vector<std::string>& publish, bool running) {
     ordered_json out = ordered_json::object();
-    for (const auto& p : publish) {
-        auto b = parse_publish(p);
-        out[b.container_port].push_back({{"HostIp", b.host_ip}, {"HostPort", b.host_port}});
-    }
+    for (const auto& p : publish)
+        for (const auto& b : containers::port_bindings(containers::parse_publish(p))) {
+            const std::string ip = b.host_ip.empty() && running ? "0.0.0.0" : b.host_ip;
+            out[b.container_port].push_back(
+                {{"HostIp", ip},
+                 {"HostPort", b.host_port ? std::to_string(b.host_port) : std::string()}});
+        }
     return out;
 }
 
@@ -185,7 +151,7 @@ ordered_json container_inspect_json(const Container& c) {
     host["Binds"] = binds_json(c);
     host["LogConfig"] = {{"Type", "json-file"}, {"Config", ordered_json::object()}};
     host["NetworkMode"] = s.network;
-    host["PortBindings"] = port_bindings(s.publish);
+    host["PortBindings"] = port_bindings(s.publish, false);
     host["RestartPolicy"] = {{"Name", "no"}, {"MaximumRetryCount", 0}};
     host["AutoRemove"] = s.auto_remove;
     host["CapAdd"] = strings_or_null(s.cap_add);
@@ -221,7 +187,13 @@ ordered_json container_inspect_json(const Container& c) {
     containers::ContainerState st = c.state;
     if (st.status != Status::kRunning) st.ip_address = st.gateway = st.mac_address = "";
     if (st.ip_address.empty()) st.ip_prefix_len = 0;
-    ordered_json net = {{"Ports", port_bindings(s.publish)},
+    ordered_json ports = ordered_json::object();
+    if (st.status == Status::kRunning) {
+        ports = port_bindings(containers::running_ports(c), true);
+        for (const auto& e : s.config.exposed_ports)
+            if (!ports.contains(e)) ports[e] = nullptr;
+    }
+    ordered_json net = {{"Ports", std::move(ports)},
                         {"Gateway", st.gateway},
                         {"IPAddress", st.ip_address},
                         {"IPPrefixLen", st.ip_prefix_len},

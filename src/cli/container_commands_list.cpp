@@ -17,6 +17,7 @@
 #include "cli/image_commands_common.hpp"
 #include "cli/image_commands_template.hpp"
 #include "containers/container_record.hpp"
+#include "containers/run_options.hpp"
 #include "containers/volume_store.hpp"
 #include "store/prune.hpp"
 #include "store/store_root.hpp"
@@ -91,29 +92,25 @@ struct PsFilter {
     }
 };
 
+// docker ps' PORTS: "0.0.0.0:49153->80/tcp" for each running mapping (with
+// the host port it got), then the exposed ports not published.
 std::string ports_text(const Container& c) {
     if (c.state.status != Status::kRunning) return "";
     std::vector<std::string> parts;
     std::set<std::string> published;
-    for (const auto& p : c.spec.publish) {
-        // [[IP:]HOST:]CTR[/proto]
-        std::string spec = p, proto = "tcp";
-        if (auto slash = spec.rfind('/'); slash != std::string::npos) {
-            proto = spec.substr(slash + 1);
-            spec.resize(slash);
-        }
-        auto last = spec.rfind(':');
-        std::string ctr = last == std::string::npos ? spec : spec.substr(last + 1);
-        published.insert(ctr + "/" + proto);
-        if (last == std::string::npos) {
-            parts.push_back(ctr + "/" + proto);
-            continue;
-        }
-        std::string host = spec.substr(0, last);
-        auto colon = host.rfind(':');
-        std::string ip = colon == std::string::npos ? "0.0.0.0" : host.substr(0, colon);
-        std::string port = colon == std::string::npos ? host : host.substr(colon + 1);
-        parts.push_back(fmt::format("{}:{}->{}/{}", ip, port, ctr, proto));
+    for (const auto& p : containers::running_ports(c)) {
+        const containers::PortMapping m = containers::parse_publish(p);
+        for (const auto& b : containers::port_bindings(m))
+            published.insert(b.container_port);
+        const auto range = [](uint16_t from, uint16_t to) {
+            return to > from ? fmt::format("{}-{}", from, to) : std::to_string(from);
+        };
+        if (m.host_port == 0)  // not known (running_ports)
+            parts.push_back(range(m.container_port, m.container_end) + "/" + m.protocol);
+        else
+            parts.push_back(fmt::format("{}:{}->{}/{}", m.host_ip.empty() ? "0.0.0.0" : m.host_ip,
+                                        range(m.host_port, m.host_end),
+                                        range(m.container_port, m.container_end), m.protocol));
     }
     for (const auto& e : c.spec.config.exposed_ports)
         if (!published.count(e)) parts.push_back(e);
@@ -445,6 +442,56 @@ void print_deleted_containers(const ContainerPruneResult& r) {
     fmt::print("\n");
 }
 
+namespace {
+
+// `port CONTAINER [PRIVATE_PORT[/PROTO]]`: where a running container's
+// published ports are on the host, as docker port prints them.
+struct PortOptions {
+    std::string container;
+    std::string private_port;
+};
+
+void run_port(const GlobalOptions& global, const PortOptions& o) {
+    auto store = open_containers(global);
+    auto c = store.find(o.container);
+    if (!c) throw Error(ErrorKind::kNotFound, fmt::format("No such container: {}", o.container));
+    store.refresh(*c);
+    std::vector<std::pair<std::pair<uint32_t, std::string>, std::string>> rows;  // port, line
+    std::string want = o.private_port;
+    if (!want.empty() && want.find('/') == std::string::npos) want += "/tcp";
+    if (c->state.status == Status::kRunning)
+        for (const auto& p : containers::running_ports(*c))
+            for (const auto& b : containers::port_bindings(containers::parse_publish(p))) {
+                if (b.host_port == 0 || (!want.empty() && b.container_port != want)) continue;
+                const std::string ip = b.host_ip.empty() ? "0.0.0.0"
+                                       : b.host_ip.find(':') != std::string::npos
+                                           ? "[" + b.host_ip + "]"
+                                           : b.host_ip;
+                const std::string host = fmt::format("{}:{}", ip, b.host_port);
+                const auto slash = b.container_port.find('/');
+                rows.push_back(
+                    {{static_cast<uint32_t>(std::stoul(b.container_port.substr(0, slash))),
+                      b.container_port.substr(slash + 1)},
+                     want.empty() ? b.container_port + " -> " + host : host});
+            }
+    if (!want.empty() && rows.empty())
+        throw Error(ErrorKind::kNotFound,
+                    fmt::format("No public port '{}' published for {}", want, o.container));
+    std::stable_sort(rows.begin(), rows.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& r : rows)
+        fmt::print("{}\n", r.second);
+}
+
+void add_port(CLI::App* cmd, const GlobalOptions& global) {
+    auto o = std::make_shared<PortOptions>();
+    cmd->add_option("container", o->container, "CONTAINER (name, ID or ID prefix)")->required();
+    cmd->add_option("private_port", o->private_port, "PRIVATE_PORT[/PROTO]");
+    cmd->callback([o, &global] { run_port(global, *o); });
+}
+
+}  // namespace
+
 CLI::App& container_command_group(CLI::App& app) {
     for (CLI::App* sub :
          app.get_subcommands([](CLI::App* a) { return a->get_name() == "container"; }))
@@ -457,11 +504,17 @@ CLI::App& container_command_group(CLI::App& app) {
 void add_container_list_commands(CLI::App& app, const GlobalOptions& global) {
     add_ps(app.add_subcommand("ps", "List containers"), global);
     add_rm(app.add_subcommand("rm", "Remove one or more containers"), global);
+    add_port(
+        app.add_subcommand("port", "List port mappings or a specific mapping for the container"),
+        global);
 
     CLI::App& group = container_command_group(app);
     add_ps(group.add_subcommand("ls", "List containers")->alias("list")->alias("ps"), global);
     add_rm(group.add_subcommand("rm", "Remove one or more containers")->alias("remove"), global);
     add_prune(group.add_subcommand("prune", "Remove all stopped containers"), global);
+    add_port(
+        group.add_subcommand("port", "List port mappings or a specific mapping for the container"),
+        global);
     add_container_inspect(
         group.add_subcommand("inspect", "Display detailed information on one or more containers"),
         global);

@@ -80,6 +80,9 @@ struct ContainerState {
     // empty otherwise (another network, or not running).
     std::string ip_address, gateway, mac_address;
     int ip_prefix_len = 0;
+    // While it runs: its -p mappings with the host ports they got (a free
+    // port for `-p 80`), in format_publish's form; empty otherwise.
+    std::vector<std::string> ports;
     bool operator==(const ContainerState&) const = default;
 };
 

@@ -79,18 +79,18 @@ uint16_t free_port(const std::string& ip, bool udp) {
     return ntohs(a.sin_port);
 }
 
-std::vector<std::string> port_forwards(const ContainerSpec& spec) {
-    std::vector<std::string> args;
+// The -p mappings with a host port each (a free one where none was given).
+std::vector<PortMapping> resolved_ports(const ContainerSpec& spec) {
+    std::vector<PortMapping> out;
     for (const auto& p : spec.publish) {
         PortMapping m = parse_publish(p);
         if (m.host_port == 0) {
             m.host_port = free_port(m.host_ip, m.protocol == "udp");
             m.host_end = static_cast<uint16_t>(m.host_port + (m.container_end - m.container_port));
         }
-        for (auto& a : pasta_port_args(m))
-            args.push_back(std::move(a));
+        out.push_back(std::move(m));
     }
-    return args;
+    return out;
 }
 
 // init's message for a command it could not start, in runc's words as
@@ -229,15 +229,22 @@ class ContainerNetwork {
             }
         }
         sandbox::PrivateNetworkOptions opts;
-        opts.port_forwards = port_forwards(c.spec);
+        for (const PortMapping& m : resolved_ports(c.spec)) {
+            for (auto& arg : pasta_port_args(m))
+                opts.port_forwards.push_back(std::move(arg));
+            ports_.push_back(format_publish(m));
+        }
         pasta_.emplace(sandbox::PrivateNetwork::start(opts));
         ns_ = {pasta_->netns_fd(), pasta_->resolv_conf()};
     }
 
     const NetworkNamespace& ns() const { return ns_; }
     const sandbox::BridgeNetwork* bridge() const { return bridge_ ? &*bridge_ : nullptr; }
+    // The published ports with their host ports (format_publish's form).
+    const std::vector<std::string>& ports() const { return ports_; }
 
   private:
+    std::vector<std::string> ports_;
     std::optional<sandbox::BridgeNetwork> bridge_;
     std::optional<sandbox::PrivateNetwork> pasta_;
     NetworkNamespace ns_;
@@ -401,8 +408,11 @@ struct ProcessStdio {
     int err_fd() const { return err ? err->read.get() : -1; }
 };
 
-// The address of a container on the bridge, for inspect; cleared without one.
-void set_network_state(ContainerState& s, const sandbox::BridgeNetwork* bridge) {
+// The address of a container on the bridge and its published ports, for
+// inspect, ps and port; cleared without a network.
+void set_network_state(ContainerState& s, const ContainerNetwork* net) {
+    const sandbox::BridgeNetwork* bridge = net ? net->bridge() : nullptr;
+    s.ports = net ? net->ports() : std::vector<std::string>{};
     s.ip_address = bridge ? bridge->ip_address() : "";
     s.ip_prefix_len = bridge ? bridge->prefix_length() : 0;
     s.gateway = bridge ? bridge->gateway() : "";
@@ -478,7 +488,7 @@ int run_prepared(store::ImageStore& store, ContainerStore& containers, Container
         c.state.exit_code.reset();
         c.state.oom_killed = false;
         c.state.error.clear();
-        set_network_state(c.state, net ? net->bridge() : nullptr);
+        set_network_state(c.state, net ? &*net : nullptr);
         containers.save_state(c);
     }
     // A command that could not be executed never started (`run -d` then

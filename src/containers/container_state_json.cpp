@@ -164,6 +164,7 @@ json state_to_json(const ContainerState& s) {
                         {"ip_prefix_len", s.ip_prefix_len},
                         {"gateway", s.gateway},
                         {"mac_address", s.mac_address}};
+    if (!s.ports.empty()) j["ports"] = s.ports;
     return j;
 }
 
@@ -189,6 +190,13 @@ ContainerState state_from_json(const json& j, std::string_view what) {
         s.ip_prefix_len = get_or(*it, "ip_prefix_len", 0, what);
         s.gateway = get_or<std::string>(*it, "gateway", "", what);
         s.mac_address = get_or<std::string>(*it, "mac_address", "", what);
+    }
+    if (auto it = j.find("ports"); it != j.end() && !it->is_null()) {
+        if (!it->is_array()) bad(what, "\"ports\" is not an array");
+        for (const auto& p : *it) {
+            if (!p.is_string()) bad(what, "\"ports\" holds a non-string");
+            s.ports.push_back(p.get<std::string>());
+        }
     }
     return s;
 }

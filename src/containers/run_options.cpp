@@ -272,6 +272,37 @@ PortMapping parse_publish(std::string_view text) {
     return m;
 }
 
+std::string format_publish(const PortMapping& m) {
+    const auto range = [](uint16_t from, uint16_t to) {
+        return to > from ? fmt::format("{}-{}", from, to) : std::to_string(from);
+    };
+    std::string out;
+    if (!m.host_ip.empty())
+        out = (m.host_ip.find(':') != std::string::npos ? "[" + m.host_ip + "]" : m.host_ip) + ":";
+    if (m.host_port != 0)
+        out += range(m.host_port, m.host_end) + ":";
+    else if (!out.empty())
+        out += ":";
+    return out + range(m.container_port, m.container_end) + "/" + m.protocol;
+}
+
+std::vector<PortBinding> port_bindings(const PortMapping& m) {
+    std::vector<PortBinding> out;
+    for (uint32_t p = m.container_port; p <= m.container_end; ++p) {
+        PortBinding b;
+        b.container_port = fmt::format("{}/{}", p, m.protocol);
+        b.host_ip = m.host_ip;
+        if (m.host_port != 0)
+            b.host_port = static_cast<uint16_t>(m.host_port + (p - m.container_port));
+        out.push_back(std::move(b));
+    }
+    return out;
+}
+
+const std::vector<std::string>& running_ports(const Container& c) {
+    return c.state.ports.empty() ? c.spec.publish : c.state.ports;
+}
+
 std::vector<std::string> pasta_port_args(const PortMapping& m) {
     const std::string addr = m.host_ip.empty() ? "" : m.host_ip + "/";
     return {m.protocol == "udp" ? "-u" : "-t",

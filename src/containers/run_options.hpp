@@ -86,6 +86,22 @@ struct PortMapping {
     std::string protocol = "tcp";
 };
 PortMapping parse_publish(std::string_view text);  // Error(kUsage) in Docker's words
+// Its inverse: "[IP:]HOST[-END]:CTR[-END]/PROTO" (an IPv6 IP in brackets;
+// no HOST when it is 0, any free port), which parse_publish reads back.
+std::string format_publish(const PortMapping& m);
+
+// One container port of a mapping and where the host has it: a range maps
+// port by port, as Docker lists them (inspect's Ports, `port`).
+struct PortBinding {
+    std::string container_port;  // "80/tcp"
+    std::string host_ip;         // as given ("" = every address)
+    uint16_t host_port = 0;      // 0: none chosen yet (a free port at start)
+};
+std::vector<PortBinding> port_bindings(const PortMapping& m);
+// A running container's mappings: the ones it got at start (state.ports),
+// or, for a record a strata before that field wrote, its -p values (a free
+// port then shows as host port 0: unknown).
+const std::vector<std::string>& running_ports(const Container& c);
 
 // pasta's form of a mapping, as Podman passes it: "-t" or "-u", then
 // "[IP/]HOST-HOSTEND:CTR-CTREND".

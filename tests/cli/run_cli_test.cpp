@@ -250,6 +250,59 @@ TEST_F(RunCliTest, PublishedPortReachesTheContainer) {
     EXPECT_TRUE(container_dirs().empty());
 }
 
+// `-p 8080` takes a free host port when the container starts: state.json
+// records it, and `port`, `ps` and inspect's NetworkSettings.Ports show it
+// (HostConfig.PortBindings keeps the flag's empty HostPort), as Docker's.
+TEST_F(RunCliTest, AFreeHostPortIsRecordedAndShown) {
+    if (!have_tool("pasta")) GTEST_SKIP() << "no pasta (Debian's passt package)";
+    auto r = strata(root_, {"run", "-d", "--name", "web", "-p", "8080", "-p", "127.0.0.1::7070",
+                            "busybox", "sh", "-c",
+                            "mkdir /www && echo free-port > /www/index.html && "
+                            "exec httpd -f -p 8080 -h /www"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    r = strata(root_, {"port", "web"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto ls = lines(r.out);
+    ASSERT_EQ(ls.size(), 2u) << r.out;
+    EXPECT_EQ(ls[0].rfind("7070/tcp -> 127.0.0.1:", 0), 0u) << r.out;
+    ASSERT_EQ(ls[1].rfind("8080/tcp -> 0.0.0.0:", 0), 0u) << r.out;
+    const std::string port = ls[1].substr(std::string("8080/tcp -> 0.0.0.0:").size());
+    EXPECT_NE(port, "0");
+    EXPECT_EQ(strata(root_, {"port", "web", "8080"}).out, "0.0.0.0:" + port + "\n");
+    r = strata(root_, {"container", "port", "web", "9999/udp"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_TRUE(has(r.err, "No public port '9999/udp' published for web")) << r.err;
+    EXPECT_TRUE(has(strata(root_, {"ps"}).out, "0.0.0.0:" + port + "->8080/tcp"));
+    const auto j = nlohmann::json::parse(strata(root_, {"inspect", "web"}).out)[0];
+    EXPECT_EQ(j["NetworkSettings"]["Ports"]["8080/tcp"][0]["HostPort"], port);
+    EXPECT_EQ(j["NetworkSettings"]["Ports"]["8080/tcp"][0]["HostIp"], "0.0.0.0");
+    EXPECT_EQ(j["HostConfig"]["PortBindings"]["8080/tcp"][0]["HostPort"], "");
+
+    std::string answer;
+    for (int i = 0; i < 100 && !has(answer, "free-port"); ++i) {
+        std::this_thread::sleep_for(100ms);
+        UniqueFd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(static_cast<uint16_t>(std::stoi(port)));
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::connect(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) continue;
+        const std::string req = "GET /index.html HTTP/1.0\r\n\r\n";
+        if (::write(s.get(), req.data(), req.size()) < 0) continue;
+        char buf[4096];
+        answer.clear();
+        for (ssize_t n; (n = ::read(s.get(), buf, sizeof buf)) > 0;)
+            answer.append(buf, static_cast<size_t>(n));
+    }
+    EXPECT_TRUE(has(answer, "free-port")) << answer;
+
+    EXPECT_EQ(strata(root_, {"stop", "-t", "1", "web"}).code, 0);
+    r = strata(root_, {"port", "web"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "") << "a stopped container has no ports";
+    EXPECT_EQ(strata(root_, {"rm", "web"}).code, 0);
+}
+
 TEST_F(RunCliTest, RmLeavesNothing) {
     EXPECT_EQ(run({"--rm", "-v", "/data", "busybox", "sh", "-c", "echo x > /data/f"}).code, 0);
     EXPECT_TRUE(container_dirs().empty());

@@ -274,6 +274,7 @@ TEST_F(ContainerStoreTest, SaveStateRoundTrips) {
     c.state.finished_at = "2026-01-01T00:00:01Z";
     c.state.oom_killed = true;
     c.state.error = "boom";
+    c.state.ports = {"49153:80/tcp", "127.0.0.1:5353:53/udp"};
     store.save_state(c);
     EXPECT_EQ(store.get("st").state, c.state);
 }

@@ -162,6 +162,16 @@ TEST(RunOptions, Publish) {
     EXPECT_EQ(pasta_port_args(m), (Strings{"-t", "::1/8080-8080:80-80"}));
     m = parse_publish("80");
     EXPECT_EQ(m.host_port, 0);
+    // format_publish reads back as itself; port_bindings lists a range port by port.
+    for (const char* spec : {"8080:80/tcp", "127.0.0.1:5353:53/udp", "8000-8001:9000-9001/tcp",
+                             "[::1]:8080:80/tcp", "80/tcp", "127.0.0.1::80/tcp"})
+        EXPECT_EQ(format_publish(parse_publish(spec)), spec);
+    const auto b = port_bindings(parse_publish("127.0.0.1:8000-8001:9000-9001"));
+    ASSERT_EQ(b.size(), 2u);
+    EXPECT_EQ(b[1].container_port, "9001/tcp");
+    EXPECT_EQ(b[1].host_ip, "127.0.0.1");
+    EXPECT_EQ(b[1].host_port, 8001);
+    EXPECT_EQ(port_bindings(parse_publish("80"))[0].host_port, 0);
     EXPECT_THROW(parse_publish("x:80"), Error);
     EXPECT_THROW(parse_publish("80/sctp"), Error);
     EXPECT_THROW(parse_publish("1:2:3:4"), Error);
