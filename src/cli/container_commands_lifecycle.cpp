@@ -230,8 +230,20 @@ void start_detached(const GlobalOptions& global, const fs::path& store_root, con
 
 namespace {
 
-// logs, stop, restart, kill, wait: on the top level and under `container`.
+// logs, stop, restart, kill, wait, rename: on the top level and under `container`.
 void add_lifecycle_commands_to(CLI::App& app, const GlobalOptions& global) {
+    {
+        auto names = std::make_shared<std::pair<std::string, std::string>>();
+        CLI::App* cmd = app.add_subcommand("rename", "Rename a container");
+        cmd->add_option("container", names->first, "CONTAINER (name, ID or ID prefix)")->required();
+        cmd->add_option("new_name", names->second, "NEW_NAME")->required();
+        cmd->callback([&global, names] {
+            auto store = open_store(global);
+            ContainerStore containers(store->root());
+            Container c = containers.get(names->first);
+            containers.rename(c, names->second);
+        });
+    }
     {
         auto o = std::make_shared<LogsOptions>();
         CLI::App* cmd = app.add_subcommand("logs", "Fetch the logs of a container");

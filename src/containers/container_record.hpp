@@ -151,6 +151,13 @@ class ContainerStore {
     bool refresh(Container& c);
     bool refresh_locked(Container& c);
 
+    // `rename`: gives c the name `new_name` (a leading '/' dropped) under the
+    // store-wide lock: the new name is reserved in the index, config.json
+    // rewritten atomically, the old name freed. Docker's errors: kUsage for
+    // an empty or malformed name or the current one, kConflict for a name
+    // another container holds.
+    void rename(Container& c, std::string new_name);
+
     // Removes the container: its directory is renamed away at once (get()
     // no longer finds it), its name freed, then the files deleted. Does not
     // check that it is stopped: callers do (see check_removable).

@@ -347,6 +347,34 @@ bool ContainerStore::refresh_locked(Container& c) {
     return true;
 }
 
+void ContainerStore::rename(Container& c, std::string new_name) {
+    if (!new_name.empty() && new_name.front() == '/') new_name.erase(0, 1);
+    if (new_name.empty()) throw Error(ErrorKind::kUsage, "Neither old nor new names may be empty");
+    if (!valid_container_name(new_name))
+        throw Error(ErrorKind::kUsage,
+                    fmt::format("Invalid container name (/{}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are "
+                                "allowed",
+                                new_name));
+    if (new_name == c.name)
+        throw Error(ErrorKind::kUsage,
+                    "Renaming a container with the same name as its current name");
+    const fs::path containers = dir();
+    auto store_lock = LockFile::exclusive(containers / "lock");
+    if (auto owner = name_owner(containers, new_name)) name_conflict(new_name, *owner);
+    if (!fs::exists(c.config_file()))
+        throw Error(ErrorKind::kNotFound, fmt::format("No such container: {}", c.id));
+    // The new name first: a crash in between leaves it reserved for this
+    // container, never a container without a name in the index.
+    write_file_atomic(names_dir(containers) / new_name, c.id + "\n");
+    const std::string old_name = c.name;
+    c.name = new_name;
+    write_file_atomic(c.config_file(), config_document(c).dump(2) + "\n");
+    const fs::path old_file = names_dir(containers) / old_name;
+    if (auto owner = read_if_exists(old_file); owner && owner->starts_with(c.id))
+        if (::unlink(old_file.c_str()) != 0 && errno != ENOENT)
+            throw system_error("unlink", old_file.string());
+}
+
 void ContainerStore::remove(const Container& c) {
     const fs::path containers = dir();
     const fs::path doomed = tmp_dir(containers) / fmt::format("{}-{}", ::getpid(), c.id);

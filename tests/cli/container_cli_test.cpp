@@ -179,6 +179,16 @@ TEST_F(ContainerCliTest, PsQuietNoTruncFiltersAndFormats) {
     run_fail({"ps", "-f", "status=sleeping"}, "invalid filter 'status=sleeping'");
 }
 
+TEST_F(ContainerCliTest, RenameAsDocker) {
+    const Container c = make("before");
+    make("taken");
+    EXPECT_EQ(run_ok({"rename", "before", "after"}).out, "");
+    EXPECT_EQ(run_ok({"ps", "-a", "--format", "{{.Names}}", "--filter", "id=" + c.id}).out,
+              "after\n");
+    run_fail({"container", "rename", "after", "taken"}, "The container name \"/taken\" is already");
+    run_fail({"rename", "nosuch", "x1"}, "No such container: nosuch");
+}
+
 TEST_F(ContainerCliTest, RmRemovesStoppedAndRefusesRunning) {
     Container stopped = make("stopped");
     Container running = make_running("running1");

@@ -265,6 +265,33 @@ TEST_F(ContainerStoreTest, StaleNameFileFromACrashIsReclaimed) {
     EXPECT_EQ(store.get("ghost").id, c.id);
 }
 
+// `rename`: the new name finds it and the old one is free again; Docker's
+// refusals for a taken, empty, malformed or unchanged name.
+TEST_F(ContainerStoreTest, RenameMovesTheNameInTheIndex) {
+    Container a = store.create(spec(), "one");
+    store.create(spec(), "two");
+    store.rename(a, "/three");
+    EXPECT_EQ(a.name, "three");
+    EXPECT_EQ(store.get("three").id, a.id);
+    EXPECT_EQ(store.get("three").name, "three");
+    EXPECT_FALSE(store.find("one").has_value());
+    EXPECT_NE(store.create(spec(), "one").id, a.id) << "the old name is free";
+    const auto error = [&](const std::string& name) {
+        try {
+            store.rename(a, name);
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    EXPECT_NE(error("two").find("Conflict. The container name \"/two\" is already in use"),
+              std::string::npos);
+    EXPECT_EQ(error(""), "Neither old nor new names may be empty");
+    EXPECT_EQ(error("three"), "Renaming a container with the same name as its current name");
+    EXPECT_NE(error("-x").find("Invalid container name (/-x)"), std::string::npos);
+    EXPECT_EQ(store.get("three").id, a.id) << "a refusal changes nothing";
+}
+
 TEST_F(ContainerStoreTest, SaveStateRoundTrips) {
     Container c = store.create(spec(), "st");
     auto lock = store.lock(c);
