@@ -35,6 +35,9 @@ ContainerPruneResult prune_stopped_containers(const GlobalOptions& global,
 // Docker's "Deleted Containers:" block (nothing when none went).
 void print_deleted_containers(const ContainerPruneResult& r);
 
+// `top CONTAINER [ps OPTIONS]` (container_commands_top.cpp).
+void add_top(CLI::App* cmd, const GlobalOptions& global);
+
 // Docker's "Deleted Volumes:" block (nothing when none went): volume_commands.cpp.
 void print_deleted_volumes(const containers::VolumePruneReport& report);
 

@@ -507,6 +507,7 @@ void add_container_list_commands(CLI::App& app, const GlobalOptions& global) {
     add_port(
         app.add_subcommand("port", "List port mappings or a specific mapping for the container"),
         global);
+    add_top(app.add_subcommand("top", "Display the running processes of a container"), global);
 
     CLI::App& group = container_command_group(app);
     add_ps(group.add_subcommand("ls", "List containers")->alias("list")->alias("ps"), global);
@@ -515,6 +516,7 @@ void add_container_list_commands(CLI::App& app, const GlobalOptions& global) {
     add_port(
         group.add_subcommand("port", "List port mappings or a specific mapping for the container"),
         global);
+    add_top(group.add_subcommand("top", "Display the running processes of a container"), global);
     add_container_inspect(
         group.add_subcommand("inspect", "Display detailed information on one or more containers"),
         global);

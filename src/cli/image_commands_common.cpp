@@ -139,14 +139,15 @@ std::string ellipsis(std::string_view s, size_t width) {
 }
 
 std::string Table::render() const {
-    constexpr size_t kMinWidth = 10, kPadding = 3;
+    constexpr size_t kPadding = 3;
+
     size_t cols = 0;
     for (const auto& r : rows_)
         cols = std::max(cols, r.size());
     std::vector<size_t> width(cols, 0);
     for (const auto& r : rows_)
         for (size_t c = 0; c + 1 < r.size(); ++c)
-            width[c] = std::max(width[c], std::max(runes(r[c]) + kPadding, kMinWidth));
+            width[c] = std::max(width[c], std::max(runes(r[c]) + kPadding, min_width_));
     std::string out;
     for (const auto& r : rows_) {
         std::string line;

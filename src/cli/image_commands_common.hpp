@@ -50,11 +50,16 @@ std::string ellipsis(std::string_view s, size_t width);
 // last padded to its widest cell.
 class Table {
   public:
-    explicit Table(std::vector<std::string> header) { rows_.push_back(std::move(header)); }
+    // Columns at least `min_width` wide, as docker/cli's tabwriter (10 for
+    // most tables, 20 for top's).
+    explicit Table(std::vector<std::string> header, size_t min_width = 10) : min_width_(min_width) {
+        rows_.push_back(std::move(header));
+    }
     void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
     std::string render() const;
 
   private:
+    size_t min_width_;
     std::vector<std::vector<std::string>> rows_;
 };
 

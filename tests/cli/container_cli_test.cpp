@@ -187,6 +187,7 @@ TEST_F(ContainerCliTest, RenameAsDocker) {
               "after\n");
     run_fail({"container", "rename", "after", "taken"}, "The container name \"/taken\" is already");
     run_fail({"rename", "nosuch", "x1"}, "No such container: nosuch");
+    run_fail({"top", "after"}, "Container " + c.id + " is not running");
 }
 
 TEST_F(ContainerCliTest, RmRemovesStoppedAndRefusesRunning) {

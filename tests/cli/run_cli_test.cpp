@@ -333,6 +333,15 @@ TEST_F(RunCliTest, StartAttachRunsAgainOnTheKeptLayer) {
 TEST_F(RunCliTest, ExecIntoARunningContainer) {
     const pid_t pid = background({"run", "--name", "box", "-e", "CTR=1", "busybox", "sleep", "60"});
     ASSERT_TRUE(wait_running("box")) << read_file(dir_.path() / "bg-err");
+    // top: the host's ps -ef, only the container's processes (docker top).
+    auto top = strata(root_, {"top", "box"});
+    EXPECT_EQ(top.code, 0) << top.err;
+    EXPECT_EQ(top.out.rfind("UID", 0), 0u) << top.out;
+    EXPECT_TRUE(has(top.out, "sleep 60")) << top.out;
+    EXPECT_FALSE(has(top.out, "strata run")) << "a host process in the list\n" << top.out;
+    top = strata(root_, {"container", "top", "box", "-o", "pid,args"});
+    EXPECT_EQ(top.out.rfind("PID", 0), 0u) << top.out;
+    EXPECT_TRUE(has(top.out, "sleep 60")) << top.out;
     auto r = strata(root_, {"exec", "-e", "EXTRA=2", "box", "sh", "-c",
                             "echo $CTR $EXTRA; ps -o comm | grep -c sleep"});
     EXPECT_EQ(r.code, 0) << r.err;
