@@ -20,6 +20,8 @@ PKGS=(
   mmdebstrap
   # ssh-agent/ssh-add: `strata build --ssh ID=KEYFILE` starts an agent for the build
   openssh-client
+  # ps: `strata top` runs the host's ps, as Docker's daemon does
+  procps
   # RUN steps' private network (pasta), and the fake host its tests build
   passt iproute2
   # the bridge network of `strata run` as root: netlink (libnl) and its NAT rules (nft)
