@@ -12,6 +12,7 @@
 #include "base/unique_fd.hpp"
 #include "executor/copy/copy.hpp"
 #include "executor/copy/url_fetch.hpp"
+#include "store/image_store_io.hpp"
 #include "store/layer_reader.hpp"
 
 namespace strata::cli {
@@ -33,12 +34,6 @@ std::string read_stream(int fd, const std::string& what) {
     }
 }
 
-std::string read_local_file(const fs::path& p) {
-    UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) throw system_error("open Dockerfile", p.string());
-    return read_stream(fd.get(), p.string());
-}
-
 bool is_http_url(const std::string& s) {
     return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0;
 }
@@ -56,7 +51,7 @@ void read_dockerfile_in(const std::string& file, BuildInput& in) {
     if (!file.empty() && fs::path(file).is_absolute()) {
         in.dockerfile_path = file;
         in.dockerfile_name = file;
-        in.dockerfile_text = read_local_file(file);
+        in.dockerfile_text = store::read_whole_file(file);
         return;
     }
     const std::string first = file.empty() ? std::string("Dockerfile") : file;
@@ -133,7 +128,7 @@ void read_stdin_context(const InputSpec& spec, store::ImageStore& store, BuildIn
                     "Dockerfile inside it");
     in.temp_context = TempDir::create(store.tmp_dir(), "context-");
     in.context_dir = in.temp_context->path();
-    in.dockerfile_text = read_local_file(file);
+    in.dockerfile_text = store::read_whole_file(file);
     in.dockerfile_name = "Dockerfile";
 }
 
@@ -186,7 +181,7 @@ void read_http_context(const InputSpec& spec, store::ImageStore& store,
     in.context_dir = download.path();
     in.temp_context = std::move(download);
     if (!spec.file.empty()) return read_dockerfile_in(spec.file, in);
-    in.dockerfile_text = read_local_file(file);
+    in.dockerfile_text = store::read_whole_file(file);
     in.dockerfile_name = in.shown;
 }
 
@@ -226,7 +221,7 @@ void read_local_context(const InputSpec& spec, BuildInput& in) {
                                 df.string()));
     in.dockerfile_path = df;
     in.dockerfile_name = df.lexically_normal().string();
-    in.dockerfile_text = read_local_file(df);
+    in.dockerfile_text = store::read_whole_file(df);
 }
 
 }  // namespace

@@ -75,6 +75,33 @@ TEST_F(HttpContextCli, ATarballIsTheContext) {
     EXPECT_TRUE(tmp_is_empty(root_)) << "the download and the unpacked context are removed";
 }
 
+// A served tarball is untrusted: an entry that climbs out of the context is
+// refused by the shared layer unpacker (store::apply_layer, whose own tests
+// try links too), and nothing lands outside the context.
+TEST_F(HttpContextCli, ATarballCannotWriteOutsideTheContext) {
+    const fs::path made = dir_.path() / "hostile.tar";
+    auto r = run({"/usr/bin/python3", "-c",
+                  "import io,sys,tarfile\n"
+                  "t=tarfile.open(sys.argv[1],'w')\n"
+                  "def add(name,data=b''):\n"
+                  "  i=tarfile.TarInfo(name)\n"
+                  "  i.size=len(data)\n"
+                  "  t.addfile(i,io.BytesIO(data))\n"
+                  "add('Dockerfile',b'FROM busybox\\n')\n"
+                  "add(sys.argv[2])\n"
+                  "t.close()\n",
+                  made.string(), "../../../escaped-" + std::to_string(::getpid())});
+    ASSERT_EQ(r.code, 0) << r.err;
+    http_.route("/hostile.tar", {200, read_file(made)});
+    r = build({http_.url("/hostile.tar")});
+    EXPECT_EQ(r.code, 1) << r.err;
+    EXPECT_NE(r.err.find("reading the build context from " + http_.url("/hostile.tar")),
+              std::string::npos)
+        << r.err;
+    EXPECT_FALSE(fs::exists(root_.parent_path() / ("escaped-" + std::to_string(::getpid()))));
+    EXPECT_TRUE(tmp_is_empty(root_));
+}
+
 TEST_F(HttpContextCli, AnyOtherFileIsTheDockerfile) {
     http_.route("/Dockerfile", {200, "FROM busybox\nCOPY context /got\n"});
     auto r = build({"-t", "d1", http_.url("/Dockerfile")});

@@ -92,6 +92,28 @@ class RunCliTest : public CliTest {
     }
 
     // Waits until `exec NAME true` works: the container runs.
+    // GET /index.html from 127.0.0.1:PORT, tried for up to 10 s until the
+    // answer holds `want`; the last answer.
+    std::string http_get(int port, const std::string& want) {
+        std::string answer;
+        for (int i = 0; i < 100 && answer.find(want) == std::string::npos; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            UniqueFd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+            sockaddr_in a{};
+            a.sin_family = AF_INET;
+            a.sin_port = htons(static_cast<uint16_t>(port));
+            a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            if (::connect(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) continue;
+            const std::string req = "GET /index.html HTTP/1.0\r\n\r\n";
+            if (::write(s.get(), req.data(), req.size()) < 0) continue;
+            char buf[4096];
+            answer.clear();
+            for (ssize_t n; (n = ::read(s.get(), buf, sizeof buf)) > 0;)
+                answer.append(buf, static_cast<size_t>(n));
+        }
+        return answer;
+    }
+
     bool wait_running(const std::string& name) {
         for (int i = 0; i < 100; ++i) {
             if (strata(root_, {"exec", name, "true"}).code == 0) return true;
@@ -227,22 +249,7 @@ TEST_F(RunCliTest, PublishedPortReachesTheContainer) {
                                   fmt::format("127.0.0.1:{}:8080", port), "busybox", "sh", "-c",
                                   "mkdir /www && echo served-from-container > /www/index.html && "
                                   "exec httpd -f -p 8080 -h /www"});
-    std::string answer;
-    for (int i = 0; i < 100 && !has(answer, "served-from-container"); ++i) {
-        std::this_thread::sleep_for(100ms);
-        UniqueFd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_port = htons(static_cast<uint16_t>(port));
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (::connect(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) continue;
-        const std::string req = "GET /index.html HTTP/1.0\r\n\r\n";
-        if (::write(s.get(), req.data(), req.size()) < 0) continue;
-        char buf[4096];
-        answer.clear();
-        for (ssize_t n; (n = ::read(s.get(), buf, sizeof buf)) > 0;)
-            answer.append(buf, static_cast<size_t>(n));
-    }
+    const std::string answer = http_get(port, "served-from-container");
     EXPECT_TRUE(has(answer, "served-from-container")) << answer;
     // SIGTERM to strata goes to the container (httpd ends), --rm removes it.
     ::kill(pid, SIGTERM);
@@ -278,22 +285,7 @@ TEST_F(RunCliTest, AFreeHostPortIsRecordedAndShown) {
     EXPECT_EQ(j["NetworkSettings"]["Ports"]["8080/tcp"][0]["HostIp"], "0.0.0.0");
     EXPECT_EQ(j["HostConfig"]["PortBindings"]["8080/tcp"][0]["HostPort"], "");
 
-    std::string answer;
-    for (int i = 0; i < 100 && !has(answer, "free-port"); ++i) {
-        std::this_thread::sleep_for(100ms);
-        UniqueFd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_port = htons(static_cast<uint16_t>(std::stoi(port)));
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (::connect(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) continue;
-        const std::string req = "GET /index.html HTTP/1.0\r\n\r\n";
-        if (::write(s.get(), req.data(), req.size()) < 0) continue;
-        char buf[4096];
-        answer.clear();
-        for (ssize_t n; (n = ::read(s.get(), buf, sizeof buf)) > 0;)
-            answer.append(buf, static_cast<size_t>(n));
-    }
+    const std::string answer = http_get(std::stoi(port), "free-port");
     EXPECT_TRUE(has(answer, "free-port")) << answer;
 
     EXPECT_EQ(strata(root_, {"stop", "-t", "1", "web"}).code, 0);
